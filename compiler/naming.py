@@ -1,0 +1,67 @@
+"""How an id of the pipeline file becomes a name on each target.
+
+Task ids may use letters, digits, '-' and '_'. The mapping is fixed and documented, so the same id
+gives the same name on every run:
+- Python identifiers (Prefect and Kubeflow functions, variables): '-' -> '_', keywords get a '_';
+- DNS-1123 labels (Argo template and task names): lower case, '_' -> '-';
+- Airflow task_id / DAG id: the id itself.
+Two ids that map to the same name on any target are a collision, which validation reports.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+MAX_ID_LENGTH = 63
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def python_name(task_id: str) -> str:
+    name = task_id.replace("-", "_")
+    return name + "_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
+
+
+def dns_name(task_id: str) -> str:
+    return task_id.lower().replace("_", "-")
+
+
+def airflow_id(task_id: str) -> str:
+    return task_id
+
+
+TARGET_NAMES = {
+    "Python identifier": python_name,
+    "DNS-1123 name (Argo)": dns_name,
+}
+
+
+def id_problem(task_id: str) -> str | None:
+    """Why an id cannot be used on every target, or None."""
+    if not task_id:
+        return "an id cannot be empty"
+    if len(task_id) > MAX_ID_LENGTH:
+        return f"'{task_id[:20]}...' is {len(task_id)} characters long; ids are limited to {MAX_ID_LENGTH} (Kubernetes names)"
+    if not ID_PATTERN.match(task_id):
+        return f"'{task_id}' has characters that are not valid in names on every target"
+    if task_id[-1] in "-_":
+        return f"'{task_id}' ends with '{task_id[-1]}'; Argo (DNS-1123) names must end with a letter or digit"
+    return None
+
+
+def suggest_id(task_id: str) -> str:
+    """A valid id close to an invalid one, for the help line."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", task_id).strip("-_")
+    if not name or not name[0].isalpha():
+        name = "t_" + name
+    return name[:MAX_ID_LENGTH].rstrip("-_")
+
+
+def identifier_problem(name: str) -> str | None:
+    """Why a param/artifact/output name is not usable as a Python identifier on every target."""
+    if not IDENTIFIER_PATTERN.match(name):
+        return f"'{name}' is not an identifier (letters, digits and '_', not starting with a digit)"
+    if keyword.iskeyword(name):
+        return f"'{name}' is a Python keyword"
+    return None

@@ -1,0 +1,60 @@
+"""Passes over the IR. Validation passes only report; each is a small function in a tuple, and
+every pass runs, so the user sees all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import networkx as nx
+
+from ..diagnostics import Diagnostics
+from ..graph import build_graph
+from ..ir import Pipeline
+from ..source import Reporter, SourceFile
+
+
+@dataclass(frozen=True)
+class PassContext:
+    pipeline: Pipeline
+    graph: nx.DiGraph
+    report: Reporter
+
+
+class ValidationPass(Protocol):
+    __name__: str
+
+    def __call__(self, ctx: PassContext) -> None: ...
+
+
+def _validation_passes() -> tuple[ValidationPass, ...]:
+    from . import check_graph, check_names, check_policies, check_references, check_tasks, check_types
+
+    return (
+        check_names.ids_are_portable,
+        check_names.names_are_identifiers,
+        check_tasks.task_kind_is_clear,
+        check_tasks.fan_out_settings,
+        check_references.after_names_known_tasks,
+        check_references.artifacts_have_one_producer,
+        check_references.placeholders_resolve,
+        check_references.else_branches_pair_up,
+        check_references.triggers_are_complete,
+        check_graph.no_cycles,
+        check_types.param_defaults_match_types,
+        check_types.foreach_is_a_list,
+        check_types.conditions_are_well_typed,
+        check_policies.no_literal_secrets,
+        check_policies.retry_settings_are_consistent,
+        check_policies.schedule_is_complete,
+        check_policies.alerts_are_runnable,
+    )
+
+
+def validate(pipeline: Pipeline, source: SourceFile, diagnostics: Diagnostics | None = None) -> Diagnostics:
+    """Run every validation pass; returns the collector (new if none was given)."""
+    diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+    ctx = PassContext(pipeline, build_graph(pipeline), Reporter(source, diagnostics))
+    for check in _validation_passes():
+        check(ctx)
+    return diagnostics

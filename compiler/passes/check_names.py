@@ -1,0 +1,54 @@
+"""Ids and names that must be valid on every target."""
+
+from __future__ import annotations
+
+from .. import naming
+from . import PassContext
+
+
+def ids_are_portable(ctx: PassContext) -> None:
+    """Pipeline name and task ids: valid everywhere, and no two ids collide once mapped."""
+    pipeline = ctx.pipeline
+    problem = naming.id_problem(pipeline.name)
+    if problem:
+        ctx.report.error("E110", f"pipeline name: {problem}", ("name",),
+                         help=f"use '{naming.suggest_id(pipeline.name)}'")
+    if not pipeline.tasks:
+        ctx.report.error("E215", "the pipeline has no tasks", ("tasks",),
+                         help="add at least one task, e.g. `hello: {command: echo hello}`")
+    seen: dict[str, dict[str, str]] = {target: {} for target in naming.TARGET_NAMES}
+    for task_id in pipeline.tasks:
+        problem = naming.id_problem(task_id)
+        if problem:
+            ctx.report.error("E110", f"task id {problem}", ("tasks", task_id), at_key=True,
+                             help=f"use '{naming.suggest_id(task_id)}' (letters, digits, '-' and '_')")
+            continue
+        for target, mapping in naming.TARGET_NAMES.items():
+            mapped = mapping(task_id)
+            other = seen[target].setdefault(mapped, task_id)
+            if other != task_id:
+                ctx.report.error(
+                    "E111",
+                    f"task ids '{other}' and '{task_id}' both become '{mapped}' as a {target}",
+                    ("tasks", task_id),
+                    at_key=True,
+                    help="rename one of them; ids that differ only in case, '-' or '_' collide on some targets",
+                )
+                break
+
+
+def names_are_identifiers(ctx: PassContext) -> None:
+    """Params, artifacts and value outputs become function parameters and variables."""
+    pipeline = ctx.pipeline
+    for section in ("params", "artifacts"):
+        for name in getattr(pipeline, section):
+            problem = naming.identifier_problem(name)
+            if problem:
+                ctx.report.error("E112", f"{section[:-1]} name {problem}", (section, name), at_key=True,
+                                 help=f"use '{naming.suggest_id(name).replace('-', '_')}'")
+    for task_id, task in pipeline.tasks.items():
+        for name in task.outputs:
+            problem = naming.identifier_problem(name)
+            if problem:
+                ctx.report.error("E112", f"output name {problem}", ("tasks", task_id, "outputs", name),
+                                 at_key=True, help=f"use '{naming.suggest_id(name).replace('-', '_')}'")

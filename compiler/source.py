@@ -1,0 +1,103 @@
+"""A loaded source file: its text and where every node of the data came from.
+
+Passes report problems by YAML path (`('tasks', 'train', 'after', 0)`); the source file turns the
+path into file:line:col, the source line and a caret span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnostics import Diagnostic, Diagnostics, Severity, SourceLoc, YamlPath
+
+
+@dataclass(frozen=True)
+class NodeLoc:
+    """0-based position and width of one node (a mapping key or a value) in the text."""
+
+    line: int
+    col: int
+    width: int = 1
+
+
+@dataclass
+class SourceFile:
+    name: str
+    text: str = ""
+    values: dict[YamlPath, NodeLoc] = field(default_factory=dict)
+    keys: dict[YamlPath, NodeLoc] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lines = self.text.splitlines()
+
+    def line_text(self, line0: int) -> str | None:
+        if 0 <= line0 < len(self._lines):
+            return self._lines[line0]
+        return None
+
+    def find(self, path: YamlPath, *, at_key: bool = False) -> NodeLoc | None:
+        """The node at `path`, or the closest enclosing node that has a position."""
+        if at_key and path in self.keys:
+            return self.keys[path]
+        probe = tuple(path)
+        while True:
+            if probe in self.values:
+                return self.values[probe]
+            if probe in self.keys:
+                return self.keys[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+    def diagnostic(
+        self,
+        code: str,
+        severity: Severity,
+        message: str,
+        path: YamlPath = (),
+        *,
+        help: str | None = None,
+        at_key: bool = False,
+        node: NodeLoc | None = None,
+    ) -> Diagnostic:
+        node = node or self.find(path, at_key=at_key)
+        if node is None:
+            return Diagnostic(code, severity, message, SourceLoc(self.name, 1, 1), path, help)
+        return Diagnostic(
+            code,
+            severity,
+            message,
+            SourceLoc(self.name, node.line + 1, node.col + 1),
+            path,
+            help,
+            self.line_text(node.line),
+            node.width,
+        )
+
+
+    def refine(self, node: NodeLoc | None, needle: str) -> NodeLoc | None:
+        """Point inside a scalar: at `needle` on the node's line, when it is there."""
+        if node is None:
+            return None
+        line = self.line_text(node.line) or ""
+        found = line.find(needle, node.col)
+        return NodeLoc(node.line, found, len(needle)) if found >= 0 else node
+
+
+@dataclass
+class Reporter:
+    """What a pass gets to report with: the source for locations, the collector for results."""
+
+    source: SourceFile
+    diagnostics: Diagnostics
+
+    def error(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False) -> None:
+        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, at_key=at_key))
+
+    def warning(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False) -> None:
+        self.diagnostics.add(self.source.diagnostic(code, Severity.WARNING, message, path, help=help, at_key=at_key))
+
+    def error_at_text(self, code: str, message: str, path: YamlPath, needle: str, *, help: str | None = None) -> None:
+        """An error pointing at `needle` inside the text at `path` (a placeholder in a command)."""
+        node = self.source.refine(self.source.find(path), needle)
+        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, node=node))

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up .venv with the test extras and run the whole test suite. Extra arguments go to pytest.
+# Exit code: pytest's, except that "no tests collected" (pytest's 5) is a failure too.
+set -euo pipefail
+DAGSHIFT_EXTRAS=test
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+cd "$root"
+set +e
+"$venv/bin/python" -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests; that is a failure, not a pass" >&2
+  exit 1
+fi
+exit "$status"
