@@ -155,11 +155,11 @@ def _type_errors(pipeline: Pipeline, expr: conditions.Expr, text: str):
             return  # unknown reference: reported elsewhere
         shown = conditions.render(expr)
         if "condition" in (left, right) or ValueType.LIST in (left, right) or ValueType.DICT in (left, right):
-            yield f"cannot compare {_kind(left)} with {_kind(right)} in '{shown}'", expr.op
+            yield f"cannot compare {_kind(left)} with {_kind(right)} in `{shown}`", expr.op
         elif (left in _NUMERIC) != (right in _NUMERIC) or (left not in _NUMERIC and left != right):
-            yield f"'{shown}' compares {_kind(left)} with {_kind(right)}", expr.op
+            yield f"`{shown}` compares {_kind(left)} with {_kind(right)}", expr.op
         elif expr.op not in ("==", "!=") and left is ValueType.BOOL:
-            yield f"'{shown}' orders booleans; use == or !=", expr.op
+            yield f"`{shown}` orders booleans; use == or !=", expr.op
     elif isinstance(expr, conditions.BoolOp):
         for operand in expr.operands:
             yield from _boolean_operand(pipeline, operand, text)
@@ -175,7 +175,7 @@ def _boolean_operand(pipeline: Pipeline, expr: conditions.Expr, text: str):
         yield from _type_errors(pipeline, expr, text)
     elif kind is not None and kind is not ValueType.BOOL:
         shown = conditions.render(expr)
-        yield f"'{shown}' is {_kind(kind)}, not a condition", shown
+        yield f"`{shown}` is {_kind(kind)}, not a condition", shown
 
 
 def _kind(value_type) -> str:
