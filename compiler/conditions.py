@@ -208,7 +208,7 @@ def render(expr: Expr) -> str:
     if isinstance(expr, RefOperand):
         return str(expr.ref)
     if isinstance(expr, Compare):
-        return f"{render(expr.left)} {expr.op} {render(expr.right)}"
+        return f"{_atom(expr.left)} {expr.op} {_atom(expr.right)}"
     if isinstance(expr, Not):
         return f"not {_group(expr.operand)}"
     return f" {expr.op} ".join(_group(operand) for operand in expr.operands)
@@ -216,3 +216,8 @@ def render(expr: Expr) -> str:
 
 def _group(expr: Expr) -> str:
     return f"({render(expr)})" if isinstance(expr, BoolOp) else render(expr)
+
+
+def _atom(expr: Expr) -> str:
+    """An operand of a comparison: anything but a reference or literal needs parentheses."""
+    return f"({render(expr)})" if isinstance(expr, (BoolOp, Compare, Not)) else render(expr)

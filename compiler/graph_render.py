@@ -15,8 +15,8 @@ _KIND_LABEL = {"shell": "shell", "python": "python", "container": "container", "
 
 def _edge_label(reasons: tuple[str, ...]) -> str:
     artifacts = [r.split(":", 1)[1] for r in reasons if r.startswith("artifact:")]
-    words = artifacts + [r for r in reasons if r in ("ref", "when")]
-    return ", ".join(words).replace("ref", "value")
+    words = artifacts + [{"ref": "value", "when": "when"}[r] for r in reasons if r in ("ref", "when")]
+    return ", ".join(words)
 
 
 def _node_notes(pipeline: Pipeline, task_id: str) -> list[str]:

@@ -16,11 +16,14 @@ import re
 MAX_ID_LENGTH = 63
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Fixed here rather than taken from `keyword.softkwlist`, which grows with the Python version
+# (3.12 added `type`): the same id must give the same name whichever Python runs the compiler.
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 
 
 def python_name(task_id: str) -> str:
     name = task_id.replace("-", "_")
-    return name + "_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
+    return name + "_" if keyword.iskeyword(name) or name in SOFT_KEYWORDS else name
 
 
 def dns_name(task_id: str) -> str:

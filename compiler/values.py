@@ -59,8 +59,8 @@ def format_duration(seconds: int) -> str:
 
 # ----------------------------------------------------------------------------- quantities
 
-_CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m)?$")
-_MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$")
+_CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m)?$", re.ASCII)
+_MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$", re.ASCII)
 _MEMORY_FACTORS = {
     None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
@@ -152,7 +152,7 @@ def _check_cron_part(part: str, name: str, low: int, high: int, names: dict, who
         token_l = token.lower()
         if token_l in names:
             return names[token_l]
-        if not token.isdigit():
+        if not _is_number(token):
             raise ValueError(f"'{token}' is not valid in the {name} field of '{whole}'")
         n = int(token)
         if not low <= n <= high:
@@ -160,7 +160,7 @@ def _check_cron_part(part: str, name: str, low: int, high: int, names: dict, who
         return n
 
     base, _, step = part.partition("/")
-    if step and (not step.isdigit() or int(step) == 0):
+    if step and (not _is_number(step) or int(step) == 0):
         raise ValueError(f"'{part}' has an invalid step in the {name} field of '{whole}'")
     if base == "*":
         return
@@ -168,6 +168,11 @@ def _check_cron_part(part: str, name: str, low: int, high: int, names: dict, who
     first = number(start)
     if dash and number(end) < first:
         raise ValueError(f"range '{base}' runs backwards in the {name} field of '{whole}'")
+
+
+def _is_number(token: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' and other scripts' digits."""
+    return token.isascii() and token.isdigit()
 
 
 # ----------------------------------------------------------------------------- time zones

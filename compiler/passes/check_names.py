@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import keyword
+
 from .. import naming
 from . import PassContext
 
@@ -45,10 +47,15 @@ def names_are_identifiers(ctx: PassContext) -> None:
             problem = naming.identifier_problem(name)
             if problem:
                 ctx.report.error("E112", f"{section[:-1]} name {problem}", (section, name), at_key=True,
-                                 help=f"use '{naming.suggest_id(name).replace('-', '_')}'")
+                                 help=f"use '{_suggest_identifier(name)}'")
     for task_id, task in pipeline.tasks.items():
         for name in task.outputs:
             problem = naming.identifier_problem(name)
             if problem:
                 ctx.report.error("E112", f"output name {problem}", ("tasks", task_id, "outputs", name),
-                                 at_key=True, help=f"use '{naming.suggest_id(name).replace('-', '_')}'")
+                                 at_key=True, help=f"use '{_suggest_identifier(name)}'")
+
+
+def _suggest_identifier(name: str) -> str:
+    suggestion = naming.suggest_id(name).replace("-", "_")
+    return suggestion + "_" if keyword.iskeyword(suggestion) else suggestion

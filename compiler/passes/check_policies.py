@@ -9,7 +9,10 @@ from ..references import task_texts
 from . import PassContext
 
 # Env var names that hold credentials, and value shapes of well-known credentials.
-_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", re.I)
+# The word must not run on into a longer word: MAX_TOKENS, TOKENIZERS_PARALLELISM (common in ML
+# pipelines) and GOOGLE_APPLICATION_CREDENTIALS (a file path) are not credentials.
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)(?![A-Za-z])",
+                          re.I)
 _SECRET_VALUE = re.compile(
     r"(AKIA[0-9A-Z]{16}"  # AWS access key id
     r"|gh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
@@ -60,6 +63,14 @@ def retry_settings_are_consistent(ctx: PassContext) -> None:
                                  help="retry_max_delay caps the growing delay; make it at least retry_delay")
     for task_id in pipeline.tasks:
         task = pipeline.resolved(task_id)
+        own = pipeline.tasks[task_id].model_fields_set & {"retry_delay", "retry_max_delay"}
+        if len(own) == 1 and task.retry_delay is not None and task.retry_max_delay is not None:
+            # One of the two comes from `defaults` (both own or both inherited: reported above).
+            if task.retry_max_delay < task.retry_delay:
+                key = own.pop()
+                ctx.report.error("E209", f"retry_max_delay is shorter than retry_delay for task '{task_id}' "
+                                         "(one of them comes from `defaults`)", ("tasks", task_id, key),
+                                 help="retry_max_delay caps the growing delay; make it at least retry_delay")
         if not task.retries:
             for key in ("retry_delay", "retry_backoff", "retry_max_delay"):
                 if key in pipeline.tasks[task_id].model_fields_set:

@@ -26,6 +26,7 @@ def artifacts_have_one_producer(ctx: PassContext) -> None:
     pipeline = ctx.pipeline
     declared = pipeline.artifacts
     producers: dict[str, str] = {}
+    produced: set[str] = set()  # also external artifacts a task (wrongly) produces
     consumed: set[str] = set()
     for task_id, task in pipeline.tasks.items():
         for section in ("produces", "consumes"):
@@ -42,9 +43,12 @@ def artifacts_have_one_producer(ctx: PassContext) -> None:
                         ctx.report.error("E102", f"task '{task_id}' both consumes and produces artifact '{name}'",
                                          path, help="write the result to a new artifact instead of in place")
                     continue
+                produced.add(name)
                 if declared[name].external:
                     ctx.report.error("E104", f"artifact '{name}' is external but task '{task_id}' produces it",
                                      path, help="remove `external: true`, or stop producing it")
+                elif producers.get(name) == task_id:
+                    continue  # listed twice by the same task: one producer all the same
                 elif name in producers:
                     ctx.report.error("E104", f"artifact '{name}' is produced by both '{producers[name]}' and "
                                              f"'{task_id}'", path,
@@ -59,7 +63,7 @@ def artifacts_have_one_producer(ctx: PassContext) -> None:
                              ("artifacts", name), at_key=True,
                              help="add it to a task's `produces`, or mark it `external: true` if it comes from "
                                   "outside the pipeline")
-        elif name not in consumed and name not in producers and name not in triggered:
+        elif name not in consumed and name not in produced and name not in triggered:
             ctx.report.warning("W120", f"artifact '{name}' is declared but no task produces or consumes it",
                                ("artifacts", name), at_key=True)
 
@@ -67,6 +71,7 @@ def artifacts_have_one_producer(ctx: PassContext) -> None:
 def placeholders_resolve(ctx: PassContext) -> None:
     pipeline = ctx.pipeline
     for task_id, task in pipeline.tasks.items():
+        untracked: set[str] = set()  # artifacts used but not consumed/produced: one W121 each
         for relative, text in task_texts(task):
             path = ("tasks", task_id, *relative)
             _, errors = placeholders.parse(text)
@@ -74,16 +79,19 @@ def placeholders_resolve(ctx: PassContext) -> None:
                 raw = text[error.offset : error.offset + error.length]
                 ctx.report.error_at_text("E105", f"{error.message} in task '{task_id}'", path, raw, help=error.help)
             for raw, ref in placeholders.occurrences(text):
-                problem, help = _ref_problem(ctx, task_id, ref)
+                problem, help = _ref_problem(ctx, task_id, ref, untracked)
                 if problem:
                     ctx.report.error_at_text("E106", f"task '{task_id}': {problem}", path, raw, help=help)
         for index, alert in enumerate(task.alerts):
             _no_placeholders_in_alert(ctx, alert, ("tasks", task_id, "alerts", index))
     for index, alert in enumerate(pipeline.alerts):
         _no_placeholders_in_alert(ctx, alert, ("alerts", index))
+    for index, alert in enumerate(pipeline.defaults.alerts):
+        _no_placeholders_in_alert(ctx, alert, ("defaults", "alerts", index))
 
 
-def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref) -> tuple[str | None, str | None]:
+def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref,
+                 untracked: set[str]) -> tuple[str | None, str | None]:
     pipeline = ctx.pipeline
     task = pipeline.tasks[task_id]
     if ref.kind == "param" and ref.name not in pipeline.params:
@@ -92,7 +100,8 @@ def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref) -> tuple
         if ref.name not in pipeline.artifacts:
             return (f"unknown artifact '{ref.name}'",
                     did_you_mean(ref.name, pipeline.artifacts) or "declare it under `artifacts:`")
-        if ref.name not in task.consumes and ref.name not in task.produces:
+        if ref.name not in task.consumes and ref.name not in task.produces and ref.name not in untracked:
+            untracked.add(str(ref.name))
             ctx.report.warning("W121", f"task '{task_id}' uses artifact '{ref.name}' but neither consumes nor "
                                        "produces it", ("tasks", task_id),
                                help=f"add `consumes: [{ref.name}]` (or `produces:`) so the dependency is tracked",
@@ -102,7 +111,8 @@ def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref) -> tuple
             return f"task '{task_id}' refers to its own output '{ref.name}'", \
                 f"use ${{{{ outputs.{ref.name} }}}} to write it"
         if ref.task not in pipeline.tasks:
-            return f"unknown task '{ref.task}'", did_you_mean(str(ref.task), pipeline.tasks)
+            return (f"unknown task '{ref.task}'",
+                    did_you_mean(str(ref.task), pipeline.tasks) or f"known tasks: {', '.join(pipeline.tasks)}")
         outputs = pipeline.tasks[str(ref.task)].outputs
         if ref.name not in outputs:
             declared = ", ".join(outputs) or "none"
@@ -121,7 +131,7 @@ def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref) -> tuple
 
 
 def _no_placeholders_in_alert(ctx: PassContext, alert, path) -> None:
-    if alert.command and placeholders.refs(alert.command):
+    if alert.command and (placeholders.refs(alert.command) or placeholders.parse(alert.command)[1]):
         ctx.report.error("E107", "alerts cannot use ${{ }} placeholders", (*path, "command"),
                          help="alerts run outside any task; pass values through `env` of the pipeline's tasks instead")
 
@@ -137,7 +147,7 @@ def else_branches_pair_up(ctx: PassContext) -> None:
             ctx.report.error("E108", f"task '{task_id}' is the else branch of itself", path)
         elif other is None:
             ctx.report.error("E108", f"task '{task_id}' is the else branch of unknown task '{task.else_of}'", path,
-                             help=did_you_mean(task.else_of, tasks))
+                             help=did_you_mean(task.else_of, tasks) or f"known tasks: {', '.join(tasks)}")
         elif other.when is None:
             ctx.report.error("E108", f"task '{task_id}' is the else branch of '{task.else_of}', which has no `when`",
                              path, help=f"give '{task.else_of}' a `when:` condition")

@@ -126,12 +126,14 @@ def _written(text: str, operand: conditions.RefOperand) -> str:
 
 def _condition_ref_problem(pipeline: Pipeline, task_id: str, ref: Ref) -> tuple[str, str | None] | None:
     if ref.kind == "param" and ref.name not in pipeline.params:
-        return f"unknown param '{ref.name}'", did_you_mean(str(ref.name), pipeline.params)
+        return (f"unknown param '{ref.name}'",
+                did_you_mean(str(ref.name), pipeline.params) or "declare it under `params:`")
     if ref.kind == "task_output":
         if ref.task == task_id:
             return "a task's condition cannot read the task's own output", None
         if ref.task not in pipeline.tasks:
-            return f"unknown task '{ref.task}'", did_you_mean(str(ref.task), pipeline.tasks)
+            return (f"unknown task '{ref.task}'",
+                    did_you_mean(str(ref.task), pipeline.tasks) or f"known tasks: {', '.join(pipeline.tasks)}")
         outputs = pipeline.tasks[str(ref.task)].outputs
         if ref.name not in outputs:
             return (f"task '{ref.task}' has no output '{ref.name}'",
