@@ -38,16 +38,20 @@ def _validate_the_rest(loaded: Loaded) -> None:
         return  # a syntax error, a duplicate key or a missing required key: the rest is unreliable
     data = copy.deepcopy(loaded.data)
     paths = [d.path for d in loaded.diagnostics]
+    dropped: list[YamlPath] = []
     for _ in range(_SALVAGE_ROUNDS):
         if not all(_drop(data, path) for path in paths):
             return
+        dropped += paths
         try:
             pipeline = ir.Pipeline.model_validate(data)
         except ValidationError as exc:
             paths = [_error_path(error["loc"]) for error in exc.errors(include_url=False)]
             continue
+        # A task that lost a key may now look wrong in ways the user did not write: stay quiet on it.
+        damaged = {path[:2] for path in dropped if len(path) > 2 and path[0] == "tasks"}
         extra = validate(pipeline, loaded.source, Diagnostics())
-        loaded.diagnostics.extend(extra)
+        loaded.diagnostics.extend(d for d in extra if d.path[:2] not in damaged)
         return
 
 

@@ -85,7 +85,9 @@ def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             start = len(text) - len(text[pos:].lstrip())
-            raise ConditionError(f"unexpected character '{text[start]}' in condition", start)
+            help = {"=": "use == to compare", "'": "close the quote", '"': "close the quote"}.get(
+                text[start], "quote text as 'text'")
+            raise ConditionError(f"unexpected character '{text[start]}' in condition", start, help)
         kind = match.lastgroup
         assert kind
         yield kind, match.group(kind), match.start(kind)

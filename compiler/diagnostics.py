@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable, Iterator, Sequence
@@ -119,38 +120,70 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
 # ----------------------------------------------------------------------------- rendering
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """User text as it may safely reach a terminal or a log: C0 controls become their visible
+    pictures (U+2400...), DEL and C1 controls U+FFFD (one column each, so carets stay aligned),
+    and lone surrogates (from `\\ud800` escapes) a backslash escape instead of an encoding error."""
+
+    def picture(match: re.Match) -> str:
+        code = ord(match.group())
+        return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+    return _CONTROL.sub(picture, text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+MAX_SHOWN_WIDTH = 100
+
+
+def _window(line: str, caret_col: int) -> tuple[str, int]:
+    """A long source line (minified JSON, generated data) cut to the part around the caret."""
+    if len(line) <= MAX_SHOWN_WIDTH:
+        return line, caret_col
+    start = max(0, min(caret_col - MAX_SHOWN_WIDTH // 3, len(line) - MAX_SHOWN_WIDTH))
+    end = start + MAX_SHOWN_WIDTH
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(line) else ""
+    return head + line[start:end] + tail, caret_col - start + len(head)
+
+
 def render_text(diagnostics: Sequence[Diagnostic]) -> str:
     """ruff/rustc style: header, location, source line with a caret, help."""
     blocks = []
     for d in diagnostics:
-        lines = [f"{d.severity.value}[{d.code}]: {d.message}"]
+        lines = [f"{d.severity.value}[{d.code}]: {_printable(d.message)}"]
+        path = _printable(format_path(d.path))
         if d.loc:
-            where = f"  --> {d.loc}"
-            if d.path:
-                where += f"  ({format_path(d.path)})"
+            where = f"  --> {_printable(str(d.loc))}"
+            if path:
+                where += f"  ({path})"
             lines.append(where)
             if d.source_line is not None:
                 gutter = " " * len(str(d.loc.line))
-                shown = d.source_line.expandtabs(1)
-                caret_col = max(d.loc.col - 1, 0)
+                shown, caret_col = _window(_printable(d.source_line.expandtabs(1)), max(d.loc.col - 1, 0))
                 span = max(1, min(d.span, max(len(shown) - caret_col, 1)))
                 lines.append(f"{gutter} |")
                 lines.append(f"{d.loc.line} | {shown}")
                 lines.append(f"{gutter} | {' ' * caret_col}{'^' * span}")
-        elif d.path:
-            lines.append(f"  --> ({format_path(d.path)})")
+        elif path:
+            lines.append(f"  --> ({path})")
         if d.help:
-            lines.append(f"  = help: {d.help}")
+            lines.append(f"  = help: {_printable(d.help)}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+    # Lone surrogates become JSON escapes (\\udXXX) rather than failing to encode as UTF-8.
+    text = json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _github_escape(text: str, *, property_value: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = _printable(text)
     if property_value:
         text = text.replace(":", "%3A").replace(",", "%2C")
     return text

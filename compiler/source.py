@@ -6,6 +6,7 @@ path into file:line:col, the source line and a caret span.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SourceLoc, YamlPath
@@ -28,7 +29,8 @@ class SourceFile:
     keys: dict[YamlPath, NodeLoc] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._lines = self.text.splitlines()
+        # YAML (and ruamel's marks) break lines at \n, \r\n and \r only, unlike str.splitlines().
+        self._lines = re.split(r"\r\n|\r|\n", self.text)
 
     def line_text(self, line0: int) -> str | None:
         if 0 <= line0 < len(self._lines):

@@ -99,8 +99,8 @@ def test_reference_offsets_point_into_the_original_text():
         ("", "the condition is empty", 0, None),
         ("   ", "the condition is empty", 0, None),
         ("params.a ==", "the condition ends too early", 11, None),
-        ("params.a = 1", "unexpected character '=' in condition", 9, None),
-        ("params.a == 1 @", "unexpected character '@' in condition", 14, None),
+        ("params.a = 1", "unexpected character '=' in condition", 9, "use == to compare"),
+        ("params.a == 1 @", "unexpected character '@' in condition", 14, "quote text as 'text'"),
         ("params.a == 1 == 2", "unexpected '==' in condition", 14, "combine comparisons with and / or"),
         ("params.a params.b", "unexpected 'params.b' in condition", 9, "combine comparisons with and / or"),
         ("(params.a", "the condition ends too early", 9, None),
@@ -112,7 +112,7 @@ def test_reference_offsets_point_into_the_original_text():
          "use params.NAME or tasks.ID.outputs.NAME; quote text as 'text'"),
         ("params.a == )", "unexpected ')' in condition", 12, None),
         ("${{ params.a ==  }}", "the condition ends too early", 19, None),
-        ("params.a and 'unterminated", "unexpected character ''' in condition", 13, None),
+        ("params.a and 'unterminated", "unexpected character ''' in condition", 13, "close the quote"),
     ],
 )
 def test_errors_with_offsets(text, message, offset, help):

@@ -29,7 +29,7 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert "./scripts/test.sh" in ci
 
 
-def test_readme_graph_matches_the_cli(request) -> None:
+def test_readme_graph_matches_the_cli(update_golden: bool) -> None:
     text = README.read_text()
     blocks = list(GRAPH_BLOCK.finditer(text))
     assert blocks, "the README lost its graph block"
@@ -39,6 +39,6 @@ def test_readme_graph_matches_the_cli(request) -> None:
         result = CliRunner().invoke(main, ["graph", str(example)])
         assert result.exit_code == 0, result.output
         updated = updated.replace(block.group(0), block.group(1) + result.output + block.group(4))
-    if request.config.getoption("update_golden", default=False):
+    if update_golden:
         README.write_text(updated)
     assert updated == text, "README graph is stale: run ./scripts/test.sh --update-golden"

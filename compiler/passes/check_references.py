@@ -18,8 +18,9 @@ def after_names_known_tasks(ctx: PassContext) -> None:
                 ctx.report.error("E102", f"task '{task_id}' runs after itself", path,
                                  help="remove it from its own `after` list")
             elif upstream not in tasks:
+                others = [t for t in tasks if t != task_id]
                 ctx.report.error("E100", f"task '{task_id}' runs after unknown task '{upstream}'", path,
-                                 help=did_you_mean(upstream, tasks) or f"known tasks: {', '.join(tasks)}")
+                                 help=did_you_mean(upstream, others) or f"known tasks: {', '.join(others)}")
 
 
 def artifacts_have_one_producer(ctx: PassContext) -> None:

@@ -18,8 +18,7 @@ def param_defaults_match_types(ctx: PassContext) -> None:
         if param.type is not None and param.default is not None and not value_matches(value_type, param.default):
             ctx.report.error("E200", f"param '{name}' is of type {value_type.value}, but its default "
                                      f"{param.default!r} is not", (*path, "default"),
-                             help=f"change the default or the type (the default looks like a "
-                                  f"{_type_name(param.default)})")
+                             help=_default_help(param.default, value_type))
             continue
         if param.type is None and param.default is not None and type_of_value(param.default) is None:
             ctx.report.error("E200", f"param '{name}' has a default of unsupported type", (*path, "default"),
@@ -28,11 +27,12 @@ def param_defaults_match_types(ctx: PassContext) -> None:
         if param.enum is not None:
             for index, option in enumerate(param.enum):
                 if not value_matches(value_type, option):
-                    ctx.report.error("E200", f"param '{name}': enum value {option!r} is not a {value_type.value}",
+                    ctx.report.error("E200", f"param '{name}': enum value {option!r} is not {_kind(value_type)}",
                                      (*path, "enum", index))
             if param.default is not None and param.default not in param.enum:
                 ctx.report.error("E200", f"param '{name}': default {param.default!r} is not one of its enum values",
                                  (*path, "default"), help=f"allowed: {', '.join(map(repr, param.enum))}")
+        inverted = param.min is not None and param.max is not None and param.min > param.max
         for bound in ("min", "max"):
             limit = getattr(param, bound)
             if limit is None:
@@ -40,18 +40,26 @@ def param_defaults_match_types(ctx: PassContext) -> None:
             if value_type not in _NUMERIC:
                 ctx.report.error("E200", f"param '{name}': `{bound}` only applies to int and float params",
                                  (*path, bound), at_key=True)
-            elif isinstance(param.default, (int, float)) and not isinstance(param.default, bool):
-                if (bound == "min" and param.default < limit) or (bound == "max" and param.default > limit):
-                    ctx.report.error("E200", f"param '{name}': default {param.default} is outside its {bound} "
-                                             f"{limit:g}", (*path, "default"))
-        if param.min is not None and param.max is not None and param.min > param.max:
+            elif isinstance(param.default, (int, float)) and not isinstance(param.default, bool) and not inverted:
+                if bound == "min" and param.default < limit:
+                    ctx.report.error("E200", f"param '{name}': default {param.default} is below its min {limit:g}",
+                                     (*path, "default"), help="lower `min` or raise the default")
+                elif bound == "max" and param.default > limit:
+                    ctx.report.error("E200", f"param '{name}': default {param.default} is above its max {limit:g}",
+                                     (*path, "default"), help="raise `max` or lower the default")
+        if inverted:
             ctx.report.error("E200", f"param '{name}': min {param.min:g} is greater than max {param.max:g}",
                              (*path, "min"))
 
 
-def _type_name(value) -> str:
-    value_type = type_of_value(value)
-    return value_type.value if value_type else type(value).__name__
+def _default_help(default, value_type: ValueType) -> str:
+    found = type_of_value(default)
+    if isinstance(default, str) and value_type in _NUMERIC | {ValueType.BOOL}:
+        return "remove the quotes around the default"
+    if value_type is ValueType.BOOL and found in _NUMERIC:
+        return "write true or false"
+    looks = _kind(found) if found else type(default).__name__
+    return f"change the default or the type (the default looks like {looks})"
 
 
 def ref_type(pipeline: Pipeline, ref: Ref) -> ValueType | None:
@@ -94,8 +102,9 @@ def foreach_is_a_list(ctx: PassContext) -> None:
             continue
         value_type = ref_type(pipeline, ref)
         if value_type is not None and value_type is not ValueType.LIST:
-            ctx.report.error("E201", f"task '{task_id}' fans out over '{ref}', which is a {value_type.value}, "
-                                     "not a list", path, help="declare it with type list")
+            ctx.report.error("E201", f"task '{task_id}' fans out over '{ref}', which is {_kind(value_type)}, "
+                                     "not a list", path,
+                             help="fan out over a list param (e.g. `shards: [0, 1, 2, 3]`) or a list output")
 
 
 def conditions_are_well_typed(ctx: PassContext) -> None:

@@ -86,7 +86,7 @@ def test_after_unknown_task_without_close_match_lists_known_tasks():
     """
     d = only(run_pass(after_names_known_tasks, text))
     assert d.path == ("tasks", "train", "after", 1)
-    assert d.help == "known tasks: ingest, train"
+    assert d.help == "known tasks: ingest"
 
 
 def test_after_itself():

@@ -37,11 +37,11 @@ def test_valid_params_are_silent():
     "param, path, message, help",
     [
         ("{type: int, default: '10'}", ("params", "x", "default"),
-         "param 'x' is of type int, but its default '10' is not", "(the default looks like a str)"),
+         "param 'x' is of type int, but its default '10' is not", "remove the quotes around the default"),
         ("{type: int, default: true}", ("params", "x", "default"),
          "param 'x' is of type int, but its default True is not", "(the default looks like a bool)"),
         ("{type: bool, default: 1}", ("params", "x", "default"),
-         "param 'x' is of type bool, but its default 1 is not", "(the default looks like a int)"),
+         "param 'x' is of type bool, but its default 1 is not", "write true or false"),
         ("{type: list, default: {a: 1}}", ("params", "x", "default"),
          "param 'x' is of type list, but its default {'a': 1} is not", "(the default looks like a dict)"),
         ("2025-01-01", ("params", "x", "default"),
@@ -53,9 +53,9 @@ def test_valid_params_are_silent():
         ("{type: str, default: a, min: 1}", ("params", "x", "min"),
          "param 'x': `min` only applies to int and float params", None),
         ("{type: int, default: 0, min: 1}", ("params", "x", "default"),
-         "param 'x': default 0 is outside its min 1", None),
+         "param 'x': default 0 is below its min 1", "lower `min` or raise the default"),
         ("{type: float, default: 2.5, max: 2}", ("params", "x", "default"),
-         "param 'x': default 2.5 is outside its max 2", None),
+         "param 'x': default 2.5 is above its max 2", "raise `max` or lower the default"),
         ("{type: int, min: 5, max: 1}", ("params", "x", "min"), "param 'x': min 5 is greater than max 1", None),
     ],
 )
@@ -145,9 +145,9 @@ def test_empty_foreach_list_warns():
         ("'${{ artifacts.raw }}'", "task 't' cannot fan out over ${{ artifacts.raw }}", "list param"),
         ("'${{ item }}'", "task 't' cannot fan out over ${{ item }}", "list param"),
         ("'${{ params.lr }}'", "task 't' fans out over 'params.lr', which is a float, not a list",
-         "declare it with type list"),
+         "list param"),
         ("'${{ tasks.up.outputs.best }}'", "task 't' fans out over 'tasks.up.outputs.best', which is a str, not a list",
-         "declare it with type list"),
+         "list param"),
     ],
 )
 def test_foreach_problems(foreach, message, help):
@@ -204,7 +204,7 @@ def test_valid_conditions_are_silent(when):
     "when, message, needle, help",
     [
         ("params.epochs >", "the condition ends too early", None, None),
-        ("params.epochs = 1", "unexpected character '=' in condition", "= 1", None),
+        ("params.epochs = 1", "unexpected character '=' in condition", "= 1", "use == to compare"),
         ("params.epochs == 1 params.mode", "unexpected 'params.mode' in condition", "params.mode",
          "combine comparisons with and / or"),
         ("params.enabled == True", "'True' is not a literal here", "True", "write true"),
