@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .api import check_file
-from .diagnostics import RENDERERS, Diagnostics
+from .diagnostics import RENDERERS, Diagnostics, Severity
 from .graph import build_graph
 from .graph_render import FORMATS as GRAPH_FORMATS
 from .ir import json_schema
@@ -108,3 +108,96 @@ def graph(file: str, graph_format: str, diagnostics_format: str) -> None:
 def schema() -> None:
     """Print the JSON Schema of pipeline files (point your editor's YAML extension at it)."""
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _split_targets(value: str) -> list[str]:
+    from .backends import registry
+
+    available = registry.names()
+    if value.strip() == "all":
+        return available
+    targets = [t.strip() for t in value.split(",") if t.strip()]
+    unknown = [t for t in targets if t not in available]
+    if unknown or not targets:
+        raise click.BadParameter(f"unknown target {', '.join(unknown) or value!r}; choose from {', '.join(available)} or all")
+    return list(dict.fromkeys(targets))
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@main.command("compile")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-t", "--target", "target", required=True, metavar="TARGET[,TARGET...]|all",
+              help="Backends to compile to (see `dagshift targets`).")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output directory. With several targets, each gets a subdirectory named after it.")
+@click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
+              help="What a feature the target cannot express is: an error (nothing is written), or a warning "
+                   "(the setting is left out, when it can be without changing what the pipeline computes).")
+@click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Backend option, e.g. container=docker for airflow. Repeatable.")
+@_FORMAT_OPTION
+def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupported: str,
+                    option_pairs: tuple[str, ...], output_format: str) -> None:
+    """Compile pipeline FILES to one or more orchestrators.
+
+    Nothing is written unless every file compiles for every target: files are staged in a
+    temporary directory and moved into OUTDIR at the end. Existing files that dagshift does not
+    generate are left alone.
+
+    \b
+    Examples:
+      dagshift compile pipeline.yaml -t airflow -o dags/
+      dagshift compile pipeline.yaml -t all -o build/
+    """
+    from pathlib import Path
+
+    from .compile import compile_loaded, write_files
+
+    targets = _split_targets(target)
+    options = _parse_options(option_pairs)
+    per_target = len(targets) > 1
+    everything = Diagnostics()
+    files_out: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for path in files:
+        loaded = check_file(path)
+        result = compile_loaded(loaded, targets, unsupported=unsupported, options=options, per_target_dirs=per_target)
+        everything.extend(result.diagnostics.sorted())
+        for relative, text in result.files.items():
+            if relative in files_out:
+                everything.add(loaded.source.diagnostic(
+                    "E402", Severity.ERROR, f"{path} and {owners[relative]} both generate {relative}", ("name",),
+                    help="give the pipelines different names"))
+            files_out[relative] = text
+            owners[relative] = path
+    click.echo(RENDERERS[output_format](everything.items), nl=False)
+    if everything.has_errors:
+        if output_format == "text":
+            click.echo(f"nothing written: {len(everything.errors)} error(s)")
+        sys.exit(EXIT_PROBLEMS)
+    for written in write_files(files_out, Path(outdir)):
+        if output_format == "text":
+            click.echo(f"wrote {written}")
+
+
+@main.command()
+@click.option("--format", "table_format", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="markdown gives a table for docs and pull requests.")
+@click.option("--details", is_flag=True, help="Show how each backend realizes each feature (or the workaround).")
+def targets(table_format: str, details: bool) -> None:
+    """Print the capability matrix of every backend: N native, E emulated, ✗ not expressible.
+
+    Generated from the backends' own declarations, the same ones the compiler checks against.
+    """
+    from .capability_table import render_table
+
+    click.echo(render_table(table_format, details=details), nl=False)

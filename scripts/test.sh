@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Set up .venv with the test extras and run the whole test suite. Extra arguments go to pytest.
+# Set up .venv with the test extras and the engine environments (scripts/engines.py), then run
+# the whole test suite. Extra arguments go to pytest.
 # Exit code: pytest's, except that "no tests collected" (pytest's 5) is a failure too.
 set -euo pipefail
 DAGSHIFT_EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$root"
+# The real engines the tests run generated files on, one pinned venv each (cached between runs).
+"$venv/bin/python" scripts/engines.py ensure >/dev/null
 set +e
 "$venv/bin/python" -m pytest "$@"
 status=$?

@@ -1,0 +1,76 @@
+"""What every backend is: a name, declared capabilities, and a `render` from IR to files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Mapping
+
+import networkx as nx
+
+from ..diagnostics import Diagnostics
+from ..features import Feature
+from ..ir import Pipeline
+from ..source import Reporter
+
+
+class Level(str, Enum):
+    NATIVE = "native"
+    EMULATED = "emulated"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Support:
+    level: Level
+    how: str = ""  # native/emulated: how the target does it; unsupported: the workaround
+
+    @property
+    def symbol(self) -> str:
+        return {Level.NATIVE: "N", Level.EMULATED: "E", Level.UNSUPPORTED: "✗"}[self.level]
+
+
+def native(how: str = "") -> Support:
+    return Support(Level.NATIVE, how)
+
+
+def emulated(how: str) -> Support:
+    return Support(Level.EMULATED, how)
+
+
+def unsupported(workaround: str) -> Support:
+    return Support(Level.UNSUPPORTED, workaround)
+
+
+@dataclass
+class EmitContext:
+    """What a backend gets besides the pipeline: the graph, where to report, the options."""
+
+    graph: nx.DiGraph
+    report: Reporter
+    source_name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        return self.report.diagnostics
+
+
+class Backend:
+    """Subclass, set the class attributes, implement `render`, and register (see registry.py)."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    # Features not listed are unsupported with a generic workaround.
+    capabilities: ClassVar[Mapping[Feature, Support]]
+    # Backend-specific `--option key=value` settings and their help, e.g. {"container": "kpo|docker"}.
+    option_help: ClassVar[Mapping[str, str]] = {}
+
+    def support(self, feature: Feature) -> Support:
+        return self.capabilities.get(
+            feature, unsupported(f"{self.title} has no equivalent; express it inside the task's command")
+        )
+
+    def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
+        """Return {relative path: file text}. Report problems on ctx.report; never raise for bad input."""
+        raise NotImplementedError

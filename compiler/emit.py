@@ -1,0 +1,77 @@
+"""Shared emit machinery: the Jinja environment of a backend, Python formatting and verification.
+
+Templates only lay out text; every decision (names, quoting, what maps to what) is made in the
+backend module, which hands the template ready-made, already-quoted pieces. Python literals go
+through `repr`-based filters, so user text can never become code.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from functools import lru_cache
+from typing import Any
+
+import black
+import jinja2
+
+from . import templates_dir
+
+# Pinned with black itself in pyproject.toml: the formatting is part of the golden output.
+BLACK_MODE = black.Mode(line_length=88)
+
+
+def python_literal(value: Any) -> str:
+    """A Python expression that evaluates to `value` (str, numbers, bools, None, lists, tuples, dicts)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"float({str(value)!r})"
+        return repr(value)
+    if isinstance(value, (int, str)):
+        return repr(value)
+    if isinstance(value, tuple):
+        items = [python_literal(v) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+@lru_cache(maxsize=None)
+def environment(backend: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / backend)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["py"] = python_literal
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return env
+
+
+def render(backend: str, template: str, **context: Any) -> str:
+    return environment(backend).get_template(template).render(**context)
+
+
+class InvalidOutput(Exception):
+    """The backend produced a file that does not parse: a bug in dagshift, never in the input."""
+
+
+def format_python(source: str, name: str) -> str:
+    """black, then a parse of the result (black already refuses invalid Python)."""
+    try:
+        formatted = black.format_str(source, mode=BLACK_MODE)
+    except black.InvalidInput as exc:
+        raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc
+    try:
+        ast.parse(formatted, filename=name)
+    except SyntaxError as exc:
+        raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc
+    return formatted
