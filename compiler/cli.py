@@ -138,15 +138,16 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("-t", "--target", "target", required=True, metavar="TARGET[,TARGET...]|all",
               help="Backends to compile to (see `dagshift targets`).")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
-              help="Output directory. With several targets, each gets a subdirectory named after it.")
+              help="Output directory. With several targets (or `all`), each gets a subdirectory named after it.")
 @click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
               help="What a feature the target cannot express is: an error (nothing is written), or a warning "
                    "(the setting is left out, when it can be without changing what the pipeline computes).")
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="Backend option, e.g. container=docker for airflow. Repeatable.")
 @_FORMAT_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupported: str,
-                    option_pairs: tuple[str, ...], output_format: str) -> None:
+                    option_pairs: tuple[str, ...], output_format: str, quiet: bool) -> None:
     """Compile pipeline FILES to one or more orchestrators.
 
     Nothing is written unless every file compiles for every target: files are staged in a
@@ -164,7 +165,7 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
 
     targets = _split_targets(target)
     options = _parse_options(option_pairs)
-    per_target = len(targets) > 1
+    per_target = len(targets) > 1 or target.strip() == "all"  # a stable layout for `all`
     everything = Diagnostics()
     files_out: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -185,7 +186,7 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
             click.echo(f"nothing written: {len(everything.errors)} error(s)")
         sys.exit(EXIT_PROBLEMS)
     for written in write_files(files_out, Path(outdir)):
-        if output_format == "text":
+        if output_format == "text" and not quiet:
             click.echo(f"wrote {written}")
 
 

@@ -13,6 +13,7 @@ from compiler.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+TARGETS_BLOCK = re.compile(r"(<!-- targets .*?-->\n)(?P<body>.*?)(<!-- /targets -->)", re.S)
 GRAPH_BLOCK = re.compile(r"(<!-- graph:(?P<example>[\w-]+) .*?-->\n```mermaid\n)(?P<body>.*?)(```\n<!-- /graph -->)", re.S)
 
 
@@ -29,7 +30,7 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert "./scripts/test.sh" in ci
 
 
-def test_readme_graph_matches_the_cli(update_golden: bool) -> None:
+def test_readme_graph_and_capabilities_match_the_cli(update_golden: bool) -> None:
     text = README.read_text()
     blocks = list(GRAPH_BLOCK.finditer(text))
     assert blocks, "the README lost its graph block"
@@ -39,6 +40,12 @@ def test_readme_graph_matches_the_cli(update_golden: bool) -> None:
         result = CliRunner().invoke(main, ["graph", str(example)])
         assert result.exit_code == 0, result.output
         updated = updated.replace(block.group(0), block.group(1) + result.output + block.group(4))
+    table = TARGETS_BLOCK.search(updated)
+    assert table, "the README lost its capability table"
+    matrix = CliRunner().invoke(main, ["targets", "--format", "markdown"])
+    assert matrix.exit_code == 0
+    updated = updated.replace(table.group(0), table.group(1) + "\n" + matrix.output + table.group(3))
     if update_golden:
         README.write_text(updated)
-    assert updated == text, "README graph is stale: run ./scripts/test.sh --update-golden"
+        return
+    assert updated == text, "README graph or capability table is stale: run ./scripts/test.sh --update-golden"

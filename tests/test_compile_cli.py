@@ -1,0 +1,150 @@
+"""`dagshift compile` and `dagshift targets`: all-or-nothing writes, layouts, capability errors,
+and third-party backends through the `dagshift.backends` entry-point group."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from compiler.backends import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CACHED = """\
+name: cached
+tasks:
+  a: {command: echo a, cache: true}
+  b: {command: echo b, after: [a], pool: io}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_compile_writes_one_file_per_pipeline(cli, tmp_path: Path) -> None:
+    out = tmp_path / "dags"
+    result = cli("compile", "examples/sequential.yaml", "-t", "airflow", "-o", str(out))
+    assert result.exit_code == 0, result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["sequential.py"]
+    assert f"wrote {out / 'sequential.py'}" in result.stdout
+
+
+def test_several_targets_get_a_directory_each(cli, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = cli("compile", "examples/minimal.yaml", "-t", "all", "-o", str(out), "-q")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == sorted(registry.names())
+    assert (out / "airflow" / "minimal.py").is_file()
+
+
+def test_an_error_writes_nothing_and_keeps_existing_files(cli, tmp_path: Path) -> None:
+    out = tmp_path / "dags"
+    out.mkdir()
+    (out / "cached.py").write_text("# hand-written, must survive\n")
+    (out / "other.py").write_text("# unrelated\n")
+    good = ROOT / "examples" / "sequential.yaml"
+    bad = write(tmp_path, "cached.yaml", CACHED)
+    result = cli("compile", str(good), str(bad), "-t", "airflow", "-o", str(out))
+    assert result.exit_code == 1
+    assert "E301" in result.stdout and "result caching (task 'a')" in result.stdout
+    assert "nothing written" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["cached.py", "other.py"]  # no sequential.py either
+    assert (out / "cached.py").read_text() == "# hand-written, must survive\n"
+
+
+def test_invalid_pipeline_writes_nothing(cli, tmp_path: Path) -> None:
+    out = tmp_path / "dags"
+    bad = write(tmp_path, "bad.yaml", "name: bad\ntasks:\n  a: {after: [nope]}\n")
+    result = cli("compile", str(bad), "-t", "airflow", "-o", str(out))
+    assert result.exit_code == 1 and "E100" in result.stdout
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unsupported_warn_leaves_the_setting_out(cli, tmp_path: Path) -> None:
+    out = tmp_path / "dags"
+    path = write(tmp_path, "cached.yaml", CACHED)
+    result = cli("compile", str(path), "-t", "airflow", "-o", str(out), "--unsupported", "warn")
+    assert result.exit_code == 0, result.stdout
+    assert "warning[W301]" in result.stdout and "left out" in result.stdout
+    assert (out / "cached.py").is_file()
+    assert 'pool="io"' in (out / "cached.py").read_text()
+
+
+def test_nothing_is_left_behind_in_the_output_directory(cli, tmp_path: Path) -> None:
+    out = tmp_path / "dags"
+    assert cli("compile", "examples/parallel.yaml", "-t", "airflow", "-o", str(out)).exit_code == 0
+    assert [p.name for p in out.iterdir()] == ["parallel.py"]  # the staging directory is gone
+
+
+def test_usage_errors(cli, tmp_path: Path) -> None:
+    assert cli("compile", "examples/minimal.yaml", "-t", "nope", "-o", str(tmp_path)).exit_code == 2
+    assert cli("compile", "examples/minimal.yaml", "-o", str(tmp_path)).exit_code == 2
+    assert cli("compile", "examples/minimal.yaml", "-t", "airflow").exit_code == 2
+    bad_option = cli("compile", "examples/minimal.yaml", "-t", "airflow", "-o", str(tmp_path), "--option", "x")
+    assert bad_option.exit_code == 2
+
+
+def test_two_pipelines_with_one_name_collide(cli, tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", "name: same\ntasks: {a: {command: echo}}\n")
+    second = write(tmp_path, "b.yaml", "name: same\ntasks: {b: {command: echo}}\n")
+    result = cli("compile", str(first), str(second), "-t", "airflow", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "E402" in result.stdout
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_targets_matrix_comes_from_the_declarations(cli, fmt: str) -> None:
+    result = cli("targets", "--format", fmt, "--details")
+    assert result.exit_code == 0
+    airflow = registry.get("airflow")
+    assert "Airflow 3" in result.stdout
+    assert airflow.support(__import__("compiler.features").features.Feature.CACHE).how in result.stdout
+    if fmt == "markdown":
+        assert result.stdout.startswith("| feature | Airflow 3")
+
+
+PLUGIN = '''
+from compiler.backends.base import Backend, native
+from compiler.features import Feature
+
+
+class EchoBackend(Backend):
+    name = "echo"
+    title = "Echo"
+    capabilities = {feature: native() for feature in Feature}
+
+    def render(self, pipeline, ctx):
+        return {f"{pipeline.name}.txt": "\\n".join(pipeline.tasks) + "\\n"}
+'''
+
+
+def test_a_third_party_backend_plugs_in_through_entry_points(cli, tmp_path: Path, monkeypatch) -> None:
+    """A real distribution on sys.path with an entry point in the `dagshift.backends` group."""
+    site = tmp_path / "site"
+    (site / "echo_backend").mkdir(parents=True)
+    (site / "echo_backend" / "__init__.py").write_text(textwrap.dedent(PLUGIN))
+    dist = site / "echo_backend-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-backend\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[dagshift.backends]\necho = echo_backend:EchoBackend\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry._plugins.cache_clear()
+    registry.get.cache_clear()
+    try:
+        assert "echo" in registry.names()
+        out = tmp_path / "out"
+        result = cli("compile", "examples/minimal.yaml", "-t", "echo", "-o", str(out))
+        assert result.exit_code == 0, result.stdout
+        assert (out / "minimal.txt").read_text().split() == ["ingest", "transform", "validate", "train", "evaluate",
+                                                             "deploy"]
+        assert "Echo" in cli("targets").stdout
+    finally:
+        sys.modules.pop("echo_backend", None)
+        registry._plugins.cache_clear()
+        registry.get.cache_clear()
