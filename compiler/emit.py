@@ -60,6 +60,13 @@ def render(backend: str, template: str, **context: Any) -> str:
     return environment(backend).get_template(template).render(**context)
 
 
+def template_source(backend: str, template: str) -> str:
+    """A template's text, for a backend that derives facts (say, the names it defines) from it."""
+    env = environment(backend)
+    assert env.loader is not None
+    return env.loader.get_source(env, template)[0]
+
+
 class InvalidOutput(Exception):
     """The backend produced a file that does not parse: a bug in dagshift, never in the input."""
 

@@ -13,9 +13,12 @@ How the IR maps (details in docs/backends/airflow.md):
 
 from __future__ import annotations
 
+import builtins
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -55,6 +58,18 @@ _RESERVED = {
     "annotations", "dag", "functools", "importlib", "json", "k8s", "os", "pendulum", "shlex", "subprocess",
     "sys", "task", "tempfile", "timedelta",
 }
+
+
+@lru_cache(maxsize=None)
+def _module_names() -> frozenset[str]:
+    """More names a task variable must not take. Task `x` binds `x` and defines the function `_x`
+    at module level, so `x` must not be a runtime name without its `_` (`run` would replace `_run`)
+    nor a builtin the generated code calls (`list = ...` breaks every `isinstance(v, list)`). Read
+    from the templates, so a new runtime function is covered without a list to keep in sync."""
+    source = "".join(emit.template_source("airflow", name) for name in ("runtime.py.j2", "dag.py.j2"))
+    defined = re.findall(r"^(?:def )?_([A-Za-z]\w*)", source, re.M)
+    called = set(re.findall(r"[A-Za-z_]\w*", source)) & set(vars(builtins))
+    return frozenset(defined) | frozenset(called)
 
 
 class AirflowBackend(Backend):
@@ -119,15 +134,28 @@ def py(value: Any) -> str:
 
 
 def jinja_literal(text: str) -> str:
-    """Text that Airflow's Jinja renders back to exactly `text`: every `{` that would open a
-    `{{`, `{%` or `{#` is written as an expression printing '{'."""
+    """Text that Airflow's Jinja renders back to exactly `text`. Jinja turns a carriage return
+    (alone or before a newline) in template text into a newline, so one is printed by an
+    expression; every `{` that would open a tag with what follows it (`{`, `%`, `#`, such an
+    expression, or whatever comes after the text: a placeholder's `{{ ... }}`) is printed by an
+    expression too."""
     out = []
     for index, char in enumerate(text):
-        if char == "{" and text[index + 1 : index + 2] in ("{", "%", "#"):
+        if char == "{" and text[index + 1 : index + 2] in ("{", "%", "#", "\r", ""):
             out.append("{{ '{' }}")
+        elif char == "\r":
+            out.append("{{ '\\r' }}")
         else:
             out.append(char)
     return "".join(out)
+
+
+class _Jinja(str):
+    """Jinja code made by the backend (a placeholder's expression), as opposed to user text."""
+
+
+def _is_text(part: str) -> bool:
+    return not isinstance(part, _Jinja)
 
 
 @dataclass
@@ -158,6 +186,7 @@ class _DagBuilder:
         self.functions: list[str] = []
         self.edges: list[tuple[str, str]] = []
         self._helper_edges: list[tuple[str, str]] = []  # edges to and from generated helper tasks
+        self._names: set[str] = set()  # every module-level name a task or helper variable took
         self.vars = self._variable_names()
         self.extra_ids: set[str] = set()
 
@@ -169,7 +198,10 @@ class _DagBuilder:
 
     def _variable_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
-        used: set[str] = set(_RESERVED)
+        used = self._names
+        used.update(_RESERVED, _module_names())
+        # `_when_<id>` is a condition's function: a task variable `when_<id>` would define it too.
+        used.update(f"when_{python_name(t)}" for t, task in self.p.tasks.items() if task.when is not None)
         for task_id in self.p.tasks:
             base = python_name(task_id)
             name = base if base not in used and not base.startswith("_") else f"{base}_task"
@@ -189,6 +221,15 @@ class _DagBuilder:
             return None
         self.extra_ids.add(generated)
         return generated
+
+    def _helper_var(self, task_id: str, suffix: str) -> str:
+        """`<var>__<suffix>` for a helper task, unless a task took that name (ids `a--items` and `a`)."""
+        base = f"{self.vars[task_id]}__{suffix}"
+        name, counter = base, 2
+        while name in self._names:
+            name, counter = f"{base}{counter}", counter + 1
+        self._names.add(name)
+        return name
 
     # ------------------------------------------------------------------ build
 
@@ -348,9 +389,13 @@ class _DagBuilder:
         kwargs = list(common)
         kwargs.insert(1, ("bash_command", py(self._jinja_text(str(task.command), command_end=True))))
         if task.env:
-            kwargs.append(("env", py({k: self._jinja_text(v) for k, v in task.env.items()})))
+            # `env` is a template field too: a value ending in .sh would be read as a template file.
+            env = {k: self._jinja_text(v, command_end=True) for k, v in task.env.items()}
+            kwargs.append(("env", py(env)))
             kwargs.append(("append_env", "True"))
         kwargs.append(("cwd", "WORKDIR"))
+        # BashOperator skips the task on exit code 99 by default: a failing command must fail.
+        kwargs.append(("skip_on_exit_code", "None"))
         self.operators.append(_Operator(self.vars[task_id], task_id, "BashOperator", kwargs))
 
     def _container(self, task_id: str, task: Task, common: list[tuple[str, str]]) -> None:
@@ -402,7 +447,7 @@ class _DagBuilder:
         if items_id is None:
             return None
         spec = _value_spec(task.foreach, self.p, whole_value=True)
-        var = f"{self.vars[task_id]}__items"
+        var = self._helper_var(task_id, "items")
         self.specs[items_id] = py({"items": spec})
         self.operators.append(_Operator(var, items_id, "task", [("task_id", py(items_id))],
                                         taskflow=f"return _items(_SPECS[{py(items_id)}], context)"))
@@ -450,7 +495,7 @@ class _DagBuilder:
             f"    return {py([task_id])} if {condition} else {py(else_ids)}\n"
         )
         self.imports.add("branch")
-        var = f"{self.vars[task_id]}__branch"
+        var = self._helper_var(task_id, "branch")
         self.operators.append(_Operator(var, branch_id, "BranchPythonOperator",
                                         [("task_id", py(branch_id)), ("python_callable", function)]))
         upstreams = {r.task for r in _condition_refs(expr) if r.kind == "task_output"}
@@ -464,7 +509,7 @@ class _DagBuilder:
         if guard_id is None:
             return
         self.imports.add("empty")
-        var = f"{self.vars[task_id]}__succeeded"
+        var = self._helper_var(task_id, "succeeded")
         self.operators.append(_Operator(
             var, guard_id, "EmptyOperator", [("task_id", py(guard_id))],
             comment=f"Fails the run when {task_id} failed, even though its fallback ran: a DAG run's state comes "
@@ -476,30 +521,42 @@ class _DagBuilder:
     def _jinja_text(self, text: str, *, command_end: bool = False, item: Any = None) -> str:
         """A placeholder text as an Airflow template: literals escaped, refs as Jinja expressions."""
         segments, _ = parse_placeholders(text)
-        out = []
+        parts: list[str | _Jinja] = []  # literal text (merged), or Jinja code
         for segment in segments:
             if isinstance(segment, str):
-                out.append(jinja_literal(segment))
+                piece: str | _Jinja = segment
             elif segment.kind == "param":
-                out.append(f"{{{{ params[{py(segment.name)}] | dagshift_text }}}}")
+                piece = _Jinja(f"{{{{ params[{py(segment.name)}] | dagshift_text }}}}")
             elif segment.kind == "artifact":
-                out.append(jinja_literal(self.p.artifacts[str(segment.name)].path))
+                piece = self.p.artifacts[str(segment.name)].path
             elif segment.kind == "task_output":
                 upstream = self.p.tasks[str(segment.task)]
                 pull = f"ti.xcom_pull(task_ids={py(segment.task)})"
                 if upstream.is_mapped:
-                    out.append(f"{{{{ {pull} | dagshift_pluck({py(segment.name)}) | dagshift_text }}}}")
+                    piece = _Jinja(f"{{{{ {pull} | dagshift_pluck({py(segment.name)}) | dagshift_text }}}}")
                 else:
-                    out.append(f"{{{{ {pull}[{py(segment.name)}] | dagshift_text }}}}")
+                    piece = _Jinja(f"{{{{ {pull}[{py(segment.name)}] | dagshift_text }}}}")
             elif segment.kind == "item":
-                value = item if segment.name is None else item[segment.name]
-                out.append(jinja_literal(_as_text(value)))
-        result = "".join(out)
-        if command_end and result.endswith(_TEMPLATE_EXT):
-            dot = result.rindex(".")
-            result = result[:dot] + "{{ '.' }}" + result[dot + 1 :]
+                piece = _as_text(item if segment.name is None else item[segment.name])
+            else:  # `${{ outputs.X }}`: a task with value outputs never becomes a template (TaskFlow, E302)
+                continue
+            if _is_text(piece) and parts and _is_text(parts[-1]):
+                parts[-1] = str(parts[-1]) + piece
+            else:
+                parts.append(piece)
         self.runtime.add("text")
-        return result
+        ending = ""
+        if parts and _is_text(parts[-1]):
+            # What Airflow reads from the template's raw end is written as Jinja expressions: a
+            # command ending like a file name (.sh), and the last newline (keep_trailing_newline=False).
+            last = str(parts.pop())
+            if command_end and last.endswith(_TEMPLATE_EXT):
+                dot = last.rindex(".")
+                last, ending = last[:dot], "{{ '.' }}" + last[dot + 1 :]
+            elif last.endswith("\n"):
+                last, ending = last[:-1], "{{ '\\n' }}"
+            parts.append(last)
+        return "".join(jinja_literal(p) if _is_text(p) else p for p in parts) + ending
 
     # ------------------------------------------------------------------ the DAG call
 
@@ -578,10 +635,10 @@ class _DagBuilder:
             args.append(f"description={py(param.description)}")
         if param.enum is not None:
             args.append(f"enum={py(list(param.enum))}")
-        if param.min is not None:
-            args.append(f"minimum={py(param.min)}")
-        if param.max is not None:
-            args.append(f"maximum={py(param.max)}")
+        for keyword_name, bound in (("minimum", param.min), ("maximum", param.max)):
+            if bound is not None:
+                whole = param.value_type is ValueType.INT and float(bound).is_integer()
+                args.append(f"{keyword_name}={py(int(bound) if whole else bound)}")
         return f"Param({', '.join(args)})"
 
     # ------------------------------------------------------------------ template context
@@ -609,9 +666,10 @@ def _refs(text: str) -> list[Ref]:
 
 
 def _value_spec(value: Any, pipeline: Pipeline, *, whole_value: bool = False) -> Any:
-    """A user value as the runtime reads it: literals as they are, placeholders as tuples
-    ("param", name) / ("output", task, name, mapped) / ("item", key) / ("out", name), and texts
-    mixing both as ("concat", part, ...). A whole-value placeholder keeps its type."""
+    """A user value as the runtime reads it: literals (and artifact paths) as they are,
+    placeholders as tuples ("param", name) / ("output", task, name, mapped) / ("item", key) /
+    ("out", name), and texts mixing both as ("concat", part, ...). A whole-value placeholder
+    keeps its type."""
     if isinstance(value, list):
         return [_value_spec(v, pipeline, whole_value=whole_value) for v in value]
     if isinstance(value, dict):
@@ -619,7 +677,13 @@ def _value_spec(value: Any, pipeline: Pipeline, *, whole_value: bool = False) ->
     if not isinstance(value, str):
         return value
     segments, _ = parse_placeholders(value)
-    parts = [s if isinstance(s, str) else _ref_spec(s, pipeline) for s in segments]
+    parts: list[Any] = []
+    for segment in segments:
+        part = segment if isinstance(segment, str) else _ref_spec(segment, pipeline)
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part  # artifact paths join the literal text around them
+        else:
+            parts.append(part)
     if not any(isinstance(part, tuple) for part in parts):
         return "".join(parts)
     if whole_value and len(parts) == 1:
@@ -631,7 +695,7 @@ def _ref_spec(ref: Ref, pipeline: Pipeline) -> tuple:
     if ref.kind == "param":
         return ("param", ref.name)
     if ref.kind == "artifact":
-        return ("literal", pipeline.artifacts[str(ref.name)].path)
+        return pipeline.artifacts[str(ref.name)].path  # known when compiling: plain text
     if ref.kind == "task_output":
         return ("output", ref.task, ref.name, pipeline.tasks[str(ref.task)].is_mapped)
     if ref.kind == "item":

@@ -1,52 +1,222 @@
 """Runs inside the Airflow engine venv (never imported by the test process itself).
 
-    python airflow_runner.py import DAG_FOLDER
-    python airflow_runner.py test DAG_FOLDER DAG_ID [RUN_CONF_JSON]
+    python airflow_runner.py import DAG_PATH
+    python airflow_runner.py inspect DAG_PATH
+    python airflow_runner.py test DAG_PATH DAG_ID [RUN_CONF_JSON]
 
-`import` prints {"dags": [...], "import_errors": {...}} for the folder; `test` runs the DAG with
-dag.test() and prints the run state and every task instance's state and try number, as JSON on
-the last line of stdout. AIRFLOW_HOME (with a migrated SQLite DB) and AIRFLOW__CORE__DAGS_FOLDER
-are set by the caller.
+DAG_PATH is a folder of generated DAG files or one file in it. Every command prints one JSON
+object on the last line of stdout (Airflow's own logging goes before it):
+
+- `import`: {"dags": [...], "import_errors": {...}} for the path (BundleDagBag, as the DAG processor);
+- `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, param
+  defaults, and per task its class, upstreams, retry settings, doc, mapping, the template fields of
+  templated operators rendered with the DAG's own Jinja environment and the param defaults, and for
+  the dagshift runtime tasks their _SPECS resolved by the module's own `_value` (see `_task_facts`);
+- `test`: runs the DAG with dag.test() and prints the run state and every task instance's state,
+  map index and try number; a run that cannot start (say, a conf the params reject) prints
+  {"error": {"type": ..., "message": ...}} instead.
+
+AIRFLOW_HOME (with a migrated SQLite DB) and AIRFLOW__CORE__DAGS_FOLDER are set by the caller.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 
-def _bag(folder: str):
+def _bag(path: str):
     from airflow.dag_processing.dagbag import BundleDagBag
 
-    return BundleDagBag(dag_folder=folder, bundle_path=Path(folder).resolve())
+    resolved = Path(path).resolve()
+    bundle = resolved if resolved.is_dir() else resolved.parent
+    return BundleDagBag(dag_folder=str(resolved), bundle_path=bundle)
 
 
 def _state(state) -> str | None:
     return None if state is None else str(getattr(state, "value", state))
 
 
-def main(argv: list[str]) -> int:
-    command, folder = argv[0], argv[1]
-    bag = _bag(folder)
-    if command == "import":
-        result = {"dags": sorted(bag.dag_ids), "import_errors": {str(k): v for k, v in bag.import_errors.items()}}
-        print(json.dumps(result))
-        return 0
-    dag_id = argv[2]
-    conf = json.loads(argv[3]) if len(argv) > 3 else {}
+def _errors(bag) -> dict[str, str]:
+    return {Path(str(k)).name: v for k, v in bag.import_errors.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    """Facts as JSON: containers kept, timedeltas in seconds, anything else as its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _attempt(function, *args) -> dict[str, Any]:
+    """{"value": function(*args)} or {"error": "..."}: one bad task must not hide the others."""
+    try:
+        return {"value": _jsonable(function(*args))}
+    except Exception as error:  # reported, and the test decides whether it matters
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+# ----------------------------------------------------------------------------- inspect
+
+
+def _callable_of(task):
+    callable_ = getattr(task, "python_callable", None)
+    if callable_ is None:
+        callable_ = (getattr(task, "partial_kwargs", None) or {}).get("python_callable")
+    return callable_
+
+
+def _rendered_fields(task, params: dict) -> dict[str, Any]:
+    """The template fields as a run renders them (the operator's, i.e. the DAG's, Jinja env);
+    only the params are in the context, so fields reading XComs report a render error."""
+    values = {}
+    for name in task.template_fields:
+        raw = getattr(task, name, None)
+        if raw is None or isinstance(raw, (int, float, bool)):
+            continue
+        values[name] = _attempt(task.render_template, raw, {"params": params}, task.dag.get_template_env())
+    return values
+
+
+def _resolved_spec(task, params: dict) -> dict[str, Any] | None:
+    """The task's _SPECS entry resolved by the generated module's own runtime (`_value`), with
+    `${{ outputs.X }}` standing for "<outputs.X>"; None for tasks that are not dagshift runtime tasks."""
+    callable_ = _callable_of(task)
+    namespace = getattr(callable_, "__globals__", None) or {}
+    specs, value = namespace.get("_SPECS"), namespace.get("_value")
+    if not isinstance(specs, dict) or task.task_id not in specs or value is None:
+        return None
+    spec = specs[task.task_id]
+    context = {"params": params}
+    outs = {name: f"<outputs.{name}>" for name in spec.get("outputs", {})}
+    resolved: dict[str, Any] = {"kind": spec.get("kind"), "target": spec.get("target")}
+    for field in ("command", "argv", "kwargs", "env", "items"):
+        if field in spec:
+            resolved[field] = _attempt(value, spec[field], context, None, outs)
+    return resolved
+
+
+def _expand_facts(task) -> dict[str, Any]:
+    """What a mapped task maps over: per argument, the length of a literal list, or the type
+    of the run-time source (an XComArg)."""
+    get_input = getattr(task, "_get_specified_expand_input", None)
+    mapped = getattr(get_input(), "value", None) if get_input else None
+    if not isinstance(mapped, dict):
+        return {}
+    facts = {}
+    for name, source in mapped.items():
+        facts[name] = len(source) if isinstance(source, (list, tuple)) else type(source).__name__
+    return {"expand": facts}
+
+
+def _task_facts(task, params: dict) -> dict[str, Any]:
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    mapped = isinstance(task, MappedOperator)
+    backoff = task.retry_exponential_backoff
+    facts = {
+        "task_id": task.task_id,
+        "class": task.operator_class.__name__ if mapped and hasattr(task.operator_class, "__name__")
+        else getattr(task, "operator_name", None) or type(task).__name__,
+        "mapped": mapped,
+        "upstream": sorted(task.upstream_task_ids),
+        "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
+        "retries": task.retries,
+        "retry_delay": _jsonable(task.retry_delay),
+        "retry_exponential_backoff": backoff,
+        "retry_exponential_backoff_type": type(backoff).__name__,
+        "max_retry_delay": _jsonable(task.max_retry_delay),
+        "execution_timeout": _jsonable(task.execution_timeout),
+        "doc_md": task.doc_md,
+        "pool": task.pool,
+        "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
+    }
+    facts.update(_expand_facts(task))
+    if not mapped and task.template_fields:
+        facts["rendered"] = _rendered_fields(task, params)
+    spec = None if mapped else _resolved_spec(task, params)  # a mapped spec needs its item
+    if spec is not None:
+        facts["spec"] = spec
+    return facts
+
+
+def _dag_facts(dag) -> dict[str, Any]:
+    params = dag.params.validate()  # the defaults, checked against their own schema
+    return {
+        "description": dag.description,
+        "params": _jsonable(params),
+        "tasks": {task_id: _task_facts(task, params) for task_id, task in sorted(dag.task_dict.items())},
+    }
+
+
+def _inspect(bag) -> dict[str, Any]:
+    dags = {}
+    for dag_id in sorted(bag.dag_ids):
+        try:
+            dags[dag_id] = _dag_facts(bag.get_dag(dag_id))
+        except Exception:  # a DAG that imports but cannot be inspected is a finding too
+            dags[dag_id] = {"inspect_error": traceback.format_exc()}
+    return {"dags": dags, "import_errors": _errors(bag)}
+
+
+# ----------------------------------------------------------------------------- test
+
+
+def _test(bag, dag_id: str, conf: dict) -> tuple[dict[str, Any], int]:
     if bag.import_errors:
-        print(json.dumps({"import_errors": {str(k): v for k, v in bag.import_errors.items()}}))
-        return 1
+        return {"import_errors": _errors(bag)}, 1
     dag = bag.get_dag(dag_id)
-    run = dag.test(run_conf=conf or None)
+    if dag is None:
+        return {"error": {"type": "LookupError", "message": f"no DAG {dag_id!r}: {sorted(bag.dag_ids)}"}}, 1
+    try:
+        run = dag.test(run_conf=conf or None)
+    except Exception as error:  # e.g. ParamValidationError: the run never started
+        traceback.print_exc()
+        return {"error": {"type": type(error).__name__, "message": str(error)}}, 0
+    values = _return_values(dag_id, run.run_id)
     tasks = [
-        {"task_id": ti.task_id, "map_index": ti.map_index, "state": _state(ti.state),
-         "try_number": ti.try_number}
+        {"task_id": ti.task_id, "map_index": ti.map_index, "state": _state(ti.state), "try_number": ti.try_number,
+         "xcom": values.get((ti.task_id, ti.map_index))}
         for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index))
     ]
-    print(json.dumps({"state": _state(run.state), "tasks": tasks}))
-    return 0
+    return {"state": _state(run.state), "tasks": tasks}, 0
+
+
+def _return_values(dag_id: str, run_id: str) -> dict[tuple[str, int], Any]:
+    """Every task instance's return value (XCom "return_value") of the run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(XComModel.get_many(run_id=run_id, key="return_value", dag_ids=dag_id)).all()
+        return {(row.task_id, row.map_index): _jsonable(XComModel.deserialize_value(row)) for row in rows}
+
+
+def main(argv: list[str]) -> int:
+    command, path = argv[0], argv[1]
+    bag = _bag(path)
+    if command == "import":
+        result, status = {"dags": sorted(bag.dag_ids), "import_errors": _errors(bag)}, 0
+    elif command == "inspect":
+        result, status = _inspect(bag), 0
+    elif command == "test":
+        result, status = _test(bag, argv[2], json.loads(argv[3]) if len(argv) > 3 else {})
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    print(json.dumps(result, ensure_ascii=True))
+    return status
 
 
 if __name__ == "__main__":

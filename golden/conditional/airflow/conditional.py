@@ -136,8 +136,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -242,11 +240,13 @@ with DAG(
         task_id="ingest",
         bash_command="python3 -m tinyml.ingest --rows 400 --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     transform = BashOperator(
         task_id="transform",
         bash_command="python3 -m tinyml.transform --src data/raw.csv --seed {{ params['seed'] | dagshift_text }} --train-out data/train.csv --test-out data/test.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="train")
@@ -267,6 +267,7 @@ with DAG(
         task_id="deploy",
         bash_command='python3 -m tinyml.deploy --model models/model.json --metrics metrics/metrics.json --target deployed && python3 -m tinyml.notify --file state/decisions.log --message "deployed the new model"',
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="keep_previous")
@@ -279,6 +280,7 @@ with DAG(
         bash_command="python3 -m tinyml.notify --file state/decisions.log --message \"run finished with accuracy {{ ti.xcom_pull(task_ids='evaluate')['accuracy'] | dagshift_text }} (threshold {{ params['threshold'] | dagshift_text }})\"",
         trigger_rule=TriggerRule.NONE_FAILED,
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     ingest >> transform

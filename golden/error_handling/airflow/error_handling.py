@@ -138,8 +138,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -247,6 +245,7 @@ with DAG(
         env={"PYTHONHASHSEED": "0"},
         append_env=True,
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     transform = BashOperator(
         task_id="transform",
@@ -265,6 +264,7 @@ with DAG(
         env={"PYTHONHASHSEED": "0"},
         append_env=True,
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(
@@ -301,6 +301,7 @@ with DAG(
         env={"PYTHONHASHSEED": "0"},
         append_env=True,
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     # Fails the run when deploy_primary failed, even though its fallback ran: a DAG run's state comes from its leaves.
     deploy_primary__succeeded = EmptyOperator(task_id="deploy_primary__succeeded")
@@ -323,6 +324,7 @@ with DAG(
         env={"PYTHONHASHSEED": "0"},
         append_env=True,
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     fetch >> transform

@@ -135,8 +135,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -227,6 +225,7 @@ with DAG(
         task_id="validate_batch",
         bash_command="python3 -m tinyml.validate --src data/batch_clean.csv --min-rows {{ params['min_rows'] | dagshift_text }}",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="profile_batch")
@@ -238,6 +237,7 @@ with DAG(
         task_id="split_batch",
         bash_command="python3 -m tinyml.split --src data/batch_clean.csv --test-fraction 0.3 --train-out data/batch_train.csv --test-out data/batch_test.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="retrain")
@@ -255,6 +255,7 @@ with DAG(
         task_id="notify",
         bash_command="python3 -m tinyml.notify --file state/events.log --message \"batch processed - {{ ti.xcom_pull(task_ids='clean_batch')['rows'] | dagshift_text }} clean rows, retrained model accuracy {{ ti.xcom_pull(task_ids='evaluate_batch')['accuracy'] | dagshift_text }}\"",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     clean_batch >> [validate_batch, profile_batch, split_batch, notify]

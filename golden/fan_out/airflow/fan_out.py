@@ -142,8 +142,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -290,11 +288,13 @@ with DAG(
         task_id="ingest",
         bash_command="python3 -m tinyml.ingest --rows 400 --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     clean = BashOperator(
         task_id="clean",
         bash_command="python3 -m tinyml.clean --src data/raw.csv --dst data/clean.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="split")

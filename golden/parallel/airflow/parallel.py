@@ -135,8 +135,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -223,6 +221,7 @@ with DAG(
         task_id="ingest",
         bash_command="python3 -m tinyml.ingest --rows {{ params['rows'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="clean")
@@ -234,6 +233,7 @@ with DAG(
         task_id="split",
         bash_command="python3 -m tinyml.split --src data/clean.csv --seed {{ params['seed'] | dagshift_text }} --train-out data/train.csv --test-out data/test.csv",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="profile")
@@ -245,11 +245,13 @@ with DAG(
         task_id="train_logreg",
         bash_command="python3 -m tinyml.train --model logreg --train data/train.csv --seed {{ params['seed'] | dagshift_text }} --model-out models/logreg.json",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     evaluate_logreg = BashOperator(
         task_id="evaluate_logreg",
         bash_command="python3 -m tinyml.evaluate --model models/logreg.json --data data/test.csv --metrics-out metrics/logreg.json",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(task_id="train_centroid")
@@ -267,6 +269,7 @@ with DAG(
         task_id="report",
         bash_command="python3 -m tinyml.report --stats metrics/stats.json --metrics metrics/logreg.json metrics/centroid.json --out metrics/report.json",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     ingest >> clean

@@ -136,8 +136,6 @@ def _run(spec, context, item=None):
         name: _text(_value(v, context, item, out_paths))
         for name, v in spec.get("env", {}).items()
     }
-    for name, (secret, key) in spec.get("secrets", {}).items():
-        env[name] = _text(Variable.get(secret, deserialize_json=True)[key])
     if spec["kind"] == "python":
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ.update(env)
@@ -232,6 +230,7 @@ with DAG(
         bash_command="python3 -m tinyml.ingest --rows {{ params['rows'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
         doc_md="generate a synthetic customer table (about 3% broken rows)",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(
@@ -247,12 +246,14 @@ with DAG(
         bash_command="python3 -m tinyml.validate --src data/train.csv --min-rows {{ params['min_rows'] | dagshift_text }}",
         doc_md="fail the run early when the training data is not usable",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
     train = BashOperator(
         task_id="train",
         bash_command="python3 -m tinyml.train --model logreg --train data/train.csv --learning-rate {{ params['learning_rate'] | dagshift_text }} --epochs {{ params['epochs'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --model-out models/model.json",
         doc_md="logistic regression by stochastic gradient descent",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     @task(
@@ -267,6 +268,7 @@ with DAG(
         bash_command="python3 -m tinyml.deploy --model models/model.json --metrics metrics/metrics.json --target deployed",
         doc_md="copy the model into deployed/ with a manifest (checksum, accuracy)",
         cwd=WORKDIR,
+        skip_on_exit_code=None,
     )
 
     ingest >> transform

@@ -1,0 +1,57 @@
+"""Session setup for the engine tests: the real Airflow, in its own pinned virtual environment.
+
+`airflow_engine` builds (or reuses) the engine venv through scripts/engines.py and migrates one
+SQLite AIRFLOW_HOME for the whole session; engine_harness.AirflowEngine then runs
+tests/engines/airflow_runner.py inside the venv. Nothing is ever mocked or skipped: when the engine
+cannot be built or migrated, every test that needs it fails with the reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine_harness import RUN_TIMEOUT, AirflowEngine, airflow_env, engines_script
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engine: runs generated files on a real orchestrator (scripts/engines.py)")
+
+
+@pytest.fixture(scope="session")
+def airflow_python() -> Path:
+    """The engine venv's python (built on first use, then cached; see scripts/engines.py)."""
+    try:
+        return Path(engines_script().ensure("airflow"))
+    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
+        pytest.fail(f"could not build the Airflow engine environment with scripts/engines.py: {error!r}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def airflow_engine(airflow_python: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The engine with one migrated AIRFLOW_HOME for the session (`airflow db migrate`, ~5 s)."""
+    scratch = tmp_path_factory.mktemp("airflow")
+    home = scratch / "home"
+    home.mkdir()
+    airflow = airflow_python.parent / "airflow"
+    try:
+        process = subprocess.run([str(airflow), "db", "migrate"], env=airflow_env(home, scratch / "no-dags"),
+                                 capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=scratch)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.fail(f"`airflow db migrate` did not run: {error!r}", pytrace=False)
+    if process.returncode != 0 or not (home / "airflow.db").is_file():
+        pytest.fail(f"`airflow db migrate` failed (exit {process.returncode}):\n{process.stdout[-3000:]}\n"
+                    f"{process.stderr[-3000:]}", pytrace=False)
+    engine = AirflowEngine(airflow_python, home, scratch)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def tools_python() -> str:
+    """The test venv's python, for tools the tests call as modules (ruff, from the test extras)."""
+    return sys.executable
