@@ -29,11 +29,14 @@ from ..features import Feature
 from ..graph import topological_order
 from ..ir import AlertEvent, Alert, Pipeline, Task, TriggerRule, TriggerType, ValueType
 from ..naming import dns_name, python_name
+from ..values import cpu_millicores, memory_bytes
 from ..placeholders import Ref, parse as parse_placeholders
 from ..references import task_texts
 from .base import Backend, EmitContext, emulated, native, unsupported
 
-_TEMPLATE_EXT = (".sh", ".bash")  # BashOperator would read a command ending like this as a file
+# An operator reads a templated string ending like this as a template *file* name.
+_BASH_EXT = (".sh", ".bash")
+_DOCKER_EXT = (".sh", ".bash", ".env")
 
 _PARAM_TYPES = {
     ValueType.STR: "string",
@@ -54,7 +57,8 @@ _TRIGGER_RULES = {
 # Names the generated module defines or imports; task variables must not rebind them.
 _RESERVED = {
     "DAG", "Asset", "AssetOrTimeSchedule", "BashOperator", "BranchPythonOperator", "CronTriggerTimetable",
-    "EmptyOperator", "KubernetesPodOperator", "Param", "Secret", "TriggerRule", "Variable", "WORKDIR",
+    "DeviceRequest", "DockerOperator", "EmptyOperator", "KubernetesPodOperator", "Param", "Secret", "TriggerRule",
+    "Variable", "WORKDIR",
     "annotations", "dag", "functools", "importlib", "json", "k8s", "os", "pendulum", "shlex", "subprocess",
     "sys", "task", "tempfile", "timedelta",
 }
@@ -80,7 +84,7 @@ class AirflowBackend(Backend):
         Feature.SHELL: native("BashOperator (TaskFlow @task when it has value outputs or secrets)"),
         Feature.PYTHON: native("TaskFlow @task importing module:function at run time"),
         Feature.CONTAINER: native("KubernetesPodOperator (cncf.kubernetes provider)"),
-        Feature.PYTHON_IN_IMAGE: unsupported("give the container task a `command` that calls the function"),
+        Feature.PYTHON_IN_IMAGE: native("a pod (or container) running `python3 -c` that imports module:function"),
         Feature.NOOP: native("EmptyOperator"),
         Feature.ORDER_EDGE: native(">>"),
         Feature.ARTIFACTS: emulated("files at their paths under the working directory; URI artifacts as Asset outlets"),
@@ -243,15 +247,25 @@ class _DagBuilder:
         return len(self.ctx.diagnostics.errors) == before
 
     def _check_limits(self) -> None:
+        container = self.ctx.options.get("container", "kpo")
         for task_id, task in self.p.tasks.items():
-            if task.kind == "container" and task.outputs:
-                self.ctx.report.error("E302", f"Airflow cannot read value outputs of container task '{task_id}'",
-                                      ("tasks", task_id, "outputs"), at_key=True,
-                                      help="write the value to an artifact, or make it a shell or python task")
-            if task.kind == "container" and task.foreach is not None and not isinstance(task.foreach, list):
+            if task.image is not None and task.outputs and container == "docker":
+                self.ctx.report.error("E302", f"Airflow cannot read value outputs of container task '{task_id}' "
+                                              "here", ("tasks", task_id, "outputs"), at_key=True,
+                                      help="use --option container=kpo (its XCom sidecar returns them), or "
+                                           "write the value to an artifact")
+            if task.image is not None and task.foreach is not None and not isinstance(task.foreach, list):
                 self.ctx.report.error("E302", f"Airflow backend: container task '{task_id}' can fan out over a "
                                               "literal list only", ("tasks", task_id, "foreach"),
                                       help="fan out a shell or python task, or list the items in the file")
+        if container not in ("kpo", "docker"):
+            self.ctx.report.error("E303", f"unknown value '{container}' for the airflow option `container`",
+                                  help="use --option container=kpo (KubernetesPodOperator) or container=docker")
+        for task_id, task in self.p.tasks.items():
+            if container == "docker" and task.image is not None and task.secrets:
+                self.ctx.report.error("E302", f"DockerOperator cannot reference secrets (task '{task_id}')",
+                                      ("tasks", task_id, "secrets"), at_key=True,
+                                      help="use --option container=kpo, whose pods read Kubernetes Secrets")
         if any(t.type is TriggerType.CONTINUOUS for t in self.p.triggers) and (self.p.max_active_runs or 1) > 1:
             self.ctx.report.error("E302", "Airflow runs continuous DAGs with max_active_runs=1", ("max_active_runs",),
                                   help="remove max_active_runs or the continuous trigger")
@@ -285,7 +299,7 @@ class _DagBuilder:
         if task.kind == "noop":
             self.imports.add("empty")
             self.operators.append(_Operator(self.vars[task_id], task_id, "EmptyOperator", common))
-        elif task.kind == "container":
+        elif task.image is not None:
             self._container(task_id, task, common)
         elif task.kind == "shell" and self._plain_shell(task):
             self._bash(task_id, task, common)
@@ -387,10 +401,10 @@ class _DagBuilder:
     def _bash(self, task_id: str, task: Task, common: list[tuple[str, str]]) -> None:
         self.imports.add("bash")
         kwargs = list(common)
-        kwargs.insert(1, ("bash_command", py(self._jinja_text(str(task.command), command_end=True))))
+        kwargs.insert(1, ("bash_command", py(self._jinja_text(str(task.command), template_ext=_BASH_EXT))))
         if task.env:
             # `env` is a template field too: a value ending in .sh would be read as a template file.
-            env = {k: self._jinja_text(v, command_end=True) for k, v in task.env.items()}
+            env = {k: self._jinja_text(v, template_ext=_BASH_EXT) for k, v in task.env.items()}
             kwargs.append(("env", py(env)))
             kwargs.append(("append_env", "True"))
         kwargs.append(("cwd", "WORKDIR"))
@@ -398,24 +412,75 @@ class _DagBuilder:
         kwargs.append(("skip_on_exit_code", "None"))
         self.operators.append(_Operator(self.vars[task_id], task_id, "BashOperator", kwargs))
 
-    def _container(self, task_id: str, task: Task, common: list[tuple[str, str]]) -> None:
-        self.imports.add("kpo")
-        kwargs = list(common)
-        kwargs.insert(1, ("name", py(dns_name(task_id))))
-        kwargs.insert(2, ("image", py(task.image)))
+    def _container_command(self, task_id: str, task: Task) -> tuple[list[str], list[str]] | None:
+        """(command, arguments) of the container, as template texts."""
+        if task.python is not None:
+            return self._python_in_image(task_id, task)
         if isinstance(task.command, str):
             cmds, arguments = ["sh", "-c"], [task.command]
         else:
             cmds, arguments = list(task.command or []), []
         arguments += [a if isinstance(a, str) else json.dumps(a) for a in (task.args or [])]
+        if task.outputs:
+            # The pod writes each output to a file; a last step collects them into the XCom file
+            # the KubernetesPodOperator sidecar reads (/airflow/xcom/return.json).
+            spec = {name: [out.type.value, out.path or f"{_POD_OUTPUTS}/{name}"] for name, out in task.outputs.items()}
+            argv = cmds + arguments
+            cmds, arguments = ["sh", "-c"], [_POD_WRAPPER, _POD_COLLECT, json.dumps(spec), *argv]
+        return cmds, arguments
+
+    def _pod_out_paths(self, task: Task) -> dict[str, str] | None:
+        if not task.outputs:
+            return None
+        return {name: out.path or f"{_POD_OUTPUTS}/{name}" for name, out in task.outputs.items()}
+
+    def _python_in_image(self, task_id: str, task: Task) -> tuple[list[str], list[str]] | None:
+        """`python3 -c` importing module:function in the image; each keyword argument is one
+        templated argument, decoded as text or JSON (so typed params keep their type)."""
+        kinds, values = [], []
+        for name, value in (task.args or {}).items():
+            if isinstance(value, str):
+                refs = _refs(value)
+                whole = len(refs) == 1 and value.strip() == value and value.startswith("${{") and value.endswith("}}")
+                typed = whole and _ref_type(self.p, refs[0]) not in (None, ValueType.STR)
+                kinds.append([name, "json" if typed else "text"])
+                values.append(value)
+            elif any(True for _ in _strings_with_refs(value)):
+                self.ctx.report.error("E302", f"Airflow backend: task '{task_id}' runs in an image, where "
+                                              "placeholders inside lists or mappings of `args` are not supported",
+                                      ("tasks", task_id, "args", name),
+                                      help="pass the placeholder as its own argument")
+                return None
+            else:
+                kinds.append([name, "json"])
+                values.append(json.dumps(value, ensure_ascii=False))
+        outputs = list(task.outputs)  # returned values go to the XCom file the pod's sidecar reads
+        return ["python3", "-c", _PYTHON_IN_IMAGE], [str(task.python), json.dumps(outputs), json.dumps(kinds), *values]
+
+    def _container(self, task_id: str, task: Task, common: list[tuple[str, str]]) -> None:
+        command = self._container_command(task_id, task)
+        if command is None:
+            return
+        cmds, arguments = command
+        if self.ctx.options.get("container", "kpo") == "docker":
+            self._docker(task_id, task, common, cmds, arguments)
+            return
+        self.imports.add("kpo")
+        kwargs = list(common)
+        kwargs.insert(1, ("name", py(dns_name(task_id))))
+        kwargs.insert(2, ("image", py(task.image)))
         if cmds:
             kwargs.append(("cmds", py([self._jinja_text(c) for c in cmds])))
         expand = None
+        out_paths = self._pod_out_paths(task)
         if isinstance(task.foreach, list):
-            per_item = [[self._jinja_text(a, item=item) for a in arguments] for item in task.foreach]
+            per_item = [[self._jinja_text(a, item=item, out_paths=out_paths) for a in arguments]
+                        for item in task.foreach]
             expand = f"arguments={py(per_item)}"
         elif arguments:
-            kwargs.append(("arguments", py([self._jinja_text(a) for a in arguments])))
+            kwargs.append(("arguments", py([self._jinja_text(a, out_paths=out_paths) for a in arguments])))
+        if task.outputs:
+            kwargs.append(("do_xcom_push", "True"))
         if task.env:
             kwargs.append(("env_vars", py({k: self._jinja_text(v) for k, v in task.env.items()})))
         if task.secrets:
@@ -426,6 +491,35 @@ class _DagBuilder:
             self.imports.add("k8s")
             kwargs.append(("container_resources", self._resources(task)))
         self.operators.append(_Operator(self.vars[task_id], task_id, "KubernetesPodOperator", kwargs, expand=expand))
+
+    def _docker(self, task_id: str, task: Task, common: list[tuple[str, str]], cmds: list[str],
+                arguments: list[str]) -> None:
+        self.imports.add("docker")
+        kwargs = list(common)
+        kwargs.insert(1, ("image", py(task.image)))
+        if cmds:  # not a template field: no placeholders reach it (they are in the arguments)
+            kwargs.append(("entrypoint", py(cmds)))
+        expand = None
+        if isinstance(task.foreach, list):
+            per_item = [[self._jinja_text(a, item=item, template_ext=_DOCKER_EXT) for a in arguments]
+                        for item in task.foreach]
+            expand = f"command={py(per_item)}"
+        elif arguments:
+            kwargs.append(("command", py([self._jinja_text(a, template_ext=_DOCKER_EXT) for a in arguments])))
+        if task.env:
+            environment = {k: self._jinja_text(v, template_ext=_DOCKER_EXT) for k, v in task.env.items()}
+            kwargs.append(("environment", py(environment)))
+        resources = task.resources
+        if resources is not None:
+            if resources.cpu is not None:
+                kwargs.append(("cpus", py(cpu_millicores(resources.cpu) / 1000)))
+            if resources.memory is not None:
+                kwargs.append(("mem_limit", py(memory_bytes(resources.memory))))
+            if resources.gpu:
+                self.imports.add("docker_types")
+                kwargs.append(("device_requests",
+                               f"[DeviceRequest(count={resources.gpu}, capabilities=[['gpu']])]"))
+        self.operators.append(_Operator(self.vars[task_id], task_id, "DockerOperator", kwargs, expand=expand))
 
     def _taskflow(self, task_id: str, task: Task, common: list[tuple[str, str]]) -> None:
         self.imports.add("task")
@@ -518,7 +612,8 @@ class _DagBuilder:
 
     # ------------------------------------------------------------------ text
 
-    def _jinja_text(self, text: str, *, command_end: bool = False, item: Any = None) -> str:
+    def _jinja_text(self, text: str, *, template_ext: tuple[str, ...] = (), item: Any = None,
+                    out_paths: dict[str, str] | None = None) -> str:
         """A placeholder text as an Airflow template: literals escaped, refs as Jinja expressions."""
         segments, _ = parse_placeholders(text)
         parts: list[str | _Jinja] = []  # literal text (merged), or Jinja code
@@ -538,7 +633,9 @@ class _DagBuilder:
                     piece = _Jinja(f"{{{{ {pull}[{py(segment.name)}] | dagshift_text }}}}")
             elif segment.kind == "item":
                 piece = _as_text(item if segment.name is None else item[segment.name])
-            else:  # `${{ outputs.X }}`: a task with value outputs never becomes a template (TaskFlow, E302)
+            elif out_paths is not None:  # `${{ outputs.X }}` of a pod: a file the pod collects
+                piece = out_paths[str(segment.name)]
+            else:  # other tasks with value outputs run through _run, never as templates
                 continue
             if _is_text(piece) and parts and _is_text(parts[-1]):
                 parts[-1] = str(parts[-1]) + piece
@@ -550,7 +647,7 @@ class _DagBuilder:
             # What Airflow reads from the template's raw end is written as Jinja expressions: a
             # command ending like a file name (.sh), and the last newline (keep_trailing_newline=False).
             last = str(parts.pop())
-            if command_end and last.endswith(_TEMPLATE_EXT):
+            if template_ext and last.endswith(template_ext):
                 dot = last.rindex(".")
                 last, ending = last[:dot], "{{ '.' }}" + last[dot + 1 :]
             elif last.endswith("\n"):
@@ -701,6 +798,58 @@ def _ref_spec(ref: Ref, pipeline: Pipeline) -> tuple:
     if ref.kind == "item":
         return ("item", ref.name)
     return ("out", ref.name)
+
+
+# A pod with value outputs runs `sh -c _POD_WRAPPER _POD_COLLECT SPEC ARGV...`: the user's argv,
+# then python3 (which an image producing values has) writes /airflow/xcom/return.json.
+_POD_OUTPUTS = "/airflow/xcom/dagshift"
+_POD_WRAPPER = f'spec="$1"; shift; mkdir -p {_POD_OUTPUTS} && "$@" && exec python3 -c "$0" "$spec"'
+_POD_COLLECT = (
+    "import json, sys\n"
+    "values = {}\n"
+    "for name, (kind, path) in json.loads(sys.argv[1]).items():\n"
+    "    text = open(path, encoding='utf-8').read()\n"
+    "    text = text[:-1] if text.endswith('\\n') else text\n"
+    "    values[name] = text if kind == 'str' else json.loads(text)\n"
+    "json.dump(values, open('/airflow/xcom/return.json', 'w'))\n"
+)
+
+# Runs inside the task's image: argv = [module:function, [output...], [[name, "text"|"json"], ...], value...].
+_PYTHON_IN_IMAGE = (
+    "import importlib, json, os, sys\n"
+    "target, outputs, kinds = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
+    "kwargs = {n: json.loads(v) if k == 'json' else v for (n, k), v in zip(kinds, sys.argv[4:])}\n"
+    "module, _, name = target.partition(':')\n"
+    "function = importlib.import_module(module)\n"
+    "for part in name.split('.'):\n"
+    "    function = getattr(function, part)\n"
+    "result = function(**kwargs)\n"
+    "if outputs:\n"
+    "    values = {outputs[0]: result} if len(outputs) == 1 else {n: result[n] for n in outputs}\n"
+    "    os.makedirs('/airflow/xcom', exist_ok=True)\n"
+    "    json.dump(values, open('/airflow/xcom/return.json', 'w'))\n"
+)
+
+
+def _strings_with_refs(value: Any):
+    if isinstance(value, str):
+        if _refs(value):
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings_with_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_with_refs(item)
+
+
+def _ref_type(pipeline: Pipeline, ref: Ref) -> ValueType | None:
+    if ref.kind == "param":
+        return pipeline.params[str(ref.name)].value_type
+    if ref.kind == "task_output":
+        task = pipeline.tasks[str(ref.task)]
+        return ValueType.LIST if task.is_mapped else task.outputs[str(ref.name)].type
+    return None
 
 
 def _condition_refs(expr: conditions.Expr) -> list[Ref]:

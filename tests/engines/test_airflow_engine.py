@@ -83,12 +83,42 @@ tasks:
     foreach: [0.1, 0.01]
     max_parallel: 1
     after: [train]
+  score:
+    description: a pod returning a value through the XCom sidecar
+    image: ghcr.io/acme/train:1.4
+    command: python3 -m score --model ${{ artifacts.model }} --out ${{ outputs.accuracy }}
+    consumes: [model]
+    outputs: {accuracy: float}
+  check:
+    description: a python callable inside an image, returning a value
+    image: ghcr.io/acme/train:1.4
+    python: acme.checks:rows
+    args: {limit: "${{ params.epochs }}", label: "epochs ${{ params.epochs }}", file: x.json}
+    outputs: {rows: int}
+    after: [train]
   report:
-    command: echo done
+    command: echo done ${{ tasks.score.outputs.accuracy }} ${{ tasks.check.outputs.rows }}
     after: [sweep]
     secrets: {TOKEN: {name: creds, key: token}}
     resources: {cpu: 500m, memory: 1Gi}
     alerts: [{on: success, python: "tinyml.notify:main", args: {file: state/report.log, message: ok}}]
+"""
+
+# The same container side through DockerOperator (`--option container=docker`).
+DOCKER_FEATURES = """\
+name: docker_features
+tasks:
+  train:
+    image: ghcr.io/acme/train:1.4
+    command: python3 -m train --config run.env
+    env: {MODE: fast}
+    resources: {cpu: 1500m, memory: 2Gi, gpu: 1}
+  sweep:
+    image: ghcr.io/acme/train:1.4
+    command: [python3, -m, sweep]
+    args: ["--lr", "${{ item }}"]
+    foreach: [0.1, 0.01]
+    after: [train]
 """
 
 # A command's exit code is its verdict: BashOperator's default would *skip* the task on 99.
@@ -142,6 +172,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         (sources / f"{name}.yaml").write_text(text)
         compiled = _compile_into(generated, name, sources / f"{name}.yaml")
         assert compiled.ok, compiled.output
+    (sources / "docker_features.yaml").write_text(DOCKER_FEATURES)
+    compiled = _compile_into(generated, "docker_features", sources / "docker_features.yaml",
+                             "--option", "container=docker")
+    assert compiled.ok, compiled.output
     return generated
 
 
@@ -277,7 +311,7 @@ def test_every_generated_file_imports_without_errors(generated: Generated, inspe
     assert sorted(inspected["dags"]) == sorted(p.name for p in generated.pipelines.values())
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features"])
+@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
 def test_dag_has_exactly_the_pipelines_task_ids(generated: Generated, inspected: dict[str, Any],
                                                 example: str) -> None:
     pipeline = compiled_or_refused(generated, example)
@@ -287,7 +321,7 @@ def test_dag_has_exactly_the_pipelines_task_ids(generated: Generated, inspected:
     assert set(facts["tasks"]) == expected_task_ids(pipeline)
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features"])
+@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
 def test_every_dependency_reaches_airflow(generated: Generated, inspected: dict[str, Any], example: str) -> None:
     """Each IR edge u -> v is an Airflow upstream of v, or, for an edge that only feeds v's
     condition, of v's branch task (which then decides v)."""
@@ -308,7 +342,7 @@ def test_every_dependency_reaches_airflow(generated: Generated, inspected: dict[
     assert not missing, f"edges missing in Airflow: {missing}"
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features"])
+@pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
 def test_task_settings_and_params_reach_airflow(generated: Generated, inspected: dict[str, Any],
                                                 example: str) -> None:
     """Retries (the backoff a float multiplier, Airflow >= 3.2), delays, timeouts, trigger rules,
