@@ -133,6 +133,16 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
     return options
 
 
+def _check_options(options: dict[str, str], targets: list[str]) -> None:
+    from .backends import registry
+
+    known = {key: help for name in targets for key, help in registry.get(name).option_help.items()}
+    for key in options:
+        if key not in known:
+            choices = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none for these targets"
+            raise click.BadParameter(f"unknown option {key!r}; known: {choices}", param_hint="--option")
+
+
 @main.command("compile")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("-t", "--target", "target", required=True, metavar="TARGET[,TARGET...]|all",
@@ -165,6 +175,7 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
 
     targets = _split_targets(target)
     options = _parse_options(option_pairs)
+    _check_options(options, targets)
     per_target = len(targets) > 1 or target.strip() == "all"  # a stable layout for `all`
     everything = Diagnostics()
     files_out: dict[str, str] = {}

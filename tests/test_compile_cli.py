@@ -88,6 +88,11 @@ def test_usage_errors(cli, tmp_path: Path) -> None:
     assert cli("compile", "examples/minimal.yaml", "-t", "airflow").exit_code == 2
     bad_option = cli("compile", "examples/minimal.yaml", "-t", "airflow", "-o", str(tmp_path), "--option", "x")
     assert bad_option.exit_code == 2
+    unknown_key = cli("compile", "examples/minimal.yaml", "-t", "airflow", "-o", str(tmp_path), "--option", "x=1")
+    assert unknown_key.exit_code == 2 and "container" in unknown_key.stderr + unknown_key.stdout
+    bad_value = cli("compile", "examples/minimal.yaml", "-t", "airflow", "-o", str(tmp_path / "o"),
+                    "--option", "container=podman")
+    assert bad_value.exit_code == 1 and "E303" in bad_value.stdout
 
 
 def test_two_pipelines_with_one_name_collide(cli, tmp_path: Path) -> None:
