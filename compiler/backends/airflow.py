@@ -31,7 +31,6 @@ from ..ir import AlertEvent, Alert, Pipeline, Task, TriggerRule, TriggerType, Va
 from ..naming import dns_name, python_name
 from ..values import cpu_millicores, memory_bytes
 from ..placeholders import Ref, parse as parse_placeholders
-from ..references import task_texts
 from .base import Backend, EmitContext, emulated, native, unsupported
 
 # An operator reads a templated string ending like this as a template *file* name.
@@ -471,14 +470,7 @@ class _DagBuilder:
         kwargs.insert(2, ("image", py(task.image)))
         if cmds:
             kwargs.append(("cmds", py([self._jinja_text(c) for c in cmds])))
-        expand = None
-        out_paths = self._pod_out_paths(task)
-        if isinstance(task.foreach, list):
-            per_item = [[self._jinja_text(a, item=item, out_paths=out_paths) for a in arguments]
-                        for item in task.foreach]
-            expand = f"arguments={py(per_item)}"
-        elif arguments:
-            kwargs.append(("arguments", py([self._jinja_text(a, out_paths=out_paths) for a in arguments])))
+        expand = self._arguments(kwargs, "arguments", task, arguments, out_paths=self._pod_out_paths(task))
         if task.outputs:
             kwargs.append(("do_xcom_push", "True"))
         if task.env:
@@ -492,6 +484,17 @@ class _DagBuilder:
             kwargs.append(("container_resources", self._resources(task)))
         self.operators.append(_Operator(self.vars[task_id], task_id, "KubernetesPodOperator", kwargs, expand=expand))
 
+    def _arguments(self, kwargs: list[tuple[str, str]], key: str, task: Task, arguments: list[str],
+                   **text_options: Any) -> str | None:
+        """The container's arguments as kwarg `key`; for a fan-out over a literal list, the code to
+        `.expand` over instead (one argument list per item)."""
+        if isinstance(task.foreach, list):
+            per_item = [[self._jinja_text(a, item=item, **text_options) for a in arguments] for item in task.foreach]
+            return f"{key}={py(per_item)}"
+        if arguments:
+            kwargs.append((key, py([self._jinja_text(a, **text_options) for a in arguments])))
+        return None
+
     def _docker(self, task_id: str, task: Task, common: list[tuple[str, str]], cmds: list[str],
                 arguments: list[str]) -> None:
         self.imports.add("docker")
@@ -499,13 +502,7 @@ class _DagBuilder:
         kwargs.insert(1, ("image", py(task.image)))
         if cmds:  # not a template field: no placeholders reach it (they are in the arguments)
             kwargs.append(("entrypoint", py(cmds)))
-        expand = None
-        if isinstance(task.foreach, list):
-            per_item = [[self._jinja_text(a, item=item, template_ext=_DOCKER_EXT) for a in arguments]
-                        for item in task.foreach]
-            expand = f"command={py(per_item)}"
-        elif arguments:
-            kwargs.append(("command", py([self._jinja_text(a, template_ext=_DOCKER_EXT) for a in arguments])))
+        expand = self._arguments(kwargs, "command", task, arguments, template_ext=_DOCKER_EXT)
         if task.env:
             environment = {k: self._jinja_text(v, template_ext=_DOCKER_EXT) for k, v in task.env.items()}
             kwargs.append(("environment", py(environment)))
