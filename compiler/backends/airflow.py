@@ -32,6 +32,7 @@ from ..naming import dns_name, python_name
 from ..values import cpu_millicores, memory_bytes
 from ..placeholders import Ref, parse as parse_placeholders
 from .base import Backend, EmitContext, emulated, native, unsupported
+from .specs import as_text, condition_code, condition_refs, ref_type, refs_in, value_spec
 
 # An operator reads a templated string ending like this as a template *file* name.
 _BASH_EXT = (".sh", ".bash")
@@ -439,12 +440,12 @@ class _DagBuilder:
         kinds, values = [], []
         for name, value in (task.args or {}).items():
             if isinstance(value, str):
-                refs = _refs(value)
+                refs = refs_in(value)
                 whole = len(refs) == 1 and value.strip() == value and value.startswith("${{") and value.endswith("}}")
-                typed = whole and _ref_type(self.p, refs[0]) not in (None, ValueType.STR)
+                typed = whole and ref_type(self.p, refs[0]) not in (None, ValueType.STR)
                 kinds.append([name, "json" if typed else "text"])
                 values.append(value)
-            elif any(True for _ in _strings_with_refs(value)):
+            elif any(True for _ in _strings_withrefs_in(value)):
                 self.ctx.report.error("E302", f"Airflow backend: task '{task_id}' runs in an image, where "
                                               "placeholders inside lists or mappings of `args` are not supported",
                                       ("tasks", task_id, "args", name),
@@ -537,13 +538,13 @@ class _DagBuilder:
         items_id = self._generated_id(task_id, "items")
         if items_id is None:
             return None
-        spec = _value_spec(task.foreach, self.p, whole_value=True)
+        spec = value_spec(task.foreach, self.p, whole_value=True)
         var = self._helper_var(task_id, "items")
         self.specs[items_id] = py({"items": spec})
         self.operators.append(_Operator(var, items_id, "task", [("task_id", py(items_id))],
                                         taskflow=f"return _items(_SPECS[{py(items_id)}], context)"))
         self.runtime.add("items")
-        for ref in _refs(task.foreach):
+        for ref in refs_in(task.foreach):
             if ref.kind == "task_output" and ref.task in self.vars:
                 self._helper_edges.append((self.vars[ref.task], var))
         return f"item={var}"
@@ -552,15 +553,15 @@ class _DagBuilder:
         spec: dict[str, Any] = {"kind": task.kind}
         if task.kind == "python":
             spec["target"] = task.python
-            spec["kwargs"] = {k: _value_spec(v, self.p, whole_value=True) for k, v in (task.args or {}).items()}
+            spec["kwargs"] = {k: value_spec(v, self.p, whole_value=True) for k, v in (task.args or {}).items()}
         else:
             command = task.command
             if isinstance(command, list):
-                spec["argv"] = [_value_spec(part, self.p) for part in command]
+                spec["argv"] = [value_spec(part, self.p) for part in command]
             else:
-                spec["command"] = _value_spec(command or "", self.p)
+                spec["command"] = value_spec(command or "", self.p)
         if task.env:
-            spec["env"] = {k: _value_spec(v, self.p) for k, v in task.env.items()}
+            spec["env"] = {k: value_spec(v, self.p) for k, v in task.env.items()}
         if task.secrets:
             self.imports.add("variable")
             spec["secrets"] = {env: [ref.name, ref.key] for env, ref in task.secrets.items()}
@@ -589,7 +590,7 @@ class _DagBuilder:
         var = self._helper_var(task_id, "branch")
         self.operators.append(_Operator(var, branch_id, "BranchPythonOperator",
                                         [("task_id", py(branch_id)), ("python_callable", function)]))
-        upstreams = {r.task for r in _condition_refs(expr) if r.kind == "task_output"}
+        upstreams = {r.task for r in condition_refs(expr) if r.kind == "task_output"}
         for upstream in sorted(upstreams, key=list(self.p.tasks).index):
             self._helper_edges.append((self.vars[upstream], var))
         for target in [task_id, *else_ids]:
@@ -629,7 +630,7 @@ class _DagBuilder:
                 else:
                     piece = _Jinja(f"{{{{ {pull}[{py(segment.name)}] | dagshift_text }}}}")
             elif segment.kind == "item":
-                piece = _as_text(item if segment.name is None else item[segment.name])
+                piece = as_text(item if segment.name is None else item[segment.name])
             elif out_paths is not None:  # `${{ outputs.X }}` of a pod: a file the pod collects
                 piece = out_paths[str(segment.name)]
             else:  # other tasks with value outputs run through _run, never as templates
@@ -755,48 +756,6 @@ class _DagBuilder:
 # ----------------------------------------------------------------------------- specs and conditions
 
 
-def _refs(text: str) -> list[Ref]:
-    return [s for s in parse_placeholders(text)[0] if isinstance(s, Ref)]
-
-
-def _value_spec(value: Any, pipeline: Pipeline, *, whole_value: bool = False) -> Any:
-    """A user value as the runtime reads it: literals (and artifact paths) as they are,
-    placeholders as tuples ("param", name) / ("output", task, name, mapped) / ("item", key) /
-    ("out", name), and texts mixing both as ("concat", part, ...). A whole-value placeholder
-    keeps its type."""
-    if isinstance(value, list):
-        return [_value_spec(v, pipeline, whole_value=whole_value) for v in value]
-    if isinstance(value, dict):
-        return {k: _value_spec(v, pipeline, whole_value=whole_value) for k, v in value.items()}
-    if not isinstance(value, str):
-        return value
-    segments, _ = parse_placeholders(value)
-    parts: list[Any] = []
-    for segment in segments:
-        part = segment if isinstance(segment, str) else _ref_spec(segment, pipeline)
-        if isinstance(part, str) and parts and isinstance(parts[-1], str):
-            parts[-1] += part  # artifact paths join the literal text around them
-        else:
-            parts.append(part)
-    if not any(isinstance(part, tuple) for part in parts):
-        return "".join(parts)
-    if whole_value and len(parts) == 1:
-        return parts[0]
-    return ("concat", *parts)
-
-
-def _ref_spec(ref: Ref, pipeline: Pipeline) -> tuple:
-    if ref.kind == "param":
-        return ("param", ref.name)
-    if ref.kind == "artifact":
-        return pipeline.artifacts[str(ref.name)].path  # known when compiling: plain text
-    if ref.kind == "task_output":
-        return ("output", ref.task, ref.name, pipeline.tasks[str(ref.task)].is_mapped)
-    if ref.kind == "item":
-        return ("item", ref.name)
-    return ("out", ref.name)
-
-
 # A pod with value outputs runs `sh -c _POD_WRAPPER _POD_COLLECT SPEC ARGV...`: the user's argv,
 # then python3 (which an image producing values has) writes /airflow/xcom/return.json.
 _POD_OUTPUTS = "/airflow/xcom/dagshift"
@@ -828,53 +787,26 @@ _PYTHON_IN_IMAGE = (
 )
 
 
-def _strings_with_refs(value: Any):
+def _strings_withrefs_in(value: Any):
     if isinstance(value, str):
-        if _refs(value):
+        if refs_in(value):
             yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings_with_refs(item)
+            yield from _strings_withrefs_in(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings_with_refs(item)
-
-
-def _ref_type(pipeline: Pipeline, ref: Ref) -> ValueType | None:
-    if ref.kind == "param":
-        return pipeline.params[str(ref.name)].value_type
-    if ref.kind == "task_output":
-        task = pipeline.tasks[str(ref.task)]
-        return ValueType.LIST if task.is_mapped else task.outputs[str(ref.name)].type
-    return None
-
-
-def _condition_refs(expr: conditions.Expr) -> list[Ref]:
-    return [operand.ref for operand in conditions.references(expr)]
+            yield from _strings_withrefs_in(item)
 
 
 def _condition_code(expr: conditions.Expr, pipeline: Pipeline) -> str:
-    if isinstance(expr, conditions.Literal):
-        return py(expr.value)
-    if isinstance(expr, conditions.RefOperand):
-        ref = expr.ref
+    def ref_code(ref: Ref) -> str:
         if ref.kind == "param":
             return f"params[{py(ref.name)}]"
         mapped = pipeline.tasks[str(ref.task)].is_mapped
         return f"_output(ti, {py(ref.task)}, {py(ref.name)}, {py(mapped)})"
-    if isinstance(expr, conditions.Compare):
-        return f"({_condition_code(expr.left, pipeline)} {expr.op} {_condition_code(expr.right, pipeline)})"
-    if isinstance(expr, conditions.Not):
-        return f"(not {_condition_code(expr.operand, pipeline)})"
-    joined = f" {expr.op} ".join(_condition_code(o, pipeline) for o in expr.operands)
-    return f"({joined})"
 
-
-def _as_text(value: Any) -> str:
-    """The run-time text rule (see docs/pipeline-syntax.md), for values known at compile time."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return condition_code(expr, ref_code)
 
 
 def _group_edges(edges: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
