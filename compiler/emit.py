@@ -67,6 +67,32 @@ def template_source(backend: str, template: str) -> str:
     return env.loader.get_source(env, template)[0]
 
 
+def to_yaml(data: Any) -> str:
+    """Plain data as block-style YAML, keys in the order given (the backend chooses a readable one)."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096  # never fold long strings
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse emitted YAML back; a failure is a dagshift bug."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise InvalidOutput(f"{name}: generated YAML does not parse: {exc}") from exc
+
+
 class InvalidOutput(Exception):
     """The backend produced a file that does not parse: a bug in dagshift, never in the input."""
 

@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "dagshift.backends"
 # name -> "module:Class", imported on first use so `dagshift validate` stays fast.
 _BUILTIN = {
     "airflow": "compiler.backends.airflow:AirflowBackend",
+    "prefect": "compiler.backends.prefect:PrefectBackend",
 }
 
 
