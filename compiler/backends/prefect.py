@@ -37,8 +37,17 @@ _TYPES = {
     ValueType.LIST: "list",
     ValueType.DICT: "dict",
 }
-# Locals of the generated flow function; a param with one of these names would shadow them.
-_FLOW_LOCALS = {"_params", "_futures", "_when"}
+# Param names a Prefect flow cannot take (checked on prefect 3.9.1 / pydantic 2): Prefect reserves
+# `return_state` and `wait_for` (ReservedArgumentError at import), `self` clashes with
+# Flow.__call__, `self` and `cls` are left out of the parameter schema (so never validated nor
+# shown), and flow parameters are pydantic fields, which cannot start with '_' nor shadow
+# BaseModel's `model_*` attributes. The flow body's own locals and helpers all start with '_' too.
+_RESERVED_PARAMS = frozenset({
+    "return_state", "wait_for", "self", "cls",
+    "model_computed_fields", "model_config", "model_construct", "model_copy", "model_dump", "model_dump_json",
+    "model_extra", "model_fields", "model_fields_set", "model_json_schema", "model_parametrized_name",
+    "model_post_init", "model_rebuild", "model_validate", "model_validate_json", "model_validate_strings",
+})
 
 
 class PrefectBackend(Backend):
@@ -142,8 +151,9 @@ class _FlowBuilder:
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
         for name in self.p.params:
-            if name in _FLOW_LOCALS:
-                self.ctx.report.error("E302", f"Prefect backend: param name '{name}' is used by the generated flow",
+            if name.startswith("_") or name in _RESERVED_PARAMS:
+                self.ctx.report.error("E302", f"Prefect backend: a flow parameter cannot be named '{name}' "
+                                      "(Prefect reserves it, or pydantic does not allow it as a field name)",
                                       ("params", name), at_key=True, help="rename the param")
         schedule = self.p.schedule
         if schedule is not None and schedule.start_date is not None:
@@ -177,6 +187,10 @@ class _FlowBuilder:
                 spec["argv"] = [value_spec(part, self.p) for part in task.command]
             else:
                 spec["command"] = value_spec(task.command or "", self.p)
+            if task.timeout is not None:
+                # Prefect cannot interrupt a task running in a worker thread: the runtime kills
+                # the command itself when its time is up (timeout_seconds then marks the run).
+                spec["timeout"] = task.timeout
         if task.env:
             spec["env"] = {k: value_spec(v, self.p) for k, v in task.env.items()}
         if task.secrets:
@@ -247,7 +261,12 @@ class _FlowBuilder:
         if task.else_of is not None:
             checks.append(f"_when.get({py(task.else_of)}) is False")
         inputs = f"_inputs(_futures, {_ids(data)})" if data else "{}"
-        waits = f"_after(_futures, {_ids(upstream)})" if upstream else "[]"
+        if not upstream:
+            waits = "[]"
+        elif task.trigger_rule is TriggerRule.ALL_SUCCESS:
+            waits = f"_after(_futures, {_ids(upstream)})"
+        else:  # the rule has accepted the upstream states: a failed one must not make it NotReady
+            waits = f"_after(_futures, {_ids(upstream)}, allow_failed=True)"
         function = self.functions[task_id]
         if task.is_mapped:
             items = self._items(task)

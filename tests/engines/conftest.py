@@ -1,20 +1,24 @@
-"""Session setup for the engine tests: the real Airflow, in its own pinned virtual environment.
+"""Session setup for the engine tests: the real Airflow and Prefect, each in its own pinned
+virtual environment.
 
 `airflow_engine` builds (or reuses) the engine venv through scripts/engines.py and migrates one
 SQLite AIRFLOW_HOME for the whole session; engine_harness.AirflowEngine then runs
-tests/engines/airflow_runner.py inside the venv. Nothing is ever mocked or skipped: when the engine
-cannot be built or migrated, every test that needs it fails with the reason.
+tests/engines/airflow_runner.py inside the venv. `prefect_engine` does the same for Prefect: one
+migrated PREFECT_HOME (`prefect server database upgrade`), copied for every Prefect process, which
+starts its own ephemeral local API. Nothing is ever mocked or skipped: when an engine cannot be
+built or migrated, every test that needs it fails with the reason.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from engine_harness import RUN_TIMEOUT, AirflowEngine, airflow_env, engines_script
+from engine_harness import RUN_TIMEOUT, AirflowEngine, PrefectEngine, airflow_env, engines_script, prefect_env
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +51,43 @@ def airflow_engine(airflow_python: Path, tmp_path_factory: pytest.TempPathFactor
         pytest.fail(f"`airflow db migrate` failed (exit {process.returncode}):\n{process.stdout[-3000:]}\n"
                     f"{process.stderr[-3000:]}", pytrace=False)
     engine = AirflowEngine(airflow_python, home, scratch)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_python() -> Path:
+    """The Prefect engine venv's python (built on first use, then cached; see scripts/engines.py)."""
+    try:
+        return Path(engines_script().ensure("prefect"))
+    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
+        pytest.fail(f"could not build the Prefect engine environment with scripts/engines.py: {error!r}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def prefect_engine(prefect_python: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The engine with one migrated PREFECT_HOME for the session (~10 s); every Prefect process
+    works on a copy, so none pays for the migrations and none shares another's database."""
+    scratch = tmp_path_factory.mktemp("prefect")
+    home = scratch / "home"
+    home.mkdir()
+    prefect = prefect_python.parent / "prefect"
+    try:
+        process = subprocess.run([str(prefect), "server", "database", "upgrade", "-y"], env=prefect_env(home),
+                                 capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=scratch)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.fail(f"`prefect server database upgrade` did not run: {error!r}", pytrace=False)
+    database = home / "prefect.db"
+    if process.returncode != 0 or not database.is_file():
+        pytest.fail(f"`prefect server database upgrade` failed (exit {process.returncode}):\n"
+                    f"{process.stdout[-3000:]}\n{process.stderr[-3000:]}", pytrace=False)
+    connection = sqlite3.connect(database)
+    try:  # fold the WAL into the file: a copy of the file then holds everything
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    engine = PrefectEngine(prefect_python, home, scratch)
     yield engine
     engine.close()
 

@@ -1,8 +1,10 @@
 """What the engine tests share: compiling through the real CLI, reading a pipeline's IR, and
-driving the real Airflow in its engine venv through airflow_runner.py (fixtures: conftest.py).
+driving the real engines in their engine venvs (fixtures: conftest.py): Airflow through
+airflow_runner.py, Prefect through prefect_runner.py and the generated modules themselves.
 
 Every DAG run gets a copy of the session's migrated database (so runs can go in parallel and never
-see each other's state) and a fresh copy of examples/ as its working directory.
+see each other's state) and a fresh copy of examples/ as its working directory. Every Prefect
+process gets a copy of the session's migrated PREFECT_HOME for its ephemeral local API.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from click.testing import CliRunner
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 RUNNER = Path(__file__).resolve().with_name("airflow_runner.py")
+PREFECT_RUNNER = Path(__file__).resolve().with_name("prefect_runner.py")
 
 # What a fresh working directory leaves out of examples/: the invalid corpus (not pipelines to
 # run) and everything a run writes (examples/README.md: data/, models/, metrics/, deployed/ and
@@ -122,18 +125,14 @@ class DagRun(EngineOutput):
         return f"run state {self.state!r}, error {self.error!r}, tasks {self.states()}\n--- log tail ---\n{self.tail()}"
 
 
-class AirflowEngine:
-    """The real Airflow 3 of scripts/engines/airflow.txt, driven through airflow_runner.py."""
+class _Engine:
+    """Scratch directories, fresh working directories and a thread pool for background runs."""
 
-    def __init__(self, python: Path, home: Path, scratch: Path):
-        self.python = python
-        self.home = home  # migrated once; every run works on a copy of its database
+    def __init__(self, scratch: Path):
         self.scratch = scratch
         self._counter = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(2, min(4, (os.cpu_count() or 2) + 1)))
-
-    # -- environment
 
     def scratch_dir(self, prefix: str) -> Path:
         with self._lock:
@@ -142,17 +141,31 @@ class AirflowEngine:
         path.mkdir(parents=True)
         return path
 
-    def run_home(self) -> Path:
-        """A private AIRFLOW_HOME: a copy of the session's migrated database."""
-        home = self.scratch_dir("home")
-        shutil.copy2(self.home / "airflow.db", home / "airflow.db")
-        return home
-
     def workdir(self) -> Path:
         """A fresh copy of examples/ to run tasks in (they use paths relative to it)."""
         path = self.scratch_dir("work") / "examples"
         shutil.copytree(EXAMPLES, path, ignore=lambda d, names: [n for n in names if n in _NOT_COPIED])
         return path
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class AirflowEngine(_Engine):
+    """The real Airflow 3 of scripts/engines/airflow.txt, driven through airflow_runner.py."""
+
+    def __init__(self, python: Path, home: Path, scratch: Path):
+        super().__init__(scratch)
+        self.python = python
+        self.home = home  # migrated once; every run works on a copy of its database
+
+    # -- environment
+
+    def run_home(self) -> Path:
+        """A private AIRFLOW_HOME: a copy of the session's migrated database."""
+        home = self.scratch_dir("home")
+        shutil.copy2(self.home / "airflow.db", home / "airflow.db")
+        return home
 
     # -- the runner
 
@@ -193,9 +206,6 @@ class AirflowEngine:
         """dag_test in the background: submit every run a module needs first, then read the results."""
         return self._pool.submit(self.dag_test, dag_file, dag_id, conf)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
 
 def airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
     """The environment of an engine subprocess: only what Airflow needs, never the test venv's."""
@@ -220,3 +230,167 @@ def engines_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# ----------------------------------------------------------------------------- Prefect
+
+
+class FlowRun:
+    """One flow run of prefect_runner.py: its final state and every task run the API recorded."""
+
+    def __init__(self, key: str, data: dict[str, Any], log: str, workdir: Path | None, cwd: Path | None):
+        self.key = key
+        self.data = data
+        self.log = log
+        self.workdir = workdir  # where the tasks ran (DAGSHIFT_WORKDIR)
+        self.cwd = cwd  # where the flow was started
+
+    @property
+    def state(self) -> str | None:
+        """COMPLETED, FAILED, ... (None when the call raised, or the runner broke)."""
+        return (self.data.get("state") or {}).get("type")
+
+    @property
+    def message(self) -> str | None:
+        return (self.data.get("state") or {}).get("message")
+
+    @property
+    def exception(self) -> dict[str, str] | None:
+        return (self.data.get("state") or {}).get("exception")
+
+    @property
+    def tasks(self) -> list[dict[str, Any]]:
+        return self.data.get("tasks", [])
+
+    def runs(self, task_id: str) -> list[dict[str, Any]]:
+        return [run for run in self.tasks if run["task_id"] == task_id]
+
+    def run(self, task_id: str) -> dict[str, Any]:
+        found = self.runs(task_id)
+        assert len(found) == 1, f"expected one task run of {task_id!r}, got {len(found)}\n{self.summary()}"
+        return found[0]
+
+    def ran(self) -> set[str]:
+        return {run["task_id"] for run in self.tasks}
+
+    def states(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for run in self.tasks:
+            found.setdefault(str(run["task_id"]), []).append(f"{run['state']}/{run['state_name']}")
+        return found
+
+    def run_log(self) -> str:
+        """This run's part of the engine log (prefect_runner.py marks where each run starts)."""
+        marker = f"{RUN_MARKER}{self.key}\n"
+        if marker not in self.log:
+            return self.log
+        return self.log.split(marker, 1)[1].split(RUN_MARKER, 1)[0]
+
+    def summary(self) -> str:
+        problems = {key: self.data[key] for key in ("raised", "run_error") if key in self.data}
+        return (f"{self.key}: state {self.state!r} ({self.message!r}), exception {self.exception!r}, {problems}\n"
+                f"tasks {self.states()}\n--- engine log of the run (tail) ---\n{tail(self.run_log(), 60)}")
+
+
+RUN_MARKER = "==> dagshift run "  # prefect_runner.py prints it, then the run's key, before each run
+
+
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+@dataclass
+class PrefectReport:
+    """What one prefect_runner.py process found: {"inspect": {...}, "runs": {...}}."""
+
+    data: dict[str, Any]
+    log: str  # the process's output, stdout and stderr interleaved (Prefect's logs)
+    plan: dict[str, Any]
+
+    def inspected(self, key: str) -> dict[str, Any]:
+        facts = self.data["inspect"].get(key)
+        assert facts is not None, f"no inspect result for {key!r}\n{tail(self.log)}"
+        assert "inspect_error" not in facts, facts["inspect_error"]
+        return facts
+
+    def flow_run(self, key: str) -> FlowRun:
+        data = self.data["runs"].get(key)
+        assert data is not None, f"no run result for {key!r}\n{tail(self.log)}"
+        item = next(item for item in self.plan["runs"] if item["key"] == key)
+        return FlowRun(key, data, self.log, Path(item["workdir"]), Path(item.get("cwd") or item["workdir"]))
+
+
+@dataclass
+class ModuleRun:
+    """`python <generated module> ARGS`: exit code and output (stdout and stderr interleaved)."""
+
+    returncode: int
+    output: str
+    cwd: Path
+
+
+class PrefectEngine(_Engine):
+    """The real Prefect 3 of scripts/engines/prefect.txt. Generated modules run in its venv, each
+    process with its own ephemeral local API (Prefect starts it on first use) on a private copy
+    of one migrated PREFECT_HOME, so processes may run in parallel without sharing a database."""
+
+    def __init__(self, python: Path, home: Path, scratch: Path):
+        super().__init__(scratch)
+        self.python = python
+        self.home = home  # `prefect server database upgrade` ran here once
+
+    def run_home(self) -> Path:
+        home = self.scratch_dir("prefect-home")
+        shutil.copytree(self.home, home, dirs_exist_ok=True)
+        return home
+
+    def _run(self, command: list[str], cwd: Path, timeout: int, what: str,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(command, cwd=cwd, env=env or prefect_env(self.run_home()), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            out = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) else (error.stdout or "")
+            raise AssertionError(f"{what}: no result after {timeout}s\n{tail(out)}") from None
+
+    def runner(self, plan: dict[str, Any], timeout: int = RUN_TIMEOUT) -> PrefectReport:
+        """prefect_runner.py on PLAN in one engine process; its report is a JSON file."""
+        scratch = self.scratch_dir("runner")
+        plan_file, report_file = scratch / "plan.json", scratch / "report.json"
+        plan_file.write_text(json.dumps(plan), encoding="utf-8")
+        process = self._run([str(self.python), str(PREFECT_RUNNER), str(plan_file), str(report_file)],
+                            cwd=scratch, timeout=timeout, what="prefect_runner.py")
+        log = process.stdout
+        try:
+            data = json.loads(report_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            raise AssertionError(f"prefect_runner.py wrote no report (exit {process.returncode})\n{tail(log, 80)}") \
+                from None
+        if process.returncode != 0 or not data.get("done"):
+            raise AssertionError(f"prefect_runner.py stopped early (exit {process.returncode})\n{tail(log, 80)}")
+        return PrefectReport(data, log, plan)
+
+    def run_module(self, module: Path, *args: str, cwd: Path, timeout: int = RUN_TIMEOUT) -> ModuleRun:
+        """`python MODULE ARGS` in CWD, as a user runs a generated flow (no DAGSHIFT_WORKDIR)."""
+        process = self._run([str(self.python), str(module), *args], cwd=cwd, timeout=timeout,
+                            what=f"python {module.name} {' '.join(args)}")
+        return ModuleRun(process.returncode, process.stdout, cwd)
+
+    def submit(self, function, *args, **kwargs) -> Future:
+        """Any of the above in the background: start every process a module needs, then read."""
+        return self._pool.submit(function, *args, **kwargs)
+
+
+def prefect_env(home: Path) -> dict[str, str]:
+    """The environment of a Prefect process: its own PREFECT_HOME and nothing of the caller's
+    Prefect settings (a PREFECT_API_URL would send the runs to a real server)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PREFECT", "AIRFLOW", "PYTHON", "VIRTUAL_ENV", "DAGSHIFT_WORKDIR"))}
+    env.update({
+        "PREFECT_HOME": str(home),
+        # Telemetry writes to the database while the server starts: SQLite "database is locked".
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    return env

@@ -120,7 +120,8 @@ def _typed(name, value, kind):
 
 
 def _read_output(path):
-    with open(path, encoding="utf-8") as handle:
+    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
+    with open(path, encoding="utf-8", newline="") as handle:
         text = handle.read()
     return text[:-1] if text.endswith("\n") else text
 

@@ -7,20 +7,22 @@ Do not edit: change the pipeline file and run `dagshift compile` again.
 
 # Source: 'sequential.yaml'
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic would then evaluate the flow's annotation
+# strings among its parameters, and a param named like a type (int, Literal, ...) breaks them.
 import argparse
 import importlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from typing import Annotated
 
 from pydantic import Field
-from prefect import flow, task, unmapped
+from prefect import allow_failure, flow, task, unmapped
 from prefect.futures import wait
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -77,7 +79,48 @@ def _call(target, kwargs):
     return function(**kwargs)
 
 
-def _execute(argv, env):
+# Python tasks run in threads of this one process, but the working directory and os.environ
+# belong to the process: the first python task running moves into WORKDIR and the last one
+# moves back; tasks that set env vars take turns (each restores exactly what it changed).
+_PROCESS_LOCK = threading.Lock()
+_ENV_LOCK = threading.Lock()
+_python_tasks_running = 0
+_cwd_before = None
+
+
+def _call_in_workdir(target, kwargs, env):
+    global _python_tasks_running, _cwd_before
+    if env:
+        _ENV_LOCK.acquire()
+    try:
+        with _PROCESS_LOCK:
+            if _python_tasks_running == 0:
+                _cwd_before = os.getcwd()
+                os.chdir(WORKDIR)
+            _python_tasks_running += 1
+            saved_env = {name: os.environ.get(name) for name in env}
+            os.environ.update(env)
+        try:
+            return _call(target, kwargs)
+        finally:
+            with _PROCESS_LOCK:
+                for name, value in saved_env.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+                _python_tasks_running -= 1
+                if _python_tasks_running == 0:
+                    os.chdir(_cwd_before)
+    finally:
+        if env:
+            _ENV_LOCK.release()
+
+
+def _execute(argv, env, timeout=None):
+    """Run the command, its output streamed to the task log; with a timeout, the command and
+    everything it started are killed when the time is up (a task thread cannot be interrupted).
+    """
     print("+ " + shlex.join(argv), flush=True)
     process = subprocess.Popen(
         argv,
@@ -87,10 +130,31 @@ def _execute(argv, env):
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
+        start_new_session=timeout is not None,
     )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
+    timed_out = threading.Event()
+
+    def kill():
+        timed_out.set()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    timer = threading.Timer(timeout, kill) if timeout is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+        process.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if timed_out.is_set():
+        raise TimeoutError(f"command timed out after {timeout} seconds and was killed")
+    if process.returncode != 0:
         raise RuntimeError(f"command failed with exit code {process.returncode}")
 
 
@@ -113,7 +177,8 @@ def _typed(name, value, kind):
 
 
 def _read_output(path):
-    with open(path, encoding="utf-8") as handle:
+    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
+    with open(path, encoding="utf-8", newline="") as handle:
         text = handle.read()
     return text[:-1] if text.endswith("\n") else text
 
@@ -135,15 +200,7 @@ def _run(spec, params, upstream, item=None):
     }
     if spec["kind"] == "python":
         kwargs = _value(spec["kwargs"], params, upstream, item, out_paths)
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(spec["target"], kwargs)
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
+        result = _call_in_workdir(spec["target"], kwargs, env)
         if not outputs:
             return None
         if len(outputs) == 1:
@@ -167,7 +224,7 @@ def _run(spec, params, upstream, item=None):
             "-c",
             _value(spec["command"], params, upstream, item, out_paths),
         ]
-    _execute(argv, {**os.environ, **env})
+    _execute(argv, {**os.environ, **env}, spec.get("timeout"))
     values = {}
     for name, (kind, _) in outputs.items():
         text = _read_output(out_paths[name])
@@ -193,8 +250,12 @@ def _submitted(futures, task_ids):
     return all(futures.get(task_id) is not None for task_id in task_ids)
 
 
-def _after(futures, task_ids):
-    return _flat(futures, task_ids)
+def _after(futures, task_ids, allow_failed=False):
+    """What a task waits for; a task with another trigger rule than all_success was submitted
+    after its rule accepted the upstream states, so failed upstreams must not stop it (NotReady).
+    """
+    found = _flat(futures, task_ids)
+    return [allow_failure(future) for future in found] if allow_failed else found
 
 
 def _inputs(futures, task_ids):

@@ -1,0 +1,274 @@
+"""Runs inside the Prefect engine venv (never imported by the test process itself).
+
+    python prefect_runner.py PLAN_JSON REPORT_JSON
+
+One process, one ephemeral local Prefect API (started by Prefect itself on first use), for every
+module and run of the plan. PLAN_JSON is
+
+    {"inspect": [{"key", "module", "flow"}, ...],
+     "runs":    [{"key", "module", "flow", "params", "workdir", "cwd"?}, ...]}
+
+and REPORT_JSON gets {"inspect": {key: facts}, "runs": {key: outcome}} (Prefect logs to the
+console, so the report is a file, written after every item: a crash still leaves what was done).
+
+- inspect: imports the generated module under a unique name and describes what Prefect made of
+  it: the flow (name, description, parameter defaults from the signature and from Prefect's own
+  parameter schema, validation of those defaults, task runner, timeout, hooks), every @task
+  (name, description, retries, delays, timeout, tags, cache policy, hooks), the module's
+  _SPECS resolved by the module's own `_value` with the parameter defaults (`${{ outputs.X }}`
+  standing for "<outputs.X>").
+- runs: for each, chdir into its own working directory (a fresh copy of examples/; or into `cwd`
+  when given, to start the flow somewhere else), set DAGSHIFT_WORKDIR, import the module under a
+  unique name, call the flow with return_state=True and the params, then read back from the
+  Prefect API every task run of that flow run: task id, state, run_count, and its state history.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import time
+import traceback
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+_counter = 0
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _attempt(function, *args) -> dict[str, Any]:
+    """{"value": function(*args)} or {"error": "..."}: one bad item must not hide the others."""
+    try:
+        return {"value": _jsonable(function(*args))}
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _import(path: str):
+    """The generated module, imported afresh under a name no other import uses."""
+    global _counter
+    _counter += 1
+    name = f"dagshift_generated_{_counter}_{Path(path).stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tasks(module) -> dict[str, Any]:
+    """The module's @task objects by task name (the pipeline's task id)."""
+    from prefect import Task
+
+    found = {}
+    for attribute, value in vars(module).items():
+        if isinstance(value, Task):
+            assert value.name not in found, f"two tasks named {value.name!r}"
+            found[value.name] = value
+    return found
+
+
+# ----------------------------------------------------------------------------- inspect
+
+
+def _task_facts(task) -> dict[str, Any]:
+    return {
+        "function": task.fn.__name__,
+        "description": task.description,
+        "retries": task.retries,
+        "retry_delay_seconds": _jsonable(task.retry_delay_seconds),
+        "timeout_seconds": task.timeout_seconds,
+        "tags": sorted(task.tags),
+        "cache_policy": repr(task.cache_policy),
+        "cache_expiration": _jsonable(task.cache_expiration),
+        "on_failure": len(task.on_failure_hooks),
+        "on_completion": len(task.on_completion_hooks),
+        "log_prints": task.log_prints,
+    }
+
+
+def _flow_facts(flow) -> dict[str, Any]:
+    signature = inspect.signature(flow.fn)
+    defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    schema = flow.parameters.model_dump(mode="json")
+    runner = flow.task_runner
+    return {
+        "name": flow.name,
+        "description": flow.description,
+        "parameters": list(signature.parameters),
+        "required": [name for name, p in signature.parameters.items() if p.default is inspect.Parameter.empty],
+        "defaults": _jsonable(defaults),
+        "schema_defaults": {name: prop["default"] for name, prop in schema.get("properties", {}).items()
+                            if "default" in prop},
+        "schema": schema,
+        "validated_defaults": _attempt(flow.validate_parameters, dict(defaults)),
+        "task_runner": type(runner).__name__,
+        "max_workers": getattr(runner, "_max_workers", None),
+        "timeout_seconds": flow.timeout_seconds,
+        "on_failure": len(flow.on_failure_hooks),
+        "on_completion": len(flow.on_completion_hooks),
+        "log_prints": flow.log_prints,
+    }
+
+
+def _resolved_specs(module, params: dict[str, Any]) -> dict[str, Any]:
+    """Each _SPECS entry resolved by the module's own `_value`; mapped items and upstream task
+    outputs are not known before a run, so a field reading them reports an error."""
+    specs, value = module._SPECS, module._value
+    resolved = {}
+    for task_id, spec in specs.items():
+        outs = {name: f"<outputs.{name}>" for name in spec.get("outputs", {})}
+        entry: dict[str, Any] = {"kind": spec.get("kind"), "target": spec.get("target")}
+        for field in ("command", "argv", "kwargs", "env"):
+            if field in spec:
+                entry[field] = _attempt(value, spec[field], params, {}, None, outs)
+        resolved[task_id] = entry
+    return resolved
+
+
+def inspect_module(item: dict[str, Any]) -> dict[str, Any]:
+    module = _import(item["module"])
+    flow = getattr(module, item["flow"])
+    flow_facts = _flow_facts(flow)
+    params = dict(flow_facts["validated_defaults"].get("value") or {})
+    facts = {
+        "flow": flow_facts,
+        "tasks": {name: _task_facts(task) for name, task in _tasks(module).items()},
+        "specs": _resolved_specs(module, params),
+        "workdir": module.WORKDIR,
+    }
+    return facts
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def _state_facts(state) -> dict[str, Any]:
+    facts = {"type": state.type.value, "name": state.name, "message": state.message}
+    if state.is_failed() or state.is_crashed():
+        try:
+            error = state.result(raise_on_failure=False)
+        except Exception as raised:  # the data may be missing: report what it raised instead
+            error = raised
+        if isinstance(error, BaseException):
+            facts["exception"] = {"type": type(error).__name__, "message": str(error)}
+    return facts
+
+
+def _task_runs(flow_run_id, task_names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every task run of the flow run as the API has it. Task run states reach the API as
+    events, a moment after the flow returns: read until no run is left in a non-final state
+    other than NotReady (a task whose upstream failed stays Pending/NotReady for good) and two
+    reads agree."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def settled(run) -> bool:
+        return run.state_type is not None and (run.state_type.value in FINAL or run.state_name == "NotReady")
+
+    with get_client(sync_client=True) as client:
+        deadline, previous = time.monotonic() + 30, None
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                         limit=200)
+            seen = sorted((str(r.id), r.state_name, r.run_count) for r in runs)
+            if (all(settled(r) for r in runs) and seen == previous) or time.monotonic() > deadline:
+                break
+            previous = seen
+            time.sleep(0.3)
+        found = []
+        for run in runs:
+            history = sorted(client.read_task_run_states(run.id), key=lambda s: s.timestamp)
+            found.append({
+                "task_id": task_names.get(run.task_key),
+                "task_key": run.task_key,
+                "name": run.name,
+                "state": run.state_type.value if run.state_type else None,
+                "state_name": run.state_name,
+                "message": run.state.message if run.state else None,
+                "run_count": run.run_count,
+                "running_states": sum(1 for s in history if s.type.value == "RUNNING"),
+                "history": [[s.name, s.timestamp.timestamp()] for s in history],
+                "start_time": run.start_time.isoformat() if run.start_time else None,
+            })
+    return sorted(found, key=lambda r: (str(r["task_id"]), r["start_time"] or ""))
+
+
+def run_flow(item: dict[str, Any]) -> dict[str, Any]:
+    workdir = item["workdir"]
+    os.chdir(item.get("cwd") or workdir)
+    os.environ["DAGSHIFT_WORKDIR"] = workdir
+    module = _import(item["module"])
+    flow = getattr(module, item["flow"])
+    names = {task.task_key: name for name, task in _tasks(module).items()}
+    started = time.monotonic()
+    outcome: dict[str, Any] = {"workdir": module.WORKDIR}
+    try:
+        state = flow(**item.get("params", {}), return_state=True)
+    except Exception as error:  # e.g. a call Prefect refuses before any flow run exists
+        traceback.print_exc()
+        outcome["raised"] = {"type": type(error).__name__, "message": str(error)}
+        return outcome
+    outcome["seconds"] = round(time.monotonic() - started, 2)
+    outcome["state"] = _state_facts(state)
+    flow_run_id = state.state_details.flow_run_id
+    outcome["flow_run_id"] = str(flow_run_id)
+    outcome["tasks"] = _task_runs(flow_run_id, names) if flow_run_id else []
+    return outcome
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    plan = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    report_path = Path(argv[1])
+    report: dict[str, Any] = {"inspect": {}, "runs": {}, "python": sys.version}
+    home = os.getcwd()
+
+    def write() -> None:
+        report_path.write_text(json.dumps(report, ensure_ascii=True, indent=1), encoding="utf-8")
+
+    for item in plan.get("inspect", []):
+        try:
+            report["inspect"][item["key"]] = inspect_module(item)
+        except Exception:
+            report["inspect"][item["key"]] = {"inspect_error": traceback.format_exc()}
+        write()
+    for item in plan.get("runs", []):
+        print(f"==> dagshift run {item['key']}", file=sys.stderr, flush=True)  # engine_harness.RUN_MARKER
+        try:
+            report["runs"][item["key"]] = run_flow(item)
+        except Exception:
+            report["runs"][item["key"]] = {"run_error": traceback.format_exc()}
+        finally:
+            os.chdir(home)
+            os.environ.pop("DAGSHIFT_WORKDIR", None)
+        write()
+    report["done"] = True
+    write()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

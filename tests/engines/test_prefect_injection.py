@@ -1,0 +1,347 @@
+"""User text reaches Prefect exactly, whatever it contains; task ids and param names reach it as
+they are, or are refused cleanly.
+
+Hypothesis draws batches of pipelines (the strategies and the text model of
+test_airflow_injection.py: quotes and triple quotes, backslashes, newlines and carriage returns,
+`{{ }}`, `${ }`, the `$${{` escape, astral characters, `.sh` endings, ...) into commands (string
+and exec form), env values, python args, param str defaults and descriptions. Each batch is
+compiled through the real CLI (black has formatted every module, so each one parses) and checked
+in ONE engine process (prefect_runner.py):
+
+- inspect: every module imported by Prefect; the flow's description and parameter defaults (the
+  signature, Prefect's parameter schema, Prefect's validation), each @task's name and description,
+  and the module's _SPECS resolved by its own `_value` must equal what the pipeline means;
+- runs: a few pipelines of echo-style tasks run on the engine and write what they received to
+  files: a shell command its own text (`$BASH_EXECUTION_STRING`: everything after its first line
+  is drawn text bash never parses), its env value, an exec-form command its argv, a python task
+  its kwargs, and a value output passed on to the next task. The bytes must be the text meant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from compiler.naming import python_name
+from engine_harness import PrefectEngine, PrefectReport, compile_pipeline
+from test_airflow_injection import (
+    ENV_NAMES,
+    PYTHON_TARGET,
+    TRICKY_IDS,
+    VALID_ID,
+    PipelineCase,
+    TaskCase,
+    _escape_stray_placeholders,
+    _with_output,
+    command_texts,
+    expected,
+    ids_are_valid,
+    pipeline_data,
+    task_ids,
+    texts,
+    yaml_flow,
+)
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+# Valid ids that collide with what a generated Prefect module defines or imports (the task
+# functions get another Python name; the task keeps the id as its name).
+PREFECT_IDS = [
+    "flow", "task", "wait", "unmapped", "allow_failure", "Completed", "Failed", "ThreadPoolTaskRunner", "argparse",
+    "importlib", "shlex", "signal", "subprocess", "tempfile", "threading", "functools", "timedelta", "Literal",
+    "Field", "Annotated", "Secret", "INPUTS", "TASK_SOURCE", "kill", "lambda", "global", "upstream", "main",
+    "inj_0", "inj_1", "PROCESS_LOCK", "finish", "submitted", "rule", "after", "inputs", "condition", "map",
+]
+
+# Param names: the ones a Prefect flow cannot take are refused (E302): Prefect reserves
+# `return_state` and `wait_for`, `self` clashes with Flow.__call__, `self` and `cls` are left out
+# of Prefect's parameter schema, pydantic fields cannot start with '_' or shadow BaseModel's
+# `model_*` attributes. Every other identifier must reach Prefect, including the names of the
+# types the flow's annotations use.
+ACCEPTED_PARAMS = ["json", "dict", "copy", "schema", "validate", "fields", "construct", "model", "model_x",
+                   "item", "params", "upstream", "flow", "task", "print", "float", "str", "int", "bool", "list",
+                   "Literal", "Field", "Annotated", "WORKDIR", "SPECS", "wait", "kill", "main", "inj_0"]
+REFUSED_PARAMS = ["return_state", "wait_for", "self", "cls", "model_config", "model_dump", "model_validate", "_x",
+                  "_params", "_futures", "_when", "_after", "_run"]
+
+PROBE_MODULE = "dagshift_probe"
+PROBE_SOURCE = '''\
+import json
+
+
+def write(path, **kwargs):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(kwargs, handle, ensure_ascii=True)
+'''
+ARGV_WRITER = ("import json, sys; open(sys.argv[1], 'w', encoding='utf-8')"
+               ".write(json.dumps(sys.argv[2:], ensure_ascii=True))")
+ECHO_PREFIX = 'printf %s "$BASH_EXECUTION_STRING" > {id}.cmd; printf %s "$A" > {id}.env; exit 0\n'
+
+
+# ----------------------------------------------------------------------------- inspect cases
+
+
+@st.composite
+def prefect_task_cases(draw, task_id: str) -> TaskCase:
+    """As test_airflow_injection.task_cases, without containers (Prefect refuses them: E301)."""
+    kind = draw(st.sampled_from(["bash", "bash", "bash_out", "argv", "python"]))
+    task = TaskCase(task_id, kind, description=draw(st.none() | texts(placeholders=False)))
+    if kind in ("bash", "bash_out"):
+        task.command = draw(command_texts())
+        if kind == "bash_out":
+            task.command = _with_output(task.command)
+    elif kind == "argv":
+        task.command = ["printf", "%s"] + draw(st.lists(texts(tail=True), min_size=1, max_size=3))
+    else:
+        task.args = {f"k{i}": value for i, value in enumerate(draw(st.lists(texts(), min_size=1, max_size=3)))}
+    if kind != "python" or draw(st.booleans()):
+        names = draw(st.lists(st.sampled_from(ENV_NAMES), unique=True, max_size=2))
+        task.env = {name: draw(texts(tail=True)) for name in names}
+    return task
+
+
+@st.composite
+def prefect_pipeline_cases(draw, index: int) -> PipelineCase:
+    ids = draw(st.lists(st.one_of(task_ids, st.sampled_from(PREFECT_IDS)), min_size=1, max_size=3, unique=True))
+    return PipelineCase(
+        name=f"inj_{index}",
+        description=draw(st.none() | texts(placeholders=False)),
+        defaults={"p0": draw(texts(placeholders=False)), "p1": draw(texts(placeholders=False, tail=True)),
+                  "n": draw(st.integers(-(2**31), 2**31))},
+        param_descriptions={"p0": draw(texts(placeholders=False))},
+        tasks=[draw(prefect_task_cases(task_id)) for task_id in ids],
+    )
+
+
+# ----------------------------------------------------------------------------- run cases
+
+
+@dataclass
+class RunCase:
+    """A pipeline of echo-style tasks that write what they received to <task id>.* files."""
+
+    name: str
+    defaults: dict[str, Any]  # param -> default (str or int)
+    cmd_tail: str = ""  # after the shell command's first line: drawn text, never parsed by bash
+    cmd_env: str = ""
+    argv: list[str] = field(default_factory=list)
+    kwargs: dict[str, str] = field(default_factory=dict)
+    produced: str = ""  # what the `produce` task writes to its value output (through env)
+
+
+def run_pipeline_data(case: RunCase) -> dict[str, Any]:
+    return {
+        "name": case.name,
+        "params": {name: {"type": "int" if isinstance(value, int) else "str", "default": value}
+                   for name, value in case.defaults.items()},
+        "tasks": {
+            "cmd": {"command": ECHO_PREFIX.format(id="cmd") + case.cmd_tail, "env": {"A": case.cmd_env}},
+            "argv": {"command": ["python3", "-c", ARGV_WRITER, "argv.argv", *case.argv]},
+            "py": {"python": f"{PROBE_MODULE}:write", "args": {"path": "py.json", **case.kwargs}},
+            "produce": {"command": 'printf %s "$A" > ${{ outputs.o }}', "env": {"A": case.produced},
+                        "outputs": {"o": "str"}},
+            "consume": {"command": 'printf %s "$B" > consume.out', "env": {"B": "${{ tasks.produce.outputs.o }}"}},
+        },
+    }
+
+
+def run_files(case: RunCase) -> dict[str, bytes]:
+    """The bytes each file must hold: the texts with their placeholders resolved (a value
+    output read from its file loses one trailing newline: docs/pipeline-syntax.md)."""
+    produced = expected(case.produced, case)
+    return {
+        "cmd.cmd": expected(ECHO_PREFIX.format(id="cmd") + case.cmd_tail, case).encode(),
+        "cmd.env": expected(case.cmd_env, case).encode(),
+        "argv.argv": json.dumps([expected(a, case) for a in case.argv], ensure_ascii=True).encode(),
+        "py.json": json.dumps({k: expected(v, case, whole_value=True) for k, v in case.kwargs.items()},
+                              ensure_ascii=True).encode(),
+        "consume.out": (produced[:-1] if produced.endswith("\n") else produced).encode(),
+    }
+
+
+def _runnable(text: str) -> str:
+    """No NUL byte: no command line or environment can carry one."""
+    return _escape_stray_placeholders(text.replace("\x00", ""))
+
+
+@st.composite
+def run_cases(draw, index: int) -> RunCase:
+    text = texts(tail=True).map(_runnable)
+    return RunCase(
+        name=f"run_{index}",
+        defaults={"p0": draw(texts(placeholders=False).map(_runnable)),
+                  "p1": draw(texts(placeholders=False, tail=True).map(_runnable)),
+                  "n": draw(st.integers(-(2**31), 2**31))},
+        cmd_tail=draw(text),
+        cmd_env=draw(text),
+        argv=draw(st.lists(text, min_size=1, max_size=3)),
+        kwargs={f"k{i}": v for i, v in enumerate(draw(st.lists(texts().map(_runnable), min_size=1, max_size=3)))},
+        produced=draw(text),
+    )
+
+
+@dataclass
+class Batch:
+    inspect: list[PipelineCase]
+    runs: list[RunCase]
+
+
+@st.composite
+def batches(draw) -> Batch:
+    return Batch([draw(prefect_pipeline_cases(i)) for i in range(draw(st.integers(8, 14)))],
+                 [draw(run_cases(i)) for i in range(2)])
+
+
+# ----------------------------------------------------------------------------- hand-picked
+
+
+def _hand_picked() -> Batch:
+    nasty = ("it's \"quoted\" '''triple''' \"\"\" \\ back\\slash \\n {{ x }} {% if %} {# c #} ${ y } "
+             "$${{ params.p0 }} 😀")
+    defaults = {"p0": "{{ ti }} {% raw %} \\\" '''", "p1": "tail.sh\n", "n": 7}
+    tasks = [
+        TaskCase("bash", "bash", command="echo a{${{ params.p0 }}{", env={"A": "{${{ params.n }}", "B_2": "x.sh"},
+                 description=nasty),
+        TaskCase("bash_out", "bash_out", command="echo ${{ params.p0 }} $${{ outputs.o }} > ${{ outputs.o }}",
+                 env={"A": "${{ params.p1 }}"}, description=nasty + ".md"),
+        TaskCase("argv", "argv", command=["printf", "%s\\n", "${{ params.p0 }}", "{{ x }}", "x.sh"], env={"A": "'''"}),
+        TaskCase("python", "python", args={"k0": "${{ params.n }}", "k1": "n=${{ params.n }}", "k2": nasty,
+                                           "k3": "${{ params.p0 }}"}),
+    ]
+    inspect = [PipelineCase("inj_0", nasty, dict(defaults), {"p0": nasty}, tasks)]
+    ids = TRICKY_IDS + PREFECT_IDS
+    for start in range(0, len(ids), 12):  # every tricky id reaches Prefect as the task's name
+        chunk = ids[start:start + 12]
+        kinds = ["bash", "python", "bash_out", "argv"]
+        cases = []
+        for offset, task_id in enumerate(chunk):
+            kind = kinds[offset % 4]
+            command = ["echo", task_id] if kind == "argv" else f"echo {task_id}"
+            if kind == "bash_out":
+                command += " > ${{ outputs.o }}"
+            cases.append(TaskCase(task_id, kind, command=None if kind == "python" else command,
+                                  args={"k0": task_id} if kind == "python" else None))
+        inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {}, cases))
+    inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {},  # two ids one Python name
+                                [TaskCase("a-b", "bash", command="echo"), TaskCase("a_b", "bash", command="echo")]))
+    runs = [RunCase("run_0", defaults, cmd_tail=nasty + "\r\n'unclosed <<EOF\n${{ params.p1 }}", cmd_env=nasty,
+                    argv=["-c", nasty, "${{ params.n }}", "", "\r"], kwargs={"k0": "${{ params.n }}", "k1": nasty},
+                    produced="${{ params.p1 }}"),
+            RunCase("run_1", {name: f"v {name} '\"" for name in ACCEPTED_PARAMS},
+                    cmd_tail=" ".join(f"${{{{ params.{name} }}}}" for name in ACCEPTED_PARAMS),
+                    cmd_env=f"${{{{ params.{ACCEPTED_PARAMS[0]} }}}}",
+                    argv=[f"${{{{ params.{name} }}}}" for name in ACCEPTED_PARAMS[:5]],
+                    kwargs={"k0": "${{ params.model }}"}, produced="${{ params.item }}\n")]
+    return Batch(inspect, runs)
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+def _compile(source: Path, data: dict[str, Any], outdir: Path):
+    source.write_text(yaml_flow(data) + "\n", encoding="utf-8")
+    compiled = compile_pipeline(source, outdir, target="prefect")
+    assert compiled.exception is None, f"{source.stem}: {compiled.exception!r}\n{compiled.output}"
+    assert "Traceback" not in compiled.output, compiled.output
+    return compiled
+
+
+def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_params: list[str] = ()) -> None:
+    sources, flows = workdir / "sources", workdir / "flows"
+    sources.mkdir(parents=True)
+    inspect, runs, valid = [], [], []
+    for case in batch.inspect:
+        compiled = _compile(sources / f"{case.name}.yaml", pipeline_data(case), flows / case.name)
+        if ids_are_valid(case):
+            assert compiled.ok, f"{case.name} ({[t.task_id for t in case.tasks]}):\n{compiled.output}"
+            inspect.append({"key": case.name, "module": str(compiled.files[0]), "flow": python_name(case.name)})
+            valid.append(case)
+        else:
+            assert compiled.exit_code == 1 and not compiled.files, f"{case.name}: {compiled.output}"
+            assert "error[E" in compiled.output, compiled.output
+    for case in batch.runs:
+        compiled = _compile(sources / f"{case.name}.yaml", run_pipeline_data(case), flows / case.name)
+        assert compiled.ok, f"{case.name}:\n{compiled.output}"
+        run_dir = workdir / "runs" / case.name
+        run_dir.mkdir(parents=True)
+        (run_dir / f"{PROBE_MODULE}.py").write_text(PROBE_SOURCE, encoding="utf-8")
+        runs.append({"key": case.name, "module": str(compiled.files[0]), "flow": python_name(case.name),
+                     "params": {}, "workdir": str(run_dir)})
+        inspect.append({"key": case.name, "module": str(compiled.files[0]), "flow": python_name(case.name)})
+    for name in refused_params:
+        data = {"name": "refused", "params": {name: {"type": "str", "default": "x"}},
+                "tasks": {"a": {"command": f"echo ${{{{ params.{name} }}}}"}}}
+        compiled = _compile(sources / f"refused_{name}.yaml", data, flows / f"refused_{name}")
+        assert compiled.exit_code == 1 and not compiled.files, f"param {name!r}: {compiled.output}"
+        assert "error[E302]" in compiled.output and f"'{name}'" in compiled.output, compiled.output
+    report = engine.runner({"inspect": inspect, "runs": runs})
+    for case in valid:
+        check_flow(case, report.inspected(case.name))
+    for case in batch.runs:
+        check_run(case, report)
+
+
+def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
+    flow = facts["flow"]
+    assert flow["name"] == case.name
+    assert flow["description"] == (case.description or None)  # an empty description is no description
+    assert flow["defaults"] == case.defaults, case.name
+    assert flow["schema_defaults"] == case.defaults, case.name
+    assert flow["validated_defaults"] == {"value": case.defaults}, case.name
+    assert set(facts["tasks"]) == {t.task_id for t in case.tasks}
+    for task in case.tasks:
+        where = f"{case.name}.{task.task_id} ({task.kind})"
+        assert facts["tasks"][task.task_id]["description"] == (task.description or None), where
+        spec = facts["specs"][task.task_id]
+        resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
+        want: dict[str, Any] = {}
+        if task.kind == "python":
+            assert spec["target"] == PYTHON_TARGET, where
+            want["kwargs"] = {"value": {k: expected(v, case, whole_value=True) for k, v in task.args.items()}}
+        elif task.kind == "argv":
+            want["argv"] = {"value": [expected(part, case) for part in task.command]}
+        else:
+            want["command"] = {"value": expected(task.command, case)}
+        if task.env:
+            want["env"] = {"value": {k: expected(v, case) for k, v in task.env.items()}}
+        assert resolved == want, where
+
+
+def check_run(case: RunCase, report: PrefectReport) -> None:
+    facts = report.inspected(case.name)["flow"]
+    assert facts["defaults"] == case.defaults == facts["schema_defaults"], case.name
+    run = report.flow_run(case.name)
+    assert run.state == "COMPLETED", run.summary()
+    assert sorted(run.ran()) == ["argv", "cmd", "consume", "produce", "py"], run.summary()
+    for name, want in run_files(case).items():
+        path = run.workdir / name
+        assert path.is_file(), f"{case.name}: {name} not written\n{run.summary()}"
+        assert path.read_bytes() == want, f"{case.name}: {name}"
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_hand_picked_nasty_texts_ids_and_param_names(prefect_engine: PrefectEngine, tmp_path: Path) -> None:
+    batch = _hand_picked()
+    assert ids_are_valid(batch.inspect[0]) and not ids_are_valid(batch.inspect[-1])
+    assert all(VALID_ID.fullmatch(i) for i in PREFECT_IDS)
+    assert not set(ACCEPTED_PARAMS) & set(REFUSED_PARAMS)
+    assert all(re.fullmatch(r"[A-Za-z_]\w*", name) for name in ACCEPTED_PARAMS + REFUSED_PARAMS)
+    check_batch(prefect_engine, batch, tmp_path, REFUSED_PARAMS)
+
+
+# No shrinking: each example costs an engine process, and the failure message already names the
+# pipeline, the task and the field (the whole batch is printed with it).
+@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@given(batch=batches())
+def test_drawn_text_reaches_prefect_exactly(prefect_engine: PrefectEngine, batch: Batch) -> None:
+    check_batch(prefect_engine, batch, prefect_engine.scratch_dir("injection"))
