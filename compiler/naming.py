@@ -46,6 +46,8 @@ def id_problem(task_id: str) -> str | None:
         return "an id cannot be empty"
     if len(task_id) > MAX_ID_LENGTH:
         return f"'{task_id[:20]}...' is {len(task_id)} characters long; ids are limited to {MAX_ID_LENGTH} (Kubernetes names)"
+    if not task_id[0].isascii() or not task_id[0].isalpha():
+        return f"'{task_id}' does not start with a letter, as names on every target must"
     if not ID_PATTERN.match(task_id):
         return f"'{task_id}' has characters that are not valid in names on every target"
     if task_id[-1] in "-_":

@@ -131,6 +131,14 @@ def occurrences(text: str) -> Iterator[tuple[str, Ref]]:
                 yield match.group(0), ref
 
 
+_OPENING = re.compile(r"(?<!\$)\$\{\{")
+
+
+def unclosed(text: str) -> list[int]:
+    """Offsets of `${{` with no `}}` after them: most likely a placeholder missing its end."""
+    return [m.start() for m in _OPENING.finditer(text) if "}}" not in text[m.end() :]]
+
+
 def refs(text: str) -> list[Ref]:
     return [s for s in parse(text)[0] if isinstance(s, Ref)]
 

@@ -14,6 +14,10 @@ def after_names_known_tasks(ctx: PassContext) -> None:
     for task_id, task in tasks.items():
         for index, upstream in enumerate(task.after):
             path = ("tasks", task_id, "after", index)
+            if upstream in task.after[:index]:
+                ctx.report.warning("W100", f"task '{task_id}' lists '{upstream}' in `after` twice", path,
+                                   help="remove the repeated entry")
+                continue
             if upstream == task_id:
                 ctx.report.error("E102", f"task '{task_id}' runs after itself", path,
                                  help="remove it from its own `after` list")
@@ -79,6 +83,9 @@ def placeholders_resolve(ctx: PassContext) -> None:
             for error in errors:
                 raw = text[error.offset : error.offset + error.length]
                 ctx.report.error_at_text("E105", f"{error.message} in task '{task_id}'", path, raw, help=error.help)
+            if placeholders.unclosed(text):
+                ctx.report.warning("W105", f"task '{task_id}': `${{{{` is never closed, so it stays literal text",
+                                   path, help="close the placeholder with `}}`, or write `$${{` for a literal `${{`")
             for raw, ref in placeholders.occurrences(text):
                 problem, help = _ref_problem(ctx, task_id, ref, untracked)
                 if problem:

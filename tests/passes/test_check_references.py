@@ -472,3 +472,20 @@ def test_every_trigger_is_checked():
     found = run_pass(triggers_are_complete, text)
     assert codes(found) == ["E109"] * 3
     assert [d.path[1] for d in found] == [0, 1, 2]
+
+
+def test_unclosed_placeholder_and_repeated_after_are_warnings():
+    text = """
+    name: p
+    tasks:
+      a: {command: "echo ${{ params.x }"}
+      b: {command: "echo $${{ kept }} ${{ tasks.a.outputs.y }", after: [a, a]}
+      c: {command: "echo fine"}
+    """
+    from compiler.passes.check_references import after_names_known_tasks, placeholders_resolve
+
+    unclosed = run_pass(placeholders_resolve, text).items
+    assert [(d.code, d.path) for d in unclosed] == [("W105", ("tasks", "a", "command")),
+                                                   ("W105", ("tasks", "b", "command"))]
+    repeated = run_pass(after_names_known_tasks, text).items
+    assert [(d.code, d.path) for d in repeated] == [("W100", ("tasks", "b", "after", 1))]
