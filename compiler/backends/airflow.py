@@ -32,7 +32,7 @@ from ..naming import dns_name, python_name
 from ..values import cpu_millicores, memory_bytes
 from ..placeholders import Ref, parse as parse_placeholders
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import as_text, condition_code, condition_refs, ref_type, refs_in, value_spec
+from .specs import as_text, condition_code, condition_refs, ref_type, refs_in, unique_python_names, value_spec
 
 # An operator reads a templated string ending like this as a template *file* name.
 _BASH_EXT = (".sh", ".bash")
@@ -201,20 +201,11 @@ class _DagBuilder:
     # ------------------------------------------------------------------ names
 
     def _variable_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
         used = self._names
         used.update(_RESERVED, _module_names())
         # `_when_<id>` is a condition's function: a task variable `when_<id>` would define it too.
         used.update(f"when_{python_name(t)}" for t, task in self.p.tasks.items() if task.when is not None)
-        for task_id in self.p.tasks:
-            base = python_name(task_id)
-            name = base if base not in used and not base.startswith("_") else f"{base}_task"
-            counter = 2
-            while name in used:
-                name, counter = f"{base}_task{counter}", counter + 1
-            names[task_id] = name
-            used.add(name)
-        return names
+        return unique_python_names(self.p.tasks, used)
 
     def _generated_id(self, task_id: str, suffix: str) -> str | None:
         generated = f"{task_id}__{suffix}"

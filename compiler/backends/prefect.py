@@ -25,7 +25,7 @@ from ..placeholders import Ref
 from ..references import task_refs
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import condition_code, condition_refs, value_spec
+from .specs import condition_code, condition_refs, unique_python_names, value_spec
 
 PREFECT_VERSION = "3.9.1"
 
@@ -138,15 +138,7 @@ class _FlowBuilder:
 
     def _function_names(self) -> dict[str, str]:
         used = set(_module_names()) | set(self.p.params) | {python_name(self.p.name)}
-        names = {}
-        for task_id in self.p.tasks:
-            base = python_name(task_id)
-            name, counter = (base if base not in used else f"{base}_task"), 2
-            while name in used:
-                name, counter = f"{base}_task{counter}", counter + 1
-            names[task_id] = name
-            used.add(name)
-        return names
+        return unique_python_names(self.p.tasks, used)
 
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from .. import conditions
 from ..emit import python_literal as py
 from ..ir import Pipeline, ValueType
+from ..naming import python_name
 from ..placeholders import Ref, parse as parse_placeholders
 
 
@@ -90,3 +91,18 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def unique_python_names(task_ids, used: set[str]) -> dict[str, str]:
+    """A Python name per task id that avoids `used` and each other: the id's python_name, else
+    `<name>_task`, `<name>_task2`, ... Adds the chosen names to `used`."""
+    names: dict[str, str] = {}
+    for task_id in task_ids:
+        base = python_name(task_id)
+        name = base if base not in used and not base.startswith("_") else f"{base}_task"
+        counter = 2
+        while name in used:
+            name, counter = f"{base}_task{counter}", counter + 1
+        names[task_id] = name
+        used.add(name)
+    return names
