@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "dagshift.backends"
 _BUILTIN = {
     "airflow": "compiler.backends.airflow:AirflowBackend",
     "prefect": "compiler.backends.prefect:PrefectBackend",
+    "argo": "compiler.backends.argo:ArgoBackend",
 }
 
 

@@ -1,0 +1,919 @@
+"""Argo Workflows backend: a `Workflow` (a `CronWorkflow` when scheduled, a `WorkflowTemplate` on
+request) whose entrypoint is one DAG template, valid for Argo v3.7 and v4.
+
+Every document is built as plain data and written by the YAML serializer; the template only adds a
+header. Argo substitutes `{{...}}` in every string of a template and has no escape for it, so user
+text never reaches a template as-is when it holds `{{`: shell commands are cut into pieces that the
+shell joins again, python calls travel as JSON with `{` escaped, and anything else is an E302.
+Placeholders become Argo variables; values a template cannot see (`tasks.*`, `item`) come in as
+input parameters. Tasks whose templates would be equal share one template (shell tasks of the same
+shape share one and get their command as an argument), which keeps big workflows small.
+Details and the mapping of every feature: docs/backends/argo.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from typing import Any
+
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from .. import conditions, emit
+from ..features import Feature
+from ..graph import topological_order
+from ..ir import Alert, AlertEvent, Pipeline, Task, TriggerRule, TriggerType, ValueType
+from ..naming import dns_name
+from ..placeholders import Ref, parse as parse_placeholders
+from ..references import parsed_when, task_refs
+from .base import Backend, EmitContext, emulated, native, unsupported
+from .specs import as_text, value_spec
+
+API_VERSION = "argoproj.io/v1alpha1"
+DEFAULT_IMAGE = "python:3.12-slim"
+DEFAULT_WORKDIR = "/workspace"
+POOLS_CONFIGMAP = "dagshift-pools"
+NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
+_CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+_VALUE_KINDS = {
+    ValueType.STR: "str", ValueType.INT: "int", ValueType.FLOAT: "float",
+    ValueType.BOOL: "bool", ValueType.LIST: "json", ValueType.DICT: "json",
+}
+
+
+class Tag(str):
+    """An Argo variable reference such as `{{workflow.parameters.rows}}` (never user text)."""
+
+
+Segments = list  # of str (literal user text) and Tag
+
+
+class ArgoBackend(Backend):
+    name = "argo"
+    title = "Argo Workflows"
+    capabilities = {
+        Feature.SHELL: native("a container template running `sh -c` in the default image (--option image)"),
+        Feature.PYTHON: emulated("a script template that imports module:function and calls it (python in the image)"),
+        Feature.CONTAINER: native("a container template"),
+        Feature.PYTHON_IN_IMAGE: native("a script template in the task's image"),
+        Feature.NOOP: native("a suspend template of zero seconds (no pod)"),
+        Feature.ORDER_EDGE: native("depends"),
+        Feature.ARTIFACTS: native("output/input artifacts in the configured artifact repository (default keys)"),
+        Feature.VALUE_OUTPUTS: native("output parameters read from files"),
+        Feature.PARAMS: emulated("workflow parameters (text, with enum and description; types and bounds unchecked)"),
+        Feature.SCHEDULE: native("CronWorkflow schedules + timezone"),
+        Feature.CATCHUP: unsupported("Argo has no catchup: `argo cron backfill` (3.7, alpha) or submit past runs by hand"),
+        Feature.DATA_TRIGGER: emulated(
+            "an Argo Events Sensor (sensor.yaml) submitting the WorkflowTemplate on event NAME of the EventSource "
+            "<pipeline>-events, which you create for your storage (webhook, S3, ...)"),
+        Feature.MANUAL_TRIGGER: native("`argo submit` (no schedule)"),
+        Feature.CONTINUOUS_TRIGGER: unsupported(
+            "an Argo Events Sensor on this workflow's completion that submits it again"),
+        Feature.RETRIES: native("retryStrategy limit + backoff.duration"),
+        Feature.RETRY_BACKOFF: native("retryStrategy backoff.factor (whole numbers)"),
+        Feature.RETRY_MAX_DELAY: native("retryStrategy backoff.cap (Argo 3.7+)"),
+        Feature.TIMEOUT: native("template activeDeadlineSeconds (per attempt)"),
+        Feature.PIPELINE_TIMEOUT: native("spec.activeDeadlineSeconds"),
+        Feature.CONDITION: native("when (expr); else = the negated condition"),
+        Feature.TRIGGER_RULE: native("depends expressions over .Succeeded/.Failed/.Errored/.Skipped/.Omitted"),
+        Feature.STATIC_FAN_OUT: native("withItems / withParam over the workflow parameter"),
+        Feature.DYNAMIC_FAN_OUT: native("withParam over the upstream output parameter"),
+        Feature.FAN_IN: native("the aggregated output parameter (a JSON list)"),
+        Feature.MAX_PARALLEL: emulated("a semaphore on the task's template (limits.yaml ConfigMap, shared by runs)"),
+        Feature.ENV: native("container env"),
+        Feature.SECRETS: native("env valueFrom.secretKeyRef"),
+        Feature.RESOURCES: native("container resources (requests; memory also as the limit)"),
+        Feature.GPU: native("resource limits (e.g. nvidia.com/gpu)"),
+        Feature.CACHE: native("memoize keyed by the task and its inputs (ConfigMap cache)"),
+        Feature.POOL: native(f"a semaphore: ConfigMap {POOLS_CONFIGMAP}, key = pool name (create it)"),
+        Feature.MAX_ACTIVE_TASKS: native("spec.parallelism"),
+        Feature.MAX_ACTIVE_RUNS: emulated("a workflow semaphore (limits.yaml); CronWorkflow concurrencyPolicy Forbid for 1"),
+        Feature.PIPELINE_ALERTS: native("spec.onExit with a step per alert, by {{workflow.status}}"),
+        Feature.TASK_ALERTS: native("a lifecycle hook on the task's status"),
+        Feature.RETRY_ALERTS: unsupported("Argo has no retry hook: alert from the command"),
+        Feature.SUCCESS_ALERTS: native("onExit step / lifecycle hook on Succeeded"),
+        Feature.WORKDIR: native("workingDir of every container"),
+    }
+    option_help = {
+        "image": f"image for shell and python tasks (default {DEFAULT_IMAGE})",
+        "kind": "workflow (default: a Workflow, or a CronWorkflow when scheduled) | template (a WorkflowTemplate, "
+                "plus a CronWorkflow referencing it when scheduled)",
+        "argo-version": "3.7 (default) | 4: the only difference is memoize's cache ConfigMap reference, which "
+                        "needs a key up to 3.7 and takes none in v4",
+        "workdir": f"working directory in the containers when the pipeline sets none (default {DEFAULT_WORKDIR})",
+    }
+
+    def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
+        builder = _WorkflowBuilder(pipeline, ctx)
+        documents = builder.build()
+        if documents is None:
+            return {}
+        files = {}
+        for filename, document in documents.items():
+            text = emit.render("argo", "resource.yaml.j2", kind=document["kind"], name=pipeline.name,
+                               apply=_apply_command(document), body=emit.to_yaml(document).rstrip("\n"))
+            emit.parse_yaml(text, filename)
+            files[filename] = text
+        return files
+
+
+def _apply_command(document: dict) -> str:
+    if document["kind"] == "Workflow":
+        return "argo submit workflow.yaml"
+    if document["kind"] == "ConfigMap":
+        return "kubectl apply -f limits.yaml"
+    if document["kind"] == "Sensor":
+        return "kubectl apply -f sensor.yaml (needs Argo Events)"
+    return f"kubectl apply -f {document['kind'].lower()}.yaml"
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _pieces(segments: Segments) -> list[str]:
+    """Strings that, joined, give the text, with no `{{` inside any one of them that Argo would
+    read as a variable: cut between two `{` of user text and before a variable after a `{`."""
+    pieces = [""]
+    for segment in segments:
+        if isinstance(segment, Tag):
+            if pieces[-1].endswith("{"):
+                pieces.append("")
+            pieces[-1] += segment
+            continue
+        for char in segment:
+            if char == "{" and pieces[-1].endswith("{"):
+                pieces.append("")
+            pieces[-1] += char
+    return pieces
+
+
+def _joined(segments: Segments) -> str:
+    return "".join(segments)
+
+
+def _has_literal_braces(segments: Segments) -> bool:
+    return len(_pieces(segments)) > 1
+
+
+def _json_without_braces(value: Any) -> str:
+    """Compact JSON in which `{{` can never appear: JSON syntax never puts two `{` together, so
+    every pair lies inside a string, where `\\u007b` means the same."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("{{", "{\\u007b")
+
+
+def _expr_string(text: str) -> str:
+    """An expr string literal; braces escaped so that no `}}` ends Argo's `{{=...}}` early."""
+    escaped = (text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+               .replace("{", "\\u007b").replace("}", "\\u007d"))
+    return f"'{escaped}'"
+
+
+def _expr_key(name: str) -> str:
+    return f"[{_expr_string(name)}]"
+
+
+# ----------------------------------------------------------------------------- the builder
+
+
+class _WorkflowBuilder:
+    def __init__(self, pipeline: Pipeline, ctx: EmitContext):
+        self.p = pipeline
+        self.ctx = ctx
+        self.graph = ctx.graph
+        self.report = ctx.report
+        self.image = str(ctx.options.get("image", DEFAULT_IMAGE))
+        self.kind = str(ctx.options.get("kind", "workflow"))
+        self.version = str(ctx.options.get("argo-version", "3.7"))
+        self.workdir = self._workdir()
+        self.name = dns_name(pipeline.name)
+        self.names: set[str] = set()
+        self.templates: list[dict] = []
+        self.template_by_content: dict[str, str] = {}
+        self.limits: dict[str, str] = {}
+        self.task_names = {task_id: dns_name(task_id) for task_id in pipeline.tasks}
+        self.entrypoint = self._unique("main")
+        self.exit_handler = self._unique("exit-handler") if pipeline.alerts else None
+        self.shared_shell = self._shared_shell_shapes()
+
+    # ------------------------------------------------------------------ whole documents
+
+    def build(self) -> dict[str, dict] | None:
+        before = len(self.ctx.diagnostics.errors)
+        self._check()
+        dag_tasks = [self._dag_task(task_id) for task_id in topological_order(self.graph)]
+        if len(self.ctx.diagnostics.errors) != before:
+            return None
+        templates = [{"name": self.entrypoint, "dag": {"failFast": False, "tasks": dag_tasks}}]
+        templates += self.templates
+        if self.exit_handler:
+            templates.append(self._exit_handler())
+        spec = self._spec(templates)
+        documents: dict[str, dict] = {}
+        schedule = self.p.schedule
+        if self.kind == "template" or self._events():
+            documents["workflowtemplate.yaml"] = self._document("WorkflowTemplate", {"name": self.name}, spec)
+            if schedule is not None:
+                documents["cronworkflow.yaml"] = self._cron({"workflowTemplateRef": {"name": self.name}})
+        elif schedule is not None:
+            documents["cronworkflow.yaml"] = self._cron(spec)
+        else:
+            documents["workflow.yaml"] = self._document("Workflow", {"generateName": f"{self.name}-"}, spec)
+        if self._events():
+            documents["sensor.yaml"] = self._sensor()
+        if self.limits:
+            documents["limits.yaml"] = {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self._limits_configmap()},
+                "data": dict(sorted(self.limits.items())),
+            }
+        return documents
+
+    def _document(self, kind: str, metadata: dict, spec: dict) -> dict:
+        annotations = {}
+        if self.p.description:
+            annotations["workflows.argoproj.io/description"] = self.p.description
+        if self.p.owner:
+            annotations["dagshift.dev/owner"] = self.p.owner
+        if self.p.tags:
+            annotations["dagshift.dev/tags"] = ", ".join(self.p.tags)
+        metadata = {**metadata, "labels": {"app.kubernetes.io/managed-by": "dagshift"}}
+        if annotations:
+            metadata["annotations"] = annotations
+        return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+    def _events(self) -> list[tuple[str, str]]:
+        """(event name, what it stands for) of each data trigger."""
+        events = []
+        for index, trigger in enumerate(self.p.triggers):
+            if trigger.type is TriggerType.DATA:
+                if trigger.artifact is not None:
+                    events.append((dns_name(trigger.artifact), self.p.artifacts[trigger.artifact].path))
+                else:
+                    events.append((f"trigger-{index + 1}", str(trigger.uri)))
+        return events
+
+    def _sensor(self) -> dict:
+        """An Argo Events Sensor that submits the WorkflowTemplate when any of the events arrives."""
+        events = self._events()
+        source = f"{self.name}-events"
+        trigger: dict[str, Any] = {"name": "submit"}
+        if len(events) > 1:
+            trigger["conditions"] = " || ".join(name for name, _ in events)
+        trigger["argoWorkflow"] = {"operation": "submit", "source": {"resource": {
+            "apiVersion": API_VERSION, "kind": "Workflow", "metadata": {"generateName": f"{self.name}-"},
+            "spec": {"workflowTemplateRef": {"name": self.name}}}}}
+        spec = {
+            "dependencies": [{"name": name, "eventSourceName": source, "eventName": name} for name, _ in events],
+            "triggers": [{"template": trigger}],
+        }
+        document = self._document("Sensor", {"name": self.name}, spec)
+        document["metadata"].setdefault("annotations", {}).update(
+            {f"dagshift.dev/event-{name}": what for name, what in events})
+        return document
+
+    def _cron(self, workflow_spec: dict) -> dict:
+        schedule = self.p.schedule
+        assert schedule is not None
+        spec: dict[str, Any] = {"schedules": [schedule.cron], "timezone": schedule.timezone}
+        if self.p.max_active_runs == 1:
+            spec["concurrencyPolicy"] = "Forbid"
+        spec["workflowSpec"] = workflow_spec
+        return self._document("CronWorkflow", {"name": self.name}, spec)
+
+    def _spec(self, templates: list[dict]) -> dict:
+        spec: dict[str, Any] = {"entrypoint": self.entrypoint}
+        if self.p.params:
+            spec["arguments"] = {"parameters": [self._param(name) for name in self.p.params]}
+        if self.p.max_active_tasks is not None:
+            spec["parallelism"] = self.p.max_active_tasks
+        if self.p.timeout is not None:
+            spec["activeDeadlineSeconds"] = self.p.timeout
+        if self.exit_handler:
+            spec["onExit"] = self.exit_handler
+        if self.p.max_active_runs is not None and not (self.p.max_active_runs == 1 and self.p.schedule):
+            self.limits["max-active-runs"] = str(self.p.max_active_runs)
+            spec["synchronization"] = {"semaphores": [
+                {"configMapKeyRef": {"name": self._limits_configmap(), "key": "max-active-runs"}}]}
+        spec["templates"] = templates
+        return spec
+
+    def _param(self, name: str) -> dict:
+        param = self.p.params[name]
+        entry: dict[str, Any] = {"name": name}
+        if param.default is not None:
+            entry["value"] = as_text(param.default)
+        if param.enum:
+            entry["enum"] = [as_text(v) for v in param.enum]
+        if param.description:
+            entry["description"] = param.description
+        return entry
+
+    def _limits_configmap(self) -> str:
+        return f"{self.name}-limits"
+
+    # ------------------------------------------------------------------ checks
+
+    def _check(self) -> None:
+        if self.kind not in ("workflow", "template"):
+            self.report.error("E303", f"unknown value '{self.kind}' for the argo option `kind`",
+                              help="use --option kind=workflow or kind=template")
+        if self.version not in ("3.7", "4"):
+            self.report.error("E303", f"unknown value '{self.version}' for the argo option `argo-version`",
+                              help="use --option argo-version=3.7 or argo-version=4")
+        schedule = self.p.schedule
+        if schedule is not None and schedule.start_date is not None:
+            self.report.warning("W302", "Argo CronWorkflows have no start date: start_date is not used",
+                                ("schedule", "start_date"), at_key=True,
+                                help="suspend the CronWorkflow until then (spec.suspend), or leave start_date out")
+        for task_id, task in self.p.tasks.items():
+            if task.retry_backoff is not None and task.retry_backoff != int(task.retry_backoff):
+                self.report.error("E302", f"Argo backoff factors are whole numbers (task '{task_id}' has "
+                                          f"{task.retry_backoff})", ("tasks", task_id, "retry_backoff"),
+                                  help="use 2 or 3")
+            if task.pool is not None and not _CONFIGMAP_KEY.match(task.pool):
+                self.report.error("E302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one",
+                                  ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
+            if isinstance(task.foreach, list) and any("{{" in text for text in _strings(task.foreach)):
+                self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
+                                  ("tasks", task_id, "foreach"),
+                                  help="put the list in a param and fan out over ${{ params.NAME }}")
+
+    def _literal_braces(self, task_id: str, path: tuple, what: str) -> None:
+        self.report.error("E302", f"Argo substitutes '{{{{...}}}}' in every {what} and has no escape for a "
+                                  f"literal '{{{{' (task '{task_id}')", ("tasks", task_id, *path),
+                          help="move the text into a shell command (dagshift splits it safely there), or into "
+                               "a file the task reads")
+
+    # ------------------------------------------------------------------ names
+
+    def _unique(self, base: str) -> str:
+        base = base[:57].rstrip("-") or "t"
+        name, counter = base, 2
+        while name in self.names:
+            name, counter = f"{base}-{counter}", counter + 1
+        self.names.add(name)
+        return name
+
+    def _template(self, base: str, content: dict) -> str:
+        """The name of a template with this content: an existing equal one, or a new one."""
+        key = json.dumps(content, sort_keys=True)
+        if key not in self.template_by_content:
+            name = self._unique(base)
+            self.template_by_content[key] = name
+            self.templates.append({"name": name, **content})
+        return self.template_by_content[key]
+
+    # ------------------------------------------------------------------ placeholders
+
+    def _segments(self, text: str, task_id: str, inputs: "_Inputs | None") -> Segments:
+        """The text as literal parts and Argo variables. With `inputs`, DAG-scope values become the
+        template's input parameters; without, they stay DAG variables (for a task's arguments)."""
+        segments: Segments = []
+        for part in parse_placeholders(text)[0]:
+            if isinstance(part, str):
+                segments.append(part)
+            else:
+                segments.append(self._ref_segment(part, task_id, inputs))
+        return segments
+
+    def _ref_segment(self, ref: Ref, task_id: str, inputs: "_Inputs | None") -> str:
+        if ref.kind == "param":
+            return Tag(f"{{{{workflow.parameters.{ref.name}}}}}")
+        if ref.kind == "artifact":
+            return self.p.artifacts[str(ref.name)].path
+        if ref.kind == "output":
+            return self._output_file(self.p.tasks[task_id], str(ref.name), relative=True)
+        if inputs is None:
+            return Tag(self._dag_variable(ref))
+        return inputs.tag(self._dag_variable(ref), self._input_name(ref))
+
+    def _dag_variable(self, ref: Ref) -> str:
+        """The Argo variable (DAG scope) of an upstream output or the fan-out item."""
+        if ref.kind == "task_output":
+            return f"{{{{tasks.{self.task_names[str(ref.task)]}.outputs.parameters.{ref.name}}}}}"
+        return "{{item}}" if ref.name is None else f"{{{{item.{ref.name}}}}}"
+
+    def _input_name(self, ref: Ref) -> str:
+        """The input parameter that carries a DAG-scope value: `item`, `item-KEY`, `from-TASK-NAME`."""
+        if ref.kind == "task_output":
+            return f"from-{self.task_names[str(ref.task)]}-{ref.name}"
+        return "item" if ref.name is None else f"item-{ref.name}"
+
+    def _output_file(self, task: Task, name: str, *, relative: bool = False) -> str:
+        path = task.outputs[name].path
+        if path is None:
+            return f"/tmp/dagshift-output-{name}"
+        return path if relative else self._absolute(path)
+
+    def _absolute(self, path: str) -> str:
+        return posixpath.normpath(posixpath.join(self.workdir, path))
+
+    def _workdir(self) -> str:
+        workdir = self.p.workdir or ""
+        if workdir.startswith("/"):
+            return posixpath.normpath(workdir)
+        base = str(self.ctx.options.get("workdir", DEFAULT_WORKDIR))
+        return posixpath.normpath(posixpath.join(base, workdir))
+
+    # ------------------------------------------------------------------ DAG tasks
+
+    def _dag_task(self, task_id: str) -> dict:
+        task = self.p.tasks[task_id]
+        inputs = _Inputs()
+        entry: dict[str, Any] = {"name": self.task_names[task_id]}
+        template = self._task_template(task_id, task, inputs)
+        entry["template"] = template
+        depends = self._depends(task_id, task)
+        if depends:
+            entry["depends"] = depends
+        when = self._when(task)
+        if when:
+            entry["when"] = when
+        if task.foreach is not None:
+            if isinstance(task.foreach, list):
+                entry["withItems"] = task.foreach
+            else:
+                ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
+                entry["withParam"] = (f"{{{{workflow.parameters.{ref.name}}}}}" if ref.kind == "param"
+                                      else self._dag_variable(ref))
+        arguments: dict[str, Any] = {}
+        if inputs.values:
+            arguments["parameters"] = [{"name": n, "value": v} for n, v in inputs.values.items()]
+        artifacts = self._input_artifacts(task)
+        if artifacts:
+            arguments["artifacts"] = [{"name": name, "from": f"{{{{tasks.{self.task_names[producer]}"
+                                               f".outputs.artifacts.{name}}}}}"} for name, producer in artifacts]
+        if arguments:
+            entry["arguments"] = arguments
+        hooks = self._task_hooks(task_id, task)
+        if hooks:
+            entry["hooks"] = hooks
+        return entry
+
+    def _depends(self, task_id: str, task: Task) -> str:
+        upstream = sorted(self.graph.predecessors(task_id), key=lambda n: self.graph.nodes[n]["index"])
+        names = [self.task_names[u] for u in upstream]
+        if not names:
+            return ""
+        rule = task.trigger_rule
+
+        def succeeded(task_upstream: str, name: str) -> str:
+            # A bare name also accepts Skipped: an upstream skipped by its `when` must stop us.
+            branch = self.p.tasks[task_upstream]
+            return f"{name}.Succeeded" if branch.when is not None or branch.else_of is not None else name
+
+        if rule is TriggerRule.ALL_SUCCESS:
+            return " && ".join(succeeded(u, n) for u, n in zip(upstream, names))
+        if rule is TriggerRule.ONE_SUCCESS:
+            return _either([f"{n}.Succeeded" for n in names], " || ")
+        failed = [f"{n}.Failed || {n}.Errored || {n}.Omitted" for n in names]
+        if rule is TriggerRule.ONE_FAILED:
+            return _either(failed, " || ")
+        if rule is TriggerRule.ALL_FAILED:
+            return _either(failed, " && ")
+        if rule is TriggerRule.NONE_FAILED:
+            return _either([f"{n}.Succeeded || {n}.Skipped || {n}.Omitted" for n in names], " && ")
+        return _either([f"{n}.Succeeded || {n}.Skipped || {n}.Failed || {n}.Errored || {n}.Omitted"
+                        for n in names], " && ")
+
+    def _when(self, task: Task) -> str:
+        if task.when is not None:
+            expr = parsed_when(task)
+            return f"{{{{={self._expr(expr)}}}}}" if expr is not None else ""
+        if task.else_of is not None:
+            expr = parsed_when(self.p.tasks[task.else_of])
+            return f"{{{{=!({self._expr(expr)})}}}}" if expr is not None else ""
+        return ""
+
+    def _expr(self, expr: conditions.Expr) -> str:
+        if isinstance(expr, conditions.Literal):
+            if isinstance(expr.value, bool):
+                return "true" if expr.value else "false"
+            if isinstance(expr.value, str):
+                return _expr_string(expr.value)
+            return json.dumps(expr.value)
+        if isinstance(expr, conditions.RefOperand):
+            return self._expr_ref(expr.ref)
+        if isinstance(expr, conditions.Compare):
+            return f"{self._expr(expr.left)} {expr.op} {self._expr(expr.right)}"
+        if isinstance(expr, conditions.Not):
+            return f"!({self._expr(expr.operand)})"
+        op = " && " if expr.op == "and" else " || "
+        return op.join(f"({self._expr(o)})" for o in expr.operands)
+
+    def _expr_ref(self, ref: Ref) -> str:
+        if ref.kind == "param":
+            text = f"workflow.parameters{_expr_key(str(ref.name))}"
+            value_type = self.p.params[str(ref.name)].value_type
+        else:
+            producer = self.p.tasks[str(ref.task)]
+            text = f"tasks{_expr_key(self.task_names[str(ref.task)])}.outputs.parameters{_expr_key(str(ref.name))}"
+            value_type = ValueType.LIST if producer.is_mapped else producer.outputs[str(ref.name)].type
+        if value_type in (ValueType.INT, ValueType.FLOAT):
+            return f"asFloat({text})"
+        if value_type is ValueType.BOOL:
+            return f"({text} == 'true')"
+        return text
+
+    def _input_artifacts(self, task: Task) -> list[tuple[str, str]]:
+        found = []
+        for name in task.consumes:
+            artifact = self.p.artifacts.get(name)
+            producer = self._producer(name)
+            if artifact is not None and not artifact.is_uri and producer is not None:
+                found.append((name, producer))
+        return found
+
+    def _producer(self, artifact: str) -> str | None:
+        return next((t for t, task in self.p.tasks.items() if artifact in task.produces), None)
+
+    def _task_hooks(self, task_id: str, task: Task) -> dict:
+        hooks: dict[str, dict] = {}
+        status = f"tasks{_expr_key(self.task_names[task_id])}.status"
+        for index, alert in enumerate(task.alerts):
+            if alert.on is AlertEvent.RETRY:
+                continue  # reported by the capability check
+            template = self._alert_template(alert)
+            if alert.on is AlertEvent.FAILURE:
+                expression = f"{status} == 'Failed' || {status} == 'Error'"
+            else:
+                expression = f"{status} == 'Succeeded'"
+            hooks[f"alert-{index + 1}"] = {"expression": expression, "template": template}
+        return hooks
+
+    # ------------------------------------------------------------------ templates
+
+    def _task_template(self, task_id: str, task: Task, inputs: "_Inputs") -> str:
+        name = self.task_names[task_id]
+        if task.kind == "noop":
+            return self._template("noop", {"suspend": {"duration": "0"}})
+        if task.kind == "python":
+            body = {"script": self._script(task_id, task, inputs)}
+        elif task.kind == "container":
+            body = {"container": self._container(task_id, task, inputs)}
+        else:
+            shared = self.shared_shell.get(self._shell_shape(task))
+            if shared is not None and not _has_literal_braces(self._segments(self._command_text(task), task_id, None)):
+                return self._shared_shell(task_id, task, inputs, shared)
+            body = {"container": self._shell(task_id, task, inputs)}
+        return self._template(name, self._wrap(task_id, task, body, inputs))
+
+    def _wrap(self, task_id: str, task: Task, body: dict, inputs: "_Inputs") -> dict:
+        """The template around a container/script: inputs, outputs and the task's policies."""
+        content: dict[str, Any] = {}
+        input_section: dict[str, Any] = {}
+        if inputs.values:
+            input_section["parameters"] = [{"name": n} for n in inputs.values]
+        artifacts = self._input_artifacts(task)
+        if artifacts:
+            input_section["artifacts"] = [{"name": n, "path": self._absolute(self.p.artifacts[n].path)}
+                                          for n, _ in artifacts]
+        if input_section:
+            content["inputs"] = input_section
+        outputs: dict[str, Any] = {}
+        if task.outputs:
+            outputs["parameters"] = [{"name": n, "valueFrom": {"path": self._output_file(task, n)}}
+                                     for n in task.outputs]
+        produced = [n for n in task.produces if n in self.p.artifacts and not self.p.artifacts[n].is_uri]
+        if produced:
+            outputs["artifacts"] = [{"name": n, "path": self._absolute(self.p.artifacts[n].path)} for n in produced]
+        if outputs:
+            content["outputs"] = outputs
+        content.update(self._policies(task_id, task, inputs))
+        content.update(body)
+        return content
+
+    def _policies(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+        policies: dict[str, Any] = {}
+        if task.timeout is not None:
+            policies["activeDeadlineSeconds"] = str(task.timeout)
+        if task.retries:
+            strategy: dict[str, Any] = {"limit": str(task.retries), "retryPolicy": "Always"}
+            backoff: dict[str, Any] = {}
+            if task.retry_delay is not None:
+                backoff["duration"] = f"{task.retry_delay}s"
+            if task.retry_backoff is not None:
+                backoff["factor"] = str(int(task.retry_backoff))
+            if task.retry_max_delay is not None:
+                backoff["cap"] = f"{task.retry_max_delay}s"
+            if backoff:
+                strategy["backoff"] = backoff
+            policies["retryStrategy"] = strategy
+        semaphores = []
+        if task.pool is not None:
+            semaphores.append({"configMapKeyRef": {"name": POOLS_CONFIGMAP, "key": task.pool}})
+        if task.max_parallel is not None:
+            key = self.task_names[task_id]
+            self.limits[key] = str(task.max_parallel)
+            semaphores.append({"configMapKeyRef": {"name": self._limits_configmap(), "key": key}})
+        if semaphores:
+            policies["synchronization"] = {"semaphores": semaphores}
+        if task.cache is not None and task.cache.enabled:
+            policies["memoize"] = {
+                "key": self._memo_key(task_id, task, inputs),
+                "maxAge": f"{task.cache.expire}s" if task.cache.expire is not None else NEVER_EXPIRES,
+                "cache": {"configMap": self._cache_configmap(task_id)},
+            }
+        return policies
+
+    def _cache_configmap(self, task_id: str) -> dict:
+        reference = {"name": f"{self.name}-cache"}
+        if self.version != "4":  # required up to 3.7 (and not used: entries are keyed by memoize.key)
+            reference["key"] = self.task_names[task_id]
+        return reference
+
+    def _memo_key(self, task_id: str, task: Task, inputs: "_Inputs") -> str:
+        """The task's name, a hash of what it runs, and a hash of its run-time inputs (if any)."""
+        static = hashlib.sha256(task.model_dump_json(exclude={"description", "alerts"}).encode()).hexdigest()[:12]
+        key = f"{self.task_names[task_id]}-{static}"
+        values = [f"workflow.parameters{_expr_key(name)}" for name in self._params_used(task)]
+        values += [f"inputs.parameters{_expr_key(name)}" for name in inputs.values]
+        if values:
+            key += "-{{=sprig.sha256sum(" + " + '|' + ".join(values) + ")}}"
+        return key
+
+    def _params_used(self, task: Task) -> list[str]:
+        seen: dict[str, None] = {}
+        for _, ref in task_refs(task):
+            if ref.kind == "param":
+                seen.setdefault(str(ref.name))
+        return list(seen)
+
+    def _env(self, task_id: str, task: Task, inputs: "_Inputs") -> list[dict]:
+        env: list[dict] = []
+        for key, value in task.env.items():
+            segments = self._segments(value, task_id, inputs)
+            if _has_literal_braces(segments):
+                self._literal_braces(task_id, ("env", key), "environment value")
+            env.append({"name": key, "value": _joined(segments)})
+        for key, secret in task.secrets.items():
+            env.append({"name": key, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}}})
+        return env
+
+    def _resources(self, task: Task) -> dict:
+        resources = task.resources
+        if resources is None:
+            return {}
+        requests: dict[str, str] = {}
+        limits: dict[str, str] = {}
+        if resources.cpu is not None:
+            requests["cpu"] = resources.cpu
+        if resources.memory is not None:
+            requests["memory"] = limits["memory"] = resources.memory
+        if resources.gpu:
+            limits[resources.gpu_type] = str(resources.gpu)
+        section = {}
+        if requests:
+            section["requests"] = requests
+        if limits:
+            section["limits"] = limits
+        return section
+
+    def _runtime_fields(self, task_id: str, task: Task, inputs: "_Inputs", image: str) -> dict:
+        """What every container/script carries besides its command."""
+        fields: dict[str, Any] = {"image": image}
+        env = self._env(task_id, task, inputs)
+        if env:
+            fields["env"] = env
+        resources = self._resources(task)
+        if resources:
+            fields["resources"] = resources
+        fields["workingDir"] = self.workdir
+        return fields
+
+    # shell ---------------------------------------------------------------
+
+    def _command_text(self, task: Task) -> str:
+        return task.command if isinstance(task.command, str) else ""
+
+    def _shell(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+        container = self._runtime_fields(task_id, task, inputs, self.image)
+        if isinstance(task.command, list):
+            argv = []
+            for index, part in enumerate(task.command):
+                segments = self._segments(part, task_id, inputs)
+                if _has_literal_braces(segments):
+                    self._literal_braces(task_id, ("command", index), "argument")
+                argv.append(_joined(segments))
+            container["command"] = argv
+        else:
+            pieces = _pieces(self._segments(self._command_text(task), task_id, inputs))
+            if len(pieces) == 1:
+                container["command"] = ["sh", "-c"]
+                container["args"] = pieces
+            else:
+                # `sh -c 'IFS=; exec sh -c "$*"' sh PIECE...` runs the pieces joined: no piece holds `{{`.
+                container["command"] = ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"]
+                container["args"] = pieces
+        return _ordered_container(container)
+
+    def _shell_shape(self, task: Task) -> str | None:
+        """Shell tasks that differ only in their command text share one template."""
+        if task.kind != "shell" or not isinstance(task.command, str):
+            return None
+        shape = task.model_dump(mode="json", exclude={"command", "description", "after", "alerts", "when",
+                                                         "else_of", "trigger_rule", "foreach"})
+        return json.dumps(shape, sort_keys=True)
+
+    def _shared_shell_shapes(self) -> dict[str, str]:
+        counts: dict[str, int] = {}
+        for task in self.p.tasks.values():
+            shape = self._shell_shape(task)
+            if shape is not None and not task.outputs and not task.consumes and not task.produces \
+                    and not task.cache and not task.max_parallel and not any("${{" in v for v in task.env.values()):
+                counts[shape] = counts.get(shape, 0) + 1
+        shared = {}
+        for shape, count in counts.items():
+            if count > 1:
+                shared[shape] = ""  # template name allocated on first use
+        return shared
+
+    def _shared_shell(self, task_id: str, task: Task, inputs: "_Inputs", shape_name: str) -> str:
+        shape = self._shell_shape(task)
+        assert shape is not None
+        if not shape_name:
+            scratch = _Inputs()
+            scratch.names["cmd"] = "cmd"
+            container = self._runtime_fields(task_id, task, scratch, self.image)
+            container["command"] = ["sh", "-c"]
+            container["args"] = ["{{inputs.parameters.cmd}}"]
+            content = {"inputs": {"parameters": [{"name": "cmd"}]}}
+            content.update(self._policies(task_id, task, scratch))
+            content["container"] = _ordered_container(container)
+            shape_name = self._template("shell", content)
+            self.shared_shell[shape] = shape_name
+        command = self._segments(self._command_text(task), task_id, None)
+        inputs.values["cmd"] = _joined(command)
+        return shape_name
+
+    # python --------------------------------------------------------------
+
+    def _script(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+        refs: list[str] = []
+        kwargs = _encode(value_spec(task.args or {}, self.p, whole_value=True), self, task_id, inputs, refs)
+        call: dict[str, Any] = {"target": task.python, "kwargs": kwargs}
+        if task.outputs:
+            call["outputs"] = [[name, self._output_file(task, name)] for name in task.outputs]
+        script = self._runtime_fields(task_id, task, inputs, task.image or self.image)
+        env = [{"name": "DAGSHIFT_CALL", "value": _json_without_braces(call)}]
+        env += [{"name": f"DAGSHIFT_REF_{index}", "value": tag} for index, tag in enumerate(refs)]
+        script["env"] = env + script.get("env", [])
+        script["command"] = ["python3"]
+        script["source"] = _call_source()
+        return _ordered_container(script)
+
+    # container -----------------------------------------------------------
+
+    def _container(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+        container = self._runtime_fields(task_id, task, inputs, str(task.image))
+        args = []
+        for index, arg in enumerate(task.args or []):
+            text = arg if isinstance(arg, str) else json.dumps(arg)
+            segments = self._segments(text, task_id, inputs)
+            if _has_literal_braces(segments):
+                self._literal_braces(task_id, ("args", index), "argument")
+            args.append(_joined(segments))
+        if isinstance(task.command, str):
+            segments = self._segments(task.command, task_id, inputs)
+            if _has_literal_braces(segments):
+                self._literal_braces(task_id, ("command",), "container command")
+            # The command is shell text; the task's args follow it as "$@", exactly as given.
+            container["command"] = ["sh", "-c", _joined(segments) + ' "$@"', "sh"]
+        elif task.command:
+            command = []
+            for index, part in enumerate(task.command):
+                segments = self._segments(part, task_id, inputs)
+                if _has_literal_braces(segments):
+                    self._literal_braces(task_id, ("command", index), "container command")
+                command.append(_joined(segments))
+            container["command"] = command
+        if args:
+            container["args"] = args
+        return _ordered_container(container)
+
+    # alerts --------------------------------------------------------------
+
+    def _alert_template(self, alert: Alert) -> str:
+        if alert.command is not None:
+            pieces = _pieces([alert.command])
+            if len(pieces) == 1:
+                container = {"image": self.image, "command": ["sh", "-c"], "args": pieces}
+            else:
+                container = {"image": self.image, "command": ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"],
+                             "args": pieces}
+            container["workingDir"] = self.workdir
+            return self._template("alert", {"container": container})
+        call = {"target": alert.python, "kwargs": ["v", alert.args or {}]}
+        script = {"image": self.image, "command": ["python3"],
+                  "env": [{"name": "DAGSHIFT_CALL", "value": _json_without_braces(call)}],
+                  "workingDir": self.workdir, "source": _call_source()}
+        return self._template("alert", {"script": script})
+
+    def _exit_handler(self) -> dict:
+        steps = []
+        for index, alert in enumerate(self.p.alerts):
+            if alert.on is AlertEvent.RETRY:
+                continue
+            condition = "!=" if alert.on is AlertEvent.FAILURE else "=="
+            steps.append([{"name": f"alert-{index + 1}", "template": self._alert_template(alert),
+                           "when": f"{{{{workflow.status}}}} {condition} Succeeded"}])
+        assert self.exit_handler is not None
+        return {"name": self.exit_handler, "steps": steps}
+
+
+class _Inputs:
+    """The input parameters of one task's template: DAG-scope values passed in as arguments."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}  # parameter name -> value (an Argo variable)
+        self.names: dict[str, str] = {}  # value -> parameter name
+
+    def tag(self, dag_variable: str, name: str) -> Tag:
+        if dag_variable not in self.names:
+            self.names[dag_variable] = name
+            self.values[name] = dag_variable
+        return Tag(f"{{{{inputs.parameters.{self.names[dag_variable]}}}}}")
+
+
+def _encode(spec: Any, builder: _WorkflowBuilder, task_id: str, inputs: _Inputs, refs: list[str]) -> list:
+    """A value spec (compiler.backends.specs) as the tagged JSON call.py.j2 reads; each placeholder
+    becomes a DAGSHIFT_REF_<n> variable (`refs` collects their Argo values)."""
+    if isinstance(spec, tuple):
+        kind = spec[0]
+        if kind == "concat":
+            return ["c", *(_encode(part, builder, task_id, inputs, refs) for part in spec[1:])]
+        refs.append(str(_ref_value(spec, builder, task_id, inputs)))
+        return ["r", len(refs) - 1, _ref_kind(spec, builder.p)]
+    if isinstance(spec, list) and _has_refs(spec):
+        return ["l", [_encode(item, builder, task_id, inputs, refs) for item in spec]]
+    if isinstance(spec, dict) and _has_refs(spec):
+        return ["d", {key: _encode(item, builder, task_id, inputs, refs) for key, item in spec.items()}]
+    return ["v", spec]
+
+
+def _ref_value(spec: tuple, builder: _WorkflowBuilder, task_id: str, inputs: _Inputs) -> str:
+    kind = spec[0]
+    if kind == "param":
+        return f"{{{{workflow.parameters.{spec[1]}}}}}"
+    if kind in ("output", "item"):
+        ref = Ref("task_output", spec[2], spec[1]) if kind == "output" else Ref("item", spec[1])
+        return inputs.tag(builder._dag_variable(ref), builder._input_name(ref))
+    return builder._output_file(builder.p.tasks[task_id], spec[1], relative=True)
+
+
+def _ref_kind(spec: tuple, pipeline: Pipeline) -> str:
+    kind = spec[0]
+    if kind == "param":
+        return _VALUE_KINDS[pipeline.params[spec[1]].value_type]
+    if kind == "output":
+        value_kind = _VALUE_KINDS[pipeline.tasks[spec[1]].outputs[spec[2]].type]
+        return f"list:{value_kind}" if spec[3] else value_kind
+    if kind == "item":
+        return "auto"
+    return "str"
+
+
+def _has_refs(spec: Any) -> bool:
+    if isinstance(spec, tuple):
+        return True
+    if isinstance(spec, list):
+        return any(_has_refs(item) for item in spec)
+    if isinstance(spec, dict):
+        return any(_has_refs(item) for item in spec.values())
+    return False
+
+
+def _either(terms: list[str], op: str) -> str:
+    if len(terms) == 1:
+        return terms[0]
+    return op.join(f"({term})" for term in terms)
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+
+
+def _call_source() -> LiteralScalarString:
+    """The python-task runner, written as a YAML block so it reads like the file it is."""
+    return LiteralScalarString(emit.render("argo", "call.py.j2"))
+
+
+_CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources")
+
+
+def _ordered_container(fields: dict) -> dict:
+    """Container keys in the order people write them."""
+    return {key: fields[key] for key in _CONTAINER_ORDER if key in fields}
+
