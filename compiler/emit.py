@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import black
@@ -41,7 +41,7 @@ def python_literal(value: Any) -> str:
     raise TypeError(f"no Python literal for {type(value).__name__}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(backend: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / backend)),
@@ -78,8 +78,25 @@ def to_yaml(data: Any) -> str:
     yaml.width = 4096  # never fold long strings
     yaml.indent(mapping=2, sequence=4, offset=2)
     out = StringIO()
-    yaml.dump(data, out)
+    yaml.dump(_quote_line_separators(data), out)
     return out.getvalue()
+
+
+_LINE_SEPARATORS = ("\x85", "\u2028", "\u2029")
+
+
+def _quote_line_separators(data: Any) -> Any:
+    """Strings holding NEL, LS or PS as double-quoted scalars, where they are escaped: in the
+    plain or single-quoted form ruamel picks otherwise, YAML 1.1 readers (Go's, Argo's) fold them."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
+
+    if isinstance(data, str) and not isinstance(data, ScalarString):
+        return DoubleQuotedScalarString(data) if any(c in data for c in _LINE_SEPARATORS) else data
+    if isinstance(data, list):
+        return [_quote_line_separators(item) for item in data]
+    if isinstance(data, dict):
+        return {_quote_line_separators(k): _quote_line_separators(v) for k, v in data.items()}
+    return data
 
 
 def parse_yaml(text: str, name: str) -> Any:

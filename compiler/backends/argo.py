@@ -26,7 +26,8 @@ from ..features import Feature
 from ..graph import topological_order
 from ..ir import Alert, AlertEvent, Pipeline, Task, TriggerRule, TriggerType, ValueType
 from ..naming import dns_name
-from ..placeholders import Ref, parse as parse_placeholders
+from ..placeholders import Ref
+from ..placeholders import parse as parse_placeholders
 from ..references import parsed_when, task_refs
 from .base import Backend, EmitContext, emulated, native, unsupported
 from .specs import as_text, value_spec
@@ -369,7 +370,7 @@ class _WorkflowBuilder:
 
     # ------------------------------------------------------------------ placeholders
 
-    def _segments(self, text: str, task_id: str, inputs: "_Inputs | None") -> Segments:
+    def _segments(self, text: str, task_id: str, inputs: _Inputs | None) -> Segments:
         """The text as literal parts and Argo variables. With `inputs`, DAG-scope values become the
         template's input parameters; without, they stay DAG variables (for a task's arguments)."""
         segments: Segments = []
@@ -380,7 +381,7 @@ class _WorkflowBuilder:
                 segments.append(self._ref_segment(part, task_id, inputs))
         return segments
 
-    def _ref_segment(self, ref: Ref, task_id: str, inputs: "_Inputs | None") -> str:
+    def _ref_segment(self, ref: Ref, task_id: str, inputs: _Inputs | None) -> str:
         if ref.kind == "param":
             return Tag(f"{{{{workflow.parameters.{ref.name}}}}}")
         if ref.kind == "artifact":
@@ -547,7 +548,7 @@ class _WorkflowBuilder:
 
     # ------------------------------------------------------------------ templates
 
-    def _task_template(self, task_id: str, task: Task, inputs: "_Inputs") -> str:
+    def _task_template(self, task_id: str, task: Task, inputs: _Inputs) -> str:
         name = self.task_names[task_id]
         if task.kind == "noop":
             return self._template("noop", {"suspend": {"duration": "0"}})
@@ -562,7 +563,7 @@ class _WorkflowBuilder:
             body = {"container": self._shell(task_id, task, inputs)}
         return self._template(name, self._wrap(task_id, task, body, inputs))
 
-    def _wrap(self, task_id: str, task: Task, body: dict, inputs: "_Inputs") -> dict:
+    def _wrap(self, task_id: str, task: Task, body: dict, inputs: _Inputs) -> dict:
         """The template around a container/script: inputs, outputs and the task's policies."""
         content: dict[str, Any] = {}
         input_section: dict[str, Any] = {}
@@ -587,7 +588,7 @@ class _WorkflowBuilder:
         content.update(body)
         return content
 
-    def _policies(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+    def _policies(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
         policies: dict[str, Any] = {}
         if task.timeout is not None:
             policies["activeDeadlineSeconds"] = str(task.timeout)
@@ -626,7 +627,7 @@ class _WorkflowBuilder:
             reference["key"] = self.task_names[task_id]
         return reference
 
-    def _memo_key(self, task_id: str, task: Task, inputs: "_Inputs") -> str:
+    def _memo_key(self, task_id: str, task: Task, inputs: _Inputs) -> str:
         """The task's name, a hash of what it runs, and a hash of its run-time inputs (if any)."""
         static = hashlib.sha256(task.model_dump_json(exclude={"description", "alerts"}).encode()).hexdigest()[:12]
         key = f"{self.task_names[task_id]}-{static}"
@@ -643,7 +644,7 @@ class _WorkflowBuilder:
                 seen.setdefault(str(ref.name))
         return list(seen)
 
-    def _env(self, task_id: str, task: Task, inputs: "_Inputs") -> list[dict]:
+    def _env(self, task_id: str, task: Task, inputs: _Inputs) -> list[dict]:
         env: list[dict] = []
         for key, value in task.env.items():
             segments = self._segments(value, task_id, inputs)
@@ -673,7 +674,7 @@ class _WorkflowBuilder:
             section["limits"] = limits
         return section
 
-    def _runtime_fields(self, task_id: str, task: Task, inputs: "_Inputs", image: str) -> dict:
+    def _runtime_fields(self, task_id: str, task: Task, inputs: _Inputs, image: str) -> dict:
         """What every container/script carries besides its command."""
         fields: dict[str, Any] = {"image": image}
         env = self._env(task_id, task, inputs)
@@ -690,7 +691,7 @@ class _WorkflowBuilder:
     def _command_text(self, task: Task) -> str:
         return task.command if isinstance(task.command, str) else ""
 
-    def _shell(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+    def _shell(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
         container = self._runtime_fields(task_id, task, inputs, self.image)
         if isinstance(task.command, list):
             argv = []
@@ -732,7 +733,7 @@ class _WorkflowBuilder:
                 shared[shape] = ""  # template name allocated on first use
         return shared
 
-    def _shared_shell(self, task_id: str, task: Task, inputs: "_Inputs", shape_name: str) -> str:
+    def _shared_shell(self, task_id: str, task: Task, inputs: _Inputs, shape_name: str) -> str:
         shape = self._shell_shape(task)
         assert shape is not None
         if not shape_name:
@@ -752,7 +753,7 @@ class _WorkflowBuilder:
 
     # python --------------------------------------------------------------
 
-    def _script(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+    def _script(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
         refs: list[str] = []
         kwargs = _encode(value_spec(task.args or {}, self.p, whole_value=True), self, task_id, inputs, refs)
         call: dict[str, Any] = {"target": task.python, "kwargs": kwargs}
@@ -768,7 +769,7 @@ class _WorkflowBuilder:
 
     # container -----------------------------------------------------------
 
-    def _container(self, task_id: str, task: Task, inputs: "_Inputs") -> dict:
+    def _container(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
         container = self._runtime_fields(task_id, task, inputs, str(task.image))
         args = []
         for index, arg in enumerate(task.args or []):

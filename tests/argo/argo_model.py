@@ -11,15 +11,16 @@ error here, even where Argo would silently keep or replace it.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ruamel.yaml import YAML
 
-_TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
+_TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 EMITTED_TAGS = re.compile(
     r"workflow\.parameters\.[A-Za-z_][A-Za-z0-9_]*|inputs\.parameters\.[-A-Za-z0-9_]+|item(\.[A-Za-z_]\w*)?"
     r"|tasks\.[-a-z0-9]+\.outputs\.(parameters|artifacts)\.[A-Za-z_]\w*|workflow\.status|=.*",
-    re.S,
+    re.DOTALL,
 )
 
 
@@ -116,7 +117,7 @@ def depends_holds(expression: str, status: dict[str, str]) -> bool:
 
     python = re.sub(r"([a-z0-9][-a-z0-9]*)(?:\.([A-Za-z]+))?", atom, expression)
     python = python.replace("&&", " and ").replace("||", " or ").replace("!", " not ")
-    return bool(eval(python, {"__builtins__": {}}))  # noqa: S307 - only True/False/and/or/not remain
+    return bool(eval(python, {"__builtins__": {}}))
 
 
 # ----------------------------------------------------------------------------- expr (when)

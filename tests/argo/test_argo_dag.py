@@ -10,8 +10,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from argo_model import dag_tasks, depends_holds, depends_names, evaluate_when, load, main_spec, templates
+
 from compiler.api import check_file
 from compiler.backends.specs import as_text
 from compiler.compile import fold_defaults

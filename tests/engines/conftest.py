@@ -1,5 +1,5 @@
-"""Session setup for the engine tests: the real Airflow and Prefect, each in its own pinned
-virtual environment.
+"""Session setup for the engine tests: the real Airflow and Prefect (and hera's Argo models), each
+in its own pinned virtual environment.
 
 `airflow_engine` builds (or reuses) the engine venv through scripts/engines.py and migrates one
 SQLite AIRFLOW_HOME for the whole session; engine_harness.AirflowEngine then runs
@@ -90,6 +90,16 @@ def prefect_engine(prefect_python: Path, tmp_path_factory: pytest.TempPathFactor
     engine = PrefectEngine(prefect_python, home, scratch)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def hera_python() -> Path:
+    """The hera venv's python (Argo Workflows and Argo Events models; scripts/engines/hera.txt)."""
+    try:
+        return Path(engines_script().ensure("hera"))
+    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
+        pytest.fail(f"could not build the hera engine environment with scripts/engines.py: {error!r}",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")
