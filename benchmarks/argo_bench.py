@@ -22,6 +22,7 @@ import gc
 import importlib.util
 import itertools
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -49,19 +50,26 @@ started = time.perf_counter()
 import hera
 from hera.workflows import DAG, Container, Parameter, Workflow
 imported = time.perf_counter() - started
-size, width = int(sys.argv[1]), int(sys.argv[2])
+size, width, shape = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
 started = time.perf_counter()
 with Workflow(generate_name=f"layered-{size}-", entrypoint="main",
               arguments=Parameter(name="greeting", value="hello")) as workflow:
-    shell = Container(name="shell", image="alpine:3.20", command=["sh", "-c"],
-                      args=["{{inputs.parameters.command}}"], inputs=[Parameter(name="command")])
+    if shape == "distinct":
+        shell = Container(name="shell", image="alpine:3.20", command=["sh", "-c"],
+                          args=["{{inputs.parameters.command}}"], inputs=[Parameter(name="command")])
+    else:
+        shell = Container(name="shell", image="alpine:3.20", command=["sh", "-c"],
+                          args=["echo {{workflow.parameters.greeting}}"])
     with DAG(name="main"):
         tasks = []
         for index in range(size):
             layer, position = divmod(index, width)
-            task = shell(name=f"t{index}",
-                         arguments={"command": f"echo {{{{workflow.parameters.greeting}}}} from t{index}"})
+            if shape == "distinct":
+                task = shell(name=f"t{index}",
+                             arguments={"command": f"echo {{{{workflow.parameters.greeting}}}} from t{index}"})
+            else:
+                task = shell(name=f"t{index}")
             if layer:
                 first = (layer - 1) * width + position
                 second = (layer - 1) * width + (position + 1) % width
@@ -125,11 +133,19 @@ def compile_runs(text: str, repeat: int) -> tuple[list[float], int, dict[str, st
     return [statistics.median(column) for column in zip(*runs)], peak, files
 
 
-def hera_runs(engine_python: Path, size: int, repeat: int) -> dict:
+def pipeline_text(size: int, shape: str) -> str:
+    """The layered pipeline; `shared`: every task runs the same command (so all share one template)."""
+    text = pipeline_yaml(size)
+    if shape == "shared":
+        text = re.sub(r"(command: echo \$\{\{ params\.greeting \}\}) from t\d+", r"\1", text)
+    return text
+
+
+def hera_runs(engine_python: Path, size: int, repeat: int, shape: str) -> dict:
     """Median of each Hera measurement over `repeat` fresh processes."""
     runs = []
     for _ in range(repeat):
-        done = subprocess.run([str(engine_python), "-c", HERA, str(size), str(WIDTH)],
+        done = subprocess.run([str(engine_python), "-c", HERA, str(size), str(WIDTH), shape],
                               check=False, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
         if done.returncode != 0:
             raise SystemExit(f"Hera could not build {size} tasks:\n{done.stderr[-3000:]}")
@@ -158,14 +174,52 @@ def main() -> int:
     engine_python = Path(args.hera_python) if args.hera_python else engine()
     large = args.repeat if args.repeat_large is None else args.repeat_large
     compile_text(pipeline_yaml(WIDTH))  # warm-up: imports the backend, as Hera's import is not timed either
+    sections = []
+    for shape in SHAPES:
+        rows = measure(shape, args, large, engine_python)
+        sections.append(table(shape, rows))
+    repeats = [args.repeat, large]
+    runs = (f"median of {args.repeat} runs" if args.repeat == large else
+            f"median of {args.repeat} runs below 5,000 tasks and of {large} from 5,000 tasks up")
+    flags = (f" --repeat {args.repeat}" if args.repeat != 3 else "") + (
+        f" --repeat-large {large}" if large != args.repeat else "")
+    del repeats
+    header = [
+        "# Argo Workflows backend benchmark",
+        "",
+        "Layered pipelines (10 shell tasks per layer, each after two tasks of the layer before), as in `airflow.md`,",
+        "in two shapes: **distinct**, every task its own command (`echo ${{ params.greeting }} from tN`, the Airflow",
+        "benchmark's pipeline), and **shared**, every task the same command (`echo ${{ params.greeting }}`), as in",
+        "pipelines generated from one step run many times.",
+        "dagshift compile = load + validate + emit of target `argo`, in-process (`compile_loaded` = the emit alone,",
+        "from the validated IR: the part that does what Hera's build does); peak = Python heap (tracemalloc, a",
+        "separate traced run). YAML = the generated Workflow file; JSON = the same object as compact JSON, the form",
+        "`argo submit` and `kubectl create` send and the API server stores a custom resource in. \"Under 1 MiB\"",
+        "checks the JSON against 1,048,576 bytes.",
+        "Hera = Hera 7.1.0 building the same Workflow the idiomatic way (`Workflow` with one `Container` template,",
+        "taking the command as an input parameter for the distinct shape; a `DAG` of tasks calling it,",
+        "`[a, b] >> task`) plus `to_yaml()`, timed inside a fresh process in the pinned engine venv, import excluded.",
+        f"Times are the {runs}.",
+        f"Machine: 2 cores, as in CI. Regenerate: `.venv/bin/python benchmarks/argo_bench.py{flags}`.",
+        "",
+    ]
+    Path(args.output).write_text("\n".join(header + [line for section in sections for line in section]) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+SHAPES = ("shared", "distinct")
+
+
+def measure(shape: str, args: argparse.Namespace, large: int, engine_python: Path) -> list[tuple]:
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
         repeat = large if size >= 5000 else args.repeat
-        (compile_s, *phases), peak, files = compile_runs(pipeline_yaml(size), repeat)
+        (compile_s, *phases), peak, files = compile_runs(pipeline_text(size, shape), repeat)
         _, text, workflow = workflow_of(files)
         yaml_bytes = len(text.encode())
         json_bytes = len(json.dumps(workflow, separators=(",", ":")).encode())
-        hera = hera_runs(engine_python, size, repeat)
+        hera = hera_runs(engine_python, size, repeat, shape)
         rows.append((size, repeat, compile_s, peak, yaml_bytes, json_bytes, hera, phases))
         fits = json_bytes < BUDGET
         print(f"{size:>6} tasks (x{repeat}): compile {compile_s:.2f}s, peak {peak / 2**20:.1f} MiB "
@@ -173,40 +227,22 @@ def main() -> int:
               f"{yaml_bytes / 1024:.0f} KiB YAML / {json_bytes / 1024:.0f} KiB JSON "
               f"({'under' if fits else 'OVER'} 1 MiB); hera build+to_yaml {hera['total']:.2f}s "
               f"(import {hera['import']:.2f}s)", flush=True)
-    repeats = sorted({row[1] for row in rows})
-    if len(repeats) == 1:
-        runs = f"median of {repeats[0]} run{'s' if repeats[0] > 1 else ''}"
-    else:
-        runs = (f"median of {args.repeat} runs below 5,000 tasks and of {large} run{'s' if large > 1 else ''} "
-                "from 5,000 tasks up")
-    flags = (f" --repeat {args.repeat}" if args.repeat != 3 else "") + (
-        f" --repeat-large {large}" if large != args.repeat else "")
-    larger = "larger than the JSON here, by its indentation" if all(row[4] > row[5] for row in rows) else "both shown"
-    version = rows[0][6]["version"] if rows else "?"
+    return rows
+
+
+def table(shape: str, rows: list[tuple]) -> list[str]:
     lines = [
-        "# Argo Workflows backend benchmark",
+        f"## {shape} commands",
         "",
-        "Layered pipelines (10 shell tasks per layer, each after two tasks of the layer before, every command",
-        "reading a param), as in `airflow.md`.",
-        "Compile = load + validate + emit of target `argo`, in-process; peak = Python heap (tracemalloc, a",
-        "separate traced run). YAML = the generated Workflow file; JSON = the same object as compact JSON, the form",
-        "`argo submit` and `kubectl create` send and the API server stores a custom resource in. \"Under 1 MiB\" checks",
-        "the JSON against 1,048,576 bytes; the YAML file is only what sits on disk",
-        f"({larger}).",
-        f"Hera = Hera {version} building the same Workflow the idiomatic way (`Workflow` with one `Container` template",
-        "taking the command as an input parameter, a `DAG` of tasks calling it with arguments, `[a, b] >> task`)",
-        "plus `to_yaml()`, timed inside a fresh process in the pinned engine venv, import excluded.",
-        f"Times are the {runs}.",
-        f"Machine: 2 cores, as in CI. Regenerate: `.venv/bin/python benchmarks/argo_bench.py{flags}`.",
-        "",
-        ("| tasks | dagshift compile (s) | peak memory (MiB) | workflow YAML (KiB) | JSON (KiB) | under 1 MiB "
-         "| hera build (s) | ratio hera/dagshift |"),
-        "|---:|---:|---:|---:|---:|:---:|---:|---:|",
+        ("| tasks | dagshift compile (s) | of which compile_loaded (s) | peak memory (MiB) | workflow YAML (KiB) "
+         "| JSON (KiB) | under 1 MiB | hera build + to_yaml (s) | hera / dagshift compile | hera / compile_loaded |"),
+        "|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|",
     ]
-    for size, _, compile_s, peak, yaml_bytes, json_bytes, hera, _ in rows:
+    for size, _, compile_s, peak, yaml_bytes, json_bytes, hera, phases in rows:
         fits = "yes" if json_bytes < BUDGET else "**no**"
-        lines.append(f"| {size:,} | {compile_s:.2f} | {peak / 2**20:.1f} | {yaml_bytes / 1024:.0f} "
-                     f"| {json_bytes / 1024:.0f} | {fits} | {hera['total']:.2f} | {hera['total'] / compile_s:.2f} |")
+        lines.append(f"| {size:,} | {compile_s:.2f} | {phases[2]:.2f} | {peak / 2**20:.1f} | {yaml_bytes / 1024:.0f} "
+                     f"| {json_bytes / 1024:.0f} | {fits} | {hera['total']:.2f} | {hera['total'] / compile_s:.2f} "
+                     f"| {hera['total'] / phases[2]:.2f} |")
     lines += [
         "",
         "Detail. dagshift's compile split into its phases: load (parse the pipeline YAML and build the IR), validate,",
@@ -221,9 +257,7 @@ def main() -> int:
         lines.append(f"| {size:,} | {phases[0]:.2f} | {phases[1]:.2f} | {phases[2]:.2f} | {hera['import']:.2f} "
                      f"| {hera['build']:.2f} | {hera['to_yaml']:.2f} | {hera['yaml_bytes'] / 1024:.0f} "
                      f"| {hera['json_bytes'] / 1024:.0f} | {json_bytes / size:.0f} | {hera['json_bytes'] / size:.0f} |")
-    Path(args.output).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.output}")
-    return 0
+    return lines + [""]
 
 
 if __name__ == "__main__":

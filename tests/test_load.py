@@ -597,3 +597,39 @@ def test_pipeline_shaped_data_never_raises(data: dict) -> None:
     text = json.dumps(data, allow_nan=True).replace("NaN", ".nan").replace("-Infinity", "-.inf")
     text = text.replace("Infinity", ".inf")
     _check_never_raises(load_text(text, "fuzz.yaml"))
+
+
+# ----------------------------------------------------------------------------- big files: libyaml
+
+
+def _big_pipeline(tasks: int) -> str:
+    lines = ["name: big", "params: {greeting: 'hi # there', n: 3}", "tasks:"]
+    for index in range(tasks):
+        lines += [f"  t{index}:", f"    command: \"echo ${{{{ params.greeting }}}} \\u00e9 {index}\"",
+                  f"    after: [t{index - 1}]" if index else "    description: |\n      first\n      task"]
+    return "\n".join(lines) + "\n"
+
+
+def test_big_files_load_the_same_through_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of FAST_PARSE_BYTES and more are parsed by libyaml: same data, same positions."""
+    from compiler import load as load_module
+
+    text = _big_pipeline(4000)
+    assert len(text) >= load_module.FAST_PARSE_BYTES
+    assert load_module._compose_fast(text) is not None  # libyaml read it (no silent fallback)
+    fast = load_module.load_text(text, "big.yaml")
+    monkeypatch.setattr(load_module, "FAST_PARSE_BYTES", 10**12)
+    exact = load_module.load_text(text, "big.yaml")
+    assert fast.pipeline == exact.pipeline and fast.pipeline is not None
+    assert fast.source.values == exact.source.values and fast.source.keys == exact.source.keys
+    assert not fast.diagnostics.items and not exact.diagnostics.items
+
+
+def test_big_files_with_errors_report_what_the_exact_parser_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler import load as load_module
+
+    text = _big_pipeline(4000) + "  broken: [unclosed\n"
+    fast = [d.message for d in load_module.load_text(text, "big.yaml").diagnostics.items]
+    monkeypatch.setattr(load_module, "FAST_PARSE_BYTES", 10**12)
+    exact = [d.message for d in load_module.load_text(text, "big.yaml").diagnostics.items]
+    assert fast == exact and fast

@@ -19,9 +19,8 @@ import posixpath
 import re
 from typing import Any
 
-from ruamel.yaml.scalarstring import LiteralScalarString
-
 from .. import conditions, emit
+from ..yaml_out import BlockText
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import Alert, AlertEvent, Pipeline, Task, TriggerRule, TriggerType, ValueType
@@ -116,8 +115,7 @@ class ArgoBackend(Backend):
         for filename, document in documents.items():
             text = emit.render("argo", "resource.yaml.j2", kind=document["kind"], name=pipeline.name,
                                apply=_apply_command(document), body=emit.to_yaml(document).rstrip("\n"))
-            emit.parse_yaml(text, filename)
-            files[filename] = text
+            files[filename] = text  # to_yaml has read the body back; the header is comments
         return files
 
 
@@ -721,17 +719,15 @@ class _WorkflowBuilder:
         return json.dumps(shape, sort_keys=True)
 
     def _shared_shell_shapes(self) -> dict[str, str]:
-        counts: dict[str, int] = {}
+        commands: dict[str, set[str]] = {}
         for task in self.p.tasks.values():
             shape = self._shell_shape(task)
             if shape is not None and not task.outputs and not task.consumes and not task.produces \
                     and not task.cache and not task.max_parallel and not any("${{" in v for v in task.env.values()):
-                counts[shape] = counts.get(shape, 0) + 1
-        shared = {}
-        for shape, count in counts.items():
-            if count > 1:
-                shared[shape] = ""  # template name allocated on first use
-        return shared
+                commands.setdefault(shape, set()).add(self._command_text(task))
+        # Tasks with the same command already share their (equal) template; an argument is only
+        # worth it when the commands differ. The name is allocated on first use.
+        return {shape: "" for shape, texts in commands.items() if len(texts) > 1}
 
     def _shared_shell(self, task_id: str, task: Task, inputs: _Inputs, shape_name: str) -> str:
         shape = self._shell_shape(task)
@@ -906,9 +902,9 @@ def _strings(value: Any):
             yield from _strings(item)
 
 
-def _call_source() -> LiteralScalarString:
+def _call_source() -> BlockText:
     """The python-task runner, written as a YAML block so it reads like the file it is."""
-    return LiteralScalarString(emit.render("argo", "call.py.j2"))
+    return BlockText(emit.render("argo", "call.py.j2"))
 
 
 _CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -30,9 +31,10 @@ import jsonschema
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "argo"
+# The shared corpus sits next to the checkout; DAGSHIFT_SHARED points elsewhere (a checkout in /tmp).
+CORPUS = Path(os.environ.get("DAGSHIFT_SHARED") or ROOT.parent / "shared") / "corpus" / "argo"
 VERSIONS = ("v3.7.18", "v4.1.2")
-MISSING = "tests need ../shared/corpus/argo (the shared corpus next to the checkout)"
+MISSING = "tests need ../shared/corpus/argo (the shared corpus next to the checkout, or set DAGSHIFT_SHARED)"
 
 # Keywords whose value is one schema, a list of schemas, or a name -> schema map. Everything else
 # (enum, const, default, examples, x-kubernetes-*) is data and is never rewritten.
