@@ -733,8 +733,7 @@ class _WorkflowBuilder:
         shape = self._shell_shape(task)
         assert shape is not None
         if not shape_name:
-            scratch = _Inputs()
-            scratch.names["cmd"] = "cmd"
+            scratch = _Inputs()  # the shape has no placeholders outside the command: stays empty
             container = self._runtime_fields(task_id, task, scratch, self.image)
             container["command"] = ["sh", "-c"]
             container["args"] = ["{{inputs.parameters.cmd}}"]

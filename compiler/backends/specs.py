@@ -64,10 +64,6 @@ def ref_type(pipeline: Pipeline, ref: Ref) -> ValueType | None:
     return None
 
 
-def _condition_refs(expr: conditions.Expr) -> list[Ref]:
-    return [operand.ref for operand in conditions.references(expr)]
-
-
 def condition_refs(expr: conditions.Expr) -> list[Ref]:
     return [operand.ref for operand in conditions.references(expr)]
 
