@@ -382,6 +382,8 @@ class Pipeline(Model):
     def resolved(self, task_id: str) -> Task:
         """The task with `defaults` applied: the task's own keys win; env and secrets merge."""
         task = self.tasks[task_id]
+        if not self.defaults.model_fields_set:  # nothing to apply (always so after fold_defaults)
+            return task
         update: dict[str, Any] = {}
         for name in POLICY_FIELDS:
             default_value = getattr(self.defaults, name)

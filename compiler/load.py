@@ -220,27 +220,80 @@ def _compose_fast(yaml_text: str) -> Any:
 
     # `_scanner` answers the resolver's question for the YAML version (None: the default, 1.2)
     # without the AttributeError it would otherwise raise and catch for every scalar.
-    loader = SimpleNamespace(max_depth=None, _parser=CParser(yaml_text), _scanner=SimpleNamespace(yaml_version=None))
-    loader._resolver = VersionedResolver(loader=loader)
-    composer = _DepthLimitedComposer(loader=loader)
-    root = composer.get_single_node()
-    _plain_style_as_none(root)
-    return root
+    # `_scanner` answers the resolver's question for the YAML version (None: the default, 1.2).
+    loader = SimpleNamespace(_scanner=SimpleNamespace(yaml_version=None))
+    return _compose_events(CParser(yaml_text), VersionedResolver(loader=loader))
 
 
-def _plain_style_as_none(root: Any) -> None:
-    """libyaml marks plain scalars with style '' where the pure parser says None."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, nodes.ScalarNode):
-            if node.style == "":
-                node.style = None
-        elif isinstance(node, nodes.MappingNode):
-            for key, value in node.value:
-                stack += (key, value)
-        elif isinstance(node, nodes.SequenceNode):
-            stack += node.value
+def _compose_events(parser: Any, resolver: Any) -> Any:
+    """The nodes ruamel's Composer (with _DepthLimitedComposer's limits) builds from the same
+    events, built in a loop instead of by recursion. Explicit tags, several documents, anything
+    unusual: an exception, and the caller falls back to the pure parser."""
+    from ruamel.yaml import events
+
+    scalar_tags: dict[tuple, Any] = {}  # resolving a plain scalar's type is the slow part: once per text
+    anchors: dict[str, Any] = {}
+    stack: list[list] = []  # [collection, pending mapping key] of the open collections, innermost last
+    written = 0
+    for expected in (events.StreamStartEvent, events.DocumentStartEvent):
+        if not isinstance(parser.get_event(), expected):
+            raise ValueError("unexpected start of stream")
+    while True:
+        event = parser.get_event()
+        kind = type(event)
+        if kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
+            node = stack.pop()[0]
+            node.end_mark = event.end_mark
+            if stack:
+                continue
+            break
+        written += 1
+        if written > MAX_NODES:
+            raise _TooMany(event.start_mark)
+        if len(stack) > MAX_DEPTH:
+            raise _TooDeep(event.start_mark)
+        if kind is events.AliasEvent:
+            node = anchors[event.anchor]
+        elif event.ctag is not None and str(event.ctag) != "!":
+            raise ValueError("explicit tag")
+        elif kind is events.ScalarEvent:
+            key = (event.value, event.implicit)
+            if key not in scalar_tags:
+                scalar_tags[key] = resolver.resolve(nodes.ScalarNode, event.value, event.implicit)
+            node = nodes.ScalarNode(scalar_tags[key], event.value, event.start_mark, event.end_mark,
+                                    style=event.style or None, anchor=event.anchor)
+        elif kind is events.MappingStartEvent:
+            node = nodes.MappingNode(resolver.resolve(nodes.MappingNode, None, event.implicit), [],
+                                     event.start_mark, None, flow_style=event.flow_style, anchor=event.anchor)
+        elif kind is events.SequenceStartEvent:
+            node = nodes.SequenceNode(resolver.resolve(nodes.SequenceNode, None, event.implicit), [],
+                                      event.start_mark, None, flow_style=event.flow_style, anchor=event.anchor)
+        else:
+            raise ValueError(f"unexpected {kind.__name__}")
+        if kind is not events.AliasEvent and event.anchor is not None:
+            anchors[event.anchor] = node
+        if stack:
+            _attach(stack[-1], node)
+        if kind is events.MappingStartEvent or kind is events.SequenceStartEvent:
+            stack.append([node, None])
+        elif not stack:
+            break  # the document is one scalar
+    if not isinstance(parser.get_event(), events.DocumentEndEvent) or \
+            not isinstance(parser.get_event(), events.StreamEndEvent):
+        raise ValueError("more than one document")
+    return node
+
+
+def _attach(parent: list, node: Any) -> None:
+    """Add `node` to the open collection `parent` ([collection, pending key])."""
+    collection, key = parent
+    if not isinstance(collection, nodes.MappingNode):
+        collection.value.append(node)
+    elif key is None:
+        parent[1] = node
+    else:
+        collection.value.append((key, node))
+        parent[1] = None
 
 
 class _DepthLimitedComposer(Composer):

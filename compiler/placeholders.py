@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator, Literal, Union
 
 from .diagnostics import did_you_mean
@@ -60,6 +61,7 @@ class PlaceholderError:
     help: str | None
 
 
+@lru_cache(maxsize=4096)
 def parse_ref(expression: str) -> Ref | None:
     text = expression.strip()
     for kind, pattern in _FORMS:
@@ -87,6 +89,14 @@ def suggest_ref(expression: str) -> str | None:
 
 def parse(text: str) -> tuple[list[Segment], list[PlaceholderError]]:
     """Split text into literal strings and references; adjacent literals are merged."""
+    segments, errors = _parse(text)
+    return list(segments), list(errors)
+
+
+@lru_cache(maxsize=65536)  # every pass and backend parses the same texts again
+def _parse(text: str) -> tuple[tuple[Segment, ...], tuple[PlaceholderError, ...]]:
+    if "${{" not in text:
+        return ((text,) if text else ()), ()
     segments: list[Segment] = []
     errors: list[PlaceholderError] = []
     pos = 0
@@ -119,7 +129,7 @@ def parse(text: str) -> tuple[list[Segment], list[PlaceholderError]]:
         else:
             segments.append(ref)
     literal(text[pos:])
-    return segments, errors
+    return tuple(segments), tuple(errors)
 
 
 def occurrences(text: str) -> Iterator[tuple[str, Ref]]:
@@ -140,7 +150,7 @@ def unclosed(text: str) -> list[int]:
 
 
 def refs(text: str) -> list[Ref]:
-    return [s for s in parse(text)[0] if isinstance(s, Ref)]
+    return [s for s in _parse(text)[0] if isinstance(s, Ref)]
 
 
 def strings_in(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:

@@ -633,3 +633,19 @@ def test_big_files_with_errors_report_what_the_exact_parser_reports(monkeypatch:
     monkeypatch.setattr(load_module, "FAST_PARSE_BYTES", 10**12)
     exact = [d.message for d in load_module.load_text(text, "big.yaml").diagnostics.items]
     assert fast == exact and fast
+
+
+def test_big_files_with_anchors_load_the_same_through_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler import load as load_module
+
+    text = ("defaults: &d {retries: 2, env: {A: '1'}}\n" + _big_pipeline(4000)
+            .replace("name: big", "name: big\nx-common: &cmd \"echo shared\"")
+            .replace("    command: \"echo ${{ params.greeting }} \\u00e9 7\"", "    command: *cmd"))
+    text = text.replace("defaults: &d {retries: 2, env: {A: '1'}}\n", "") 
+    assert "*cmd" in text
+    assert load_module._compose_fast(text) is not None
+    fast = load_module.load_text(text, "big.yaml")
+    monkeypatch.setattr(load_module, "FAST_PARSE_BYTES", 10**12)
+    exact = load_module.load_text(text, "big.yaml")
+    assert [d.message for d in fast.diagnostics.items] == [d.message for d in exact.diagnostics.items]
+    assert fast.source.values == exact.source.values and fast.source.keys == exact.source.keys

@@ -196,6 +196,7 @@ class _WorkflowBuilder:
         self.task_names = {task_id: dns_name(task_id) for task_id in pipeline.tasks}
         self.entrypoint = self._unique("main")
         self.exit_handler = self._unique("exit-handler") if pipeline.alerts else None
+        self.shapes: dict[int, str] = {}  # id(task) -> its shell shape (tasks live as long as the pipeline)
         self.shared_shell = self._shared_shell_shapes()
 
     # ------------------------------------------------------------------ whole documents
@@ -714,9 +715,9 @@ class _WorkflowBuilder:
         """Shell tasks that differ only in their command text share one template."""
         if task.kind != "shell" or not isinstance(task.command, str):
             return None
-        shape = task.model_dump(mode="json", exclude={"command", "description", "after", "alerts", "when",
-                                                         "else_of", "trigger_rule", "foreach"})
-        return json.dumps(shape, sort_keys=True)
+        if id(task) not in self.shapes:
+            self.shapes[id(task)] = task.model_dump_json(exclude=_NOT_SHAPE)
+        return self.shapes[id(task)]
 
     def _shared_shell_shapes(self) -> dict[str, str]:
         commands: dict[str, set[str]] = {}
@@ -905,6 +906,9 @@ def _call_source() -> BlockText:
     """The python-task runner, written as a YAML block so it reads like the file it is."""
     return BlockText(emit.render("argo", "call.py.j2"))
 
+
+# What shell tasks sharing one template may differ in: all of it lives in the DAG task.
+_NOT_SHAPE = {"command", "description", "after", "alerts", "when", "else_of", "trigger_rule", "foreach"}
 
 _CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources")
 

@@ -13,6 +13,8 @@ _REASON_WORDS = {"after": "runs after", "ref": "uses an output of", "when": "has
 def no_cycles(ctx: PassContext) -> None:
     """Every cycle is reported once (one per strongly connected component), with its path."""
     graph = ctx.graph
+    if nx.is_directed_acyclic_graph(graph):  # the usual case, and linear; components are not
+        return
     order = {node: graph.nodes[node]["index"] for node in graph}
     components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
     for component in sorted(components, key=lambda c: min(order[n] for n in c)):
