@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .api import check_file
 from .diagnostics import RENDERERS, Diagnostics, Severity
+from .gc_pause import paused_gc
 from .graph import build_graph
 from .graph_render import FORMATS as GRAPH_FORMATS
 from .ir import json_schema
@@ -40,6 +41,11 @@ def main() -> None:
       dagshift graph pipeline.yaml        draw its dependency graph (Mermaid)
       dagshift schema > pipeline.schema.json   JSON Schema for editor completion
     """
+    # A command allocates a lot and frees little until it ends: no cyclic collection meanwhile
+    # (compiler/gc_pause.py); restored when the command is done, for callers that stay.
+    pause = paused_gc()
+    pause.__enter__()
+    click.get_current_context().call_on_close(lambda: pause.__exit__(None, None, None))
 
 
 @main.command()

@@ -18,6 +18,7 @@ from .backends.base import EmitContext, Level
 from .diagnostics import Diagnostics
 from .emit import InvalidOutput
 from .features import Feature, FeatureUse, feature_uses
+from .gc_pause import without_gc
 from .graph import build_graph
 from .ir import Pipeline, TaskPolicy
 from .load import Loaded
@@ -113,6 +114,7 @@ def check_capabilities(pipeline: Pipeline, backend, report: Reporter, unsupporte
     return lowered
 
 
+@without_gc
 def compile_loaded(
     loaded: Loaded,
     targets: list[str],

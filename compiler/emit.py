@@ -12,13 +12,12 @@ import json
 from functools import cache
 from typing import Any
 
-import black
 import jinja2
 
 from . import templates_dir, yaml_out
 
 # Pinned with black itself in pyproject.toml: the formatting is part of the golden output.
-BLACK_MODE = black.Mode(line_length=88)
+BLACK_LINE_LENGTH = 88
 
 
 def python_literal(value: Any) -> str:
@@ -130,8 +129,10 @@ class InvalidOutput(Exception):
 
 def format_python(source: str, name: str) -> str:
     """black, then a parse of the result (black already refuses invalid Python)."""
+    import black  # imported here: YAML-only targets never pay its start-up
+
     try:
-        formatted = black.format_str(source, mode=BLACK_MODE)
+        formatted = black.format_str(source, mode=black.Mode(line_length=BLACK_LINE_LENGTH))
     except black.InvalidInput as exc:
         raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc
     try:

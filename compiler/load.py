@@ -23,6 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from . import ir
 from .diagnostics import Diagnostics, Severity, YamlPath, did_you_mean, format_path
+from .gc_pause import without_gc
 from .source import NodeLoc, SourceFile
 from .values import timezone_names
 
@@ -97,6 +98,7 @@ def load_bytes(raw: bytes, name: str) -> Loaded:
     return load_text(text, name)
 
 
+@without_gc
 def load_text(text: str, name: str = "<string>") -> Loaded:
     source = SourceFile(name, text)
     diagnostics = Diagnostics()

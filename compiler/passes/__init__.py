@@ -9,6 +9,7 @@ from typing import Protocol
 import networkx as nx
 
 from ..diagnostics import Diagnostics
+from ..gc_pause import without_gc
 from ..graph import build_graph
 from ..ir import Pipeline
 from ..source import Reporter, SourceFile
@@ -51,6 +52,7 @@ def _validation_passes() -> tuple[ValidationPass, ...]:
     )
 
 
+@without_gc
 def validate(pipeline: Pipeline, source: SourceFile, diagnostics: Diagnostics | None = None) -> Diagnostics:
     """Run every validation pass; returns the collector (new if none was given)."""
     diagnostics = diagnostics if diagnostics is not None else Diagnostics()
