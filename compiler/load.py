@@ -195,10 +195,10 @@ class _TooMany(_TooDeep):
     pass
 
 
-# Files at least this big are first parsed by libyaml (ruamel.yaml.clib), events fed to the same
-# composer: about 4x faster on a 10,000-task pipeline. Any problem there, and every smaller file,
-# goes through ruamel's pure-Python parser, whose positions and messages the diagnostics rely on.
-FAST_PARSE_BYTES = 256 * 1024
+# Files at least this big are parsed by libyaml (ruamel.yaml.clib) and its events composed into the
+# same nodes (_compose_events): several times faster on a big pipeline. Any problem there, and every
+# smaller file, goes through ruamel's pure-Python parser, whose messages the diagnostics rely on.
+FAST_PARSE_BYTES = 64 * 1024
 
 
 def _compose(yaml_text: str) -> Any:
