@@ -48,7 +48,7 @@ class Tag(str):
     """An Argo variable reference such as `{{workflow.parameters.rows}}` (never user text)."""
 
 
-Segments = list  # of str (literal user text) and Tag
+Segments = list[str]  # literal user text (str) and Argo variables (Tag)
 
 
 class ArgoBackend(Backend):
