@@ -121,7 +121,8 @@ def compare_file(expected_path: Path, actual: Content, update: bool) -> None:
 
 
 def golden_files(directory: Path, ignore: Iterable[str] = ()) -> set[str]:
-    """Every file under `directory` as a '/'-separated relative path (dotfiles and `ignore` left out)."""
+    """Every file under `directory` as a '/'-separated relative path (`ignore` and git's own dotfiles,
+    such as .gitattributes, left out; generated dot-directories like `.dagshift/` count)."""
     directory = Path(directory)
     if not directory.is_dir():
         return set()
@@ -129,7 +130,7 @@ def golden_files(directory: Path, ignore: Iterable[str] = ()) -> set[str]:
     found = set()
     for path in directory.rglob("*"):
         relative = path.relative_to(directory).as_posix()
-        if path.is_file() and relative not in ignored and not any(p.startswith(".") for p in relative.split("/")):
+        if path.is_file() and relative not in ignored and not path.name.startswith(".git"):
             found.add(relative)
     return found
 

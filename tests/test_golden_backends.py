@@ -61,11 +61,13 @@ def test_output_is_deterministic_across_hash_seeds_and_directories(tmp_path: Pat
     outputs = []
     for seed, cwd in (("1", ROOT), ("2", tmp_path)):
         outdir = tmp_path / f"out-{seed}"
-        example = ROOT / "examples" / "fan_out.yaml"
-        subprocess.run(
-            [sys.executable, "-m", "compiler", "compile", str(example), "-t", "all", "-o", str(outdir), "-q"],
-            cwd=cwd, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True,
-        )
+        # fan_out (every fan-out form) to each target that can express it; parallel to all of them
+        for example, targets in (("fan_out", "airflow,prefect,argo"), ("parallel", "all")):
+            subprocess.run(
+                [sys.executable, "-m", "compiler", "compile", str(ROOT / "examples" / f"{example}.yaml"),
+                 "-t", targets, "-o", str(outdir / example), "-q"],
+                cwd=cwd, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True,
+            )
         outputs.append({p.relative_to(outdir).as_posix(): p.read_bytes() for p in outdir.rglob("*") if p.is_file()})
     assert outputs[0] and outputs[0] == outputs[1]
 

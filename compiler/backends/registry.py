@@ -23,6 +23,7 @@ _BUILTIN = {
     "airflow": "compiler.backends.airflow:AirflowBackend",
     "prefect": "compiler.backends.prefect:PrefectBackend",
     "argo": "compiler.backends.argo:ArgoBackend",
+    "dvc": "compiler.backends.dvc:DvcBackend",
 }
 
 

@@ -1,0 +1,401 @@
+"""DVC 3 backend: `dvc.yaml` (one stage per task) and `params.yaml`, plus `.dagshift/` with a small
+runner and one JSON file per task that needs it.
+
+DVC links stages only through paths: a consumed artifact is a dep of the consumer and an out of
+its producer; a value output is a file under `.dagshift/outputs/` that the producer writes and the
+consumer depends on; an order-only edge is a sentinel `.dagshift/done/<task>` (cache: false).
+Params live in `params.yaml` and every stage lists the params it reads, because DVC does not
+track values used only through `${}`.
+
+A shell command whose text DVC and the shell read as written (literal text without `${`, params
+of scalar types, artifact paths, fan-out items) is the stage's `cmd`, with `${name}` for params.
+Everything else (python callables, containers, env, upstream values, texts holding `${`) runs
+through `.dagshift/run.py TASK`, which reads the task's spec and resolves placeholders at run
+time: user text is data in a JSON file, never part of a command line DVC or a shell would parse.
+Details: docs/backends/dvc.md.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from .. import emit
+from ..features import Feature
+from ..graph import topological_order
+from ..ir import ArtifactKind, Pipeline, Task, ValueType
+from ..placeholders import Ref
+from ..placeholders import parse as parse_placeholders
+from ..references import task_refs
+from .base import Backend, EmitContext, emulated, native, unsupported
+from .specs import value_spec
+
+RUNNER = ".dagshift/run.py"
+_SCALAR_PARAMS = (ValueType.STR, ValueType.INT, ValueType.FLOAT)
+
+
+class DvcBackend(Backend):
+    name = "dvc"
+    title = "DVC"
+    capabilities = {
+        Feature.SHELL: native("the stage's cmd"),
+        Feature.PYTHON: emulated("cmd: python3 .dagshift/run.py TASK, which imports module:function and calls it"),
+        Feature.CONTAINER: emulated("`docker run` of the image, the repository mounted as the working directory"),
+        Feature.PYTHON_IN_IMAGE: unsupported("run the function from a shell command: docker run IMAGE python -c ..."),
+        Feature.NOOP: native("a stage that only marks itself done"),
+        Feature.ORDER_EDGE: emulated("a sentinel file .dagshift/done/TASK (cache: false): an out upstream, a dep downstream"),
+        Feature.ARTIFACTS: native("outs and deps (metrics and plots by kind); URIs are passed as text"),
+        Feature.VALUE_OUTPUTS: emulated("files under .dagshift/outputs/ (cache: false), read by the consumer"),
+        Feature.PARAMS: native("params.yaml, listed in each stage's params"),
+        Feature.SCHEDULE: unsupported("run `dvc repro` from cron or a scheduled CI job"),
+        Feature.CATCHUP: unsupported("run `dvc repro` for each missed interval from a script"),
+        Feature.DATA_TRIGGER: unsupported(
+            "DVC re-runs the stages whose deps changed: run `dvc repro` when the data lands (CI on push, a watcher)"),
+        Feature.MANUAL_TRIGGER: native("`dvc repro`"),
+        Feature.CONTINUOUS_TRIGGER: unsupported("run `dvc repro` in a loop from a shell or CI job"),
+        Feature.RETRIES: unsupported("retry inside the command (a shell loop), or re-run `dvc repro`"),
+        Feature.RETRY_BACKOFF: unsupported("retry inside the command"),
+        Feature.RETRY_MAX_DELAY: unsupported("retry inside the command"),
+        Feature.TIMEOUT: unsupported("`timeout 600 CMD` inside the command"),
+        Feature.PIPELINE_TIMEOUT: unsupported("`timeout 3600 dvc repro`"),
+        Feature.CONDITION: unsupported(
+            "decide inside the command, or split the pipeline and run `dvc repro STAGE` for the branch you want"),
+        Feature.TRIGGER_RULE: unsupported("`dvc repro --keep-going` runs what does not depend on the failure"),
+        Feature.STATIC_FAN_OUT: native("foreach over the list or the param"),
+        Feature.DYNAMIC_FAN_OUT: unsupported(
+            "one stage that loops over a directory output, or two passes: write the list to params.yaml, "
+            "then `dvc repro` again"),
+        Feature.FAN_IN: emulated("the consumer depends on every item's output file and reads them in order"),
+        Feature.MAX_PARALLEL: native("`dvc repro` runs one stage at a time"),
+        Feature.ENV: emulated("set by .dagshift/run.py for the command"),
+        Feature.SECRETS: unsupported("export the secret in the shell that runs `dvc repro`; read it from the env"),
+        Feature.RESOURCES: unsupported("DVC runs stages on the local machine"),
+        Feature.GPU: unsupported("DVC runs stages on the local machine"),
+        Feature.CACHE: native("DVC skips stages whose command, deps and params are unchanged"),
+        Feature.POOL: native("`dvc repro` runs one stage at a time"),
+        Feature.MAX_ACTIVE_TASKS: native("`dvc repro` runs one stage at a time"),
+        Feature.MAX_ACTIVE_RUNS: native("DVC locks the repository: one `dvc repro` at a time"),
+        Feature.PIPELINE_ALERTS: unsupported("`dvc repro || notify`"),
+        Feature.TASK_ALERTS: unsupported("`CMD || { notify; exit 1; }` inside the command"),
+        Feature.RETRY_ALERTS: unsupported("alert from the command"),
+        Feature.SUCCESS_ALERTS: unsupported("`dvc repro && notify`"),
+        Feature.WORKDIR: native("the stage's wdir"),
+    }
+
+    def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
+        builder = _DvcBuilder(pipeline, ctx)
+        stages = builder.build()
+        if stages is None:
+            return {}
+        files = {
+            "dvc.yaml": emit.render("dvc", "dvc.yaml.j2", name=pipeline.name,
+                                    body=emit.to_yaml({"stages": stages}).rstrip("\n")),
+            "params.yaml": json.dumps(builder.params(), indent=2, ensure_ascii=False) + "\n",
+        }
+        if builder.specs:
+            files[RUNNER] = emit.render("dvc", "run.py.j2")
+            for task_id, spec in builder.specs.items():
+                files[f".dagshift/tasks/{task_id}.json"] = json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+        return files
+
+
+class _DvcBuilder:
+    def __init__(self, pipeline: Pipeline, ctx: EmitContext):
+        self.p = pipeline
+        self.ctx = ctx
+        self.graph = ctx.graph
+        self.report = ctx.report
+        self.specs: dict[str, dict] = {}
+        self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
+        self.wdir = pipeline.workdir
+
+    def build(self) -> dict | None:
+        before = len(self.ctx.diagnostics.errors)
+        self._check()
+        stages = {task_id: self._stage(task_id) for task_id in topological_order(self.graph)}
+        if len(self.ctx.diagnostics.errors) != before:
+            return None
+        return stages
+
+    def params(self) -> dict:
+        return {name: param.default for name, param in self.p.params.items()}
+
+    # ------------------------------------------------------------------ checks
+
+    def _check(self) -> None:
+        for name, param in self.p.params.items():
+            if param.default is None:
+                self.report.error("E302", f"DVC reads every param from params.yaml: param '{name}' needs a default",
+                                  ("params", name), at_key=True, help="give it a default (change it in params.yaml)")
+        if self.wdir is not None and (self.wdir.startswith("/") or ".." in self.wdir.split("/")):
+            self.report.error("E302", "DVC stages run inside the repository: workdir must be a relative path in it",
+                              ("workdir",), help="use a path relative to the directory of dvc.yaml, or leave it out")
+        for task_id, task in self.p.tasks.items():
+            ref = _foreach_param(task)
+            default = self.p.params[ref].default if ref in self.p.params else None
+            if isinstance(default, list) and not all(_path_safe_item(item) for item in default):
+                self.report.error("E302", f"DVC fans task '{task_id}' out over param '{ref}' by naming each run "
+                                          "after its item: the items must be numbers or short names",
+                                  ("tasks", task_id, "foreach"),
+                                  help="list the items in the task's foreach, or use names (letters, digits, - _ .)")
+            if isinstance(task.foreach, list) and any("${" in text for text in _strings(task.foreach)):
+                self.report.error("E302", f"DVC would read '${{' in the foreach list of task '{task_id}' as its own "
+                                          "interpolation", ("tasks", task_id, "foreach"),
+                                  help="put the list in a param and fan out over ${{ params.NAME }}")
+
+    # ------------------------------------------------------------------ paths
+
+    def _rel(self, path: str) -> str:
+        """A repository path as the stage sees it (relative to its wdir)."""
+        return posixpath.relpath(path, self.wdir) if self.wdir else path
+
+    def _done(self, task_id: str) -> str:
+        return f".dagshift/done/{task_id}"
+
+    def _outputs_dir(self, task_id: str) -> str:
+        return f".dagshift/outputs/{task_id}"
+
+    def _output_file(self, task_id: str, name: str) -> str:
+        """Where a task's value output lives, relative to the repository root."""
+        task = self.p.tasks[task_id]
+        path = task.outputs[name].path
+        if path is not None and not task.is_mapped:
+            return posixpath.normpath(posixpath.join(self.wdir or "", path))
+        return f"{self._outputs_dir(task_id)}/{name}"
+
+    # ------------------------------------------------------------------ stages
+
+    def _stage(self, task_id: str) -> dict:
+        task = self.p.tasks[task_id]
+        body: dict[str, Any] = {}
+        if task.description:
+            body["desc"] = task.description
+        commands = self._commands(task_id, task)
+        body["cmd"] = commands if len(commands) > 1 else commands[0]
+        if self.wdir:
+            body["wdir"] = self.wdir
+        deps = self._deps(task_id, task)
+        if deps:
+            body["deps"] = deps
+        params = self._params_read(task)
+        if params:
+            body["params"] = params
+        outs, metrics, plots = self._outs(task_id, task)
+        if outs:
+            body["outs"] = outs
+        if metrics:
+            body["metrics"] = metrics
+        if plots:
+            body["plots"] = plots
+        if task.foreach is None:
+            return body
+        return {"foreach": self._foreach(task), "do": body}
+
+    def _foreach(self, task: Task) -> Any:
+        """A literal list as a mapping from index to item: DVC gives `${key}` to mappings only,
+        and the runner and the output paths need a key per item. A list param as itself: its
+        items are the keys (`${item}`)."""
+        if isinstance(task.foreach, list):
+            return {str(index): item for index, item in enumerate(task.foreach)}
+        ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
+        return f"${{{ref.name}}}"
+
+    def _key(self, task: Task) -> str:
+        """What names one run of a fanned-out task in paths and on the runner's command line."""
+        return "${key}" if isinstance(task.foreach, list) else "${item}"
+
+    def _commands(self, task_id: str, task: Task) -> list[str]:
+        mark = []
+        if self._marks_done(task_id):
+            done = self._rel(self._done(task_id))
+            target = f"{done}/{self._key(task)}" if task.is_mapped else done
+            mark = [f"mkdir -p {posixpath.dirname(target)} && : > {target}"]
+        direct = self._direct_command(task_id, task)
+        if direct is not None:
+            prepare = [f"mkdir -p {self._rel(self._outputs_dir(task_id))}"] if task.outputs else []
+            return prepare + [direct] + mark
+        self.specs[task_id] = self._spec(task_id, task)
+        key = f" {self._key(task)}" if task.is_mapped else ""
+        return [f"python3 {self._rel(RUNNER)} {task_id}{key}"] + mark
+
+    def _marks_done(self, task_id: str) -> bool:
+        """Whether a downstream task needs this one's sentinel: an edge no path carries."""
+        return any(self._needs_sentinel(task_id, downstream) for downstream in self.graph.successors(task_id))
+
+    def _needs_sentinel(self, upstream: str, downstream: str) -> bool:
+        carried = set(self._carried_by_paths(downstream))
+        return upstream not in carried
+
+    def _carried_by_paths(self, task_id: str) -> list[str]:
+        """Upstream tasks whose outputs (artifact files or value files) this task depends on."""
+        task = self.p.tasks[task_id]
+        found = [self.producers[a] for a in task.consumes
+                 if a in self.producers and not self.p.artifacts[a].is_uri]
+        found += [str(ref.task) for _, ref in task_refs(task) if ref.kind == "task_output"]
+        return found
+
+    # ------------------------------------------------------------------ direct commands
+
+    def _direct_command(self, task_id: str, task: Task) -> str | None:
+        """The shell command as DVC's cmd, when DVC and the shell read it as written."""
+        if task.kind not in ("shell", "noop") or task.env or task.secrets or isinstance(task.command, list):
+            return None
+        if task.kind == "noop":
+            return "true"
+        parts = []
+        for segment in parse_placeholders(task.command or "")[0]:
+            if isinstance(segment, str):
+                if "${" in segment:
+                    return None  # DVC would interpolate it
+                parts.append(segment)
+                continue
+            text = self._direct_ref(task_id, task, segment)
+            if text is None:
+                return None
+            parts.append(text)
+        return "".join(parts)
+
+    def _direct_ref(self, task_id: str, task: Task, ref: Ref) -> str | None:
+        if ref.kind == "param":
+            param = self.p.params[str(ref.name)]
+            return f"${{{ref.name}}}" if param.value_type in _SCALAR_PARAMS else None
+        if ref.kind == "artifact":  # artifact paths are relative to the workdir, as the stage's wdir
+            return self.p.artifacts[str(ref.name)].path
+        if ref.kind == "item":
+            if not isinstance(task.foreach, list):
+                return None
+            items = task.foreach
+            if ref.name is None and all(isinstance(i, str) for i in items):
+                return "${item}"
+            if ref.name is not None and all(isinstance(i, dict) and isinstance(i.get(ref.name), (str, int, float))
+                                            and not isinstance(i.get(ref.name), bool) for i in items):
+                return f"${{item.{ref.name}}}"
+            return None
+        if ref.kind == "output" and not task.is_mapped:
+            return self._rel(self._output_file(task_id, str(ref.name)))
+        return None
+
+    # ------------------------------------------------------------------ runner specs
+
+    def _spec(self, task_id: str, task: Task) -> dict:
+        spec: dict[str, Any] = {"kind": task.kind}
+        if task.kind == "python":
+            spec["target"] = task.python
+            spec["kwargs"] = _encode(value_spec(task.args or {}, self.p, whole_value=True))
+        elif task.kind == "container":
+            spec["image"] = task.image
+            command = task.command if isinstance(task.command, list) else (
+                ["sh", "-c", task.command + ' "$@"', "sh"] if task.command else [])
+            spec["argv"] = _encode(value_spec(command + [a if isinstance(a, str) else json.dumps(a)
+                                                         for a in (task.args or [])], self.p))
+        elif isinstance(task.command, list):
+            spec["argv"] = _encode(value_spec(task.command, self.p))
+        else:
+            spec["command"] = _encode(value_spec(task.command or "", self.p))
+        if task.env:
+            spec["env"] = {k: _encode(value_spec(v, self.p)) for k, v in task.env.items()}
+        if task.outputs:
+            spec["outputs"] = {name: [out.type.value, None if task.is_mapped else
+                                      (out.path and self._output_file(task_id, name))]
+                               for name, out in task.outputs.items()}
+        if task.is_mapped:
+            if isinstance(task.foreach, list):
+                spec["items"] = task.foreach
+            else:
+                ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
+                spec["items"] = {"param": ref.name}
+        return spec
+
+    # ------------------------------------------------------------------ deps, params, outs
+
+    def _deps(self, task_id: str, task: Task) -> list[str]:
+        deps: list[str] = []
+        for name in task.consumes:
+            artifact = self.p.artifacts.get(name)
+            if artifact is not None and not artifact.is_uri:
+                deps.append(artifact.path)
+        for _, ref in task_refs(task):
+            if ref.kind == "task_output":
+                producer = self.p.tasks[str(ref.task)]
+                path = (self._outputs_dir(str(ref.task)) if producer.is_mapped
+                        else self._output_file(str(ref.task), str(ref.name)))
+                deps.append(self._rel(path))
+        for upstream in sorted(self.graph.predecessors(task_id), key=lambda n: self.graph.nodes[n]["index"]):
+            if self._needs_sentinel(upstream, task_id):
+                deps.append(self._rel(self._done(upstream)))
+        if task_id in self.specs:
+            deps.append(self._rel(RUNNER))
+            deps.append(self._rel(f".dagshift/tasks/{task_id}.json"))
+        return list(dict.fromkeys(deps))
+
+    def _params_read(self, task: Task) -> list[str]:
+        names: dict[str, None] = {}
+        for _, ref in task_refs(task):
+            if ref.kind == "param":
+                names.setdefault(str(ref.name))
+        return [name for name in self.p.params if name in names]
+
+    def _outs(self, task_id: str, task: Task) -> tuple[list, list, list]:
+        outs: list[Any] = []
+        metrics: list[Any] = []
+        plots: list[Any] = []
+        for name in task.produces:
+            artifact = self.p.artifacts.get(name)
+            if artifact is None or artifact.is_uri:
+                continue
+            if artifact.kind is ArtifactKind.METRICS:
+                metrics.append({artifact.path: {"cache": False}})
+            elif artifact.kind is ArtifactKind.PLOTS:
+                plots.append({artifact.path: {"cache": False}})
+            else:
+                outs.append(artifact.path)
+        if task.outputs:
+            if task.is_mapped:
+                outs.append({self._rel(f"{self._outputs_dir(task_id)}/{self._key(task)}"): {"cache": False}})
+            else:
+                for name in task.outputs:
+                    outs.append({self._rel(self._output_file(task_id, name)): {"cache": False}})
+        if self._marks_done(task_id):
+            done = self._rel(self._done(task_id))
+            outs.append({f"{done}/{self._key(task)}" if task.is_mapped else done: {"cache": False}})
+        return outs, metrics, plots
+
+
+def _encode(spec: Any) -> Any:
+    """A value spec (compiler.backends.specs) as JSON run.py.j2 reads: placeholders (tuples) as
+    {"$dagshift": [...]}; a user mapping that happens to use that key is wrapped as a literal."""
+    if isinstance(spec, tuple):
+        return {"$dagshift": [spec[0], *(_encode(part) if spec[0] == "concat" else part for part in spec[1:])]}
+    if isinstance(spec, list):
+        return [_encode(item) for item in spec]
+    if isinstance(spec, dict):
+        encoded = {key: _encode(item) for key, item in spec.items()}
+        return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
+    return spec
+
+
+def _foreach_param(task: Task) -> str | None:
+    if not isinstance(task.foreach, str):
+        return None
+    ref = next((s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref)), None)
+    return str(ref.name) if ref is not None and ref.kind == "param" else None
+
+
+def _path_safe_item(item: Any) -> bool:
+    if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+        return False
+    text = str(item)
+    return bool(text) and all(c.isalnum() or c in "-_." for c in text) and text not in (".", "..")
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
