@@ -95,12 +95,13 @@ _DROP.update({
 })
 
 
-def check_capabilities(pipeline: Pipeline, backend, report: Reporter, unsupported: str) -> Pipeline:
+def check_capabilities(pipeline: Pipeline, backend, report: Reporter, unsupported: str,
+                       options: Mapping[str, Any] | None = None) -> Pipeline:
     """Report every feature use the backend cannot express. With unsupported='warn', droppable
     settings become warnings and are removed from the pipeline the backend sees."""
     lowered = pipeline
     for use in feature_uses(pipeline):
-        support = backend.support(use.feature)
+        support = backend.support(use.feature, options)
         if support.level is not Level.UNSUPPORTED:
             continue
         subject = f"task '{use.task}'" if use.task else "the pipeline"
@@ -133,7 +134,7 @@ def compile_loaded(
     for target in targets:
         backend = registry.get(target)
         before = len(result.diagnostics.errors)
-        lowered = check_capabilities(pipeline, backend, report, unsupported)
+        lowered = check_capabilities(pipeline, backend, report, unsupported, options)
         if len(result.diagnostics.errors) > before:
             continue
         ctx = EmitContext(build_graph(lowered), report, loaded.source.name, dict(options or {}))

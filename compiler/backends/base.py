@@ -66,7 +66,8 @@ class Backend:
     # Backend-specific `--option key=value` settings and their help, e.g. {"container": "kpo|docker"}.
     option_help: ClassVar[Mapping[str, str]] = {}
 
-    def support(self, feature: Feature) -> Support:
+    def support(self, feature: Feature, options: Mapping[str, Any] | None = None) -> Support:
+        """How the target expresses `feature`; `options` (--option) may turn on an emulation."""
         return self.capabilities.get(
             feature, unsupported(f"{self.title} has no equivalent; express it inside the task's command")
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import Any
+from typing import Any, Mapping
 
 from .. import emit
 from ..features import Feature
@@ -28,7 +28,7 @@ from ..ir import ArtifactKind, Pipeline, Task, ValueType
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
-from .base import Backend, EmitContext, emulated, native, unsupported
+from .base import Backend, EmitContext, Level, Support, emulated, native, unsupported
 from .specs import value_spec
 
 RUNNER = ".dagshift/run.py"
@@ -82,6 +82,26 @@ class DvcBackend(Backend):
         Feature.SUCCESS_ALERTS: unsupported("`dvc repro && notify`"),
         Feature.WORKDIR: native("the stage's wdir"),
     }
+
+    option_help = {
+        "retries": "emulate: the runner re-runs a failing task (retries, retry_delay, backoff, max delay)",
+        "timeouts": "emulate: the runner stops a task that runs longer than its timeout",
+    }
+    _EMULATIONS = {
+        Feature.RETRIES: ("retries", "the runner re-runs the failed task after retry_delay"),
+        Feature.RETRY_BACKOFF: ("retries", "the runner's delays grow by retry_backoff"),
+        Feature.RETRY_MAX_DELAY: ("retries", "the runner's delays are capped at retry_max_delay"),
+        Feature.TIMEOUT: ("timeouts", "the runner kills a task attempt after its timeout"),
+    }
+
+    def support(self, feature: Feature, options: Mapping[str, Any] | None = None) -> Support:
+        option, how = self._EMULATIONS.get(feature, (None, ""))
+        if option is not None and (options or {}).get(option) == "emulate":
+            return emulated(how + f" (--option {option}=emulate)")
+        base = super().support(feature, options)
+        if option is not None and base.level is Level.UNSUPPORTED:
+            return unsupported(base.how + f", or pass --option {option}=emulate")
+        return base
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         builder = _DvcBuilder(pipeline, ctx)
@@ -241,6 +261,8 @@ class _DvcBuilder:
         """The shell command as DVC's cmd, when DVC and the shell read it as written."""
         if task.kind not in ("shell", "noop") or task.env or task.secrets or isinstance(task.command, list):
             return None
+        if task.retries or task.timeout:  # emulated by the runner (they were refused otherwise)
+            return None
         if task.kind == "noop":
             return "true"
         parts = []
@@ -299,6 +321,10 @@ class _DvcBuilder:
             spec["outputs"] = {name: [out.type.value, None if task.is_mapped else
                                       (out.path and self._output_file(task_id, name))]
                                for name, out in task.outputs.items()}
+        if task.retries:
+            spec["retry_delays"] = _retry_delays(task)
+        if task.timeout:
+            spec["timeout"] = task.timeout
         if task.is_mapped:
             if isinstance(task.foreach, list):
                 spec["items"] = task.foreach
@@ -373,6 +399,17 @@ def _encode(spec: Any) -> Any:
         encoded = {key: _encode(item) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
+
+
+def _retry_delays(task: Task) -> list[float]:
+    """Seconds to wait before each retry: retry_delay * retry_backoff ** n, capped."""
+    delays = []
+    for attempt in range(task.retries or 0):
+        delay = float(task.retry_delay or 0) * (task.retry_backoff or 1.0) ** attempt
+        if task.retry_max_delay is not None:
+            delay = min(delay, float(task.retry_max_delay))
+        delays.append(delay)
+    return delays
 
 
 def _foreach_param(task: Task) -> str | None:

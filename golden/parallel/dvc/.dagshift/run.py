@@ -9,8 +9,10 @@
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -121,7 +123,34 @@ def _call(target, kwargs):
     return function(**kwargs)
 
 
-def main(task, key=None):
+def main(*args):
+    """Run the task; with retries or a timeout, each attempt is a child process of this one."""
+    task, key = args[0], (args[1] if len(args) > 1 else None)
+    spec = _spec(task)
+    delays = spec.get("retry_delays", [])
+    if not delays and "timeout" not in spec:
+        return attempt(task, key)
+    command = [sys.executable, os.path.abspath(__file__), "--attempt"] + list(args)
+    for number in range(len(delays) + 1):
+        # Its own process group, so a timeout stops the command and everything it started.
+        process = subprocess.Popen(command, start_new_session=True)
+        try:
+            code = process.wait(timeout=spec.get("timeout"))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            print("dagshift: attempt %d timed out after %s s" % (number + 1, spec["timeout"]), flush=True)
+            code = 124
+        if code == 0:
+            return 0
+        if number < len(delays):
+            print("dagshift: attempt %d failed (exit %d); retrying in %s s" % (number + 1, code, delays[number]),
+                  flush=True)
+            time.sleep(delays[number])
+    return code
+
+
+def attempt(task, key=None):
     spec = _spec(task)
     params = _params()
     item = _items(spec, params)[_keys(spec, params).index(key)] if key is not None else None
@@ -153,4 +182,6 @@ def main(task, key=None):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--attempt"]:
+        sys.exit(attempt(*sys.argv[2:]))
     sys.exit(main(*sys.argv[1:]))
