@@ -151,7 +151,17 @@ class _DvcBuilder:
         if self.wdir is not None and (self.wdir.startswith("/") or ".." in self.wdir.split("/")):
             self.report.error("E302", "DVC stages run inside the repository: workdir must be a relative path in it",
                               ("workdir",), help="use a path relative to the directory of dvc.yaml, or leave it out")
+        for name, artifact in self.p.artifacts.items():
+            if "${" in artifact.path:
+                self.report.error("E302", f"DVC would read '${{' in the path of artifact '{name}' as its own "
+                                          "interpolation", ("artifacts", name), help="choose a path without '${'")
         for task_id, task in self.p.tasks.items():
+            if task.is_mapped and any(not self.p.artifacts[a].is_uri for a in task.produces if a in self.p.artifacts):
+                self.report.error("E302", f"every run of the fanned-out task '{task_id}' would write the same "
+                                          "artifact path, which DVC refuses (two stages, one out)",
+                                  ("tasks", task_id, "produces"), at_key=True,
+                                  help="write one file per item inside a task that does not fan out, or produce "
+                                       "a value output instead")
             ref = _foreach_param(task)
             default = self.p.params[ref].default if ref in self.p.params else None
             if isinstance(default, list) and not all(_path_safe_item(item) for item in default):

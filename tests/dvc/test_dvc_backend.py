@@ -1,0 +1,90 @@
+"""The DVC backend's choices, read back from the generated files: which edges need a sentinel,
+which commands DVC may read as written and which go through the runner, and the pipelines DVC
+cannot hold (refused with a diagnostic, nothing written). Running them is tests/engines'."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+
+def compile_dvc(cli, tmp_path: Path, text: str, *options: str):
+    source = tmp_path / "pipeline.yaml"
+    source.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("compile", str(source), "-t", "dvc", "-o", str(out), "-q", *options)
+    files = {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()}
+    return result, files
+
+
+def stages(files: dict[str, str]) -> dict:
+    return YAML(typ="safe", pure=True).load(files["dvc.yaml"])["stages"]
+
+
+def test_only_edges_no_path_carries_get_a_sentinel(cli, tmp_path: Path) -> None:
+    result, files = compile_dvc(cli, tmp_path, """
+        name: p
+        artifacts: {data: data.csv}
+        tasks:
+          a: {command: "echo a > data.csv", produces: [data]}
+          b: {command: "cat data.csv", consumes: [data]}
+          c: {command: "echo c", after: [b]}
+    """)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    found = stages(files)
+    assert found["a"]["outs"] == ["data.csv"] and found["b"]["deps"] == ["data.csv"]
+    assert found["b"]["outs"] == [{".dagshift/done/b": {"cache": False}}]
+    assert found["c"]["deps"] == [".dagshift/done/b"] and "outs" not in found["c"]
+    assert found["b"]["cmd"][0] == "cat data.csv"  # the user's command stays one item, as written
+
+
+def test_commands_dvc_would_interpolate_go_through_the_runner(cli, tmp_path: Path) -> None:
+    result, files = compile_dvc(cli, tmp_path, """
+        name: p
+        params: {n: 3, names: [x, y]}
+        tasks:
+          plain: {command: "echo ${{ params.n }} '#' : é"}
+          dollar: {command: "echo ${HOME} ${{ params.n }}"}
+          listy: {command: "echo ${{ params.names }}"}
+    """)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    found = stages(files)
+    assert found["plain"]["cmd"] == "echo ${n} '#' : é" and found["plain"]["params"] == ["n"]
+    assert found["dollar"]["cmd"] == "python3 .dagshift/run.py dollar" and found["dollar"]["params"] == ["n"]
+    assert found["listy"]["cmd"] == "python3 .dagshift/run.py listy"
+    spec = json.loads(files[".dagshift/tasks/dollar.json"])
+    assert spec["command"] == {"$dagshift": ["concat", "echo ${HOME} ", {"$dagshift": ["param", "n"]}]}
+    assert json.loads(files["params.yaml"]) == {"n": 3, "names": ["x", "y"]}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("params: {n: {type: int}}\ntasks: {a: {command: echo}}", "needs a default"),
+    ("workdir: /srv/x\ntasks: {a: {command: echo}}", "relative path"),
+    ("artifacts: {d: 'x/${y}.csv'}\ntasks: {a: {command: echo, produces: [d]}}", "interpolation"),
+    ("artifacts: {d: x.csv}\ntasks: {a: {command: echo, foreach: [1, 2], produces: [d]}}", "same artifact path"),
+    ("params: {m: {type: list, default: ['a b', c]}}\ntasks: {a: {command: echo, foreach: '${{ params.m }}'}}",
+     "short names"),
+    ("tasks: {a: {command: echo, foreach: ['${x}']}}", "interpolation"),
+])
+def test_what_dvc_cannot_hold_is_refused_and_nothing_written(cli, tmp_path: Path, text: str, message: str) -> None:
+    result, files = compile_dvc(cli, tmp_path, "name: p\n" + text)
+    assert result.exit_code == 1 and "E302" in result.stdout and message in result.stdout, result.stdout
+    assert not files
+
+
+def test_retries_and_timeouts_are_refused_unless_emulation_is_asked_for(cli, tmp_path: Path) -> None:
+    pipeline = """
+        name: p
+        tasks:
+          a: {command: "exit 1", retries: 2, retry_delay: 10s, retry_backoff: 3, retry_max_delay: 20s, timeout: 5s}
+    """
+    refused, _ = compile_dvc(cli, tmp_path, pipeline)
+    assert refused.exit_code == 1 and "--option retries=emulate" in refused.stdout
+    result, files = compile_dvc(cli, tmp_path, pipeline, "--option", "retries=emulate", "--option", "timeouts=emulate")
+    assert result.exit_code == 0, result.stdout
+    spec = json.loads(files[".dagshift/tasks/a.json"])
+    assert spec["retry_delays"] == [10.0, 20.0] and spec["timeout"] == 5
