@@ -240,7 +240,7 @@ class _DvcBuilder:
         if self._marks_done(task_id):
             done = self._rel(self._done(task_id))
             target = f"{done}/{self._key(task)}" if task.is_mapped else done
-            mark = [f"mkdir -p {posixpath.dirname(target)} && : > {target}"]
+            mark = [f"mkdir -p {posixpath.dirname(target)} && echo done > {target}"]
         direct = self._direct_command(task_id, task)
         if direct is not None:
             prepare = [f"mkdir -p {self._rel(self._outputs_dir(task_id))}"] if task.outputs else []
@@ -314,19 +314,19 @@ class _DvcBuilder:
         spec: dict[str, Any] = {"kind": task.kind}
         if task.kind == "python":
             spec["target"] = task.python
-            spec["kwargs"] = _encode(value_spec(task.args or {}, self.p, whole_value=True))
+            spec["kwargs"] = _encode(value_spec(task.args or {}, self.p, whole_value=True), self._output_ref)
         elif task.kind == "container":
             spec["image"] = task.image
             command = task.command if isinstance(task.command, list) else (
                 ["sh", "-c", task.command + ' "$@"', "sh"] if task.command else [])
             spec["argv"] = _encode(value_spec(command + [a if isinstance(a, str) else json.dumps(a)
-                                                         for a in (task.args or [])], self.p))
+                                                         for a in (task.args or [])], self.p), self._output_ref)
         elif isinstance(task.command, list):
-            spec["argv"] = _encode(value_spec(task.command, self.p))
+            spec["argv"] = _encode(value_spec(task.command, self.p), self._output_ref)
         else:
-            spec["command"] = _encode(value_spec(task.command or "", self.p))
+            spec["command"] = _encode(value_spec(task.command or "", self.p), self._output_ref)
         if task.env:
-            spec["env"] = {k: _encode(value_spec(v, self.p)) for k, v in task.env.items()}
+            spec["env"] = {k: _encode(value_spec(v, self.p), self._output_ref) for k, v in task.env.items()}
         if task.outputs:
             spec["outputs"] = {name: [out.type.value, None if task.is_mapped else
                                       (out.path and self._output_file(task_id, name))]
@@ -336,12 +336,24 @@ class _DvcBuilder:
         if task.timeout:
             spec["timeout"] = task.timeout
         if task.is_mapped:
-            if isinstance(task.foreach, list):
-                spec["items"] = task.foreach
-            else:
-                ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
-                spec["items"] = {"param": ref.name}
+            spec["items"] = self._items_spec(task)
         return spec
+
+    def _output_ref(self, task_id: str, name: str) -> list:
+        """Where the runner finds an upstream value: [type, file, None], or for a fanned-out
+        producer [type, its outputs folder, the items (their keys name the runs' folders)]."""
+        producer = self.p.tasks[task_id]
+        kind = producer.outputs[name].type.value
+        if not producer.is_mapped:
+            return [kind, self._output_file(task_id, name), None]
+        items = self._items_spec(producer)
+        return [kind, self._outputs_dir(task_id), items]
+
+    def _items_spec(self, task: Task) -> Any:
+        if isinstance(task.foreach, list):
+            return task.foreach
+        ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
+        return {"param": ref.name}
 
     # ------------------------------------------------------------------ deps, params, outs
 
@@ -398,15 +410,20 @@ class _DvcBuilder:
         return outs, metrics, plots
 
 
-def _encode(spec: Any) -> Any:
+def _encode(spec: Any, output: Any) -> Any:
     """A value spec (compiler.backends.specs) as JSON run.py.j2 reads: placeholders (tuples) as
-    {"$dagshift": [...]}; a user mapping that happens to use that key is wrapped as a literal."""
+    {"$dagshift": [...]}; a user mapping that happens to use that key is wrapped as a literal.
+    `output(task, name)` says where an upstream value lives: [type, path, items or None]."""
     if isinstance(spec, tuple):
-        return {"$dagshift": [spec[0], *(_encode(part) if spec[0] == "concat" else part for part in spec[1:])]}
+        if spec[0] == "concat":
+            return {"$dagshift": ["concat", *(_encode(part, output) for part in spec[1:])]}
+        if spec[0] == "output":
+            return {"$dagshift": ["output", spec[1], spec[2], *output(spec[1], spec[2])]}
+        return {"$dagshift": list(spec)}
     if isinstance(spec, list):
-        return [_encode(item) for item in spec]
+        return [_encode(item, output) for item in spec]
     if isinstance(spec, dict):
-        encoded = {key: _encode(item) for key, item in spec.items()}
+        encoded = {key: _encode(item, output) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
 

@@ -1,12 +1,13 @@
-"""Session setup for the engine tests: the real Airflow and Prefect (and hera's Argo models), each
-in its own pinned virtual environment.
+"""Session setup for the engine tests: the real Airflow, Prefect and DVC (and hera's Argo models),
+each in its own pinned virtual environment.
 
 `airflow_engine` builds (or reuses) the engine venv through scripts/engines.py and migrates one
 SQLite AIRFLOW_HOME for the whole session; engine_harness.AirflowEngine then runs
 tests/engines/airflow_runner.py inside the venv. `prefect_engine` does the same for Prefect: one
 migrated PREFECT_HOME (`prefect server database upgrade`), copied for every Prefect process, which
-starts its own ephemeral local API. Nothing is ever mocked or skipped: when an engine cannot be
-built or migrated, every test that needs it fails with the reason.
+starts its own ephemeral local API. `dvc_engine` (dvc_harness.py) makes fresh git + DVC
+repositories and runs the venv's `dvc` in them. Nothing is ever mocked or skipped: when an engine
+cannot be built or migrated, every test that needs it fails with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from dvc_harness import DvcEngine
 from engine_harness import RUN_TIMEOUT, AirflowEngine, PrefectEngine, airflow_env, engines_script, prefect_env
 
 
@@ -100,6 +102,25 @@ def hera_python() -> Path:
     except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
         pytest.fail(f"could not build the hera engine environment with scripts/engines.py: {error!r}",
                     pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def dvc_python() -> Path:
+    """The DVC engine venv's python (scripts/engines/dvc.txt; its `dvc` sits next to it)."""
+    try:
+        return Path(engines_script().ensure("dvc"))
+    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
+        pytest.fail(f"could not build the DVC engine environment with scripts/engines.py: {error!r}",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def dvc_engine(dvc_python: Path, tmp_path_factory: pytest.TempPathFactory) -> DvcEngine:
+    """Fresh git + DVC repositories (a copy of examples/ plus generated files) to run `dvc` in."""
+    try:
+        return DvcEngine(dvc_python, tmp_path_factory.mktemp("dvc"))
+    except AssertionError as error:
+        pytest.fail(f"the DVC engine is not usable: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -49,20 +49,18 @@ def _spec(task):
         return json.load(handle)
 
 
-def _items(spec, params):
-    items = spec["items"]
-    if isinstance(items, dict):
-        items = params[items["param"]]
+def _items(items_spec, params):
+    items = params[items_spec["param"]] if isinstance(items_spec, dict) else items_spec
     if not isinstance(items, list):
         raise TypeError("foreach needs a list, got " + type(items).__name__)
     return items
 
 
-def _keys(spec, params):
+def _keys(items_spec, params):
     """DVC's foreach keys, in order: the index of a literal list (dagshift writes it as a mapping
     from index to item), the item's text for a list param."""
-    items = _items(spec, params)
-    if isinstance(spec["items"], dict):
+    items = _items(items_spec, params)
+    if isinstance(items_spec, dict):
         return [_text(item) for item in items]
     return [str(index) for index in range(len(items))]
 
@@ -74,12 +72,12 @@ def _read(path, kind):
     return text if kind == "str" else json.loads(text)
 
 
-def _output(task, name, params):
-    producer = _spec(task)
-    kind = producer["outputs"][name][0]
-    if "items" not in producer:
-        return _read(_output_path(task, name, producer), kind)
-    return [_read(_output_path(task, name, producer, key), kind) for key in _keys(producer, params)]
+def _output(name, kind, path, items, params):
+    """An upstream value: the file its stage wrote, or for a fanned-out stage the list of every
+    run's value, in foreach order."""
+    if items is None:
+        return _read(_path(path), kind)
+    return [_read(_path(path, key, name), kind) for key in _keys(items, params)]
 
 
 def _output_path(task, name, spec, key=None):
@@ -106,7 +104,7 @@ def _value(spec, params, item, out_paths):
     if kind == "param":
         return params[ref[1]]
     if kind == "output":
-        return _output(ref[1], ref[2], params)
+        return _output(*ref[2:], params)
     if kind == "item":
         return item if ref[1] is None else item[ref[1]]
     if kind == "out":
@@ -153,7 +151,7 @@ def main(*args):
 def attempt(task, key=None):
     spec = _spec(task)
     params = _params()
-    item = _items(spec, params)[_keys(spec, params).index(key)] if key is not None else None
+    item = _items(spec["items"], params)[_keys(spec["items"], params).index(key)] if key is not None else None
     outputs = spec.get("outputs", {})
     out_paths = dict((name, _output_path(task, name, spec, key)) for name in outputs)
     for path in out_paths.values():
@@ -177,7 +175,8 @@ def attempt(task, key=None):
     elif "argv" in spec:
         argv = [_text(_value(p, params, item, out_paths)) for p in spec["argv"]]
     else:
-        argv = ["bash", "-c", _text(_value(spec["command"], params, item, out_paths))]
+        # The shell DVC runs a stage's cmd with, so a command behaves the same either way.
+        argv = [os.environ.get("SHELL") or "/bin/sh", "-c", _text(_value(spec["command"], params, item, out_paths))]
     return subprocess.run(argv, env=env, check=False).returncode
 
 
