@@ -200,7 +200,7 @@ class _DvcBuilder:
         task = self.p.tasks[task_id]
         body: dict[str, Any] = {}
         if task.description:
-            body["desc"] = task.description
+            body["desc"] = _dvc_literal(task.description)
         commands = self._commands(task_id, task)
         body["cmd"] = commands if len(commands) > 1 else commands[0]
         if self.wdir:
@@ -426,6 +426,12 @@ def _encode(spec: Any, output: Any) -> Any:
         encoded = {key: _encode(item, output) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
+
+
+def _dvc_literal(text: str) -> str:
+    """Text DVC shows as written: it interpolates `${...}` in every string of a stage and then
+    removes one backslash before every `${`, so one more backslash there keeps the text exact."""
+    return text.replace("${", "\\${")
 
 
 def _retry_delays(task: Task) -> list[float]:

@@ -88,3 +88,16 @@ def test_retries_and_timeouts_are_refused_unless_emulation_is_asked_for(cli, tmp
     assert result.exit_code == 0, result.stdout
     spec = json.loads(files[".dagshift/tasks/a.json"])
     assert spec["retry_delays"] == [10.0, 20.0] and spec["timeout"] == 5
+
+
+def test_descriptions_keep_dollar_braces_as_written(cli, tmp_path: Path) -> None:
+    """DVC interpolates `${}` in every stage string and then drops one backslash before each `${`
+    (tests/engines/test_dvc_interpolation.py proves both on the real DVC): one more backslash
+    before every `${` shows the text as written."""
+    result, files = compile_dvc(cli, tmp_path, r"""
+        name: p
+        tasks:
+          a: {command: "echo", description: 'uses ${x}, \${y} and $HOME'}
+    """)
+    assert result.exit_code == 0, result.stdout
+    assert stages(files)["a"]["desc"] == r"uses \${x}, \\${y} and $HOME"
