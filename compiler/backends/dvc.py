@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import shlex
 from typing import Any, Mapping
 
 from .. import emit
@@ -240,14 +241,16 @@ class _DvcBuilder:
         if self._marks_done(task_id):
             done = self._rel(self._done(task_id))
             target = f"{done}/{self._key(task)}" if task.is_mapped else done
-            mark = [f"mkdir -p {posixpath.dirname(target)} && echo done > {target}"]
+            # quoted for the shell; `${key}`/`${item}` stays outside the quotes for DVC to fill in
+            folder, name = posixpath.split(target)
+            mark = [f"mkdir -p {_sh(folder)} && echo done > {_sh(folder)}/{name if task.is_mapped else _sh(name)}"]
         direct = self._direct_command(task_id, task)
         if direct is not None:
-            prepare = [f"mkdir -p {self._rel(self._outputs_dir(task_id))}"] if task.outputs else []
+            prepare = [f"mkdir -p {_sh(self._rel(self._outputs_dir(task_id)))}"] if task.outputs else []
             return prepare + [direct] + mark
         self.specs[task_id] = self._spec(task_id, task)
         key = f" {self._key(task)}" if task.is_mapped else ""
-        return [f"python3 {self._rel(RUNNER)} {task_id}{key}"] + mark
+        return [f"python3 {_sh(self._rel(RUNNER))} {task_id}{key}"] + mark
 
     def _marks_done(self, task_id: str) -> bool:
         """Whether a downstream task needs this one's sentinel: an edge no path carries."""
@@ -426,6 +429,11 @@ def _encode(spec: Any, output: Any) -> Any:
         encoded = {key: _encode(item, output) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
+
+
+def _sh(path: str) -> str:
+    """A generated path as one shell word (a workdir may hold spaces); DVC never sees `${` in it."""
+    return shlex.quote(path)
 
 
 def _dvc_literal(text: str) -> str:
