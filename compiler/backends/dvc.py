@@ -8,7 +8,7 @@ Params live in `params.yaml` and every stage lists the params it reads, because 
 track values used only through `${}`.
 
 A shell command whose text DVC and the shell read as written (literal text without `${`, params
-of scalar types, artifact paths, fan-out items) is the stage's `cmd`, with `${name}` for params.
+of number types, artifact paths, one-line fan-out items) is the stage's `cmd`, with `${name}` for params.
 Everything else (python callables, containers, env, upstream values, texts holding `${`) runs
 through `.dagshift/run.py TASK`, which reads the task's spec and resolves placeholders at run
 time: user text is data in a JSON file, never part of a command line DVC or a shell would parse.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import shlex
 from typing import Any, Mapping
 
@@ -33,7 +34,7 @@ from .base import Backend, EmitContext, Level, Support, emulated, native, unsupp
 from .specs import value_spec
 
 RUNNER = ".dagshift/run.py"
-_SCALAR_PARAMS = (ValueType.STR, ValueType.INT, ValueType.FLOAT)
+_NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
 
 
 class DvcBackend(Backend):
@@ -112,7 +113,7 @@ class DvcBackend(Backend):
         files = {
             "dvc.yaml": emit.render("dvc", "dvc.yaml.j2", name=pipeline.name,
                                     body=emit.to_yaml({"stages": stages}).rstrip("\n")),
-            "params.yaml": json.dumps(builder.params(), indent=2, ensure_ascii=False) + "\n",
+            "params.yaml": _params_yaml(builder.params()),
         }
         if builder.specs:
             files[RUNNER] = emit.render("dvc", "run.py.j2")
@@ -176,6 +177,11 @@ class _DvcBuilder:
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
 
     # ------------------------------------------------------------------ paths
+
+    def _dvc_path(self, path: str) -> str:
+        """An artifact path as DVC reads it in deps and outs: `s3:x.csv` would be a remote."""
+        head = path.split("/", 1)[0]
+        return f"./{path}" if ":" in head else path
 
     def _rel(self, path: str) -> str:
         """A repository path as the stage sees it (relative to its wdir)."""
@@ -289,23 +295,25 @@ class _DvcBuilder:
             if text is None:
                 return None
             parts.append(text)
-        return "".join(parts)
+        command = "".join(parts)
+        # DVC runs each line of a cmd in its own shell, and reads `\${` as an escaped `${`.
+        if len(command.splitlines()) > 1 or command != command.rstrip("\n\r") or "\\${" in command:
+            return None
+        return command
 
     def _direct_ref(self, task_id: str, task: Task, ref: Ref) -> str | None:
-        if ref.kind == "param":
+        if ref.kind == "param":  # numbers only: DVC rewrites a text value (backslashes, line breaks)
             param = self.p.params[str(ref.name)]
-            return f"${{{ref.name}}}" if param.value_type in _SCALAR_PARAMS else None
+            return f"${{{ref.name}}}" if param.value_type in _NUMBER_PARAMS else None
         if ref.kind == "artifact":  # artifact paths are relative to the workdir, as the stage's wdir
             return self.p.artifacts[str(ref.name)].path
         if ref.kind == "item":
             if not isinstance(task.foreach, list):
                 return None
             items = task.foreach
-            if ref.name is None and all(isinstance(i, str) for i in items):
-                return "${item}"
-            if ref.name is not None and all(isinstance(i, dict) and isinstance(i.get(ref.name), (str, int, float))
-                                            and not isinstance(i.get(ref.name), bool) for i in items):
-                return f"${{item.{ref.name}}}"
+            values = [i if ref.name is None else (i.get(ref.name) if isinstance(i, dict) else None) for i in items]
+            if all(_plain_item(v) for v in values):
+                return "${item}" if ref.name is None else f"${{item.{ref.name}}}"
             return None
         if ref.kind == "output" and not task.is_mapped:
             return self._rel(self._output_file(task_id, str(ref.name)))
@@ -365,7 +373,7 @@ class _DvcBuilder:
         for name in task.consumes:
             artifact = self.p.artifacts.get(name)
             if artifact is not None and not artifact.is_uri:
-                deps.append(artifact.path)
+                deps.append(self._dvc_path(artifact.path))
         for _, ref in task_refs(task):
             if ref.kind == "task_output":
                 producer = self.p.tasks[str(ref.task)]
@@ -396,11 +404,11 @@ class _DvcBuilder:
             if artifact is None or artifact.is_uri:
                 continue
             if artifact.kind is ArtifactKind.METRICS:
-                metrics.append({artifact.path: {"cache": False}})
+                metrics.append({self._dvc_path(artifact.path): {"cache": False}})
             elif artifact.kind is ArtifactKind.PLOTS:
-                plots.append({artifact.path: {"cache": False}})
+                plots.append({self._dvc_path(artifact.path): {"cache": False}})
             else:
-                outs.append(artifact.path)
+                outs.append(self._dvc_path(artifact.path))
         if task.outputs:
             if task.is_mapped:
                 outs.append({self._rel(f"{self._outputs_dir(task_id)}/{self._key(task)}"): {"cache": False}})
@@ -429,6 +437,21 @@ def _encode(spec: Any, output: Any) -> Any:
         encoded = {key: _encode(item, output) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
+
+
+def _params_yaml(params: dict) -> str:
+    """params.yaml as JSON (YAML that the runner reads without a YAML library), with every
+    character YAML does not take raw (DEL, C1 controls, NEL, LS, PS, BOM) as a \\u escape."""
+    text = json.dumps(params, indent=2, ensure_ascii=False)
+    return re.sub("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def _plain_item(value: Any) -> bool:
+    """A literal foreach value DVC puts into a command exactly: a number, or one line of text."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    return not isinstance(value, str) or (len(value.splitlines()) <= 1 and not value.endswith(("\n", "\r"))
+                                          and "\\" not in value)
 
 
 def _sh(path: str) -> str:
