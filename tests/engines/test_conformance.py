@@ -1,0 +1,339 @@
+"""Cross-engine conformance: every runnable example, run on every engine that can run it, must
+leave byte-identical artifacts behind.
+
+Which engine runs which example (test_the_example_compiles_for_each_engine_that_runs_it keeps
+this table honest against the backends' capability tables):
+
+| example         | Airflow | Prefect | DVC                                                          |
+| --------------- | ------- | ------- | ------------------------------------------------------------ |
+| minimal         | yes     | yes     | yes                                                          |
+| sequential      | yes     | yes     | yes, `--unsupported warn` (leaves out the cron schedule)     |
+| parallel        | yes     | yes     | yes                                                          |
+| event_triggered | yes     | yes     | yes, `--unsupported warn` (leaves out the data trigger)      |
+| conditional     | yes     | yes     | no: when / else_of, the none_failed join                     |
+| fan_out         | yes     | yes     | no: the dynamic fan-out over shard's output                  |
+| error_handling  | yes     | yes     | no: retries with delays, timeouts, alerts, one_failed        |
+| churn           | no      | no      | no: container images, s3:// paths, secrets (runnable nowhere) |
+
+DVC compiles sequential and event_triggered as test_dvc_engine.py does: `--unsupported warn`
+leaves out only when a run starts, never what it does. Every compared example runs on at least
+two engines (minimal too, though its no-op tasks leave nothing: the engines must agree on that).
+
+Kubeflow's local runner is not compared: there is no Kubeflow backend yet. When there is, add it
+as a fourth engine here for the examples it can express.
+
+Each example runs once per engine, with its defaults, in a fresh copy of examples/ (Airflow:
+dag.test() through airflow_runner.py; Prefect: one prefect_runner.py process for all of them;
+DVC: `dvc repro` in a fresh git + DVC repository holding the copy and the generated files), all
+in the background at once. These runs are this module's own: the engine test modules keep their
+runs in module-scoped fixtures, and test_dvc_engine.py changes params (and so artifacts) after
+its first repro, so their working directories cannot be reused as they stand.
+
+The artifacts of a run are every file under its working directory that the run created, changed
+or removed, compared with the directory as it was before the run, minus engine bookkeeping
+(BOOKKEEPING_DIRS, BOOKKEEPING_FILES: DVC's .dvc/, dvc.lock and .gitignore entries, the generated
+runner and value outputs under .dagshift/, git's .git/, __pycache__/). The generated files the DVC
+repository starts with (dvc.yaml, params.yaml) are part of its "before", so they never count.
+For each example the engines must agree on the set of those files and on every file's bytes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dvc_harness import DvcEngine, compile_dvc
+from engine_harness import (
+    EXAMPLES,
+    AirflowEngine,
+    Compiled,
+    DagRun,
+    PrefectEngine,
+    PrefectReport,
+    compile_pipeline,
+    load_pipeline,
+)
+
+from compiler.backends import registry
+from compiler.backends.base import Level
+from compiler.features import Feature, feature_uses
+from compiler.naming import python_name
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
+NOT_RUNNABLE = {"churn": "container images, s3:// paths and secrets that do not exist (its header says so)"}
+
+AIRFLOW, PREFECT, DVC = "airflow", "prefect", "dvc"
+# DVC compile options of the examples DVC can express (as test_dvc_engine.py compiles them).
+DVC_OPTIONS: dict[str, tuple[str, ...]] = {
+    "minimal": (),
+    "parallel": (),
+    "sequential": ("--unsupported", "warn"),  # drops the cron schedule only
+    "event_triggered": ("--unsupported", "warn"),  # drops the data trigger only
+}
+DVC_CANNOT = {
+    "conditional": "when / else_of, and the none_failed join",
+    "fan_out": "the dynamic fan-out (score_shard over shard's output)",
+    "error_handling": "retries with delays, timeouts, alerts, and the one_failed fallback",
+}
+# What `--unsupported warn` may leave out for a DVC run: when a run starts, not what it does.
+DROPPABLE = {Feature.SCHEDULE, Feature.DATA_TRIGGER}
+ENGINES: dict[str, tuple[str, ...]] = {
+    name: (AIRFLOW, PREFECT, DVC) if name in DVC_OPTIONS else (AIRFLOW, PREFECT)
+    for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE
+}
+# Default runs that end failed on purpose (the example's header): the run's artifacts still count.
+FAILS_BY_DESIGN = {"error_handling": "deploy_primary fails while params.primary_down is true (the default)"}
+
+BOOKKEEPING_DIRS = {".dvc", ".dagshift", ".git", "__pycache__", ".pytest_cache"}
+BOOKKEEPING_FILES = {"dvc.lock", ".gitignore", ".dvcignore"}
+CAPABILITY_ERRORS = {"E301", "E302"}  # "DVC cannot express ...": a refusal, not a crash
+REMOVED = None  # an input file a run deleted
+
+
+class _Untouched:
+    def __repr__(self) -> str:
+        return "UNTOUCHED"
+
+
+UNTOUCHED = _Untouched()  # a path a run neither wrote nor removed
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ROOT but engine bookkeeping: relative POSIX path -> bytes."""
+    files = {}
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(name for name in dirnames if name not in BOOKKEEPING_DIRS)
+        for name in filenames:
+            if name not in BOOKKEEPING_FILES:
+                path = Path(directory, name)
+                files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def produced(before: dict[str, bytes], root: Path) -> dict[str, bytes | None]:
+    """What a run left in ROOT compared with BEFORE: new and changed files with their bytes,
+    removed ones as REMOVED."""
+    after = snapshot(root)
+    changes: dict[str, bytes | None] = {path: data for path, data in after.items() if before.get(path) != data}
+    changes.update({path: REMOVED for path in before if path not in after})
+    return changes
+
+
+def describe_difference(path: str, versions: dict[str, Any]) -> str:
+    """Which engines left what at PATH, with a diff of every other version against the first."""
+    groups: dict[Any, list[str]] = {}
+    for engine, data in versions.items():
+        groups.setdefault(data, []).append(engine)
+    lines = [f"{path}:"]
+    for data, engines in groups.items():
+        what = {REMOVED: "(removed)", UNTOUCHED: "(not written)"}.get(data, f"{len(data)} bytes")
+        lines.append(f"  {'/'.join(engines)}: {what}")
+    written = [("/".join(engines), data) for data, engines in groups.items() if isinstance(data, bytes)]
+    for name, data in written[1:]:
+        try:
+            diff = difflib.unified_diff(written[0][1].decode().splitlines(), data.decode().splitlines(),
+                                        written[0][0], name, lineterm="", n=1)
+            lines += ["    " + line for line in list(diff)[:40]]
+        except UnicodeDecodeError:
+            lines.append(f"    {written[0][0]} vs {name}: binary, no diff")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the runs
+
+
+@dataclass
+class EngineRun:
+    """One example on one engine: did it end as it should, and what did it leave behind."""
+
+    example: str
+    engine: str
+    ok: bool = False
+    detail: str = ""  # the engine's own account, for failure messages
+    artifacts: dict[str, bytes | None] = field(default_factory=dict)
+
+
+class Pending:
+    """A run in the background and how to read it; result() never raises (a broken run is an
+    EngineRun that is not ok, saying why)."""
+
+    def __init__(self, example: str, engine: str, future: Future | None, read: Callable[[Any], EngineRun] | None,
+                 detail: str = ""):
+        self.example, self.engine, self.future, self.read, self.detail = example, engine, future, read, detail
+        self._result: EngineRun | None = None
+
+    def result(self) -> EngineRun:
+        if self._result is None:
+            if self.future is None or self.read is None:
+                self._result = EngineRun(self.example, self.engine, detail=self.detail)
+            else:
+                try:
+                    self._result = self.read(self.future.result())
+                except Exception:  # noqa: BLE001 - reported by the example's test
+                    self._result = EngineRun(self.example, self.engine, detail=traceback.format_exc())
+        return self._result
+
+
+def _not_compiled(example: str, engine: str, compiled: Compiled) -> Pending:
+    return Pending(example, engine, None, None,
+                   f"did not compile for {engine}:\n{compiled.output}\n{compiled.exception!r}")
+
+
+def _airflow_reader(example: str, before: dict[str, bytes]) -> Callable[[DagRun], EngineRun]:
+    expected = "failed" if example in FAILS_BY_DESIGN else "success"
+
+    def read(run: DagRun) -> EngineRun:
+        assert run.workdir is not None
+        return EngineRun(example, AIRFLOW, run.state == expected, run.summary(), produced(before, run.workdir))
+    return read
+
+
+def _prefect_reader(example: str, workdir: Path, before: dict[str, bytes]) -> Callable[[PrefectReport], EngineRun]:
+    expected = "FAILED" if example in FAILS_BY_DESIGN else "COMPLETED"
+
+    def read(report: PrefectReport) -> EngineRun:
+        run = report.flow_run(example)
+        return EngineRun(example, PREFECT, run.state == expected, run.summary(), produced(before, workdir))
+    return read
+
+
+def _dvc_run(engine: DvcEngine, example: str, compiled: Compiled) -> EngineRun:
+    """A fresh repository with the generated files, then `dvc repro`."""
+    outdir = next(path.parent for path in compiled.files if path.name == "dvc.yaml")
+    repo = engine.repo(outdir)
+    before = snapshot(repo.path)
+    repro = repo.repro(check=False)
+    return EngineRun(example, DVC, repro.ok, f"repository {repo.path}\n{repro.describe()}",
+                     produced(before, repo.path))
+
+
+@dataclass
+class Generated:
+    root: Path
+    airflow: dict[str, Compiled] = field(default_factory=dict)
+    prefect: dict[str, Compiled] = field(default_factory=dict)
+    dvc: dict[str, Compiled] = field(default_factory=dict)
+    pipeline_names: dict[str, str] = field(default_factory=dict)  # example -> its pipeline name
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Every example compiled for each engine that runs it (in the main thread: click's runner
+    swaps sys.stdout)."""
+    generated = Generated(tmp_path_factory.mktemp("conformance"))
+    root = generated.root
+    for example, engines in ENGINES.items():
+        source = EXAMPLES / f"{example}.yaml"
+        generated.pipeline_names[example] = load_pipeline(source).name
+        generated.airflow[example] = compile_pipeline(source, root / "airflow" / example)
+        generated.prefect[example] = compile_pipeline(source, root / "prefect" / example, target="prefect")
+        if DVC in engines:
+            generated.dvc[example] = compile_dvc(source, root / "dvc" / example, *DVC_OPTIONS[example])
+    return generated
+
+
+@pytest.fixture(scope="module")
+def runs(generated: Generated, airflow_engine: AirflowEngine, prefect_engine: PrefectEngine,
+         dvc_engine: DvcEngine):
+    """example -> engine -> its run; every run started at once, in the background."""
+    pending: dict[str, dict[str, Pending]] = {example: {} for example in ENGINES}
+    # Prefect first: one engine process runs the examples one after the other, so it takes longest.
+    plan, readers = [], {}
+    for example in ENGINES:
+        compiled = generated.prefect[example]
+        if compiled.ok:
+            workdir = prefect_engine.workdir()
+            plan.append({"key": example, "module": str(compiled.files[0]), "params": {}, "workdir": str(workdir),
+                         "flow": python_name(generated.pipeline_names[example])})
+            readers[example] = _prefect_reader(example, workdir, snapshot(workdir))
+    report = prefect_engine.submit(prefect_engine.runner, {"inspect": [], "runs": plan})
+    airflow_before = snapshot(airflow_engine.workdir())  # what dag_test's own fresh copy holds
+    with ThreadPoolExecutor(max_workers=2) as dvc_pool:
+        for example, engines in ENGINES.items():
+            compiled = generated.prefect[example]
+            pending[example][PREFECT] = (Pending(example, PREFECT, report, readers[example]) if compiled.ok
+                                         else _not_compiled(example, PREFECT, compiled))
+            compiled = generated.airflow[example]
+            if compiled.ok:
+                future = airflow_engine.submit(compiled.files[0], generated.pipeline_names[example])
+                pending[example][AIRFLOW] = Pending(example, AIRFLOW, future, _airflow_reader(example, airflow_before))
+            else:
+                pending[example][AIRFLOW] = _not_compiled(example, AIRFLOW, compiled)
+            if DVC in engines:
+                compiled = generated.dvc[example]
+                if compiled.ok:
+                    future = dvc_pool.submit(_dvc_run, dvc_engine, example, compiled)
+                    pending[example][DVC] = Pending(example, DVC, future, lambda run: run)
+                else:
+                    pending[example][DVC] = _not_compiled(example, DVC, compiled)
+        yield pending
+
+
+# ----------------------------------------------------------------------------- the tests
+
+
+def test_the_table_covers_every_example() -> None:
+    """Every example is compared or named as not runnable; every DVC example has its options."""
+    assert set(ENGINES) | set(NOT_RUNNABLE) == set(EXAMPLE_NAMES)
+    assert set(DVC_OPTIONS) | set(DVC_CANNOT) == set(ENGINES)
+    assert all(len(engines) >= 2 for engines in ENGINES.values()), ENGINES
+
+
+@pytest.mark.parametrize("example", sorted(ENGINES))
+def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated, example: str) -> None:
+    """The table above is what the backends say: Airflow and Prefect compile every runnable
+    example as it is; DVC compiles its examples, with --unsupported warn only where all it
+    leaves out is a schedule or a trigger, and refuses the others for what a run does."""
+    for engine, compiled in ((AIRFLOW, generated.airflow[example]), (PREFECT, generated.prefect[example])):
+        assert compiled.ok, f"{example} does not compile for {engine}:\n{compiled.output}"
+    backend = registry.get("dvc")
+    unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
+                   if backend.support(use.feature).level is Level.UNSUPPORTED}
+    if example in DVC_OPTIONS:
+        compiled = generated.dvc[example]
+        assert compiled.ok, f"{example} does not compile for DVC {DVC_OPTIONS[example]}:\n{compiled.output}"
+        assert unsupported <= DROPPABLE, f"{example}: DVC would leave out {sorted(unsupported)}"
+        assert bool(unsupported) == bool(DVC_OPTIONS[example]), (example, sorted(unsupported), DVC_OPTIONS[example])
+        return
+    assert unsupported - DROPPABLE, f"{example}: DVC lacks only {sorted(unsupported)}: add it to DVC_OPTIONS"
+    strict = compile_dvc(EXAMPLES / f"{example}.yaml", generated.root / "dvc-strict" / example)
+    codes = {line.split("[", 1)[1].split("]", 1)[0] for line in strict.output.splitlines() if line.startswith("error[")}
+    assert strict.exit_code == 1 and codes and codes <= CAPABILITY_ERRORS, (
+        f"{example}: DVC should refuse it for capabilities ({DVC_CANNOT[example]}), got exit {strict.exit_code}:\n"
+        f"{strict.output}")
+
+
+@pytest.mark.parametrize("example", sorted(ENGINES))
+def test_artifacts_are_byte_identical_across_engines(runs, example: str) -> None:
+    results = {engine: pending.result() for engine, pending in runs[example].items()}
+    broken = [run for run in results.values() if not run.ok]
+    if broken:
+        pytest.fail("\n\n".join(f"{example} did not end as it should on {run.engine} "
+                                 f"({FAILS_BY_DESIGN.get(example, 'expected: success')}):\n{run.detail}"
+                                 for run in broken), pytrace=False)
+    assert len(results) >= 2, f"{example} ran on {sorted(results)} only: nothing to compare"
+    paths = sorted(set().union(*(run.artifacts for run in results.values())))
+    pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
+    declared = sorted(a.path for a in pipeline.artifacts.values() if not a.is_uri and not a.external)
+    if any(task.produces for task in pipeline.tasks.values()):
+        assert paths, f"{example}: no engine left any artifact (it declares {declared})"
+    differences = []
+    for path in paths:
+        versions = {engine: run.artifacts.get(path, UNTOUCHED) for engine, run in results.items()}
+        if len(set(versions.values())) > 1:
+            differences.append(describe_difference(path, versions))
+    if differences:
+        pytest.fail(f"{example}: the engines ({', '.join(results)}) left different artifacts "
+                    f"({len(differences)} of {len(paths)} files differ)\n" + "\n".join(differences), pytrace=False)
