@@ -160,10 +160,16 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
                    "(the setting is left out, when it can be without changing what the pipeline computes).")
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="Backend option, e.g. container=docker for airflow. Repeatable.")
+@click.option("-O", "level", type=click.IntRange(0, 1), default=1, show_default=True,
+              help="Optimization level: 0 none; 1 only what never changes behaviour or names "
+                   "(redundant `after` edges, conditions on literals). See `dagshift plan`.")
+@click.option("--select", "select", multiple=True, metavar="TASK",
+              help="Compile only TASK and what it needs (repeatable), like `make TASK`.")
 @_FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupported: str,
-                    option_pairs: tuple[str, ...], output_format: str, quiet: bool) -> None:
+                    option_pairs: tuple[str, ...], level: int, select: tuple[str, ...], output_format: str,
+                    quiet: bool) -> None:
     """Compile pipeline FILES to one or more orchestrators.
 
     Nothing is written unless every file compiles for every target: files are staged in a
@@ -188,7 +194,8 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
     owners: dict[str, str] = {}
     for path in files:
         loaded = check_file(path)
-        result = compile_loaded(loaded, targets, unsupported=unsupported, options=options, per_target_dirs=per_target)
+        result = compile_loaded(loaded, targets, unsupported=unsupported, options=options, per_target_dirs=per_target,
+                                level=level, select=select)
         everything.extend(result.diagnostics.sorted())
         for relative, text in result.files.items():
             if relative in files_out:
@@ -205,6 +212,43 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
     for written in write_files(files_out, Path(outdir)):
         if output_format == "text" and not quiet:
             click.echo(f"wrote {written}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-O", "level", type=click.IntRange(0, 1), default=1, show_default=True, help="Optimization level.")
+@click.option("--select", "select", multiple=True, metavar="TASK", help="Keep only TASK and what it needs.")
+def plan(file: str, level: int, select: tuple[str, ...]) -> None:
+    """Show what the optimizer does to pipeline FILE: each pass's changes, tasks and edges before
+    and after, value outputs nobody reads, and both graphs (Mermaid)."""
+    from .compile import fold_defaults
+    from .graph_render import to_mermaid
+    from .optimize import optimize, unused_outputs
+
+    loaded = check_file(file)
+    if loaded.pipeline is None or loaded.diagnostics.has_errors:
+        click.echo(RENDERERS["text"](loaded.diagnostics.sorted()), nl=False, err=True)
+        sys.exit(EXIT_PROBLEMS)
+    before = fold_defaults(loaded.pipeline)
+    unknown = [name for name in select if name not in before.tasks]
+    if unknown:
+        click.echo(f"error: --select names unknown task(s): {', '.join(unknown)}", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    result = optimize(before, level, select)
+    graphs = [build_graph(before), build_graph(result.pipeline)]
+    click.echo(f"# plan for {before.name} (-O{level}{''.join(' --select ' + s for s in select)})\n")
+    click.echo(f"tasks: {len(before.tasks)} -> {len(result.pipeline.tasks)}; "
+               f"edges: {graphs[0].number_of_edges()} -> {graphs[1].number_of_edges()}\n")
+    click.echo("## changes\n")
+    for action in result.actions:
+        click.echo(f"- [{action.pass_name}] {'warning: ' if action.warning else ''}{action.message}")
+    if not result.actions:
+        click.echo("- none")
+    unused = unused_outputs(result.pipeline)
+    click.echo("\n## value outputs nobody reads\n")
+    click.echo("\n".join(f"- {task_id}" for task_id in unused) or "- none")
+    for title, pipeline, graph_ in (("before", before, graphs[0]), ("after", result.pipeline, graphs[1])):
+        click.echo(f"\n## graph {title}\n\n```mermaid\n{to_mermaid(pipeline, graph_)}```")
 
 
 @main.command()

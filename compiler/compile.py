@@ -20,6 +20,7 @@ from .emit import InvalidOutput
 from .features import Feature, FeatureUse, feature_uses
 from .gc_pause import without_gc
 from .graph import build_graph
+from .optimize import optimize
 from .ir import Pipeline, TaskPolicy
 from .load import Loaded
 from .source import Reporter
@@ -123,6 +124,8 @@ def compile_loaded(
     unsupported: str = "error",
     options: Mapping[str, Any] | None = None,
     per_target_dirs: bool = False,
+    level: int = 1,
+    select: tuple[str, ...] = (),
 ) -> CompileResult:
     """Compile one loaded, validated pipeline to each target. Files are keyed by relative path
     (`<target>/<file>` when per_target_dirs)."""
@@ -131,6 +134,18 @@ def compile_loaded(
         return result
     report = Reporter(loaded.source, result.diagnostics)
     pipeline = fold_defaults(loaded.pipeline)
+    unknown = [name for name in select if name not in pipeline.tasks]
+    for name in unknown:
+        report.error("E501", f"--select names task '{name}', which the pipeline does not have", ("tasks",),
+                     help="use task ids from the file (`dagshift graph` lists them)")
+    if unknown:
+        return result
+    optimized = optimize(pipeline, level, select)
+    for action in optimized.actions:
+        if action.warning:
+            report.warning("W501", action.message, ("tasks", action.task) if action.task else (), at_key=True,
+                           help="fix or remove the condition; -O0 keeps the task")
+    pipeline = optimized.pipeline
     for target in targets:
         backend = registry.get(target)
         before = len(result.diagnostics.errors)
