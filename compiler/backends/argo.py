@@ -29,7 +29,7 @@ from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import parsed_when, task_refs
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import as_text, value_spec
+from .specs import as_text, texts_in, value_spec
 
 API_VERSION = "argoproj.io/v1alpha1"
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -337,7 +337,7 @@ class _WorkflowBuilder:
             if task.pool is not None and not _CONFIGMAP_KEY.match(task.pool):
                 self.report.error("E302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one",
                                   ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
-            if isinstance(task.foreach, list) and any("{{" in text for text in _strings(task.foreach)):
+            if isinstance(task.foreach, list) and any("{{" in text for text in texts_in(task.foreach)):
                 self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
                                   ("tasks", task_id, "foreach"),
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
@@ -889,17 +889,6 @@ def _either(terms: list[str], op: str) -> str:
         return terms[0]
     return op.join(f"({term})" for term in terms)
 
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)
 
 
 def _call_source() -> BlockText:

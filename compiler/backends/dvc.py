@@ -31,7 +31,7 @@ from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
 from .base import Backend, EmitContext, Level, Support, emulated, native, unsupported
-from .specs import value_spec
+from .specs import texts_in, value_spec
 
 RUNNER = ".dagshift/run.py"
 _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
@@ -171,7 +171,7 @@ class _DvcBuilder:
                                           "after its item: the items must be numbers or short names",
                                   ("tasks", task_id, "foreach"),
                                   help="list the items in the task's foreach, or use names (letters, digits, - _ .)")
-            if isinstance(task.foreach, list) and any("${" in text for text in _strings(task.foreach)):
+            if isinstance(task.foreach, list) and any("${" in text for text in texts_in(task.foreach)):
                 self.report.error("E302", f"DVC would read '${{' in the foreach list of task '{task_id}' as its own "
                                           "interpolation", ("tasks", task_id, "foreach"),
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
@@ -489,14 +489,3 @@ def _path_safe_item(item: Any) -> bool:
     text = str(item)
     return bool(text) and all(c.isalnum() or c in "-_." for c in text) and text not in (".", "..")
 
-
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)

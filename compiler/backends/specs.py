@@ -4,7 +4,7 @@ the task "spec" encoding of user values, condition code generation and the text 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .. import conditions
 from ..emit import python_literal as py
@@ -80,6 +80,19 @@ def condition_code(expr: conditions.Expr, ref_code: Callable[[Ref], str]) -> str
         return f"(not {condition_code(expr.operand, ref_code)})"
     joined = f" {expr.op} ".join(condition_code(o, ref_code) for o in expr.operands)
     return f"({joined})"
+
+
+def texts_in(value: Any) -> Iterator[str]:
+    """Every string in a literal value, mapping keys included (what a target's syntax could read)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from texts_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from texts_in(item)
 
 
 def as_text(value: Any) -> str:

@@ -15,7 +15,7 @@ from argo_model import dag_tasks, depends_holds, depends_names, evaluate_when, l
 from compiler.api import check_file
 from compiler.backends.specs import as_text
 from compiler.compile import fold_defaults
-from compiler.conditions import BoolOp, Compare, Literal, Not, RefOperand
+from compiler.conditions import BoolOp, Compare, Literal, Not, RefOperand, references
 from compiler.graph import build_graph
 from compiler.ir import TriggerRule, ValueType
 from compiler.naming import dns_name
@@ -130,7 +130,7 @@ def _check_condition(dag_task: dict, pipeline, task_id: str) -> None:
     rng = random.Random(task_id)
     for _ in range(200):
         values = {}
-        for operand in _refs(expr):
+        for operand in references(expr):
             ref = operand.ref
             value_type = (pipeline.params[ref.name].value_type if ref.kind == "param"
                           else pipeline.tasks[ref.task].outputs[ref.name].type)
@@ -147,19 +147,6 @@ def _check_condition(dag_task: dict, pipeline, task_id: str) -> None:
             return as_text(values[f"tasks.{original}.outputs.{path[4]}"])
 
         assert evaluate_when(dag_task["when"], lookup) == meant, (dag_task["when"], values)
-
-
-def _refs(expr):
-    if isinstance(expr, RefOperand):
-        yield expr
-    elif isinstance(expr, Compare):
-        yield from _refs(expr.left)
-        yield from _refs(expr.right)
-    elif isinstance(expr, Not):
-        yield from _refs(expr.operand)
-    elif isinstance(expr, BoolOp):
-        for operand in expr.operands:
-            yield from _refs(operand)
 
 
 def _literals(expr):
