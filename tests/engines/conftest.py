@@ -27,14 +27,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: runs generated files on a real orchestrator (scripts/engines.py)")
 
 
+def _engine_python(name: str, title: str) -> Path:
+    """The engine venv's python, built on first use and then cached (scripts/engines.py)."""
+    try:
+        return Path(engines_script().ensure(name))
+    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
+        pytest.fail(f"could not build the {title} engine environment with scripts/engines.py: {error!r}",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def airflow_python() -> Path:
     """The engine venv's python (built on first use, then cached; see scripts/engines.py)."""
-    try:
-        return Path(engines_script().ensure("airflow"))
-    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
-        pytest.fail(f"could not build the Airflow engine environment with scripts/engines.py: {error!r}",
-                    pytrace=False)
+    return _engine_python("airflow", "Airflow")
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +65,7 @@ def airflow_engine(airflow_python: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="session")
 def prefect_python() -> Path:
     """The Prefect engine venv's python (built on first use, then cached; see scripts/engines.py)."""
-    try:
-        return Path(engines_script().ensure("prefect"))
-    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
-        pytest.fail(f"could not build the Prefect engine environment with scripts/engines.py: {error!r}",
-                    pytrace=False)
+    return _engine_python("prefect", "Prefect")
 
 
 @pytest.fixture(scope="session")
@@ -97,21 +98,13 @@ def prefect_engine(prefect_python: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="session")
 def hera_python() -> Path:
     """The hera venv's python (Argo Workflows and Argo Events models; scripts/engines/hera.txt)."""
-    try:
-        return Path(engines_script().ensure("hera"))
-    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
-        pytest.fail(f"could not build the hera engine environment with scripts/engines.py: {error!r}",
-                    pytrace=False)
+    return _engine_python("hera", "hera")
 
 
 @pytest.fixture(scope="session")
 def dvc_python() -> Path:
     """The DVC engine venv's python (scripts/engines/dvc.txt; its `dvc` sits next to it)."""
-    try:
-        return Path(engines_script().ensure("dvc"))
-    except (Exception, SystemExit) as error:  # fail, never skip: a missing engine is a broken setup
-        pytest.fail(f"could not build the DVC engine environment with scripts/engines.py: {error!r}",
-                    pytrace=False)
+    return _engine_python("dvc", "DVC")
 
 
 @pytest.fixture(scope="session")
