@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-import networkx as nx
 
 from . import conditions
 from .graph import build_graph, topological_order
 from .ir import Pipeline, Task, TriggerRule
-from .references import parsed_when
+from .references import parsed_when, task_refs
 
 
 @dataclass(frozen=True)
@@ -121,12 +120,12 @@ def select_tasks(pipeline: Pipeline, selected: list[str]) -> tuple[Pipeline, lis
     graph = build_graph(pipeline)
     needed: set[str] = set()
     pending = [t for t in selected if t in pipeline.tasks]
-    while pending:
+    while pending:  # each task once: ancestors are added as needed, not searched again
         task_id = pending.pop()
         if task_id in needed:
             continue
         needed.add(task_id)
-        pending.extend(nx.ancestors(graph, task_id))
+        pending.extend(graph.predecessors(task_id))
         else_of = pipeline.tasks[task_id].else_of
         if else_of is not None:
             pending.append(else_of)
@@ -214,8 +213,6 @@ def _without(pipeline: Pipeline, removed: set[str]) -> Pipeline:
 
 
 def _output_refs(task: Task):
-    from .references import task_refs
-
     for _, ref in task_refs(task):
         if ref.kind == "task_output":
             yield str(ref.task), str(ref.name)
