@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-
 from . import conditions
 from .graph import build_graph, topological_order
 from .ir import Pipeline, Task, TriggerRule
