@@ -17,6 +17,7 @@ from .gc_pause import paused_gc
 from .graph import build_graph
 from .graph_render import FORMATS as GRAPH_FORMATS
 from .ir import json_schema
+from .values import format_duration
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -160,9 +161,11 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
                    "(the setting is left out, when it can be without changing what the pipeline computes).")
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="Backend option, e.g. container=docker for airflow. Repeatable.")
-@click.option("-O", "level", type=click.IntRange(0, 1), default=1, show_default=True,
+@click.option("-O", "level", type=click.IntRange(0, 2), default=1, show_default=True,
               help="Optimization level: 0 none; 1 only what never changes behaviour or names "
-                   "(redundant `after` edges, conditions on literals). See `dagshift plan`.")
+                   "(redundant `after` edges, conditions on literals, critical-path priorities); 2 also "
+                   "runs identical tasks once and fuses chains of small shell tasks where the target pays "
+                   "per task. See `dagshift plan`.")
 @click.option("--select", "select", multiple=True, metavar="TASK",
               help="Compile only TASK and what it needs (repeatable), like `make TASK`.")
 @_FORMAT_OPTION
@@ -216,15 +219,26 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-O", "level", type=click.IntRange(0, 1), default=1, show_default=True, help="Optimization level.")
+@click.option("-t", "--target", "target", metavar="TARGET",
+              help="Plan for this backend: -O2 fusion follows its cost model (without it, nothing is fused).")
+@click.option("-O", "level", type=click.IntRange(0, 2), default=1, show_default=True, help="Optimization level.")
 @click.option("--select", "select", multiple=True, metavar="TASK", help="Keep only TASK and what it needs.")
-def plan(file: str, level: int, select: tuple[str, ...]) -> None:
+def plan(file: str, target: str | None, level: int, select: tuple[str, ...]) -> None:
     """Show what the optimizer does to pipeline FILE: each pass's changes, tasks and edges before
-    and after, value outputs nobody reads, and both graphs (Mermaid)."""
+    and after, the critical path (from `estimate:` durations) and the widest level, value outputs
+    nobody reads, and both graphs (Mermaid)."""
     from .compile import fold_defaults
     from .graph_render import to_mermaid
-    from .optimize import optimize, unused_outputs
+    from .optimize import NO_TARGET, critical_path, optimize, unused_outputs, widest_level
 
+    cost = NO_TARGET
+    if target is not None:
+        from .backends import registry
+
+        if target not in registry.names():
+            raise click.BadParameter(f"unknown target {target!r}; choose from {', '.join(registry.names())}",
+                                     param_hint="--target")
+        cost = registry.get(target).cost
     loaded = check_file(file)
     if loaded.pipeline is None or loaded.diagnostics.has_errors:
         click.echo(RENDERERS["text"](loaded.diagnostics.sorted()), nl=False, err=True)
@@ -234,20 +248,29 @@ def plan(file: str, level: int, select: tuple[str, ...]) -> None:
     if unknown:
         click.echo(f"error: --select names unknown task(s): {', '.join(unknown)}", err=True)
         sys.exit(EXIT_PROBLEMS)
-    result = optimize(before, level, select)
-    graphs = [build_graph(before), build_graph(result.pipeline)]
-    click.echo(f"# plan for {before.name} (-O{level}{''.join(' --select ' + s for s in select)})\n")
-    click.echo(f"tasks: {len(before.tasks)} -> {len(result.pipeline.tasks)}; "
-               f"edges: {graphs[0].number_of_edges()} -> {graphs[1].number_of_edges()}\n")
-    click.echo("## changes\n")
+    result = optimize(before, level, select, cost)
+    after = result.pipeline
+    graphs = [build_graph(before), build_graph(after)]
+    flags = f"-O{level}{f' -t {target}' if target else ''}{''.join(' --select ' + s for s in select)}"
+    click.echo(f"# plan for {before.name} ({flags})\n")
+    click.echo(f"- tasks: {len(before.tasks)} -> {len(after.tasks)}")
+    click.echo(f"- edges: {graphs[0].number_of_edges()} -> {graphs[1].number_of_edges()}")
+    path, seconds = critical_path(after)
+    estimated = f"estimated {format_duration(round(seconds))}, " if seconds else "no estimates, "
+    click.echo(f"- critical path: {' -> '.join(path)} ({estimated}{len(path)} task{'s' * (len(path) != 1)})")
+    widest = widest_level(after)
+    click.echo(f"- widest level: {len(widest)} task{'s' * (len(widest) != 1)} can run at once "
+               f"({', '.join(widest)})")
+    click.echo(f"- per-task cost: {f'{cost.overhead:g} s, ' if cost.overhead else ''}{cost.why}")
+    click.echo("\n## changes\n")
     for action in result.actions:
         click.echo(f"- [{action.pass_name}] {'warning: ' if action.warning else ''}{action.message}")
     if not result.actions:
         click.echo("- none")
-    unused = unused_outputs(result.pipeline)
+    unused = unused_outputs(after)
     click.echo("\n## value outputs nobody reads\n")
     click.echo("\n".join(f"- {task_id}" for task_id in unused) or "- none")
-    for title, pipeline, graph_ in (("before", before, graphs[0]), ("after", result.pipeline, graphs[1])):
+    for title, pipeline, graph_ in (("before", before, graphs[0]), ("after", after, graphs[1])):
         click.echo(f"\n## graph {title}\n\n```mermaid\n{to_mermaid(pipeline, graph_)}```")
 
 

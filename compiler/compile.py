@@ -140,16 +140,17 @@ def compile_loaded(
                      help="use task ids from the file (`dagshift graph` lists them)")
     if unknown:
         return result
-    optimized = optimize(pipeline, level, select)
+    optimized = optimize(pipeline, min(level, 1), select)
     for action in optimized.actions:
         if action.warning:
             report.warning("W501", action.message, ("tasks", action.task) if action.task else (), at_key=True,
                            help="fix or remove the condition; -O0 keeps the task")
-    pipeline = optimized.pipeline
     for target in targets:
         backend = registry.get(target)
+        # -O2 depends on the target's cost model; its warnings are those -O1 reported above
+        target_pipeline = optimize(pipeline, level, select, backend.cost).pipeline if level >= 2 else optimized.pipeline
         before = len(result.diagnostics.errors)
-        lowered = check_capabilities(pipeline, backend, report, unsupported, options)
+        lowered = check_capabilities(target_pipeline, backend, report, unsupported, options)
         if len(result.diagnostics.errors) > before:
             continue
         ctx = EmitContext(build_graph(lowered), report, loaded.source.name, dict(options or {}))

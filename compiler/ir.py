@@ -329,6 +329,11 @@ class Task(TaskPolicy):
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
     foreach: ForEach | None = Field(None, description="a list, a list param or an upstream list output")
     max_parallel: int | None = Field(None, ge=1)
+    estimate: Duration | None = Field(None, description="how long the task usually takes: the optimizer's "
+                                                        "critical path and priorities use it")
+    priority: int | None = Field(None, ge=1, description="scheduling priority, higher first when slots are "
+                                                         "scarce (Airflow priority_weight); set from `estimate` "
+                                                         "when omitted")
 
     @model_validator(mode="before")
     @classmethod

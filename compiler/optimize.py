@@ -1,25 +1,37 @@
 """The graph optimizer: passes over a validated, defaults-folded pipeline that make it cheaper to
 run without changing what it computes. Each pass is a small function in the ordered PASSES tuple;
-it returns the new pipeline and records what it did as Actions, which `dagshift plan` shows.
+it returns the new pipeline and records what it did as Actions, which `dagshift plan` shows. The
+passes of a level run again until none changes anything, so a second optimization is a no-op.
 
-Levels: 0 runs nothing; 1 (the default) runs only what can never change behaviour or task names:
+Level 1 (the default) runs only what can never change behaviour or task names:
+- `fold_constant_conditions`: a `when` that reads no param and no upstream value is decided now;
+  a task whose condition is always false (or the else branch of an always-true one) can never run
+  and is removed with a warning, and so is what could only run after it;
 - `drop_redundant_after`: an `after` edge implied by another path is removed (only for tasks with
   the all_success rule, whose upstream failures and skips reach them through that path anyway;
   edges carrying data, conditions or else_of are never touched);
-- `fold_constant_conditions`: a `when` that reads no param and no upstream value is decided now;
-  a task whose condition is always false (or the else branch of an always-true one) can never run
-  and is removed with a warning, and so is what could only run after it.
+- `prioritize_critical_path`: with `estimate:` durations, every task gets a scheduling priority:
+  the estimated length of the longest path from it to the end (critical-path tasks come first).
+Level 2 adds what renames tasks, and assumes a task's result depends only on its command, inputs
+and settings (so running it once is as good as twice):
+- `deduplicate_tasks`: identical tasks (same command, inputs, params and settings) run once;
+- `fuse_chains`: linear chains of small, compatible shell tasks become one task when the target's
+  cost model says a scheduled task costs something (a pod, a scheduler round-trip).
 Selecting tasks (`--select`) keeps those tasks and everything they need, and nothing else.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from . import conditions
+import networkx as nx
+
+from . import conditions, naming, placeholders
 from .graph import build_graph, topological_order
 from .ir import Pipeline, Task, TriggerRule
+from .placeholders import Ref
 from .references import parsed_when, task_refs
 
 
@@ -37,26 +49,55 @@ class Optimized:
     actions: list[Action] = field(default_factory=list)
 
 
-Pass = Callable[[Pipeline], tuple[Pipeline, list[Action]]]
-LEVELS = (0, 1)
+@dataclass(frozen=True)
+class TaskCost:
+    """A target's cost model: what one scheduled task costs on it, beyond the work itself."""
+
+    overhead: float  # seconds per task: pod start-up, scheduler round-trip, ...
+    why: str
 
 
-def optimize(pipeline: Pipeline, level: int = 1, select: Iterable[str] = ()) -> Optimized:
+# Where no target is named (`dagshift plan` without -t), fusion is left out: it depends on the target.
+NO_TARGET = TaskCost(0.0, "no target named: fusion depends on the target's cost model")
+# A task is small, and worth fusing, when the per-task overhead is at least a tenth of its
+# estimated run time (a task without an estimate counts as small).
+SMALL_TASK_SHARE = 10.0
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    level: int
+    run: Callable[[Pipeline, TaskCost], tuple[Pipeline, list[Action]]]
+
+
+LEVELS = (0, 1, 2)
+_MAX_ROUNDS = 8
+
+
+def optimize(pipeline: Pipeline, level: int = 1, select: Iterable[str] = (),
+             cost: TaskCost = NO_TARGET) -> Optimized:
     result = Optimized(pipeline)
     selected = list(select)
     if selected:
         result.pipeline, actions = select_tasks(result.pipeline, selected)
         result.actions += actions
-    for optimization_pass in PASSES[:_PASS_COUNT[level]]:
-        result.pipeline, actions = optimization_pass(result.pipeline)
-        result.actions += actions
+    passes = [p for p in PASSES if p.level <= level]
+    for _ in range(_MAX_ROUNDS):  # until nothing changes; each round can only shrink the graph
+        changed = False
+        for optimization_pass in passes:
+            result.pipeline, actions = optimization_pass.run(result.pipeline, cost)
+            result.actions += actions
+            changed = changed or bool(actions)
+        if not changed:
+            break
     return result
 
 
 # ----------------------------------------------------------------------------- passes
 
 
-def fold_constant_conditions(pipeline: Pipeline) -> tuple[Pipeline, list[Action]]:
+def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipeline, list[Action]]:
     actions: list[Action] = []
     never: set[str] = set()
     tasks = dict(pipeline.tasks)
@@ -81,7 +122,7 @@ def fold_constant_conditions(pipeline: Pipeline) -> tuple[Pipeline, list[Action]
     return _without(pipeline.model_copy(update={"tasks": tasks}), removed), actions
 
 
-def drop_redundant_after(pipeline: Pipeline) -> tuple[Pipeline, list[Action]]:
+def drop_redundant_after(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipeline, list[Action]]:
     graph = build_graph(pipeline)
     order = topological_order(graph)
     bit = {task_id: 1 << index for index, task_id in enumerate(order)}
@@ -141,8 +182,145 @@ def unused_outputs(pipeline: Pipeline) -> list[str]:
             if task.outputs and not any((task_id, name) in read for name in task.outputs)]
 
 
-PASSES: tuple[Pass, ...] = (fold_constant_conditions, drop_redundant_after)
-_PASS_COUNT = {0: 0, 1: 2}
+def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipeline, list[Action]]:
+    """Identical tasks run once: the first in file order stays; what read the others reads it.
+    Tasks are compared after their own upstream duplicates are replaced, in dependency order, so
+    whole identical branches merge in one pass."""
+    graph = build_graph(pipeline)
+    replaced: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    rewritten: dict[str, Task] = {}
+    for task_id in topological_order(graph):
+        task = _renamed_refs(pipeline.tasks[task_id], replaced)
+        rewritten[task_id] = task
+        if task.produces:  # an artifact has one producer: such a task is never a duplicate
+            continue
+        key = json.dumps(task.model_dump(mode="json", exclude={"description"}), sort_keys=True)
+        if key in seen:
+            replaced[task_id] = seen[key]
+        else:
+            seen[key] = task_id
+    if not replaced:
+        return pipeline, []
+    tasks = {task_id: _renamed_refs(rewritten[task_id], replaced)
+             for task_id in pipeline.tasks if task_id not in replaced}
+    actions = [Action("deduplicate_tasks", f"'{task_id}' is identical to '{kept}': it runs once, as '{kept}'",
+                      task_id) for task_id, kept in sorted(replaced.items(), key=lambda i: graph.nodes[i[0]]["index"])]
+    return pipeline.model_copy(update={"tasks": tasks}), actions
+
+
+def fuse_chains(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipeline, list[Action]]:
+    """Linear chains of small compatible shell tasks become one shell task that runs each part in
+    its own subshell, in order, stopping at the first failure, with each part's name in the log."""
+    if cost.overhead <= 0:
+        return pipeline, []
+    graph = build_graph(pipeline)
+    else_targets = {task.else_of for task in pipeline.tasks.values() if task.else_of}
+    fusable = {task_id for task_id, task in pipeline.tasks.items()
+               if task_id not in else_targets and _fusable(task, cost)}
+
+    def links(upstream: str, downstream: str) -> bool:
+        return (upstream in fusable and downstream in fusable and graph.out_degree(upstream) == 1
+                and graph.in_degree(downstream) == 1
+                and _settings(pipeline.tasks[upstream]) == _settings(pipeline.tasks[downstream]))
+
+    chains: list[list[str]] = []
+    for task_id in topological_order(graph):
+        predecessors = list(graph.predecessors(task_id))
+        if len(predecessors) == 1 and links(predecessors[0], task_id):
+            continue  # inside a chain: its head collects it
+        chain = [task_id]
+        while graph.out_degree(chain[-1]) == 1:
+            successor = next(iter(graph.successors(chain[-1])))
+            if not links(chain[-1], successor):
+                break
+            chain.append(successor)
+        if len(chain) > 1:
+            chains.append(chain)
+    if not chains:
+        return pipeline, []
+    taken = set(pipeline.tasks)
+    fused_id: dict[str, str] = {}
+    fused: dict[str, Task] = {}
+    actions: list[Action] = []
+    for chain in chains:
+        name = _fused_name(chain, taken)
+        taken.add(name)
+        fused_id.update((task_id, name) for task_id in chain)
+        fused[chain[0]] = _fuse(name, chain, [pipeline.tasks[t] for t in chain])
+        actions.append(Action("fuse_chains", f"{' -> '.join(chain)} run as one task '{name}' (saves about "
+                                             f"{cost.overhead * (len(chain) - 1):g} s: {cost.why})", name))
+    tasks: dict[str, Task] = {}
+    for task_id, task in pipeline.tasks.items():
+        if task_id in fused_id and task_id not in fused:
+            continue  # a later part of a chain: its head stands for it
+        task = fused.get(task_id, task)
+        after = list(dict.fromkeys(fused_id.get(t, t) for t in task.after))
+        tasks[fused_id.get(task_id, task_id)] = task.model_copy(update={"after": after}) if after != task.after else task
+    return pipeline.model_copy(update={"tasks": tasks}), actions
+
+
+def prioritize_critical_path(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipeline, list[Action]]:
+    """With estimates, each task's priority is the estimated length (whole seconds, at least 1) of
+    the longest path from it to the end: when slots are scarce, the critical path goes first."""
+    if not any(task.estimate for task in pipeline.tasks.values()):
+        return pipeline, []
+    graph = build_graph(pipeline)
+    remaining = _remaining_seconds(pipeline, graph)
+    tasks = dict(pipeline.tasks)
+    actions = []
+    for task_id, task in pipeline.tasks.items():
+        priority = max(1, round(remaining[task_id]))
+        if task.priority is None:
+            tasks[task_id] = task.model_copy(update={"priority": priority})
+            actions.append(Action("prioritize_critical_path", f"'{task_id}' gets priority {priority} (the "
+                                                              f"estimated time from its start to the end)", task_id))
+    return pipeline.model_copy(update={"tasks": tasks}), actions
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("fold_constant_conditions", 1, fold_constant_conditions),
+    Pass("drop_redundant_after", 1, drop_redundant_after),
+    Pass("deduplicate_tasks", 2, deduplicate_tasks),
+    Pass("fuse_chains", 2, fuse_chains),
+    Pass("prioritize_critical_path", 1, prioritize_critical_path),
+)
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def critical_path(pipeline: Pipeline) -> tuple[list[str], float]:
+    """The path with the longest estimated duration (tasks without an estimate count 0 s; among
+    equally long paths, the one with the most tasks), and that duration in seconds."""
+    graph = build_graph(pipeline)
+    best: dict[str, tuple[float, int, str | None]] = {}
+    for task_id in topological_order(graph):
+        own = float(pipeline.tasks[task_id].estimate or 0)
+        start = (own, 1, None)
+        for upstream in graph.predecessors(task_id):
+            seconds, count, _ = best[upstream]
+            start = max(start, (seconds + own, count + 1, upstream), key=lambda c: (c[0], c[1]))
+        best[task_id] = start
+    if not best:
+        return [], 0.0
+    end = max(best, key=lambda t: (best[t][0], best[t][1], -graph.nodes[t]["index"]))
+    path, node = [], end
+    while node is not None:
+        path.append(node)
+        node = best[node][2]
+    return path[::-1], best[end][0]
+
+
+def widest_level(pipeline: Pipeline) -> list[str]:
+    """The largest set of tasks at the same depth (longest distance from a start): how many tasks
+    can run at once at best."""
+    graph = build_graph(pipeline)
+    levels = list(nx.topological_generations(graph))
+    widest = max(levels, key=len, default=[])
+    return sorted(widest, key=lambda t: graph.nodes[t]["index"])
+
+
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -215,3 +393,134 @@ def _output_refs(task: Task):
     for _, ref in task_refs(task):
         if ref.kind == "task_output":
             yield str(ref.task), str(ref.name)
+
+
+def _remaining_seconds(pipeline: Pipeline, graph: nx.DiGraph) -> dict[str, float]:
+    """For each task, the estimated length of the longest path from its start to the end."""
+    remaining: dict[str, float] = {}
+    for task_id in reversed(topological_order(graph)):
+        after = max((remaining[s] for s in graph.successors(task_id)), default=0.0)
+        remaining[task_id] = float(pipeline.tasks[task_id].estimate or 0) + after
+    return remaining
+
+
+# ----------------------------------------------------------------------------- fusion helpers
+
+
+def _fusable(task: Task, cost: TaskCost) -> bool:
+    """A shell task whose whole meaning survives running inside a larger shell script: nothing
+    decided per task (condition, rule, fan-out, timeout, alerts) and no values to hand on."""
+    small = task.estimate is None or task.estimate <= SMALL_TASK_SHARE * cost.overhead
+    # (a command ending in a backslash would continue into the closing parenthesis)
+    return (task.kind == "shell" and isinstance(task.command, str) and not task.command.endswith("\\")
+            and small and not task.outputs
+            and task.when is None and task.else_of is None and task.trigger_rule is TriggerRule.ALL_SUCCESS
+            and task.foreach is None and task.max_parallel is None and task.timeout is None and not task.alerts)
+
+
+_SHARED_SETTINGS = ("env", "secrets", "resources", "retries", "retry_delay", "retry_backoff", "retry_max_delay",
+                    "cache", "pool", "image")
+
+
+def _settings(task: Task) -> dict:
+    """What the tasks of a chain must share, since the fused task has one of each."""
+    return task.model_dump(include=set(_SHARED_SETTINGS))
+
+
+def _fused_name(chain: list[str], taken: set[str]) -> str:
+    head, tail = chain[0], chain[-1]
+    half = (naming.MAX_ID_LENGTH - 6) // 2
+    base = f"{head[:half].rstrip('-_')}__{tail[:half]}"
+    names = {mapped(t) for t in taken for mapped in naming.TARGET_NAMES.values()} | taken
+    candidate, number = base, 1
+    while candidate in names or any(mapped(candidate) in names for mapped in naming.TARGET_NAMES.values()):
+        number += 1
+        candidate = f"{base}_{number}"
+    return candidate
+
+
+def _fuse(name: str, ids: list[str], parts: list[Task]) -> Task:
+    # Each part runs in its own subshell, as it ran alone: its `cd`, `exit` or `set` stay inside it,
+    # and with `set +e` as a shell starts. The outer `set -e` stops at the first failing part with
+    # its exit status (an `||` after the subshell would disable a part's own `set -e`).
+    script = "set -e\n" + "\n".join(
+        f"printf '%s\\n' 'dagshift: {task_id} ({index} of {len(ids)} in {name})' >&2\n(\nset +e\n{part.command}\n)"
+        for index, (task_id, part) in enumerate(zip(ids, parts), start=1)
+    )
+    produced = [artifact for part in parts for artifact in part.produces]
+    consumed = [artifact for part in parts for artifact in part.consumes if artifact not in produced]
+    estimates = [part.estimate for part in parts if part.estimate is not None]
+    lines = [f"fused by dagshift -O2: {' -> '.join(ids)}"]
+    lines += [f"{task_id}: {part.description}" for task_id, part in zip(ids, parts) if part.description]
+    return parts[0].model_copy(update={
+        "description": "\n".join(lines),
+        "command": script,
+        "consumes": list(dict.fromkeys(consumed)),
+        "produces": list(dict.fromkeys(produced)),
+        "estimate": sum(estimates) if estimates else None,
+        "priority": None,
+    })
+
+
+# ----------------------------------------------------------------------------- renaming references
+
+
+def _renamed_refs(task: Task, replaced: dict[str, str]) -> Task:
+    """The task with references to replaced tasks pointed at their replacements."""
+    if not replaced:
+        return task
+    update: dict = {}
+    after = list(dict.fromkeys(replaced.get(t, t) for t in task.after))
+    if after != task.after:
+        update["after"] = after
+    if task.else_of in replaced:
+        update["else_of"] = replaced[task.else_of]
+    for name in ("command", "args", "env", "foreach"):
+        value = getattr(task, name)
+        renamed = _renamed_in_value(value, replaced)
+        if renamed != value:
+            update[name] = renamed
+    expr = parsed_when(task)
+    if expr is not None and any(op.ref.task in replaced for op in conditions.references(expr)):
+        update["when"] = conditions.render(_renamed_in_expr(expr, replaced))
+    return task.model_copy(update=update) if update else task
+
+
+def _renamed_in_value(value, replaced: dict[str, str]):
+    if isinstance(value, str):
+        return _renamed_in_text(value, replaced)
+    if isinstance(value, list):
+        return [_renamed_in_value(item, replaced) for item in value]
+    if isinstance(value, dict):
+        return {key: _renamed_in_value(item, replaced) for key, item in value.items()}
+    return value
+
+
+def _renamed_in_text(text: str, replaced: dict[str, str]) -> str:
+    segments = placeholders.parse(text)[0]
+    if not any(isinstance(s, Ref) and s.task in replaced for s in segments):
+        return text
+    pieces = []
+    for segment in segments:
+        if isinstance(segment, Ref):
+            if segment.task in replaced:
+                segment = Ref(segment.kind, segment.name, replaced[segment.task])
+            pieces.append(f"${{{{ {segment} }}}}")
+        else:
+            pieces.append(segment.replace("${{", "$${{"))  # literal text stays literal
+    return "".join(pieces)
+
+
+def _renamed_in_expr(expr: conditions.Expr, replaced: dict[str, str]) -> conditions.Expr:
+    if isinstance(expr, conditions.RefOperand):
+        ref = expr.ref
+        if ref.task in replaced:
+            return conditions.RefOperand(Ref(ref.kind, ref.name, replaced[ref.task]), expr.offset)
+        return expr
+    if isinstance(expr, conditions.Compare):
+        return conditions.Compare(expr.op, _renamed_in_expr(expr.left, replaced), _renamed_in_expr(expr.right, replaced))
+    if isinstance(expr, conditions.BoolOp):
+        return conditions.BoolOp(expr.op, tuple(_renamed_in_expr(o, replaced) for o in expr.operands))
+    if isinstance(expr, conditions.Not):
+        return conditions.Not(_renamed_in_expr(expr.operand, replaced))
+    return expr

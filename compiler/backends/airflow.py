@@ -28,6 +28,7 @@ from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import AlertEvent, Alert, Pipeline, Task, TriggerRule, TriggerType, ValueType
+from ..optimize import TaskCost
 from ..naming import dns_name, python_name
 from ..values import cpu_millicores, memory_bytes
 from ..placeholders import Ref, parse as parse_placeholders
@@ -79,6 +80,7 @@ def _module_names() -> frozenset[str]:
 class AirflowBackend(Backend):
     name = "airflow"
     title = "Airflow 3"
+    cost = TaskCost(2.0, "each task instance waits for a scheduler loop and an executor slot")
     option_help = {"container": "kpo (default): KubernetesPodOperator; docker: DockerOperator"}
     capabilities = {
         Feature.SHELL: native("BashOperator (TaskFlow @task when it has value outputs or secrets)"),
@@ -324,6 +326,8 @@ class _DagBuilder:
             kwargs.append(("trigger_rule", f"TriggerRule.{_TRIGGER_RULES[task.trigger_rule]}"))
         if task.pool is not None:
             kwargs.append(("pool", py(task.pool)))
+        if task.priority is not None:  # the optimizer's critical-path priority: as given, not summed downstream
+            kwargs += [("priority_weight", py(task.priority)), ("weight_rule", py("absolute"))]
         if task.max_parallel is not None:
             kwargs.append(("max_active_tis_per_dagrun", py(task.max_parallel)))
         if task.resources is not None and task.kind != "container":

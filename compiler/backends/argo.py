@@ -24,6 +24,7 @@ from ..yaml_out import BlockText
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import Alert, AlertEvent, Pipeline, Task, TriggerRule, TriggerType, ValueType
+from ..optimize import TaskCost
 from ..naming import dns_name
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
@@ -54,6 +55,7 @@ Segments = list[str]  # literal user text (str) and Argo variables (Tag)
 class ArgoBackend(Backend):
     name = "argo"
     title = "Argo Workflows"
+    cost = TaskCost(5.0, "each task is a pod: scheduling, image check, init and wait containers")
     capabilities = {
         Feature.SHELL: native("a container template running `sh -c` in the default image (--option image)"),
         Feature.PYTHON: emulated("a script template that imports module:function and calls it (python in the image)"),
@@ -628,7 +630,7 @@ class _WorkflowBuilder:
 
     def _memo_key(self, task_id: str, task: Task, inputs: _Inputs) -> str:
         """The task's name, a hash of what it runs, and a hash of its run-time inputs (if any)."""
-        static = hashlib.sha256(task.model_dump_json(exclude={"description", "alerts"}).encode()).hexdigest()[:12]
+        static = hashlib.sha256(task.model_dump_json(exclude=_NOT_CACHE_KEY).encode()).hexdigest()[:12]
         key = f"{self.task_names[task_id]}-{static}"
         values = [f"workflow.parameters{_expr_key(name)}" for name in self._params_used(task)]
         values += [f"inputs.parameters{_expr_key(name)}" for name in inputs.values]
@@ -897,7 +899,10 @@ def _call_source() -> BlockText:
 
 
 # What shell tasks sharing one template may differ in: all of it lives in the DAG task.
-_NOT_SHAPE = {"command", "description", "after", "alerts", "when", "else_of", "trigger_rule", "foreach"}
+_NOT_SHAPE = {"command", "description", "after", "alerts", "when", "else_of", "trigger_rule", "foreach", "estimate",
+              "priority"}
+# Scheduling hints never change a task's result, so they are not part of its memoize key.
+_NOT_CACHE_KEY = {"description", "alerts", "estimate", "priority"}
 
 _CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources")
 

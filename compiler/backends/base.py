@@ -11,6 +11,7 @@ import networkx as nx
 from ..diagnostics import Diagnostics
 from ..features import Feature
 from ..ir import Pipeline
+from ..optimize import TaskCost
 from ..source import Reporter
 
 
@@ -65,6 +66,8 @@ class Backend:
     capabilities: ClassVar[Mapping[Feature, Support]]
     # Backend-specific `--option key=value` settings and their help, e.g. {"container": "kpo|docker"}.
     option_help: ClassVar[Mapping[str, str]] = {}
+    # What one scheduled task costs on the target: -O2 fuses chains of small tasks when it is not 0.
+    cost: ClassVar[TaskCost] = TaskCost(0.0, "no per-task cost known")
 
     def support(self, feature: Feature, options: Mapping[str, Any] | None = None) -> Support:
         """How the target expresses `feature`; `options` (--option) may turn on an emulation."""

@@ -27,6 +27,7 @@ from .. import emit
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import ArtifactKind, Pipeline, Task, ValueType
+from ..optimize import TaskCost
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
@@ -40,6 +41,7 @@ _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
 class DvcBackend(Backend):
     name = "dvc"
     title = "DVC"
+    cost = TaskCost(0.0, "stages run one after another in one process; fusing would only lose per-stage caching")
     capabilities = {
         Feature.SHELL: native("the stage's cmd"),
         Feature.PYTHON: emulated("cmd: python3 .dagshift/run.py TASK, which imports module:function and calls it"),

@@ -20,6 +20,7 @@ from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import AlertEvent, Alert, Pipeline, Task, TriggerRule, TriggerType, ValueType
+from ..optimize import TaskCost
 from ..naming import python_name
 from ..placeholders import Ref
 from ..references import task_refs
@@ -53,6 +54,7 @@ _RESERVED_PARAMS = frozenset({
 class PrefectBackend(Backend):
     name = "prefect"
     title = "Prefect 3"
+    cost = TaskCost(0.1, "each task run reports its states to the Prefect API")
     capabilities = {
         Feature.SHELL: emulated("a @task running the command through subprocess, output streamed to the log"),
         Feature.PYTHON: native("a @task importing module:function at run time"),
