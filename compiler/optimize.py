@@ -41,12 +41,23 @@ class Action:
     message: str
     task: str | None = None
     warning: bool = False
+    merged: tuple[str, ...] = ()  # the tasks `task` now stands for (deduplication, fusion)
 
 
 @dataclass
 class Optimized:
     pipeline: Pipeline
     actions: list[Action] = field(default_factory=list)
+
+    def stands_for(self) -> dict[str, str]:
+        """Each task merged away -> the task of the result that now does its work."""
+        into: dict[str, str] = {}
+        for action in self.actions:
+            if action.merged:
+                into.pop(action.task, None)  # the name is a live task now, even if it once was merged away
+                for task_id in action.merged:
+                    into[task_id] = action.task
+        return {task_id: _follow(into, task_id) for task_id in into}
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,10 @@ def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> 
     actions: list[Action] = []
     never: set[str] = set()
     tasks = dict(pipeline.tasks)
+    else_branches: dict[str, list[str]] = {}
+    for task_id, task in pipeline.tasks.items():
+        if task.else_of is not None:
+            else_branches.setdefault(task.else_of, []).append(task_id)
     for task_id, task in pipeline.tasks.items():
         expr = parsed_when(task)
         if expr is None or list(conditions.references(expr)):
@@ -109,13 +124,13 @@ def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> 
             tasks[task_id] = task.model_copy(update={"when": None})
             actions.append(Action("fold_constant_conditions", f"the condition of '{task_id}' is always true: "
                                                               "it always runs", task_id))
-            never.update(t for t, other in pipeline.tasks.items() if other.else_of == task_id)
+            never.update(else_branches.get(task_id, ()))
         else:
             never.add(task_id)
     if not never:
         return pipeline.model_copy(update={"tasks": tasks}), actions
     removed = _cannot_run(pipeline, never)
-    for task_id in sorted(removed, key=list(pipeline.tasks).index):
+    for task_id in [t for t in pipeline.tasks if t in removed]:
         why = "its condition is always false" if task_id in never else "it could only run after a task that never runs"
         actions.append(Action("fold_constant_conditions", f"task '{task_id}' can never run ({why}): removed",
                               task_id, warning=True))
@@ -193,8 +208,6 @@ def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[P
     for task_id in topological_order(graph):
         task = _renamed_refs(pipeline.tasks[task_id], replaced)
         rewritten[task_id] = task
-        if task.produces:  # an artifact has one producer: such a task is never a duplicate
-            continue
         key = json.dumps(task.model_dump(mode="json", exclude={"description"}), sort_keys=True)
         if key in seen:
             replaced[task_id] = seen[key]
@@ -205,7 +218,8 @@ def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[P
     tasks = {task_id: _renamed_refs(rewritten[task_id], replaced)
              for task_id in pipeline.tasks if task_id not in replaced}
     actions = [Action("deduplicate_tasks", f"'{task_id}' is identical to '{kept}': it runs once, as '{kept}'",
-                      task_id) for task_id, kept in sorted(replaced.items(), key=lambda i: graph.nodes[i[0]]["index"])]
+                      kept, merged=(task_id,))
+               for task_id, kept in sorted(replaced.items(), key=lambda i: graph.nodes[i[0]]["index"])]
     return pipeline.model_copy(update={"tasks": tasks}), actions
 
 
@@ -239,7 +253,7 @@ def fuse_chains(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipelin
             chains.append(chain)
     if not chains:
         return pipeline, []
-    taken = set(pipeline.tasks)
+    taken = _NameSet(pipeline.tasks)
     fused_id: dict[str, str] = {}
     fused: dict[str, Task] = {}
     actions: list[Action] = []
@@ -249,7 +263,8 @@ def fuse_chains(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[Pipelin
         fused_id.update((task_id, name) for task_id in chain)
         fused[chain[0]] = _fuse(name, chain, [pipeline.tasks[t] for t in chain])
         actions.append(Action("fuse_chains", f"{' -> '.join(chain)} run as one task '{name}' (saves about "
-                                             f"{cost.overhead * (len(chain) - 1):g} s: {cost.why})", name))
+                                             f"{cost.overhead * (len(chain) - 1):g} s: {cost.why})", name,
+                              merged=tuple(chain)))
     tasks: dict[str, Task] = {}
     for task_id, task in pipeline.tasks.items():
         if task_id in fused_id and task_id not in fused:
@@ -366,6 +381,7 @@ def _without(pipeline: Pipeline, removed: set[str]) -> Pipeline:
     if not removed:
         return pipeline
     graph = build_graph(pipeline)
+    position = {task_id: index for index, task_id in enumerate(pipeline.tasks)}
     tasks: dict[str, Task] = {}
     for task_id, task in pipeline.tasks.items():
         if task_id in removed:
@@ -384,7 +400,7 @@ def _without(pipeline: Pipeline, removed: set[str]) -> Pipeline:
                     pending.append(above)
                 elif above not in after and not graph.has_edge(above, task_id) and above not in inherited:
                     inherited.append(above)
-        after += sorted(inherited, key=list(pipeline.tasks).index)
+        after += sorted(inherited, key=position.__getitem__)
         tasks[task_id] = task.model_copy(update={"after": after}) if after != task.after else task
     return pipeline.model_copy(update={"tasks": tasks})
 
@@ -393,6 +409,14 @@ def _output_refs(task: Task):
     for _, ref in task_refs(task):
         if ref.kind == "task_output":
             yield str(ref.task), str(ref.name)
+
+
+def _follow(into: dict[str, str], task_id: str) -> str:
+    seen = set()
+    while task_id in into and task_id not in seen:
+        seen.add(task_id)
+        task_id = into[task_id]
+    return task_id
 
 
 def _remaining_seconds(pipeline: Pipeline, graph: nx.DiGraph) -> dict[str, float]:
@@ -427,13 +451,28 @@ def _settings(task: Task) -> dict:
     return task.model_dump(include=set(_SHARED_SETTINGS))
 
 
-def _fused_name(chain: list[str], taken: set[str]) -> str:
+class _NameSet:
+    """Task ids in use, with the names they become on each target (which must not collide either)."""
+
+    def __init__(self, ids):
+        self.names: set[str] = set()
+        for task_id in ids:
+            self.add(task_id)
+
+    def add(self, task_id: str) -> None:
+        self.names.add(task_id)
+        self.names.update(mapped(task_id) for mapped in naming.TARGET_NAMES.values())
+
+    def __contains__(self, task_id: str) -> bool:
+        return task_id in self.names or any(mapped(task_id) in self.names for mapped in naming.TARGET_NAMES.values())
+
+
+def _fused_name(chain: list[str], taken: _NameSet) -> str:
     head, tail = chain[0], chain[-1]
     half = (naming.MAX_ID_LENGTH - 6) // 2
     base = f"{head[:half].rstrip('-_')}__{tail[:half]}"
-    names = {mapped(t) for t in taken for mapped in naming.TARGET_NAMES.values()} | taken
     candidate, number = base, 1
-    while candidate in names or any(mapped(candidate) in names for mapped in naming.TARGET_NAMES.values()):
+    while candidate in taken:
         number += 1
         candidate = f"{base}_{number}"
     return candidate

@@ -1,12 +1,15 @@
 """Golden files for every example x backend, produced through the real CLI path.
 
 golden/<example>/<backend>/ holds exactly what `dagshift compile examples/<example>.yaml -t <backend>`
-writes, plus `diagnostics.txt` when the command printed any (warnings, or the errors of a pipeline
-the backend cannot express). Regenerate with `./scripts/test.sh --update-golden` and read the diff.
+writes (at the default -O1), plus `diagnostics.txt` when the command printed any (warnings, or the
+errors of a pipeline the backend cannot express). golden/<example>/O2/<backend>/ holds the -O2
+output where it differs from -O1; where it does not, the test checks that it really is the same and
+that no stale -O2 golden is left. Regenerate with `./scripts/test.sh --update-golden` and read the diff.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +25,8 @@ BACKENDS = registry.names()
 CASES = [(example, backend) for example in EXAMPLES for backend in BACKENDS]
 
 
-def compile_example(cli, example: str, backend: str, outdir: Path) -> tuple[int, dict[str, str]]:
-    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(outdir), "-q")
+def compile_example(cli, example: str, backend: str, outdir: Path, *flags: str) -> tuple[int, dict[str, str]]:
+    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(outdir), "-q", *flags)
     assert result.exception is None, result.traceback_text
     assert "Traceback" not in result.traceback_text
     files = {p.relative_to(outdir).as_posix(): p.read_text() for p in sorted(outdir.rglob("*")) if p.is_file()}
@@ -43,6 +46,20 @@ def test_compiled_output_matches_golden(cli, golden, tmp_path: Path, example: st
     golden.compare_tree(GOLDEN / example / backend, files)
 
 
+@pytest.mark.parametrize("example, backend", CASES, ids=[f"{e}-{b}" for e, b in CASES])
+def test_level_two_output_matches_golden(cli, golden, tmp_path: Path, example: str, backend: str) -> None:
+    _, default = compile_example(cli, example, backend, tmp_path / "o1")
+    exit_code, files = compile_example(cli, example, backend, tmp_path / "o2", "-O2")
+    assert exit_code in (0, 1)
+    directory = GOLDEN / example / "O2" / backend
+    if files != default:
+        golden.compare_tree(directory, files)
+    elif golden.update:
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        assert not directory.exists(), f"{directory} is stale: -O2 now gives the -O1 output (run --update-golden)"
+
+
 def test_no_orphan_golden_directories() -> None:
     expected = {f"{example}/{backend}" for example, backend in CASES}
     found = {
@@ -50,8 +67,10 @@ def test_no_orphan_golden_directories() -> None:
         for example in GOLDEN.iterdir()
         if example.is_dir() and example.name != "invalid"
         for backend in example.iterdir()
-        if backend.is_dir()
+        if backend.is_dir() and backend.name != "O2"
     }
+    found_o2 = {f"{o2.parent.name}/{backend.name}" for o2 in GOLDEN.glob("*/O2") for backend in o2.iterdir()}
+    assert found_o2 <= expected, f"orphan -O2 golden directories: {sorted(found_o2 - expected)}"
     assert found <= expected, f"orphan golden directories: {sorted(found - expected)}"
     assert expected <= found, f"missing golden directories: {sorted(expected - found)} (run --update-golden)"
 
@@ -73,7 +92,7 @@ def test_output_is_deterministic_across_hash_seeds_and_directories(tmp_path: Pat
 
 
 def test_generated_airflow_files_pass_ruff_air_rules() -> None:
-    files = sorted(str(p) for p in GOLDEN.glob("*/airflow/*.py"))
+    files = sorted(str(p) for p in [*GOLDEN.glob("*/airflow/*.py"), *GOLDEN.glob("*/O2/airflow/*.py")])
     assert files
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--preview", "--select", "AIR", "--no-cache",
                              "--isolated", *files], capture_output=True, text=True)

@@ -13,7 +13,8 @@ import schema as argo_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "golden"
-GOLDEN_ARGO = sorted({*GOLDEN.glob("*/argo/**/*.yaml"), *GOLDEN.glob("*/argo/**/*.yml")})
+GOLDEN_ARGO = sorted({*GOLDEN.glob("*/argo/**/*.yaml"), *GOLDEN.glob("*/argo/**/*.yml"),
+                      *GOLDEN.glob("*/O2/argo/*.yaml")})  # -O2 output where it differs
 VERSIONS = argo_schema.VERSIONS
 DEFAULT_TARGET = "v3.7.18"  # what `dagshift compile -t argo` targets without --option argo-version
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -221,11 +221,13 @@ with DAG(
     ingest = BashOperator(
         task_id="ingest",
         bash_command="python3 -m tinyml.ingest --rows {{ params['rows'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
+        priority_weight=150,
+        weight_rule="absolute",
         cwd=WORKDIR,
         skip_on_exit_code=None,
     )
 
-    @task(task_id="clean")
+    @task(task_id="clean", priority_weight=145, weight_rule="absolute")
     def _clean(**context):
         return _run(_SPECS["clean"], context)
 
@@ -233,11 +235,13 @@ with DAG(
     split = BashOperator(
         task_id="split",
         bash_command="python3 -m tinyml.split --src data/clean.csv --seed {{ params['seed'] | dagshift_text }} --train-out data/train.csv --test-out data/test.csv",
+        priority_weight=140,
+        weight_rule="absolute",
         cwd=WORKDIR,
         skip_on_exit_code=None,
     )
 
-    @task(task_id="profile")
+    @task(task_id="profile", priority_weight=15, weight_rule="absolute")
     def _profile(**context):
         return _run(_SPECS["profile"], context)
 
@@ -245,23 +249,27 @@ with DAG(
     train_logreg = BashOperator(
         task_id="train_logreg",
         bash_command="python3 -m tinyml.train --model logreg --train data/train.csv --seed {{ params['seed'] | dagshift_text }} --model-out models/logreg.json",
+        priority_weight=135,
+        weight_rule="absolute",
         cwd=WORKDIR,
         skip_on_exit_code=None,
     )
     evaluate_logreg = BashOperator(
         task_id="evaluate_logreg",
         bash_command="python3 -m tinyml.evaluate --model models/logreg.json --data data/test.csv --metrics-out metrics/logreg.json",
+        priority_weight=15,
+        weight_rule="absolute",
         cwd=WORKDIR,
         skip_on_exit_code=None,
     )
 
-    @task(task_id="train_centroid")
+    @task(task_id="train_centroid", priority_weight=35, weight_rule="absolute")
     def _train_centroid(**context):
         return _run(_SPECS["train_centroid"], context)
 
     train_centroid = _train_centroid()
 
-    @task(task_id="evaluate_centroid")
+    @task(task_id="evaluate_centroid", priority_weight=15, weight_rule="absolute")
     def _evaluate_centroid(**context):
         return _run(_SPECS["evaluate_centroid"], context)
 
@@ -269,6 +277,8 @@ with DAG(
     report = BashOperator(
         task_id="report",
         bash_command="python3 -m tinyml.report --stats metrics/stats.json --metrics metrics/logreg.json metrics/centroid.json --out metrics/report.json",
+        priority_weight=5,
+        weight_rule="absolute",
         cwd=WORKDIR,
         skip_on_exit_code=None,
     )
