@@ -23,8 +23,8 @@ Selecting tasks (`--select`) keeps those tasks and everything they need, and not
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import networkx as nx
 
@@ -82,7 +82,6 @@ class Pass:
     run: Callable[[Pipeline, TaskCost], tuple[Pipeline, list[Action]]]
 
 
-LEVELS = (0, 1, 2)
 _MAX_ROUNDS = 8
 
 
@@ -94,7 +93,8 @@ def optimize(pipeline: Pipeline, level: int = 1, select: Iterable[str] = (),
         result.pipeline, actions = select_tasks(result.pipeline, selected)
         result.actions += actions
     passes = [p for p in PASSES if p.level <= level]
-    for _ in range(_MAX_ROUNDS):  # until nothing changes; each round can only shrink the graph
+    # Until nothing changes: a pass only removes, merges, or sets what was unset, so this ends soon.
+    for _ in range(_MAX_ROUNDS):
         changed = False
         for optimization_pass in passes:
             result.pipeline, actions = optimization_pass.run(result.pipeline, cost)
