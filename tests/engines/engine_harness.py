@@ -391,6 +391,10 @@ def prefect_env(home: Path) -> dict[str, str]:
         # Telemetry writes to the database while the server starts: SQLite "database is locked".
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE": "true",
+        # Prefect waits 20 s by default for its ephemeral API to answer; on a busy machine the
+        # server takes longer to start, and a server that missed the deadline is never stopped:
+        # it keeps the process's output pipe open, so the run then hangs until RUN_TIMEOUT.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
         "PYTHONDONTWRITEBYTECODE": "1",
     })
     return env

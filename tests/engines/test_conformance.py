@@ -138,7 +138,7 @@ def describe_difference(path: str, versions: dict[str, Any]) -> str:
         groups.setdefault(data, []).append(engine)
     lines = [f"{path}:"]
     for data, engines in groups.items():
-        what = {REMOVED: "(removed)", UNTOUCHED: "(not written)"}.get(data, f"{len(data)} bytes")
+        what = "(removed)" if data is REMOVED else "(not written)" if data is UNTOUCHED else f"{len(data)} bytes"
         lines.append(f"  {'/'.join(engines)}: {what}")
     written = [("/".join(engines), data) for data, engines in groups.items() if isinstance(data, bytes)]
     for name, data in written[1:]:
