@@ -24,6 +24,7 @@ _BUILTIN = {
     "prefect": "compiler.backends.prefect:PrefectBackend",
     "argo": "compiler.backends.argo:ArgoBackend",
     "dvc": "compiler.backends.dvc:DvcBackend",
+    "kubeflow": "compiler.backends.kubeflow:KubeflowBackend",
 }
 
 

@@ -102,6 +102,14 @@ def hera_python() -> Path:
 
 
 @pytest.fixture(scope="session")
+def kubeflow_python() -> Path:
+    """The Kubeflow Pipelines venv's python (kfp + kfp-kubernetes; scripts/engines/kubeflow.txt):
+    compiles and reads back generated modules (kfp_inspect.py), runs them on kfp.local
+    (kfp_local_runner.py)."""
+    return _engine_python("kubeflow", "Kubeflow")
+
+
+@pytest.fixture(scope="session")
 def dvc_python() -> Path:
     """The DVC engine venv's python (scripts/engines/dvc.txt; its `dvc` sits next to it)."""
     return _engine_python("dvc", "DVC")
