@@ -19,8 +19,8 @@ DVC compiles sequential and event_triggered as test_dvc_engine.py does: `--unsup
 leaves out only when a run starts, never what it does. Every compared example runs on at least
 two engines (minimal too, though its no-op tasks leave nothing: the engines must agree on that).
 
-Kubeflow's local runner is not compared: there is no Kubeflow backend yet. When there is, add it
-as a fourth engine here for the examples it can express.
+Kubeflow's local runner is not compared yet: kfp.local's SubprocessRunner runs python components
+only, and the examples' shell tasks are container components (DockerRunner needs Docker).
 
 Each example runs once per engine, with its defaults, in a fresh copy of examples/ (Airflow:
 dag.test() through airflow_runner.py; Prefect: one prefect_runner.py process for all of them;
