@@ -19,15 +19,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .. import emit
+import networkx as nx
+
+from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
-from ..ir import ArtifactKind, Pipeline, Task, ValueType
+from ..ir import ArtifactKind, Pipeline, Task, ValueType, type_of_value
 from ..naming import python_name
 from ..optimize import TaskCost
 from ..values import CRON_PRESETS
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
+from ..references import task_texts
 from .base import Backend, EmitContext, native, unsupported
 from .specs import unique_python_names
 
@@ -51,6 +54,13 @@ _ARTIFACT_TYPES = {
     ArtifactKind.FILE: "Dataset",
     ArtifactKind.DIRECTORY: "Artifact",
 }
+# Attributes of KFP's loop variable: an item key with one of these names is not a sub-variable.
+_CHANNEL_ATTRIBUTES = frozenset({
+    "name", "channel_type", "task_name", "task", "pattern", "full_name", "items_or_pipeline_channel",
+    "is_with_items_loop_argument", "loop_argument", "subvar_name", "value", "items", "from_pipeline_channel",
+    "from_raw_items", "name_code_friendly", "name_override",
+})
+_NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 _JOIN = 'IFS=; exec bash -c "$*"'
 
@@ -79,15 +89,24 @@ class KubeflowBackend(Backend):
         Feature.SCHEDULE: native("recurring_run.yaml: the arguments of Client.create_recurring_run (6-field cron); "
                                  "the time zone is the cluster's (CRON_SCHEDULE_TIMEZONE)"),
         Feature.CATCHUP: native("recurring run no_catchup: false"),
+        Feature.MAX_ACTIVE_RUNS: native("recurring run max_concurrency (scheduled pipelines)"),
+        Feature.SECRETS: native("kfp-kubernetes use_secret_as_env (a Kubernetes Secret)"),
+        Feature.TIMEOUT: native("kfp-kubernetes set_timeout (the pod's activeDeadlineSeconds)"),
+        Feature.PIPELINE_TIMEOUT: native("dsl.PipelineConfig(active_deadline_seconds)"),
         Feature.MAX_ACTIVE_TASKS: unsupported("KFP has no per-run task limit: limit pods with a namespace "
                                               "ResourceQuota, or fan-outs with max_parallel"),
+        Feature.CONDITION: native("dsl.If / dsl.Else (an `and` of comparisons as nested dsl.If)"),
+        Feature.STATIC_FAN_OUT: native("dsl.ParallelFor over the list or the list param"),
+        Feature.DYNAMIC_FAN_OUT: native("dsl.ParallelFor over the upstream output"),
+        Feature.FAN_IN: native("dsl.Collected"),
+        Feature.MAX_PARALLEL: native("dsl.ParallelFor(parallelism=)"),
+        Feature.POOL: unsupported("KFP has no task pools: limit pods with a namespace ResourceQuota"),
+        Feature.PYTHON_IN_IMAGE: native("a lightweight python component with the image as base_image"),
         Feature.WORKDIR: unsupported("a KFP task starts in its image's working directory: `cd` in the command"),
         **{feature: unsupported(_NOT_YET) for feature in (
-            Feature.PYTHON_IN_IMAGE, Feature.DATA_TRIGGER,
-            Feature.MANUAL_TRIGGER, Feature.CONTINUOUS_TRIGGER, Feature.TIMEOUT, Feature.PIPELINE_TIMEOUT,
-            Feature.CONDITION, Feature.TRIGGER_RULE, Feature.STATIC_FAN_OUT, Feature.DYNAMIC_FAN_OUT,
-            Feature.FAN_IN, Feature.MAX_PARALLEL, Feature.SECRETS, Feature.POOL,
-            Feature.MAX_ACTIVE_RUNS, Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
+            Feature.DATA_TRIGGER,
+            Feature.MANUAL_TRIGGER, Feature.CONTINUOUS_TRIGGER,
+            Feature.TRIGGER_RULE, Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
             Feature.SUCCESS_ALERTS)},
     }
 
@@ -118,6 +137,7 @@ def _recurring_run(pipeline: Pipeline, package: str, ctx: EmitContext) -> str:
         "pipeline_package_path": package,
         "cron_expression": f"0 {cron}",  # KFP's cron has seconds first
         "no_catchup": not schedule.catchup,
+        "max_concurrency": pipeline.max_active_runs or 1,  # KFP's default is 1 too
     }
     if schedule.start_date is not None:
         start = schedule.start_date
@@ -162,19 +182,173 @@ class _ModuleBuilder:
         self.graph = ctx.graph
         self.image = str(ctx.options.get("image") or DEFAULT_IMAGE)
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
-        used = {"dsl", "compiler", "NamedTuple", "PIPELINE", "IMAGE", python_name(pipeline.name), *pipeline.params}
+        used = {"dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE", python_name(pipeline.name),
+                *pipeline.params}
         self.components = unique_python_names(pipeline.tasks, used)
         self.variables = {t: f"{name}_task" for t, name in self.components.items()}
         self.component_code: list[str] = []
         self.body: list[str] = []
+        self.order: list[str] = []
+        self.kubernetes = False  # kfp-kubernetes is imported only when a task needs it
 
     # ------------------------------------------------------------------ checks and build
 
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
-        for task_id in topological_order(self.graph):
-            self._task(task_id)
-        return len(self.ctx.diagnostics.errors) == before
+        self.order = topological_order(self.graph)
+        self.scopes: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.lines: dict[str, list[str]] = {}
+        for task_id in self.order:
+            scope = self._scope(task_id)
+            lines = self._task(task_id) if scope is not None else None
+            if scope is not None and lines is not None:
+                self.scopes[task_id], self.lines[task_id] = scope, lines
+        if len(self.ctx.diagnostics.errors) != before:
+            return False
+        self.body = self._block(0, self.order)
+        return True
+
+    # ------------------------------------------------------------------ conditions and loops
+
+    def _scope(self, task_id: str) -> tuple[tuple[str, str], ...] | None:
+        """The `with` blocks a task sits in, outermost first: ("if", X) / ("else", X) for X's
+        condition, ("for", T) for T's loop. A task sits in every condition its upstream tasks sit
+        in (KFP skips it with them, as all_success does); a loop holds only its own task."""
+        task = self.p.tasks[task_id]
+        inherited = []
+        for upstream in self.graph.predecessors(task_id):
+            scope = self.scopes.get(upstream, ())
+            inherited.append(scope[:-1] if scope[-1:] == (("for", upstream),) else scope)
+        base = max(inherited, key=len, default=())
+        if any(base[:len(scope)] != scope for scope in inherited):
+            self._error(task_id, "it depends on tasks under different conditions or in a loop", (),
+                        help="KFP lets a task read a conditional task only inside the same dsl.If; "
+                             "not mapped yet for this shape")
+            return None
+        frames = list(base)
+        if task.else_of is not None:
+            mirrored = self.scopes.get(task.else_of, ())
+            parent = mirrored[:mirrored.index(("if", task.else_of))] if ("if", task.else_of) in mirrored else None
+            if parent is None or tuple(frames[:len(parent)]) != parent or len(frames) > len(parent):
+                self._error(task_id, "its else branch cannot sit right after the condition's dsl.If block",
+                            ("else_of",), help="give it the same upstream tasks as the task it mirrors")
+                return None
+            frames.append(("else", task.else_of))
+        if task.when is not None:
+            if not self._condition_fits(task_id, task):
+                return None
+            frames.append(("if", task_id))
+        if task.foreach is not None:
+            frames.append(("for", task_id))
+        return tuple(frames)
+
+    def _block(self, depth: int, members: list[str]) -> list[str]:
+        """The code of the tasks in `members` (all sharing the first `depth` frames): their own
+        lines, and the `with` blocks one level deeper, in an order that respects every edge."""
+        def key(task_id: str) -> tuple[str, str] | None:
+            scope = self.scopes[task_id]
+            if len(scope) == depth:
+                return None
+            kind, owner = scope[depth]
+            return ("cond" if kind in ("if", "else") else kind, owner)
+
+        items: dict[Any, list[str]] = {}
+        for task_id in members:
+            items.setdefault(key(task_id) or ("task", task_id), []).append(task_id)
+        item_of = {t: item for item, tasks in items.items() for t in tasks}
+        order = nx.DiGraph()
+        order.add_nodes_from(items)
+        for upstream, downstream in self.graph.edges:
+            if upstream in item_of and downstream in item_of and item_of[upstream] != item_of[downstream]:
+                order.add_edge(item_of[upstream], item_of[downstream])
+        position = {item: index for index, item in enumerate(items)}
+        lines: list[str] = []
+        for item in nx.lexicographical_topological_sort(order, key=position.__getitem__):
+            kind, owner = item
+            tasks = items[item]
+            if kind == "task":
+                lines.extend(self.lines[owner])
+            elif kind == "for":
+                lines.append(f"with {self._loop(owner)} as {self._item_variable(owner)}:")
+                lines.extend("    " + line for line in self._block(depth + 1, tasks))
+            else:
+                inside = [t for t in tasks if self.scopes[t][depth][0] == "if"]
+                otherwise = [t for t in tasks if self.scopes[t][depth][0] == "else"]
+                conditions = self._conditions(owner)
+                body = self._block(depth + 1, inside)
+                for level, condition in enumerate(conditions):
+                    lines.append("    " * level + f"with dsl.If({condition}):")
+                lines.extend("    " * len(conditions) + line for line in body)
+                if otherwise:
+                    lines.append("with dsl.Else():")
+                    lines.extend("    " + line for line in self._block(depth + 1, otherwise))
+        return lines
+
+    def _condition_fits(self, task_id: str, task: Task) -> bool:
+        """KFP conditions compare a param or an upstream value with a value; `and` nests them."""
+        expr = conditions.parse(str(task.when))
+        parts = list(expr.operands) if isinstance(expr, conditions.BoolOp) and expr.op == "and" else [expr]
+        for part in parts:
+            if isinstance(part, conditions.Not):
+                part = part.operand
+            sides = [part] if isinstance(part, conditions.RefOperand) else (
+                [part.left, part.right] if isinstance(part, conditions.Compare) else [])
+            if not any(isinstance(side, conditions.RefOperand) for side in sides) or not all(
+                    isinstance(side, (conditions.RefOperand, conditions.Literal)) for side in sides):
+                self._error(task_id, f"the condition {task.when!r} has a part KFP cannot express", ("when",),
+                            help="KFP conditions compare a param or an upstream value with a value; use `and` of "
+                                 "such comparisons (no `or`, no `not` of a group)")
+                return False
+        mirrored = any(other.else_of == task_id for other in self.p.tasks.values())
+        if mirrored and len(parts) > 1:
+            self._error(task_id, "an else branch needs a single comparison (dsl.Else follows one dsl.If)", ("when",),
+                        help="split the condition, or write the else branch's own `when`")
+            return False
+        return True
+
+    def _loop(self, task_id: str) -> str:
+        task = self.p.tasks[task_id]
+        if isinstance(task.foreach, list):
+            foreach = task.foreach
+            if task.kind != "python":  # keys as sub-variables: `k_` keeps them clear of the loop variable's own
+                foreach = [{f"k_{k}": v for k, v in i.items()} if isinstance(i, dict) else i for i in foreach]
+            items = code_literal(foreach)
+        else:
+            (ref,) = _refs(task.foreach)
+            items = self._channel(ref)
+        parallelism = f", parallelism={task.max_parallel}" if task.max_parallel else ""
+        return f"dsl.ParallelFor({items}{parallelism})"
+
+    def _item_variable(self, task_id: str) -> str:
+        return f"{self.components[task_id]}_item"
+
+    def _channel(self, ref: Ref) -> str:
+        """A param or an upstream value in the pipeline function."""
+        if ref.kind == "param":
+            return str(ref.name)
+        return f'{self.variables[str(ref.task)]}.outputs["o_{ref.name}"]'
+
+    def _conditions(self, task_id: str) -> list[str]:
+        """A task's `when` as KFP conditions, one per nested dsl.If (KFP has no and / or / not)."""
+        expr = conditions.parse(str(self.p.tasks[task_id].when))
+        parts = list(expr.operands) if isinstance(expr, conditions.BoolOp) and expr.op == "and" else [expr]
+        return [self._comparison(part) for part in parts]
+
+    def _comparison(self, expr: conditions.Expr) -> str:
+        negate = isinstance(expr, conditions.Not) and isinstance(expr.operand, conditions.Compare)
+        if negate:
+            expr = expr.operand
+        if isinstance(expr, conditions.RefOperand):
+            expr = conditions.Compare("==", expr, conditions.Literal(True))
+        assert isinstance(expr, conditions.Compare)
+        op = _NEGATED[expr.op] if negate else expr.op
+        return f"{self._operand(expr.left)} {op} {self._operand(expr.right)}"
+
+    def _operand(self, expr: conditions.Expr) -> str:
+        if isinstance(expr, conditions.RefOperand):
+            return self._channel(expr.ref)
+        assert isinstance(expr, conditions.Literal)
+        return code_literal(expr.value)
 
     def context(self, module: str) -> dict[str, Any]:
         return {
@@ -191,6 +365,8 @@ class _ModuleBuilder:
                        for name, param in self.p.params.items()],
             "body": self.body,
             "needs_named_tuple": any("NamedTuple(" in code for code in self.component_code),
+            "kubernetes": self.kubernetes,
+            "timeout": self.p.timeout,
         }
 
     def _error(self, task_id: str, message: str, path: tuple, help: str) -> None:
@@ -202,7 +378,7 @@ class _ModuleBuilder:
         """The component's signature entries and the call's keyword arguments, in a stable order:
         params, consumed artifacts, upstream values, then produced artifacts and own outputs."""
         signature, call = [], []
-        refs = [ref for text in _texts(task) for ref in _refs(text)]
+        refs = [ref for text in _texts(task, loop=False) for ref in _refs(text)]
         for name in dict.fromkeys(str(r.name) for r in refs if r.kind == "param"):
             signature.append(f"p_{name}: {_TYPES[self.p.params[name].value_type]}")
             call.append(f"p_{name}={name}")
@@ -213,9 +389,30 @@ class _ModuleBuilder:
                 producer = self.variables[self.producers[artifact]]
                 call.append(f'a_{artifact}={producer}.outputs["a_{artifact}"]')
         for upstream, output in dict.fromkeys((str(r.task), str(r.name)) for r in refs if r.kind == "task_output"):
-            value_type = self.p.tasks[upstream].outputs[output].type
-            signature.append(f"v_{python_name(upstream)}__{output}: {_TYPES[value_type]}")
-            call.append(f'v_{python_name(upstream)}__{output}={self.variables[upstream]}.outputs["o_{output}"]')
+            name = f"v_{python_name(upstream)}__{output}"
+            channel = f'{self.variables[upstream]}.outputs["o_{output}"]'
+            if self.p.tasks[upstream].is_mapped:  # fan-in: the list over the loop's runs
+                signature.append(f"{name}: list")
+                call.append(f"{name}=dsl.Collected({channel})")
+            else:
+                signature.append(f"{name}: {_TYPES[self.p.tasks[upstream].outputs[output].type]}")
+                call.append(f"{name}={channel}")
+        item = self._item_variable(task_id)
+        keys = list(dict.fromkeys(r.name for r in refs if r.kind == "item"))
+        if keys and task.kind == "python":  # the whole item; the body picks its keys
+            signature.append(f"item: {self._item_type(task, None)}")
+            call.append(f"item={item}")
+        else:
+            renamed = isinstance(task.foreach, list)  # literal items: _loop gives their keys safe names
+            for key in keys:
+                if key in _CHANNEL_ATTRIBUTES and not renamed:
+                    self._error(task_id, f"the item key '{key}' is also an attribute of KFP's loop variable, so "
+                                "a container component cannot read it", ("foreach",),
+                                help="rename the key, or make the task a python task (it reads the whole item)")
+                # KFP passes loop items (and their keys) to a container as text, which is what a command reads
+                signature.append(f"item{'_' + key if key else ''}: str")
+                subvar = f".{'k_' if renamed else ''}{key}" if key else ""
+                call.append(f"item{'_' + key if key else ''}={item}{subvar}")
         for artifact in task.produces:
             if not self.p.artifacts[artifact].is_uri:
                 kind = _ARTIFACT_TYPES[self.p.artifacts[artifact].kind]
@@ -236,11 +433,24 @@ class _ModuleBuilder:
             return f"v_{python_name(str(ref.task))}__{ref.name}"
         if ref.kind == "output":
             return f"o_{ref.name}"
-        return None
+        if ref.name and task.kind == "python":
+            return f"item[{code_literal(ref.name)}]"
+        return f"item_{ref.name}" if ref.name else "item"
+
+    def _item_type(self, task: Task, key: str | None) -> str:
+        """The type of a loop item (or of one key of it), from the literal list or the param's default."""
+        if isinstance(task.foreach, list):
+            items = task.foreach
+        else:
+            (ref,) = _refs(task.foreach)
+            items = self.p.params[str(ref.name)].default if ref.kind == "param" else None
+        values = [item.get(key) if isinstance(item, dict) else None for item in items] if key and items else items
+        found = {type_of_value(value) for value in values or ()}
+        return _TYPES[found.pop()] if len(found) == 1 and None not in found else "str"
 
     # ------------------------------------------------------------------ components
 
-    def _task(self, task_id: str) -> None:
+    def _task(self, task_id: str) -> list[str] | None:
         task = self.p.tasks[task_id]
         component = self.components[task_id]
         signature, call = self._inputs(task_id, task)
@@ -251,15 +461,15 @@ class _ModuleBuilder:
         else:
             code = self._container_component(task_id, task, component, signature)
         if code is None:
-            return
+            return None
         self.component_code.append(code)
         variable = self.variables[task_id]
-        self.body.append(f"{variable} = {component}({', '.join(call)})")
-        self.body.append(f"{variable}.set_display_name({code_literal(task_id)})")
+        lines = [f"{variable} = {component}({', '.join(call)})",
+                 f"{variable}.set_display_name({code_literal(task_id)})"]
         upstream = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] == ("after",)]
         if upstream:
-            self.body.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
-        self.body.extend(self._settings(variable, task))
+            lines.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
+        return lines + self._settings(variable, task)
 
     def _settings(self, variable: str, task: Task) -> list[str]:
         lines = []
@@ -277,6 +487,13 @@ class _ModuleBuilder:
             if _refs(value):
                 continue  # checked in _container_component / _python_component
             lines.append(f"{variable}.set_env_variable({code_literal(name)}, {code_literal(value)})")
+        for env_name, secret in task.secrets.items():
+            self.kubernetes = True
+            lines.append(f"kubernetes.use_secret_as_env({variable}, secret_name={code_literal(secret.name)}, "
+                         f"secret_key_to_env={{{code_literal(secret.key)}: {code_literal(env_name)}}})")
+        if task.timeout is not None:
+            self.kubernetes = True
+            lines.append(f"kubernetes.set_timeout({variable}, {task.timeout})")
         resources = task.resources
         if resources is not None:
             if resources.cpu is not None:
@@ -309,7 +526,8 @@ class _ModuleBuilder:
         kwargs = task.args if isinstance(task.args, dict) else {}
         arguments = ", ".join(f"{key}={self._value_code(value, task)}" for key, value in kwargs.items())
         call = f"{head}{'.' + rest if rest else ''}({arguments})"
-        lines = ["@dsl.component(base_image=IMAGE)",
+        base_image = code_literal(task.image) if task.image else "IMAGE"
+        lines = [f"@dsl.component(base_image={base_image})",
                  f"def {component}({', '.join(signature)}){self._returns(task)}:"]
         if task.description:
             lines.append(f"    {code_literal(task.description)}")
@@ -415,10 +633,9 @@ class _ModuleBuilder:
         return None
 
 
-def _texts(task: Task) -> list[str]:
-    from ..references import task_texts
-
-    return [text for _, text in task_texts(task)]
+def _texts(task: Task, *, loop: bool = True) -> list[str]:
+    """The task's placeholder-carrying texts; without `loop`, not its foreach (the loop reads that)."""
+    return [text for path, text in task_texts(task) if loop or path[:1] != ("foreach",)]
 
 
 def _refs(text: str) -> list[Ref]:
