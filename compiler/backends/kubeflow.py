@@ -27,10 +27,10 @@ from ..graph import topological_order
 from ..ir import ArtifactKind, Pipeline, Task, ValueType, type_of_value
 from ..naming import python_name
 from ..optimize import TaskCost
-from ..values import CRON_PRESETS
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import task_texts
+from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, native, unsupported
 from .specs import unique_python_names
 
