@@ -102,10 +102,13 @@ class KubeflowBackend(Backend):
         Feature.MAX_PARALLEL: native("dsl.ParallelFor(parallelism=)"),
         Feature.POOL: unsupported("KFP has no task pools: limit pods with a namespace ResourceQuota"),
         Feature.PYTHON_IN_IMAGE: native("a lightweight python component with the image as base_image"),
+        Feature.MANUAL_TRIGGER: native("a pipeline without a recurring run: start it from the UI or the API"),
+        Feature.DATA_TRIGGER: unsupported("KFP has no event triggers: start runs from Argo Events or another "
+                                          "service with kfp.Client().create_run_from_pipeline_package"),
+        Feature.CONTINUOUS_TRIGGER: unsupported("KFP has no continuous runs: use a recurring run with "
+                                                "max_concurrency 1 on a short interval"),
         Feature.WORKDIR: unsupported("a KFP task starts in its image's working directory: `cd` in the command"),
         **{feature: unsupported(_NOT_YET) for feature in (
-            Feature.DATA_TRIGGER,
-            Feature.MANUAL_TRIGGER, Feature.CONTINUOUS_TRIGGER,
             Feature.TRIGGER_RULE, Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
             Feature.SUCCESS_ALERTS)},
     }
