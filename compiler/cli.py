@@ -195,11 +195,13 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
     everything = Diagnostics()
     files_out: dict[str, str] = {}
     owners: dict[str, str] = {}
+    notes: list[str] = []
     for path in files:
         loaded = check_file(path)
         result = compile_loaded(loaded, targets, unsupported=unsupported, options=options, per_target_dirs=per_target,
                                 level=level, select=select)
         everything.extend(result.diagnostics.sorted())
+        notes.extend(result.notes)
         for relative, text in result.files.items():
             if relative in files_out:
                 everything.add(loaded.source.diagnostic(
@@ -215,6 +217,9 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
     for written in write_files(files_out, Path(outdir)):
         if output_format == "text" and not quiet:
             click.echo(f"wrote {written}")
+    if output_format == "text" and not quiet:
+        for note in dict.fromkeys(notes):
+            click.echo(f"note: {note}")
 
 
 @main.command()

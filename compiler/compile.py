@@ -30,6 +30,7 @@ from .source import Reporter
 class CompileResult:
     files: dict[str, str] = field(default_factory=dict)  # posix relative path -> text
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    notes: list[str] = field(default_factory=list)
 
 
 def fold_defaults(pipeline: Pipeline) -> Pipeline:
@@ -163,6 +164,7 @@ def compile_loaded(
         for relative, text in files.items():
             key = str(PurePosixPath(target) / relative) if per_target_dirs else relative
             result.files[key] = text
+        result.notes.extend(ctx.notes)
     return result
 
 

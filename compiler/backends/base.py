@@ -51,6 +51,7 @@ class EmitContext:
     report: Reporter
     source_name: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # hints for the person compiling, not problems
 
     @property
     def diagnostics(self) -> Diagnostics:

@@ -16,7 +16,12 @@ Compiling the module to PipelineSpec YAML is kfp's own job: `python <name>.py` w
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import tempfile
+import warnings
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -120,9 +125,43 @@ class KubeflowBackend(Backend):
         module = f"{python_name(pipeline.name)}.py"
         source = emit.render("kubeflow", "pipeline.py.j2", **builder.context(module))
         files = {module: emit.format_python(source, module)}
+        package = compile_with_kfp(module, files[module])
+        if package is None:
+            ctx.notes.append(f"the Kubeflow PipelineSpec is compiled by kfp itself: `pip install 'dagshift[kubeflow]'` "
+                             f"to get {module[:-3]}.yaml from dagshift too, or run `python {module}`")
+        else:
+            files[module[:-3] + ".yaml"] = package
         if pipeline.schedule is not None:
             files["recurring_run.yaml"] = _recurring_run(pipeline, module[:-3] + ".yaml", ctx)
         return files
+
+
+def compile_with_kfp(module: str, source: str) -> str | None:
+    """The PipelineSpec YAML that kfp's own compiler makes of the module, or None without kfp
+    (the `kubeflow` extra). kfp reads the components' source from their file, so the module is
+    written to a scratch directory and imported from there."""
+    try:
+        from kfp import compiler
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory(prefix="dagshift-kfp-") as scratch:
+        path = Path(scratch) / module
+        path.write_text(source, encoding="utf-8")
+        name = "_dagshift_kfp_module"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a deprecation in generated code is a dagshift bug
+                spec.loader.exec_module(loaded)
+                compiler.Compiler().compile(loaded.PIPELINE, str(path.with_suffix(".yaml")))
+        except Exception as exc:  # kfp rejects the module: never write half the output
+            raise emit.InvalidOutput(f"kfp {KFP_VERSION} could not compile {module}: {exc}") from exc
+        finally:
+            sys.modules.pop(name, None)
+        return path.with_suffix(".yaml").read_text(encoding="utf-8")
 
 
 def _recurring_run(pipeline: Pipeline, package: str, ctx: EmitContext) -> str:

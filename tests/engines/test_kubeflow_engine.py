@@ -10,6 +10,9 @@ container components for their shell tasks).
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
 from pathlib import Path
 
 import networkx as nx
@@ -115,3 +118,40 @@ def test_conditions_and_loops_nest_as_the_pipeline_says(cli, kubeflow_python: Pa
     compare_dag(report, optimize(fold_defaults(check_file(str(source)).pipeline)).pipeline)
     conditions = sorted((t["trigger"] or {}).get("condition") or "" for t in report["tasks"])
     assert any(c.startswith("!(") for c in conditions)  # the else branch
+
+
+def _dagshift_with_kfp(kubeflow_python: Path, *args: str, seed: str = "0") -> subprocess.CompletedProcess:
+    """dagshift run by the engine venv's Python, where kfp is importable (the `kubeflow` extra)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": seed, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([str(kubeflow_python), "-m", "compiler", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+
+
+@pytest.mark.parametrize("example", ["sequential", "fan_out"])
+def test_with_the_kubeflow_extra_dagshift_writes_kfps_own_pipelinespec(kubeflow_python: Path, tmp_path: Path,
+                                                                      example: str) -> None:
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out-{seed}"
+        run = _dagshift_with_kfp(kubeflow_python, "compile", f"examples/{example}.yaml", "-t", "kubeflow", "-o",
+                                 str(out), "--unsupported", "warn", seed=seed)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert f"wrote {out / (example + '.yaml')}" in run.stdout and "note:" not in run.stdout
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outputs[0] == outputs[1]  # byte-identical whatever the hash seed
+    # the same spec kfp compiles from the module by itself, and it reads back strictly
+    code, report, stderr = inspect_module(kubeflow_python, tmp_path / "out-1" / f"{example}.py",
+                                          tmp_path / "by-kfp.yaml")
+    assert code == 0 and report["ok"], stderr[-3000:]
+    assert (tmp_path / "by-kfp.yaml").read_bytes() == outputs[0][f"{example}.yaml"]
+
+
+def test_without_kfp_the_command_says_how_to_get_the_yaml(cli, tmp_path: Path) -> None:
+    result = cli("compile", "examples/minimal.yaml", "-t", "kubeflow", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stdout
+    if importlib.util.find_spec("kfp") is None:
+        assert "note: the Kubeflow PipelineSpec is compiled by kfp itself: `pip install 'dagshift[kubeflow]'`" \
+            in result.stdout
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["minimal.py"]
+    else:
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["minimal.py", "minimal.yaml"]
