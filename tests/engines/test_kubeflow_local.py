@@ -1,0 +1,120 @@
+"""A pipeline made of python tasks, compiled by the Kubeflow backend and run to success on
+kfp.local (SubprocessRunner, the engine venv's Python: tests/engines/kfp_local_runner.py), with a
+param, artifacts between tasks, a value output read by a condition and an else branch, and a loop.
+
+Its artifacts must be the expected ones: byte for byte what the same tinyml calls write when made
+directly, one after another, in a plain Python process. (The examples are not run here: their
+shell tasks are container components, which kfp.local runs only with Docker.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_kfp_harness import LOCAL_RUNNER, run_script
+
+pytestmark = pytest.mark.engine
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINE = """\
+name: local_python
+params: {rows: 300, seed: 7, threshold: 0.0}
+artifacts:
+  raw: data/raw.csv
+  clean: data/clean.csv
+  train_set: data/train.csv
+  test_set: data/test.csv
+  model: {path: models/model.json, kind: model}
+  metrics: {path: metrics/metrics.json, kind: metrics}
+tasks:
+  ingest:
+    python: tinyml.ingest:main
+    args: {out: "${{ artifacts.raw }}", rows: "${{ params.rows }}", seed: "${{ params.seed }}"}
+    produces: [raw]
+  clean:
+    python: tinyml.clean:main
+    args: {src: "${{ artifacts.raw }}", dst: "${{ artifacts.clean }}"}
+    consumes: [raw]
+    produces: [clean]
+  split:
+    python: tinyml.transform:main
+    args: {src: "${{ artifacts.clean }}", train_out: "${{ artifacts.train_set }}",
+           test_out: "${{ artifacts.test_set }}", seed: "${{ params.seed }}"}
+    consumes: [clean]
+    produces: [train_set, test_set]
+  train:
+    python: tinyml.train:main
+    args: {train: "${{ artifacts.train_set }}", model_out: "${{ artifacts.model }}", seed: "${{ params.seed }}"}
+    consumes: [train_set]
+    produces: [model]
+  evaluate:
+    python: tinyml.evaluate:main
+    args: {model: "${{ artifacts.model }}", data: "${{ artifacts.test_set }}", metrics_out: "${{ artifacts.metrics }}"}
+    consumes: [model, test_set]
+    produces: [metrics]
+    outputs: {accuracy: float}
+  good:
+    python: tinyml.notify:main
+    args: {message: "accuracy ${{ tasks.evaluate.outputs.accuracy }}", file: state/good.log}
+    when: "tasks.evaluate.outputs.accuracy >= params.threshold"
+  bad:
+    python: tinyml.notify:main
+    args: {message: "too low", file: state/bad.log}
+    else_of: good
+  extra:
+    python: tinyml.ingest:main
+    args: {out: "data/extra_${{ item }}.csv", rows: "${{ item }}", seed: 1}
+    foreach: [20, 30]
+    after: [clean]
+"""
+EXPECTED_CALLS = """
+import json, sys
+from tinyml import clean, evaluate, ingest, notify, train, transform
+ingest.main(out="raw", rows=300, seed=7)
+clean.main(src="raw", dst="clean")
+transform.main(src="clean", train_out="train_set", test_out="test_set", seed=7)
+train.main(train="train_set", model_out="model", seed=7)
+accuracy = evaluate.main(model="model", data="test_set", metrics_out="metrics")
+notify.main(message=f"accuracy {json.dumps(accuracy)}", file="state/good.log")
+for rows in (20, 30):
+    ingest.main(out=f"data/extra_{rows}.csv", rows=rows, seed=1)
+"""
+
+
+def test_python_pipeline_runs_on_kfp_local_with_the_expected_artifacts(cli, kubeflow_python: Path,
+                                                                       tmp_path: Path) -> None:
+    source = tmp_path / "local_python.yaml"
+    source.write_text(PIPELINE, encoding="utf-8")
+    result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "kfp"), "-q")
+    assert result.exit_code == 0, result.stdout
+    workdir = tmp_path / "work"
+    shutil.copytree(ROOT / "examples" / "tinyml", workdir / "tinyml")
+    code, report, stderr = run_script(kubeflow_python, LOCAL_RUNNER, str(tmp_path / "kfp" / "local_python.py"),
+                                      str(workdir), cwd=workdir)
+    assert code == 0 and report["status"] == "SUCCESS", (report.get("error"), stderr[-4000:])
+
+    expected_dir = tmp_path / "expected"
+    shutil.copytree(ROOT / "examples" / "tinyml", expected_dir / "tinyml")
+    subprocess.run([sys.executable, "-c", EXPECTED_CALLS], cwd=expected_dir, check=True)
+
+    artifacts = {name: Path(entries[0]["uri"]) for task in report["tasks"].values()
+                 for name, entries in task["artifacts"].items()}
+    for name in ("raw", "clean", "train_set", "test_set", "model"):
+        assert artifacts[f"a_{name}"].read_bytes() == (expected_dir / name).read_bytes(), name
+    # the metrics record where their inputs were: KFP's artifact paths there, plain names here
+    metrics, expected_metrics = (json.loads(path.read_text()) for path in (artifacts["a_metrics"],
+                                                                          expected_dir / "metrics"))
+    inputs = {key for key, value in expected_metrics.items() if value in ("model", "test_set")}
+    assert inputs and {k: v for k, v in metrics.items() if k not in inputs} == {
+        k: v for k, v in expected_metrics.items() if k not in inputs}
+    # files the tasks wrote into the working directory: the condition's branch and the loop's runs
+    for relative in ("state/good.log", "data/extra_20.csv", "data/extra_30.csv"):
+        assert (workdir / relative).read_bytes() == (expected_dir / relative).read_bytes(), relative
+    assert not (workdir / "state" / "bad.log").exists()
+    accuracy = report["tasks"]["evaluate"]["parameters"]["o_accuracy"]
+    assert json.loads((expected_dir / "metrics").read_text())["accuracy"] == pytest.approx(accuracy)
