@@ -29,14 +29,14 @@ import networkx as nx
 from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
-from ..ir import ArtifactKind, Pipeline, Task, ValueType, type_of_value
+from ..ir import ArtifactKind, Pipeline, Task, TriggerRule, ValueType, type_of_value
 from ..naming import python_name
 from ..optimize import TaskCost
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
-from ..references import task_texts
+from ..references import task_refs, task_texts
 from ..values import CRON_PRESETS
-from .base import Backend, EmitContext, native, unsupported
+from .base import Backend, EmitContext, emulated, native, unsupported
 from .specs import unique_python_names
 
 KFP_VERSION = "2.17.3"
@@ -107,6 +107,8 @@ class KubeflowBackend(Backend):
         Feature.MAX_PARALLEL: native("dsl.ParallelFor(parallelism=)"),
         Feature.POOL: unsupported("KFP has no task pools: limit pods with a namespace ResourceQuota"),
         Feature.PYTHON_IN_IMAGE: native("a lightweight python component with the image as base_image"),
+        Feature.TRIGGER_RULE: emulated("none_failed after one condition's branches: the join runs at the end of "
+                                       "each branch; all_done on order-only edges: ignore_upstream_failure()"),
         Feature.MANUAL_TRIGGER: native("a pipeline without a recurring run: start it from the UI or the API"),
         Feature.DATA_TRIGGER: unsupported("KFP has no event triggers: start runs from Argo Events or another "
                                           "service with kfp.Client().create_run_from_pipeline_package"),
@@ -114,7 +116,7 @@ class KubeflowBackend(Backend):
                                                 "max_concurrency 1 on a short interval"),
         Feature.WORKDIR: unsupported("a KFP task starts in its image's working directory: `cd` in the command"),
         **{feature: unsupported(_NOT_YET) for feature in (
-            Feature.TRIGGER_RULE, Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
+            Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
             Feature.SUCCESS_ALERTS)},
     }
 
@@ -260,7 +262,15 @@ class _ModuleBuilder:
         inherited = []
         for upstream in self.graph.predecessors(task_id):
             scope = self.scopes.get(upstream, ())
+            if scope and scope[-1][0] == "join":
+                self._error(task_id, f"it runs after '{upstream}', a join that runs in each branch of a condition",
+                            (), help="make it depend on the tasks before the condition, or compile to another target")
+                return None
             inherited.append(scope[:-1] if scope[-1:] == (("for", upstream),) else scope)
+        if task.trigger_rule is TriggerRule.NONE_FAILED:
+            return self._join_scope(task_id, task, inherited)
+        if task.trigger_rule is not TriggerRule.ALL_SUCCESS and not self._other_rule_fits(task_id, task, inherited):
+            return None
         base = max(inherited, key=len, default=())
         if any(base[:len(scope)] != scope for scope in inherited):
             self._error(task_id, "it depends on tasks under different conditions or in a loop", (),
@@ -284,6 +294,48 @@ class _ModuleBuilder:
             frames.append(("for", task_id))
         return tuple(frames)
 
+    def _join_scope(self, task_id: str, task: Task, inherited: list[tuple]) -> tuple | None:
+        """none_failed after the branches of one condition: KFP allows no dependency on a task in a
+        dsl.If from outside it, so the join runs at the end of each branch (and of an Else made
+        for it), after that branch's tasks: exactly one branch runs, and the join with it."""
+        base: tuple = ()
+        while inherited and all(len(scope) > len(base) and scope[len(base)] == inherited[0][len(base)]
+                                for scope in inherited):
+            base = inherited[0][:len(base) + 1]  # the frames every upstream shares
+        deeper = {scope[len(base)] for scope in inherited if len(scope) > len(base)}
+        owners = {owner for _, owner in deeper}
+        problem = None
+        if not deeper and any(kind in ("if", "else") for kind, _ in base):
+            problem = "all its upstream tasks are inside one condition (it would be skipped with them)"
+        elif len(owners) > 1 or any(len(scope) > len(base) + 1 for scope in inherited):
+            problem = "its upstream tasks are under more than one condition"
+        elif any(kind not in ("if", "else") for kind, _ in deeper):
+            problem = "it runs after a loop's tasks"
+        elif [r for _, r in task_refs(task) if r.kind == "task_output" and self.scopes.get(str(r.task), base) != base]:
+            problem = "it reads a value made inside a branch"
+        elif any(self.producers.get(a) in self.scopes and self.scopes[self.producers[a]] != base for a in task.consumes):
+            problem = "it reads an artifact made inside a branch"
+        elif task.when is not None or task.else_of is not None or task.foreach is not None:
+            problem = "it is conditional or fanned out itself"
+        if problem:
+            self._error(task_id, f"none_failed is mapped only for a join after one condition's branches; {problem}",
+                        ("trigger_rule",), help="compile to another target, or restructure the join")
+            return None
+        if not deeper:
+            return base  # nothing conditional upstream: none_failed acts as all_success
+        (owner,) = owners
+        return (*base, ("join", owner))
+
+    def _other_rule_fits(self, task_id: str, task: Task, inherited: list[tuple]) -> bool:
+        """all_done is ignore_upstream_failure(), for order-only edges to tasks outside conditions."""
+        reads = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] != ("after",)]
+        if task.trigger_rule is TriggerRule.ALL_DONE and not reads and all(not s for s in inherited):
+            return True
+        self._error(task_id, f"trigger rule {task.trigger_rule.value} is not mapped yet (KFP: all_done on order-only "
+                    "edges outside conditions is ignore_upstream_failure; one_failed needs an ExitHandler)",
+                    ("trigger_rule",), help="compile to another target, or use all_success")
+        return False
+
     def _block(self, depth: int, members: list[str]) -> list[str]:
         """The code of the tasks in `members` (all sharing the first `depth` frames): their own
         lines, and the `with` blocks one level deeper, in an order that respects every edge."""
@@ -292,7 +344,7 @@ class _ModuleBuilder:
             if len(scope) == depth:
                 return None
             kind, owner = scope[depth]
-            return ("cond" if kind in ("if", "else") else kind, owner)
+            return ("cond" if kind in ("if", "else", "join") else kind, owner)
 
         items: dict[Any, list[str]] = {}
         for task_id in members:
@@ -316,14 +368,16 @@ class _ModuleBuilder:
             else:
                 inside = [t for t in tasks if self.scopes[t][depth][0] == "if"]
                 otherwise = [t for t in tasks if self.scopes[t][depth][0] == "else"]
+                joins = [t for t in tasks if self.scopes[t][depth][0] == "join"]
                 conditions = self._conditions(owner)
-                body = self._block(depth + 1, inside)
+                body = self._block(depth + 1, inside) + self._join_lines(joins, inside, "")
                 for level, condition in enumerate(conditions):
                     lines.append("    " * level + f"with dsl.If({condition}):")
                 lines.extend("    " * len(conditions) + line for line in body)
-                if otherwise:
+                if otherwise or joins:
                     lines.append("with dsl.Else():")
-                    lines.extend("    " + line for line in self._block(depth + 1, otherwise))
+                    body = self._block(depth + 1, otherwise) + self._join_lines(joins, otherwise, "_else")
+                    lines.extend("    " + line for line in body)
         return lines
 
     def _condition_fits(self, task_id: str, task: Task) -> bool:
@@ -347,6 +401,19 @@ class _ModuleBuilder:
                         help="split the condition, or write the else branch's own `when`")
             return False
         return True
+
+    def _join_lines(self, joins: list[str], branch: list[str], suffix: str) -> list[str]:
+        """Each join's call at the end of a branch: after the branch's tasks it waits for."""
+        lines = []
+        for join in joins:
+            variable = self.variables[join] + suffix
+            lines += [line.replace(self.variables[join], variable) for line in self.lines[join]
+                      if not line.startswith(f"{self.variables[join]}.after(")]
+            upstream = [u for u in self.graph.predecessors(join) if u in branch
+                        or self.scopes.get(u, ())[:len(self.scopes[join]) - 1] == self.scopes.get(u, ())]
+            if upstream:
+                lines.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
+        return lines
 
     def _loop(self, task_id: str) -> str:
         task = self.p.tasks[task_id]
@@ -511,6 +578,8 @@ class _ModuleBuilder:
         upstream = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] == ("after",)]
         if upstream:
             lines.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
+        if task.trigger_rule is TriggerRule.ALL_DONE:
+            lines.append(f"{variable}.ignore_upstream_failure()")
         return lines + self._settings(variable, task)
 
     def _settings(self, variable: str, task: Task) -> list[str]:

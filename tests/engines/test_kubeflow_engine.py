@@ -3,8 +3,8 @@ module (and every example compiled with --unsupported warn) compiles with kfp's 
 without warnings, reads back strictly as a PipelineSpec (tests/engines/kfp_inspect.py), and its
 DAG, read from the compiled spec, has the IR's tasks and edges.
 
-Not yet here (issue 8): trigger rules and exit handlers (the backend does not map them yet), and
-runs on kfp.local (its SubprocessRunner runs python components only; the examples mix in
+Not yet here (issue 8): the failure trigger rules and alerts (the backend does not map them yet),
+and runs of the examples on kfp.local (its SubprocessRunner runs python components only; the examples mix in
 container components for their shell tasks).
 """
 
@@ -41,7 +41,7 @@ def _compiled(cli, example: str, outdir: Path, level: str = "-O1") -> Path | Non
 
 def test_some_examples_compile_for_kubeflow(cli, tmp_path: Path) -> None:
     compiled = [e for e in EXAMPLES if _compiled(cli, e, tmp_path / e)]
-    assert {"minimal", "sequential", "parallel", "event_triggered"} <= set(compiled), compiled
+    assert {"minimal", "sequential", "parallel", "event_triggered", "fan_out", "conditional"} <= set(compiled), compiled
 
 
 @pytest.mark.parametrize("level", ["-O1", "-O2"])
@@ -64,10 +64,14 @@ def compare_dag(report: dict, pipeline) -> None:
     """The compiled spec's tasks, order and nesting are the pipeline's: same tasks (by display
     name), the same order between every pair (reachability: KFP states a dependency on a task in a
     condition through the condition's group), every conditional task (and only those and what runs
-    after them) inside a condition group, every fanned-out task inside a loop with its parallelism."""
+    after them) inside a condition group, every fanned-out task inside a loop with its parallelism.
+    A none_failed join after a condition's branches appears once in each branch."""
     entries = {task["task"]: task for task in report["tasks"]}
     executors = {key: task for key, task in entries.items() if task["kind"] == "executor"}
-    assert sorted(task["name"] for task in executors.values()) == sorted(pipeline.tasks)
+    names = [task["name"] for task in executors.values()]
+    assert sorted(set(names)) == sorted(pipeline.tasks)
+    twice = {name for name in names if names.count(name) > 1}  # a none_failed join runs in each branch
+    assert all(pipeline.tasks[name].trigger_rule.value == "none_failed" for name in twice), twice
     members = {key: [e for e, task in executors.items() if key in task["dag"] or e == key] for key in entries}
     kfp_order = nx.DiGraph()
     kfp_order.add_nodes_from(task["name"] for task in executors.values())

@@ -1,6 +1,7 @@
 """A pipeline made of python tasks, compiled by the Kubeflow backend and run to success on
 kfp.local (SubprocessRunner, the engine venv's Python: tests/engines/kfp_local_runner.py), with a
-param, artifacts between tasks, a value output read by a condition and an else branch, and a loop.
+param, artifacts between tasks, a value output read by a condition and an else branch, a
+none_failed join after the branches, an all_done task and a loop.
 
 Its artifacts must be the expected ones: byte for byte what the same tinyml calls write when made
 directly, one after another, in a plain Python process. (The examples are not run here: their
@@ -66,6 +67,16 @@ tasks:
     python: tinyml.notify:main
     args: {message: "too low", file: state/bad.log}
     else_of: good
+  record:
+    python: tinyml.notify:main
+    args: {message: "decided", file: state/record.log}
+    after: [good, bad]
+    trigger_rule: none_failed
+  finish:
+    python: tinyml.notify:main
+    args: {message: "finished", file: state/finish.log}
+    after: [train]
+    trigger_rule: all_done
   extra:
     python: tinyml.ingest:main
     args: {out: "data/extra_${{ item }}.csv", rows: "${{ item }}", seed: 1}
@@ -81,6 +92,8 @@ transform.main(src="clean", train_out="train_set", test_out="test_set", seed=7)
 train.main(train="train_set", model_out="model", seed=7)
 accuracy = evaluate.main(model="model", data="test_set", metrics_out="metrics")
 notify.main(message=f"accuracy {json.dumps(accuracy)}", file="state/good.log")
+notify.main(message="decided", file="state/record.log")
+notify.main(message="finished", file="state/finish.log")
 for rows in (20, 30):
     ingest.main(out=f"data/extra_{rows}.csv", rows=rows, seed=1)
 """
@@ -113,7 +126,8 @@ def test_python_pipeline_runs_on_kfp_local_with_the_expected_artifacts(cli, kube
     assert inputs and {k: v for k, v in metrics.items() if k not in inputs} == {
         k: v for k, v in expected_metrics.items() if k not in inputs}
     # files the tasks wrote into the working directory: the condition's branch and the loop's runs
-    for relative in ("state/good.log", "data/extra_20.csv", "data/extra_30.csv"):
+    for relative in ("state/good.log", "state/record.log", "state/finish.log", "data/extra_20.csv",
+                     "data/extra_30.csv"):
         assert (workdir / relative).read_bytes() == (expected_dir / relative).read_bytes(), relative
     assert not (workdir / "state" / "bad.log").exists()
     accuracy = report["tasks"]["evaluate"]["parameters"]["o_accuracy"]
