@@ -29,7 +29,7 @@ import networkx as nx
 from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
-from ..ir import ArtifactKind, Pipeline, Task, TriggerRule, ValueType, type_of_value
+from ..ir import AlertEvent, ArtifactKind, Pipeline, Task, TriggerRule, ValueType, type_of_value
 from ..naming import python_name
 from ..optimize import TaskCost
 from ..placeholders import Ref
@@ -41,7 +41,6 @@ from .specs import unique_python_names
 
 KFP_VERSION = "2.17.3"
 DEFAULT_IMAGE = "python:3.12-slim"
-_NOT_YET = "not mapped by dagshift's Kubeflow backend yet (issue 8); compile to another target, or leave it out"
 
 _TYPES = {
     ValueType.STR: "str",
@@ -109,15 +108,18 @@ class KubeflowBackend(Backend):
         Feature.PYTHON_IN_IMAGE: native("a lightweight python component with the image as base_image"),
         Feature.TRIGGER_RULE: emulated("none_failed after one condition's branches: the join runs at the end of "
                                        "each branch; all_done on order-only edges: ignore_upstream_failure()"),
+        Feature.PIPELINE_ALERTS: native("a dsl.ExitHandler around the pipeline; its exit task acts on the "
+                                        "final state (PipelineTaskFinalStatus)"),
+        Feature.SUCCESS_ALERTS: native("the pipeline's exit task, on state SUCCEEDED (pipeline alerts only)"),
         Feature.MANUAL_TRIGGER: native("a pipeline without a recurring run: start it from the UI or the API"),
         Feature.DATA_TRIGGER: unsupported("KFP has no event triggers: start runs from Argo Events or another "
                                           "service with kfp.Client().create_run_from_pipeline_package"),
         Feature.CONTINUOUS_TRIGGER: unsupported("KFP has no continuous runs: use a recurring run with "
                                                 "max_concurrency 1 on a short interval"),
         Feature.WORKDIR: unsupported("a KFP task starts in its image's working directory: `cd` in the command"),
-        **{feature: unsupported(_NOT_YET) for feature in (
-            Feature.PIPELINE_ALERTS, Feature.TASK_ALERTS, Feature.RETRY_ALERTS,
-            Feature.SUCCESS_ALERTS)},
+        Feature.TASK_ALERTS: unsupported("KFP has no per-task hooks, and nothing may depend on a task inside an "
+                                         "exit handler: use a pipeline alert, or alert from the task's command"),
+        Feature.RETRY_ALERTS: unsupported("KFP has no retry hooks: alert from the task's command"),
     }
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
@@ -239,6 +241,15 @@ class _ModuleBuilder:
 
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
+        for index, alert in enumerate(self.p.alerts):
+            if alert.on is AlertEvent.RETRY:
+                self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
+                                      ("alerts", index, "on"), help="alert on failure or success")
+        for task_id, task in self.p.tasks.items():
+            for index, alert in enumerate(task.alerts):  # success alerts are pipeline-level only here
+                self.ctx.report.error("E302", "Kubeflow backend: a task's success alert cannot be built (KFP has "
+                                      "no per-task hooks)", ("tasks", task_id, "alerts", index),
+                                      help="use a pipeline alert on success, or alert from the task's command")
         self.order = topological_order(self.graph)
         self.scopes: dict[str, tuple[tuple[str, str], ...]] = {}
         self.lines: dict[str, list[str]] = {}
@@ -250,7 +261,37 @@ class _ModuleBuilder:
         if len(self.ctx.diagnostics.errors) != before:
             return False
         self.body = self._block(0, self.order)
+        if self.p.alerts:
+            self._wrap_in_alerts()
         return True
+
+    def _wrap_in_alerts(self) -> None:
+        """Pipeline alerts: an exit task that runs whatever the outcome and acts on the final state."""
+        exit_component = unique_python_names(["dagshift_alerts"], set(self.components.values()) | {
+            "dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE", python_name(self.p.name),
+            *self.p.params})["dagshift_alerts"]
+        lines = ["@dsl.component(base_image=IMAGE)",
+                 f"def {exit_component}(status: dsl.PipelineTaskFinalStatus):",
+                 '    """The pipeline\'s alerts: KFP runs this after everything else, whatever the outcome."""',
+                 "    import subprocess", ""]
+        for alert in self.p.alerts:
+            state = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}[alert.on]
+            lines.append(f"    if status.state == {code_literal(state)}:")
+            if alert.command is not None:
+                lines.append(f'        subprocess.run(["bash", "-c", {code_literal(alert.command)}], check=False)')
+            else:
+                module, _, function = str(alert.python).partition(":")
+                head, _, rest = function.partition(".")
+                arguments = ", ".join(f"{k}={code_literal(v)}" for k, v in (alert.args or {}).items())
+                lines.append(f"        from {module} import {head}")
+                lines.append("")
+                lines.append(f"        {head}{'.' + rest if rest else ''}({arguments})")
+        self.component_code.append("\n".join(lines) + "\n")
+        self.body = [f"alerts_task = {exit_component}()",
+                     'alerts_task.set_display_name("dagshift-alerts")',
+                     "alerts_task.set_caching_options(enable_caching=False)",
+                     "with dsl.ExitHandler(alerts_task):",
+                     *("    " + line for line in self.body)]
 
     # ------------------------------------------------------------------ conditions and loops
 
@@ -331,9 +372,11 @@ class _ModuleBuilder:
         reads = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] != ("after",)]
         if task.trigger_rule is TriggerRule.ALL_DONE and not reads and all(not s for s in inherited):
             return True
-        self._error(task_id, f"trigger rule {task.trigger_rule.value} is not mapped yet (KFP: all_done on order-only "
-                    "edges outside conditions is ignore_upstream_failure; one_failed needs an ExitHandler)",
-                    ("trigger_rule",), help="compile to another target, or use all_success")
+        self._error(task_id, f"trigger rule {task.trigger_rule.value} is not mapped: KFP runs a task after a failure "
+                    "only as an exit handler's exit task, which may read no task's output and which no task may "
+                    "follow (all_done works for order-only edges outside conditions: ignore_upstream_failure)",
+                    ("trigger_rule",), help="compile to another target, or make the fallback part of the failing "
+                                            "task's command")
         return False
 
     def _block(self, depth: int, members: list[str]) -> list[str]:

@@ -132,3 +132,29 @@ def test_python_pipeline_runs_on_kfp_local_with_the_expected_artifacts(cli, kube
     assert not (workdir / "state" / "bad.log").exists()
     accuracy = report["tasks"]["evaluate"]["parameters"]["o_accuracy"]
     assert json.loads((expected_dir / "metrics").read_text())["accuracy"] == pytest.approx(accuracy)
+
+
+FAILING = """\
+name: failing
+alerts:
+  - {on: failure, python: tinyml.notify:main, args: {message: "run failed", file: state/alerts.log}}
+  - {on: success, command: "echo never > state/ok.log"}
+tasks:
+  ready: {python: tinyml.notify:main, args: {message: ready, file: state/ready.log}}
+  deploy: {python: tinyml.deploy:main, args: {fail: true}, after: [ready]}
+"""
+
+
+def test_pipeline_alerts_run_in_the_exit_handler_on_kfp_local(cli, kubeflow_python: Path, tmp_path: Path) -> None:
+    source = tmp_path / "failing.yaml"
+    source.write_text(FAILING, encoding="utf-8")
+    result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "kfp"), "-q")
+    assert result.exit_code == 0, result.stdout
+    workdir = tmp_path / "work"
+    shutil.copytree(ROOT / "examples" / "tinyml", workdir / "tinyml")
+    code, report, stderr = run_script(kubeflow_python, LOCAL_RUNNER, str(tmp_path / "kfp" / "failing.py"),
+                                      str(workdir), cwd=workdir)
+    assert code == 1 and report["status"] == "FAILURE", (report.get("error"), stderr[-4000:])
+    assert (workdir / "state" / "ready.log").read_text() == "ready\n"
+    assert (workdir / "state" / "alerts.log").read_text() == "run failed\n"  # the failure alert ran
+    assert not (workdir / "state" / "ok.log").exists()  # the success alert did not
