@@ -17,6 +17,7 @@ Compiling the module to PipelineSpec YAML is kfp's own job: `python <name>.py` w
 from __future__ import annotations
 
 import importlib.util
+import shlex
 import sys
 import tempfile
 import warnings
@@ -67,6 +68,8 @@ _CHANNEL_ATTRIBUTES = frozenset({
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 _JOIN = 'IFS=; exec bash -c "$*"'
+# The same with arguments after the script: the first argument says how many pieces the script has.
+_JOIN_WITH_ARGS = 'n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; exec bash -c "$s" bash "$@"'
 
 
 class KubeflowBackend(Backend):
@@ -116,7 +119,8 @@ class KubeflowBackend(Backend):
                                           "service with kfp.Client().create_run_from_pipeline_package"),
         Feature.CONTINUOUS_TRIGGER: unsupported("KFP has no continuous runs: use a recurring run with "
                                                 "max_concurrency 1 on a short interval"),
-        Feature.WORKDIR: unsupported("a KFP task starts in its image's working directory: `cd` in the command"),
+        Feature.WORKDIR: emulated("`cd` before the command; os.chdir in python components (exec-form commands "
+                                  "cannot: E302)"),
         Feature.TASK_ALERTS: unsupported("KFP has no per-task hooks, and nothing may depend on a task inside an "
                                          "exit handler: use a pipeline alert, or alert from the task's command"),
         Feature.RETRY_ALERTS: unsupported("KFP has no retry hooks: alert from the task's command"),
@@ -274,6 +278,8 @@ class _ModuleBuilder:
                  f"def {exit_component}(status: dsl.PipelineTaskFinalStatus):",
                  '    """The pipeline\'s alerts: KFP runs this after everything else, whatever the outcome."""',
                  "    import subprocess", ""]
+        if self.p.workdir is not None:
+            lines[-1:] = ["    import os", "", f"    os.chdir({code_literal(self.p.workdir)})", ""]
         for alert in self.p.alerts:
             state = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}[alert.on]
             lines.append(f"    if status.state == {code_literal(state)}:")
@@ -692,6 +698,9 @@ class _ModuleBuilder:
             lines.append("        return value if isinstance(value, str) else json.dumps(value, separators=(',', ':'), "
                          "ensure_ascii=False)")
             lines.append("")
+        if self.p.workdir is not None:  # before the import: the module may live there
+            lines += ["    import os", "    import sys", "", f"    os.chdir({code_literal(self.p.workdir)})",
+                      "    sys.path.insert(0, os.getcwd())"]
         lines.append(f"    from {module} import {head}")
         lines.append("")
         if task.outputs:
@@ -736,15 +745,26 @@ class _ModuleBuilder:
         image = code_literal(task.image) if task.image else "IMAGE"
         extra = list(task.args) if isinstance(task.args, list) else []
         if isinstance(task.command, str):
-            if extra:
-                self._error(task_id, "a string command with container args is not mapped yet", ("args",),
-                            help="put the arguments into the command, or use the exec (list) form")
-                return None
             shell = "bash" if task.image is None else "sh"  # a user's image may have no bash
-            command = f'["sh", "-c", {code_literal(_JOIN.replace("bash", shell))}, "sh"]'
             args = self._script_args(task.command, task)
+            if self.p.workdir is not None:
+                args = [code_literal(piece) for piece in _pieces(f"cd -- {shlex.quote(self.p.workdir)} || exit\n")] + args
+            if extra:  # CMD "$@" with the container args, as `sh -c 'CMD "$@"' sh ARG...` would run it
+                arg_codes = [self._arg_code(task_id, part, task, "args") for part in extra]
+                if None in arg_codes:
+                    return None
+                args = [code_literal(str(len(args) + 1)), *args, code_literal(' "$@"'), *arg_codes]
+                command = f'["sh", "-c", {code_literal(_JOIN_WITH_ARGS.replace("bash", shell))}, "sh"]'
+            else:
+                command = f'["sh", "-c", {code_literal(_JOIN.replace("bash", shell))}, "sh"]'
+        elif self.p.workdir is not None:
+            self._error(task_id, "an exec-form command cannot change into the pipeline's workdir (a KFP container "
+                        "component has no working directory setting)", ("command",),
+                        help="write the command as a string, or set the working directory in the image")
+            return None
         else:
-            argv = [self._arg_code(task_id, part, task) for part in [*(task.command or []), *extra]]
+            argv = [self._arg_code(task_id, part, task) for part in task.command or []]
+            argv += [self._arg_code(task_id, part, task, "args") for part in extra]
             if None in argv:
                 return None
             count = len(task.command or [])
@@ -772,7 +792,7 @@ class _ModuleBuilder:
                 args.append(code)
         return args
 
-    def _arg_code(self, task_id: str, text: Any, task: Task) -> str | None:
+    def _arg_code(self, task_id: str, text: Any, task: Task, where: str = "command") -> str | None:
         """One argv element of an exec-form command: a literal, or one whole value."""
         text = text if isinstance(text, str) else str(text)
         segments = parse_placeholders(text)[0]
@@ -782,7 +802,7 @@ class _ModuleBuilder:
             code = self._ref_code(segments[0], task, python=False)
             return code if code is not None else code_literal(self.p.artifacts[str(segments[0].name)].path)
         self._error(task_id, f"the argument {text!r} mixes text and placeholders (or holds '{{{{'), which is not "
-                    "mapped yet for exec-form commands", ("command",),
+                    "mapped for exec-form commands and container args", (where,),
                     help="use a string command, or make the placeholder the whole argument")
         return None
 
