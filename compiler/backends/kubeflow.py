@@ -17,6 +17,8 @@ Compiling the module to PipelineSpec YAML is kfp's own job: `python <name>.py` w
 from __future__ import annotations
 
 import importlib.util
+import keyword
+import re
 import shlex
 import sys
 import tempfile
@@ -38,7 +40,7 @@ from ..placeholders import parse as parse_placeholders
 from ..references import task_refs, task_texts
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import unique_python_names
+from .specs import texts_in, unique_python_names
 
 KFP_VERSION = "2.17.3"
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -65,6 +67,12 @@ _CHANNEL_ATTRIBUTES = frozenset({
     "is_with_items_loop_argument", "loop_argument", "subvar_name", "value", "items", "from_pipeline_channel",
     "from_raw_items", "name_code_friendly", "name_override",
 })
+# Names the generated module binds at the top level (a param of the same name would shadow them).
+_MODULE_NAMES = frozenset({"dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE"})
+_BODY_NAMES = frozenset({"dsl", "kubernetes"})  # module names the pipeline function's body uses
+_KFP_RESERVED = frozenset({"Output"})  # kfp: "invalid parameter name"
+# Line breaks, and what YAML cannot hold at all (control characters): neither may sit in a comment.
+_UNSAFE_IN_COMMENT = re.compile("[\n\r\x85\u2028\u2029]|[^\x09\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 _JOIN = 'IFS=; exec bash -c "$*"'
@@ -215,14 +223,9 @@ def code_literal(value: Any) -> str:
 
 
 def _pieces(text: str) -> list[str]:
-    """Literal text as shell-script pieces with no `{{` inside one piece."""
-    pieces, start = [], 0
-    for index in range(1, len(text)):
-        if text[index - 1] == "{" and text[index] == "{":
-            pieces.append(text[start:index])
-            start = index
-    pieces.append(text[start:])
-    return [piece for piece in pieces if piece]
+    """Literal text as shell-script pieces, each ending at a `{`: no piece holds `{{` (KFP's
+    placeholder syntax) nor starts with `{"` (its JSON placeholder structures, `{"Concat": ...}`)."""
+    return [piece for piece in re.split(r"(?<=\{)", text) if piece]
 
 
 class _ModuleBuilder:
@@ -232,10 +235,14 @@ class _ModuleBuilder:
         self.graph = ctx.graph
         self.image = str(ctx.options.get("image") or DEFAULT_IMAGE)
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
-        used = {"dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE", python_name(pipeline.name),
-                *pipeline.params}
+        used = {*_MODULE_NAMES, python_name(pipeline.name), *pipeline.params}
         self.components = unique_python_names(pipeline.tasks, used)
-        self.variables = {t: f"{name}_task" for t, name in self.components.items()}
+        # The pipeline function's locals: the tasks, their loop items, the alerts task.
+        names = unique_python_names([f"{name}_task" for name in self.components.values()]
+                                    + [f"{name}_item" for name in self.components.values()] + ["alerts_task"], used)
+        self.variables = {t: names[f"{name}_task"] for t, name in self.components.items()}
+        self.item_variables = {t: names[f"{name}_item"] for t, name in self.components.items()}
+        self.alerts_variable = names["alerts_task"]
         self.component_code: list[str] = []
         self.body: list[str] = []
         self.order: list[str] = []
@@ -245,6 +252,7 @@ class _ModuleBuilder:
 
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
+        self._check_names_and_header()
         for index, alert in enumerate(self.p.alerts):
             if alert.on is AlertEvent.RETRY:
                 self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
@@ -272,8 +280,7 @@ class _ModuleBuilder:
     def _wrap_in_alerts(self) -> None:
         """Pipeline alerts: an exit task that runs whatever the outcome and acts on the final state."""
         exit_component = unique_python_names(["dagshift_alerts"], set(self.components.values()) | {
-            "dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE", python_name(self.p.name),
-            *self.p.params})["dagshift_alerts"]
+            *_MODULE_NAMES, python_name(self.p.name), *self.p.params, *self.variables.values()})["dagshift_alerts"]
         lines = ["@dsl.component(base_image=IMAGE)",
                  f"def {exit_component}(status: dsl.PipelineTaskFinalStatus):",
                  '    """The pipeline\'s alerts: KFP runs this after everything else, whatever the outcome."""',
@@ -293,10 +300,11 @@ class _ModuleBuilder:
                 lines.append("")
                 lines.append(f"        {head}{'.' + rest if rest else ''}({arguments})")
         self.component_code.append("\n".join(lines) + "\n")
-        self.body = [f"alerts_task = {exit_component}()",
-                     'alerts_task.set_display_name("dagshift-alerts")',
-                     "alerts_task.set_caching_options(enable_caching=False)",
-                     "with dsl.ExitHandler(alerts_task):",
+        variable = self.alerts_variable
+        self.body = [f"{variable} = {exit_component}()",
+                     f'{variable}.set_display_name("dagshift-alerts")',
+                     f"{variable}.set_caching_options(enable_caching=False)",
+                     f"with dsl.ExitHandler({variable}):",
                      *("    " + line for line in self.body)]
 
     # ------------------------------------------------------------------ conditions and loops
@@ -340,6 +348,24 @@ class _ModuleBuilder:
         if task.foreach is not None:
             frames.append(("for", task_id))
         return tuple(frames)
+
+    def _check_names_and_header(self) -> None:
+        """What the kfp SDK cannot take: param names the module itself uses or kfp reserves, and
+        texts kfp's compiler writes raw into the YAML header comment (the description and str
+        defaults), where a line break would end the comment and a control character break the file."""
+        for name, param in self.p.params.items():
+            if name in _BODY_NAMES or name in _KFP_RESERVED or name.startswith("_"):
+                self.ctx.report.error("E302", f"Kubeflow backend: a param cannot be named '{name}' (the generated "
+                                      "module or kfp uses the name)", ("params", name), at_key=True,
+                                      help="rename the param")
+            if any(_UNSAFE_IN_COMMENT.search(text) for text in texts_in(param.default)):
+                self.ctx.report.error("E302", "Kubeflow backend: kfp writes param defaults into a YAML comment, "
+                                      "where a line break or control character breaks the file", ("params", name),
+                                      at_key=True, help="give the text at run time (a run argument) instead")
+        if self.p.description and _UNSAFE_IN_COMMENT.search(self.p.description.replace("\n", " ")):
+            self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
+                                  "a control character or unusual line break breaks the file", ("description",),
+                                  at_key=True, help="remove control characters and \\r, NEL, LS, PS from it")
 
     def _join_scope(self, task_id: str, task: Task, inherited: list[tuple]) -> tuple | None:
         """none_failed after the branches of one condition: KFP allows no dependency on a task in a
@@ -478,7 +504,7 @@ class _ModuleBuilder:
         return f"dsl.ParallelFor({items}{parallelism})"
 
     def _item_variable(self, task_id: str) -> str:
-        return f"{self.components[task_id]}_item"
+        return self.item_variables[task_id]
 
     def _channel(self, ref: Ref) -> str:
         """A param or an upstream value in the pipeline function."""
@@ -684,7 +710,12 @@ class _ModuleBuilder:
         module, _, function = str(task.python).partition(":")
         head, _, rest = function.partition(".")
         kwargs = task.args if isinstance(task.args, dict) else {}
-        arguments = ", ".join(f"{key}={self._value_code(value, task)}" for key, value in kwargs.items())
+        plain = {k: v for k, v in kwargs.items() if k.isidentifier() and not keyword.iskeyword(k)}
+        arguments = ", ".join(f"{key}={self._value_code(value, task)}" for key, value in plain.items())
+        others = {k: v for k, v in kwargs.items() if k not in plain}  # `class`, `a-b`: passed by mapping
+        if others:
+            mapping = ", ".join(f"{code_literal(k)}: {self._value_code(v, task)}" for k, v in others.items())
+            arguments += (", " if arguments else "") + f"**{{{mapping}}}"
         call = f"{head}{'.' + rest if rest else ''}({arguments})"
         base_image = code_literal(task.image) if task.image else "IMAGE"
         lines = [f"@dsl.component(base_image={base_image})",
