@@ -40,19 +40,11 @@ from ..placeholders import parse as parse_placeholders
 from ..references import task_refs, task_texts
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import texts_in, unique_python_names
+from .specs import PYTHON_TYPE_NAMES as _TYPES, texts_in, unique_python_names
 
 KFP_VERSION = "2.17.3"
 DEFAULT_IMAGE = "python:3.12-slim"
 
-_TYPES = {
-    ValueType.STR: "str",
-    ValueType.INT: "int",
-    ValueType.FLOAT: "float",
-    ValueType.BOOL: "bool",
-    ValueType.LIST: "list",
-    ValueType.DICT: "dict",
-}
 _ARTIFACT_TYPES = {
     ArtifactKind.DATASET: "Dataset",
     ArtifactKind.MODEL: "Model",

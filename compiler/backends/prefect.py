@@ -26,18 +26,10 @@ from ..placeholders import Ref
 from ..references import task_refs
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import condition_code, condition_refs, unique_python_names, value_spec
+from .specs import PYTHON_TYPE_NAMES as _TYPES, condition_code, condition_refs, unique_python_names, value_spec
 
 PREFECT_VERSION = "3.9.1"
 
-_TYPES = {
-    ValueType.STR: "str",
-    ValueType.INT: "int",
-    ValueType.FLOAT: "float",
-    ValueType.BOOL: "bool",
-    ValueType.LIST: "list",
-    ValueType.DICT: "dict",
-}
 # Param names a Prefect flow cannot take (checked on prefect 3.9.1 / pydantic 2): Prefect reserves
 # `return_state` and `wait_for` (ReservedArgumentError at import), `self` clashes with
 # Flow.__call__, `self` and `cls` are left out of the parameter schema (so never validated nor

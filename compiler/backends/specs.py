@@ -13,6 +13,10 @@ from ..naming import python_name
 from ..placeholders import Ref, parse as parse_placeholders
 
 
+# A value type as the Python annotation generated code writes for it.
+PYTHON_TYPE_NAMES = {value_type: value_type.value for value_type in ValueType}
+
+
 def refs_in(text: str) -> list[Ref]:
     return [s for s in parse_placeholders(text)[0] if isinstance(s, Ref)]
 

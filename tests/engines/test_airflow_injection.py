@@ -122,10 +122,12 @@ def _as_text(value: Any) -> str:
 def yaml_scalar(value: Any) -> str:
     """A YAML double-quoted scalar that reads back as exactly `value` (escapes for all but
     printable ASCII, so no YAML or file-level rule can change it)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
     out = []
     for char in value:
         code = ord(char)

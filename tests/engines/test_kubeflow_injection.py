@@ -57,6 +57,7 @@ import pytest
 from engine_harness import compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from test_airflow_injection import yaml_flow
 from test_kfp_harness import LOCAL_RUNNER, run_script
 
 from compiler.backends import kubeflow
@@ -202,39 +203,6 @@ def meant_args(value: Any, case: Case) -> Any:
     if isinstance(value, dict):
         return {k: meant_args(v, case) for k, v in value.items()}
     return value
-
-
-def yaml_scalar(value: Any) -> str:
-    """A YAML double-quoted scalar that reads back as exactly `value` (escapes for all but
-    printable ASCII, so no YAML rule can change it)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    out = []
-    for char in value:
-        code = ord(char)
-        if char in '"\\':
-            out.append("\\" + char)
-        elif 0x20 <= code < 0x7F:
-            out.append(char)
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return '"' + "".join(out) + '"'
-
-
-def yaml_flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{yaml_scalar(k)}: {yaml_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
-    return yaml_scalar(value)
 
 
 # ----------------------------------------------------------------------------- KFP's substitution
