@@ -63,8 +63,9 @@ _CHANNEL_ATTRIBUTES = frozenset({
 _MODULE_NAMES = frozenset({"dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE"})
 _BODY_NAMES = frozenset({"dsl", "kubernetes"})  # module names the pipeline function's body uses
 _KFP_RESERVED = frozenset({"Output"})  # kfp: "invalid parameter name"
-# Line breaks, and what YAML cannot hold at all (control characters): neither may sit in a comment.
-_UNSAFE_IN_COMMENT = re.compile("[\n\r\x85\u2028\u2029]|[^\x09\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What YAML cannot hold at all (control characters), and line breaks: neither may sit in a comment.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 _JOIN = 'IFS=; exec bash -c "$*"'
@@ -350,14 +351,15 @@ class _ModuleBuilder:
                 self.ctx.report.error("E302", f"Kubeflow backend: a param cannot be named '{name}' (the generated "
                                       "module or kfp uses the name)", ("params", name), at_key=True,
                                       help="rename the param")
-            if any(_UNSAFE_IN_COMMENT.search(text) for text in texts_in(param.default)):
+            if any(_NOT_PRINTABLE.search(text) or _LINE_BREAK.search(text) for text in texts_in(param.default)):
                 self.ctx.report.error("E302", "Kubeflow backend: kfp writes param defaults into a YAML comment, "
                                       "where a line break or control character breaks the file", ("params", name),
                                       at_key=True, help="give the text at run time (a run argument) instead")
-        if self.p.description and _UNSAFE_IN_COMMENT.search(self.p.description.replace("\n", " ")):
+        # kfp writes the description one comment line per line (str.splitlines): only the rest counts
+        if self.p.description and _NOT_PRINTABLE.search(" ".join(self.p.description.splitlines())):
             self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
-                                  "a control character or unusual line break breaks the file", ("description",),
-                                  at_key=True, help="remove control characters and \\r, NEL, LS, PS from it")
+                                  "a control character makes the file unreadable", ("description",),
+                                  at_key=True, help="remove the control characters from it")
 
     def _join_scope(self, task_id: str, task: Task, inherited: list[tuple]) -> tuple | None:
         """none_failed after the branches of one condition: KFP allows no dependency on a task in a
@@ -595,7 +597,7 @@ class _ModuleBuilder:
                 signature.append(f"a_{artifact}: dsl.Output[dsl.{kind}]")
         return signature, call
 
-    def _ref_code(self, ref: Ref, task: Task, *, python: bool) -> str | None:
+    def _ref_code(self, ref: Ref, task: Task) -> str | None:
         """The component-side expression of a reference (a variable, or an artifact's path)."""
         if ref.kind == "param":
             return f"p_{ref.name}"
@@ -752,7 +754,7 @@ class _ModuleBuilder:
             if isinstance(segment, str):
                 parts.append(code_literal(segment))
                 continue
-            code = self._ref_code(segment, task, python=True)
+            code = self._ref_code(segment, task)
             if code is None:  # a literal artifact path
                 parts.append(code_literal(self.p.artifacts[str(segment.name)].path))
             else:
@@ -808,7 +810,7 @@ class _ModuleBuilder:
             if isinstance(segment, str):
                 args.extend(code_literal(piece) for piece in _pieces(segment))
                 continue
-            code = self._ref_code(segment, task, python=False)
+            code = self._ref_code(segment, task)
             if code is None:
                 args.extend(code_literal(piece) for piece in _pieces(self.p.artifacts[str(segment.name)].path))
             else:
@@ -822,7 +824,7 @@ class _ModuleBuilder:
         if not any(isinstance(s, Ref) for s in segments) and "{{" not in text:
             return code_literal(text)
         if len(segments) == 1 and not isinstance(segments[0], str):
-            code = self._ref_code(segments[0], task, python=False)
+            code = self._ref_code(segments[0], task)
             return code if code is not None else code_literal(self.p.artifacts[str(segments[0].name)].path)
         self._error(task_id, f"the argument {text!r} mixes text and placeholders (or holds '{{{{'), which is not "
                     "mapped for exec-form commands and container args", (where,),
