@@ -32,7 +32,7 @@ import networkx as nx
 from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
-from ..ir import AlertEvent, ArtifactKind, Pipeline, Task, TriggerRule, ValueType, type_of_value
+from ..ir import AlertEvent, ArtifactKind, Pipeline, Task, TriggerRule, type_of_value
 from ..naming import python_name
 from ..optimize import TaskCost
 from ..placeholders import Ref
@@ -40,7 +40,8 @@ from ..placeholders import parse as parse_placeholders
 from ..references import task_refs, task_texts
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
-from .specs import PYTHON_TYPE_NAMES as _TYPES, texts_in, unique_python_names
+from .specs import PYTHON_TYPE_NAMES as _TYPES
+from .specs import refs_in, texts_in, unique_python_names
 
 KFP_VERSION = "2.17.3"
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -492,7 +493,7 @@ class _ModuleBuilder:
                 foreach = [{f"k_{k}": v for k, v in i.items()} if isinstance(i, dict) else i for i in foreach]
             items = code_literal(foreach)
         else:
-            (ref,) = _refs(task.foreach)
+            (ref,) = refs_in(task.foreach)
             items = self._channel(ref)
         parallelism = f", parallelism={task.max_parallel}" if task.max_parallel else ""
         return f"dsl.ParallelFor({items}{parallelism})"
@@ -556,7 +557,7 @@ class _ModuleBuilder:
         """The component's signature entries and the call's keyword arguments, in a stable order:
         params, consumed artifacts, upstream values, then produced artifacts and own outputs."""
         signature, call = [], []
-        refs = [ref for text in _texts(task, loop=False) for ref in _refs(text)]
+        refs = [ref for text in _texts(task, loop=False) for ref in refs_in(text)]
         for name in dict.fromkeys(str(r.name) for r in refs if r.kind == "param"):
             signature.append(f"p_{name}: {_TYPES[self.p.params[name].value_type]}")
             call.append(f"p_{name}={name}")
@@ -620,7 +621,7 @@ class _ModuleBuilder:
         if isinstance(task.foreach, list):
             items = task.foreach
         else:
-            (ref,) = _refs(task.foreach)
+            (ref,) = refs_in(task.foreach)
             items = self.p.params[str(ref.name)].default if ref.kind == "param" else None
         values = [item.get(key) if isinstance(item, dict) else None for item in items] if key and items else items
         found = {type_of_value(value) for value in values or ()}
@@ -664,7 +665,7 @@ class _ModuleBuilder:
                 retry.append(f'backoff_max_duration="{task.retry_max_delay}s"')
             lines.append(f"{variable}.set_retry({', '.join(retry)})")
         for name, value in task.env.items():
-            if _refs(value):
+            if refs_in(value):
                 continue  # checked in _container_component / _python_component
             lines.append(f"{variable}.set_env_variable({code_literal(name)}, {code_literal(value)})")
         for env_name, secret in task.secrets.items():
@@ -686,7 +687,7 @@ class _ModuleBuilder:
         return lines
 
     def _check_env(self, task_id: str, task: Task) -> bool:
-        bad = [name for name, value in task.env.items() if _refs(value)]
+        bad = [name for name, value in task.env.items() if refs_in(value)]
         for name in bad:
             self._error(task_id, f"env value '{name}' has a placeholder; KFP env values are fixed when compiling",
                         ("env", name), help="pass the value as part of the command or as a python argument")
@@ -835,7 +836,3 @@ class _ModuleBuilder:
 def _texts(task: Task, *, loop: bool = True) -> list[str]:
     """The task's placeholder-carrying texts; without `loop`, not its foreach (the loop reads that)."""
     return [text for path, text in task_texts(task) if loop or path[:1] != ("foreach",)]
-
-
-def _refs(text: str) -> list[Ref]:
-    return [s for s in parse_placeholders(text)[0] if isinstance(s, Ref)]
