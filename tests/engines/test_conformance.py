@@ -1,46 +1,60 @@
 """Cross-engine conformance: every runnable example, run on every engine that can run it, must
 leave byte-identical artifacts behind.
 
-Which engine runs which example (test_the_example_compiles_for_each_engine_that_runs_it keeps
-this table honest against the backends' capability tables):
+Which engine runs which example (test_the_table_covers_every_example checks this table against
+ENGINES; test_the_example_compiles_for_each_engine_that_runs_it keeps both honest against the
+backends' capability tables):
 
-| example         | Airflow | Prefect | DVC                                                          |
-| --------------- | ------- | ------- | ------------------------------------------------------------ |
-| minimal         | yes     | yes     | yes                                                          |
-| sequential      | yes     | yes     | yes, `--unsupported warn` (leaves out the cron schedule)     |
-| parallel        | yes     | yes     | yes                                                          |
-| event_triggered | yes     | yes     | yes, `--unsupported warn` (leaves out the data trigger)      |
-| conditional     | yes     | yes     | no: when / else_of, the none_failed join                     |
-| fan_out         | yes     | yes     | no: the dynamic fan-out over shard's output                  |
-| error_handling  | yes     | yes     | no: retries with delays, timeouts, alerts, one_failed        |
-| churn           | no      | no      | no: container images, s3:// paths, secrets (runnable nowhere) |
+| example         | Airflow | Prefect | DVC                                                   | Kubeflow (kfp.local) |
+| --------------- | ------- | ------- | ----------------------------------------------------- | -------------------- |
+| minimal         | yes     | yes     | yes                                                   | no: no-op tasks      |
+| sequential      | yes     | yes     | yes, `--unsupported warn` (drops the cron schedule)   | no: shell tasks      |
+| parallel        | yes     | yes     | yes                                                   | no: shell tasks      |
+| event_triggered | yes     | yes     | yes, `--unsupported warn` (drops the data trigger)    | no: shell tasks      |
+| conditional     | yes     | yes     | no: when / else_of, the none_failed join              | no: shell tasks      |
+| fan_out         | yes     | yes     | no: the dynamic fan-out over shard's output           | no: shell tasks      |
+| error_handling  | yes     | yes     | no: retries with delays, timeouts, alerts, one_failed | no: shell tasks      |
+| python_tasks    | yes     | yes     | no: when / else_of                                    | yes: all python      |
+| churn           | no      | no      | no: images, s3:// paths, secrets (runnable nowhere)   | no                   |
 
 DVC compiles sequential and event_triggered as test_dvc_engine.py does: `--unsupported warn`
 leaves out only when a run starts, never what it does. Every compared example runs on at least
 two engines (minimal too, though its no-op tasks leave nothing: the engines must agree on that).
 
-Kubeflow's local runner is not compared yet: kfp.local's SubprocessRunner runs python components
-only, and the examples' shell tasks are container components (DockerRunner needs Docker).
+Kubeflow runs an example on kfp.local (tests/engines/kfp_local_runner.py: SubprocessRunner, the
+kubeflow engine venv's Python) exactly when every one of its tasks is a `python:` task
+(PYTHON_ONLY, decided from the pipeline, not from this table): the backend makes those lightweight
+python components, the only kind the SubprocessRunner runs. Shell and container tasks become
+container components, which kfp.local runs only with Docker (DockerRunner), and no-ops are not
+python tasks. kfp.local keeps each declared artifact as a KFP artifact file under the pipeline
+root (`.kfp-local/` in the working directory, bookkeeping here); the comparison puts it back at
+its pipeline path: the output `a_NAME` of the task that produced artifact NAME (the generated
+module's naming; the runner's report gives its uri) is the file, or directory, at artifacts.NAME's
+path. Files the tasks write at plain relative paths land in the working directory itself.
 
 Each example runs once per engine, with its defaults, in a fresh copy of examples/ (Airflow:
-dag.test() through airflow_runner.py; Prefect: one prefect_runner.py process for all of them;
-DVC: `dvc repro` in a fresh git + DVC repository holding the copy and the generated files), all
-in the background at once. These runs are this module's own: the engine test modules keep their
-runs in module-scoped fixtures, and test_dvc_engine.py changes params (and so artifacts) after
-its first repro, so their working directories cannot be reused as they stand.
+dag.test() through airflow_runner.py; Prefect: one prefect_runner.py process for all of them; DVC:
+`dvc repro` in a fresh git + DVC repository holding the copy and the generated files; Kubeflow:
+kfp_local_runner.py with the copy as its working directory), all in the background at once. These
+runs are this module's own: the engine test modules keep their runs in module-scoped fixtures, and
+test_dvc_engine.py changes params (and so artifacts) after its first repro, so their working
+directories cannot be reused as they stand.
 
-The artifacts of a run are every file under its working directory that the run created, changed
-or removed, compared with the directory as it was before the run, minus engine bookkeeping
+The artifacts of a run are every file under its working directory that the run created, changed or
+removed, compared with the directory as it was before the run, minus engine bookkeeping
 (BOOKKEEPING_DIRS, BOOKKEEPING_FILES: DVC's .dvc/, dvc.lock and .gitignore entries, the generated
-runner and value outputs under .dagshift/, git's .git/, __pycache__/). The generated files the DVC
-repository starts with (dvc.yaml, params.yaml) are part of its "before", so they never count.
-For each example the engines must agree on the set of those files and on every file's bytes.
+runner and value outputs under .dagshift/, git's .git/, kfp.local's pipeline root .kfp-local/,
+__pycache__/; a Kubeflow run's artifacts are then added back at their pipeline paths). The
+generated files the DVC repository starts with (dvc.yaml, params.yaml) are part of its "before",
+so they never count. For each example the engines must agree on the set of those files and on
+every file's bytes.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import shutil
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,6 +65,7 @@ from typing import Any
 import pytest
 from dvc_harness import DvcEngine, compile_dvc
 from engine_harness import (
+    _NOT_COPIED,
     EXAMPLES,
     AirflowEngine,
     Compiled,
@@ -60,6 +75,7 @@ from engine_harness import (
     compile_pipeline,
     load_pipeline,
 )
+from test_kfp_harness import LOCAL_RUNNER, run_script
 
 from compiler.backends import registry
 from compiler.backends.base import Level
@@ -71,7 +87,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 NOT_RUNNABLE = {"churn": "container images, s3:// paths and secrets that do not exist (its header says so)"}
 
-AIRFLOW, PREFECT, DVC = "airflow", "prefect", "dvc"
+AIRFLOW, PREFECT, DVC, KUBEFLOW = "airflow", "prefect", "dvc", "kubeflow"
 # DVC compile options of the examples DVC can express (as test_dvc_engine.py compiles them).
 DVC_OPTIONS: dict[str, tuple[str, ...]] = {
     "minimal": (),
@@ -83,17 +99,29 @@ DVC_CANNOT = {
     "conditional": "when / else_of, and the none_failed join",
     "fan_out": "the dynamic fan-out (score_shard over shard's output)",
     "error_handling": "retries with delays, timeouts, alerts, and the one_failed fallback",
+    "python_tasks": "when / else_of (deploy, keep_previous)",
 }
 # What `--unsupported warn` may leave out for a DVC run: when a run starts, not what it does.
 DROPPABLE = {Feature.SCHEDULE, Feature.DATA_TRIGGER}
+
+
+def python_only(example: str) -> bool:
+    """Every task of the example is a `python:` task: the Kubeflow backend makes each one a
+    lightweight python component, which kfp.local's SubprocessRunner runs without Docker."""
+    return all(task.kind == "python" for task in load_pipeline(EXAMPLES / f"{example}.yaml").tasks.values())
+
+
+RUNNABLE = [name for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE]
+PYTHON_ONLY = {name for name in RUNNABLE if python_only(name)}  # also run on kfp.local
 ENGINES: dict[str, tuple[str, ...]] = {
-    name: (AIRFLOW, PREFECT, DVC) if name in DVC_OPTIONS else (AIRFLOW, PREFECT)
-    for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE
+    name: (AIRFLOW, PREFECT) + ((DVC,) if name in DVC_OPTIONS else ()) + ((KUBEFLOW,) if name in PYTHON_ONLY else ())
+    for name in RUNNABLE
 }
 # Default runs that end failed on purpose (the example's header): the run's artifacts still count.
 FAILS_BY_DESIGN = {"error_handling": "deploy_primary fails while params.primary_down is true (the default)"}
 
-BOOKKEEPING_DIRS = {".dvc", ".dagshift", ".git", "__pycache__", ".pytest_cache"}
+KFP_LOCAL_DIR = ".kfp-local"  # kfp_local_runner.py's pipeline root: WORKDIR/.kfp-local/outputs
+BOOKKEEPING_DIRS = {".dvc", ".dagshift", ".git", KFP_LOCAL_DIR, "__pycache__", ".pytest_cache"}
 BOOKKEEPING_FILES = {"dvc.lock", ".gitignore", ".dvcignore"}
 CAPABILITY_ERRORS = {"E301", "E302"}  # "DVC cannot express ...": a refusal, not a crash
 REMOVED = None  # an input file a run deleted
@@ -219,12 +247,59 @@ def _dvc_run(engine: DvcEngine, example: str, compiled: Compiled) -> EngineRun:
                      produced(before, repo.path))
 
 
+def kfp_artifacts(report: dict[str, Any], example: str) -> dict[str, bytes]:
+    """The pipeline's artifacts as a kfp.local run stored them, keyed by their pipeline paths.
+
+    The generated module names the output artifact of pipeline artifact NAME `a_NAME`; the runner's
+    report lists each task's output artifacts with their uri (a file, or a directory for a
+    `kind: directory` artifact). Every artifact has one producer, so exactly one task may list it."""
+    pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
+    stored: dict[str, bytes] = {}
+    seen: dict[str, str] = {}
+    for key, task in sorted(report["tasks"].items()):
+        assert "error" not in task, f"{key}: {task['error']}"
+        for output, entries in task["artifacts"].items():
+            name = output.removeprefix("a_")
+            assert output.startswith("a_") and name in pipeline.artifacts, (
+                f"{key} stored an output artifact {output!r} that names no artifact of {example}")
+            assert name not in seen, f"artifact {name!r} stored by both {seen[name]} and {key}"
+            assert len(entries) == 1, f"{key}: {len(entries)} artifacts for {output!r}: {entries}"
+            seen[name] = key
+            uri, path = Path(entries[0]["uri"]), Path(pipeline.artifacts[name].path).as_posix()
+            if uri.is_dir():
+                stored.update({f"{path}/{file.relative_to(uri).as_posix()}": file.read_bytes()
+                               for file in sorted(uri.rglob("*")) if file.is_file()})
+            elif uri.is_file():
+                stored[path] = uri.read_bytes()
+    return stored
+
+
+def _kubeflow_run(python: Path, example: str, compiled: Compiled, workdir: Path) -> EngineRun:
+    """kfp_local_runner.py on the generated module, in a fresh copy of examples/; the KFP artifact
+    files go back to their pipeline paths, next to what the tasks wrote in the working directory."""
+    shutil.copytree(EXAMPLES, workdir, ignore=lambda d, names: [n for n in names if n in _NOT_COPIED])
+    before = snapshot(workdir)
+    code, report, stderr = run_script(python, LOCAL_RUNNER, str(compiled.files[0]), str(workdir), cwd=workdir)
+    expected = ("FAILURE", 1) if example in FAILS_BY_DESIGN else ("SUCCESS", 0)
+    detail = (f"working directory {workdir}\nexit {code}, status {report.get('status')!r}, "
+              f"stage {report.get('stage')!r}, error {report.get('error')!r}\n"
+              f"tasks with outputs: {sorted(report.get('tasks', {}))}\n"
+              "--- stderr tail ---\n" + "\n".join(stderr.strip().splitlines()[-60:]))
+    artifacts = produced(before, workdir)
+    stored = kfp_artifacts(report, example)
+    both = sorted(set(stored) & set(artifacts))
+    assert not both, f"{example}: {both} both written in the working directory and stored as KFP artifacts"
+    artifacts.update(stored)
+    return EngineRun(example, KUBEFLOW, (report.get("status"), code) == expected, detail, artifacts)
+
+
 @dataclass
 class Generated:
     root: Path
     airflow: dict[str, Compiled] = field(default_factory=dict)
     prefect: dict[str, Compiled] = field(default_factory=dict)
     dvc: dict[str, Compiled] = field(default_factory=dict)
+    kubeflow: dict[str, Compiled] = field(default_factory=dict)
     pipeline_names: dict[str, str] = field(default_factory=dict)  # example -> its pipeline name
 
 
@@ -241,12 +316,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         generated.prefect[example] = compile_pipeline(source, root / "prefect" / example, target="prefect")
         if DVC in engines:
             generated.dvc[example] = compile_dvc(source, root / "dvc" / example, *DVC_OPTIONS[example])
+        if KUBEFLOW in engines:
+            generated.kubeflow[example] = compile_pipeline(source, root / "kubeflow" / example, target="kubeflow")
     return generated
 
 
 @pytest.fixture(scope="module")
 def runs(generated: Generated, airflow_engine: AirflowEngine, prefect_engine: PrefectEngine,
-         dvc_engine: DvcEngine):
+         dvc_engine: DvcEngine, kubeflow_python: Path):
     """example -> engine -> its run; every run started at once, in the background."""
     pending: dict[str, dict[str, Pending]] = {example: {} for example in ENGINES}
     # Prefect first: one engine process runs the examples one after the other, so it takes longest.
@@ -260,7 +337,7 @@ def runs(generated: Generated, airflow_engine: AirflowEngine, prefect_engine: Pr
             readers[example] = _prefect_reader(example, workdir, snapshot(workdir))
     report = prefect_engine.submit(prefect_engine.runner, {"inspect": [], "runs": plan})
     airflow_before = snapshot(airflow_engine.workdir())  # what dag_test's own fresh copy holds
-    with ThreadPoolExecutor(max_workers=2) as dvc_pool:
+    with ThreadPoolExecutor(max_workers=2) as dvc_pool, ThreadPoolExecutor(max_workers=2) as kfp_pool:
         for example, engines in ENGINES.items():
             compiled = generated.prefect[example]
             pending[example][PREFECT] = (Pending(example, PREFECT, report, readers[example]) if compiled.ok
@@ -278,26 +355,61 @@ def runs(generated: Generated, airflow_engine: AirflowEngine, prefect_engine: Pr
                     pending[example][DVC] = Pending(example, DVC, future, lambda run: run)
                 else:
                     pending[example][DVC] = _not_compiled(example, DVC, compiled)
+            if KUBEFLOW in engines:
+                compiled = generated.kubeflow[example]
+                if compiled.ok:
+                    workdir = generated.root / "kfp-local" / example / "examples"
+                    future = kfp_pool.submit(_kubeflow_run, kubeflow_python, example, compiled, workdir)
+                    pending[example][KUBEFLOW] = Pending(example, KUBEFLOW, future, lambda run: run)
+                else:
+                    pending[example][KUBEFLOW] = _not_compiled(example, KUBEFLOW, compiled)
         yield pending
 
 
 # ----------------------------------------------------------------------------- the tests
 
 
+def documented_engines() -> dict[str, set[str]]:
+    """The module docstring's table: example -> the engines whose cell says "yes"."""
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in (__doc__ or "").splitlines() if line.startswith("|")]
+    engines = [header.split()[0].lower() for header in rows[0][1:]]
+    return {row[0]: {engine for engine, cell in zip(engines, row[1:], strict=True) if cell.startswith("yes")}
+            for row in rows[2:]}
+
+
 def test_the_table_covers_every_example() -> None:
-    """Every example is compared or named as not runnable; every DVC example has its options."""
+    """Every example is compared or named as not runnable; every DVC example has its options;
+    exactly the python-only examples run on Kubeflow; the docstring's table says the same."""
     assert set(ENGINES) | set(NOT_RUNNABLE) == set(EXAMPLE_NAMES)
     assert set(DVC_OPTIONS) | set(DVC_CANNOT) == set(ENGINES)
     assert all(len(engines) >= 2 for engines in ENGINES.values()), ENGINES
+    assert PYTHON_ONLY, "no example is made of python tasks only: nothing runs on kfp.local"
+    assert {example for example, engines in ENGINES.items() if KUBEFLOW in engines} == PYTHON_ONLY
+    assert all({AIRFLOW, PREFECT, KUBEFLOW} <= set(ENGINES[example]) for example in PYTHON_ONLY), ENGINES
+    assert documented_engines() == {example: set(ENGINES.get(example, ())) for example in EXAMPLE_NAMES}, (
+        "the module docstring's table is stale")
 
 
 @pytest.mark.parametrize("example", sorted(ENGINES))
 def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated, example: str) -> None:
     """The table above is what the backends say: Airflow and Prefect compile every runnable
-    example as it is; DVC compiles its examples, with --unsupported warn only where all it
-    leaves out is a schedule or a trigger, and refuses the others for what a run does."""
+    example as it is; Kubeflow compiles every python-only example as it is, into lightweight
+    python components only (what kfp.local's SubprocessRunner runs); DVC compiles its examples,
+    with --unsupported warn only where all it leaves out is a schedule or a trigger, and refuses
+    the others for what a run does."""
     for engine, compiled in ((AIRFLOW, generated.airflow[example]), (PREFECT, generated.prefect[example])):
         assert compiled.ok, f"{example} does not compile for {engine}:\n{compiled.output}"
+    if KUBEFLOW in ENGINES[example]:
+        compiled = generated.kubeflow[example]
+        assert compiled.ok, f"{example} does not compile for Kubeflow:\n{compiled.output}"
+        kubeflow = registry.get("kubeflow")
+        unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
+                       if kubeflow.support(use.feature).level is Level.UNSUPPORTED}
+        assert not unsupported, f"{example}: Kubeflow cannot express {sorted(unsupported)}"
+        module = compiled.files[0].read_text(encoding="utf-8")
+        assert "@dsl.component(" in module and "container_component" not in module, (
+            f"{example}: the Kubeflow module is not made of lightweight python components only")
     backend = registry.get("dvc")
     unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
                    if backend.support(use.feature).level is Level.UNSUPPORTED}
