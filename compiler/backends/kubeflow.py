@@ -67,11 +67,23 @@ _KFP_RESERVED = frozenset({"Output"})  # kfp: "invalid parameter name"
 # What YAML cannot hold at all (control characters), and line breaks: neither may sit in a comment.
 _NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
+# The final state a failure trigger rule waits for, in each task it runs after.
+_WATCHED_STATE = {TriggerRule.ONE_FAILED: "FAILED", TriggerRule.ALL_FAILED: "FAILED",
+                  TriggerRule.ONE_SUCCESS: "SUCCEEDED"}
+_ALERT_STATE = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 _JOIN = 'IFS=; exec bash -c "$*"'
-# The same with arguments after the script: the first argument says how many pieces the script has.
-_JOIN_WITH_ARGS = 'n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; exec bash -c "$s" bash "$@"'
+# Rebuilds argv from argument groups: the first argument says how many groups follow, each group
+# is a count and that many pieces; the rebuilt arguments replace the groups in "$@".
+_REBUILD = ('g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; '
+            'n=$((n-1)); done; set -- "$@" "$a"; g=$((g-1)); done')
+# A script (one group of pieces) with arguments after it (groups, rebuilt): CMD "$@".
+_JOIN_WITH_ARGS = ('n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; ' + _REBUILD
+                   + '; exec bash -c "$s" bash "$@"')
+# An exec-form command with arguments mixing text and values; the first rebuilt one is the workdir.
+_EXEC_REBUILT = _REBUILD + '; exec "$@"'
+_EXEC_REBUILT_IN_WORKDIR = _REBUILD + '; cd -- "$1" || exit; shift; exec "$@"'
 
 
 class KubeflowBackend(Backend):
@@ -111,20 +123,23 @@ class KubeflowBackend(Backend):
         Feature.MAX_PARALLEL: native("dsl.ParallelFor(parallelism=)"),
         Feature.POOL: unsupported("KFP has no task pools: limit pods with a namespace ResourceQuota"),
         Feature.PYTHON_IN_IMAGE: native("a lightweight python component with the image as base_image"),
-        Feature.TRIGGER_RULE: emulated("none_failed after one condition's branches: the join runs at the end of "
+        Feature.TRIGGER_RULE: emulated("one_failed / all_failed / one_success over the tasks in `after:`: a probe "
+                                       "after each reads its final state (ignore_upstream_failure and "
+                                       "PipelineTaskFinalStatus) and a dsl.If on the states runs the task; "
+                                       "none_failed after one condition's branches: the join runs at the end of "
                                        "each branch; all_done on order-only edges: ignore_upstream_failure()"),
         Feature.PIPELINE_ALERTS: native("a dsl.ExitHandler around the pipeline; its exit task acts on the "
                                         "final state (PipelineTaskFinalStatus)"),
-        Feature.SUCCESS_ALERTS: native("the pipeline's exit task, on state SUCCEEDED (pipeline alerts only)"),
+        Feature.SUCCESS_ALERTS: native("on state SUCCEEDED: the pipeline's exit task, or the task's alerts task"),
         Feature.MANUAL_TRIGGER: native("a pipeline without a recurring run: start it from the UI or the API"),
         Feature.DATA_TRIGGER: unsupported("KFP has no event triggers: start runs from Argo Events or another "
                                           "service with kfp.Client().create_run_from_pipeline_package"),
         Feature.CONTINUOUS_TRIGGER: unsupported("KFP has no continuous runs: use a recurring run with "
                                                 "max_concurrency 1 on a short interval"),
-        Feature.WORKDIR: emulated("`cd` before the command; os.chdir in python components (exec-form commands "
-                                  "cannot: E302)"),
-        Feature.TASK_ALERTS: unsupported("KFP has no per-task hooks, and nothing may depend on a task inside an "
-                                         "exit handler: use a pipeline alert, or alert from the task's command"),
+        Feature.WORKDIR: emulated("`cd` before the command (sh changes into it before an exec-form command); "
+                                  "os.chdir in python components"),
+        Feature.TASK_ALERTS: emulated("an alerts task after the task that ignores upstream failure and acts on "
+                                      "its final state (PipelineTaskFinalStatus)"),
         Feature.RETRY_ALERTS: unsupported("KFP has no retry hooks: alert from the task's command"),
     }
 
@@ -231,16 +246,30 @@ class _ModuleBuilder:
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
         used = {*_MODULE_NAMES, python_name(pipeline.name), *pipeline.params}
         self.components = unique_python_names(pipeline.tasks, used)
-        # The pipeline function's locals: the tasks, their loop items, the alerts task.
+        alerting = [t for t, task in pipeline.tasks.items() if task.alerts]
+        helpers = unique_python_names(["dagshift_alerts", "dagshift_final_state"]
+                                      + [f"{self.components[t]}_alerts" for t in alerting], used)
+        self.alerts_component, self.state_component = helpers["dagshift_alerts"], helpers["dagshift_final_state"]
+        self.task_alerts_components = {t: helpers[f"{self.components[t]}_alerts"] for t in alerting}
+        # What a failure trigger rule watches: the tasks in its `after:` (data edges must succeed).
+        self.watched = {t: [u for u in self.graph.predecessors(t) if self.graph.edges[u, t]["reasons"] == ("after",)]
+                        for t, task in pipeline.tasks.items() if task.trigger_rule in _WATCHED_STATE}
+        # The pipeline function's locals: the tasks, their loop items, the alerts tasks, the probes.
+        probes = [f"{self.components[t]}_watch_{python_name(u)}" for t, ups in self.watched.items() for u in ups]
         names = unique_python_names([f"{name}_task" for name in self.components.values()]
-                                    + [f"{name}_item" for name in self.components.values()] + ["alerts_task"], used)
+                                    + [f"{name}_item" for name in self.components.values()] + ["alerts_task"]
+                                    + [f"{self.components[t]}_alerts_task" for t in alerting] + probes, used)
         self.variables = {t: names[f"{name}_task"] for t, name in self.components.items()}
         self.item_variables = {t: names[f"{name}_item"] for t, name in self.components.items()}
         self.alerts_variable = names["alerts_task"]
+        self.task_alerts_variables = {t: names[f"{self.components[t]}_alerts_task"] for t in alerting}
+        self.probe_variables = {(t, u): names[f"{self.components[t]}_watch_{python_name(u)}"]
+                                for t, ups in self.watched.items() for u in ups}
         self.component_code: list[str] = []
         self.body: list[str] = []
         self.order: list[str] = []
         self.kubernetes = False  # kfp-kubernetes is imported only when a task needs it
+        self.state_component_written = False
 
     # ------------------------------------------------------------------ checks and build
 
@@ -251,11 +280,6 @@ class _ModuleBuilder:
             if alert.on is AlertEvent.RETRY:
                 self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
                                       ("alerts", index, "on"), help="alert on failure or success")
-        for task_id, task in self.p.tasks.items():
-            for index, alert in enumerate(task.alerts):  # success alerts are pipeline-level only here
-                self.ctx.report.error("E302", "Kubeflow backend: a task's success alert cannot be built (KFP has "
-                                      "no per-task hooks)", ("tasks", task_id, "alerts", index),
-                                      help="use a pipeline alert on success, or alert from the task's command")
         self.order = topological_order(self.graph)
         self.scopes: dict[str, tuple[tuple[str, str], ...]] = {}
         self.lines: dict[str, list[str]] = {}
@@ -263,7 +287,7 @@ class _ModuleBuilder:
             scope = self._scope(task_id)
             lines = self._task(task_id) if scope is not None else None
             if scope is not None and lines is not None:
-                self.scopes[task_id], self.lines[task_id] = scope, lines
+                self.scopes[task_id], self.lines[task_id] = scope, lines + self._task_alerts(task_id)
         if len(self.ctx.diagnostics.errors) != before:
             return False
         self.body = self._block(0, self.order)
@@ -273,17 +297,39 @@ class _ModuleBuilder:
 
     def _wrap_in_alerts(self) -> None:
         """Pipeline alerts: an exit task that runs whatever the outcome and acts on the final state."""
-        exit_component = unique_python_names(["dagshift_alerts"], set(self.components.values()) | {
-            *_MODULE_NAMES, python_name(self.p.name), *self.p.params, *self.variables.values()})["dagshift_alerts"]
+        self._alerts_component(self.alerts_component, self.p.alerts,
+                               "The pipeline's alerts: KFP runs this after everything else, whatever the outcome.")
+        variable = self.alerts_variable
+        self.body = [f"{variable} = {self.alerts_component}()",
+                     f'{variable}.set_display_name("dagshift-alerts")',
+                     f"{variable}.set_caching_options(enable_caching=False)",
+                     f"with dsl.ExitHandler({variable}):",
+                     *("    " + line for line in self.body)]
+
+    def _task_alerts(self, task_id: str) -> list[str]:
+        """A task's alerts: a task right after it that runs whatever its outcome (KFP gives a task
+        that ignores upstream failure the final state of its one upstream task) and acts on it."""
+        alerts = [alert for alert in self.p.tasks[task_id].alerts if alert.on in _ALERT_STATE]
+        if not alerts:
+            return []
+        component = self.task_alerts_components[task_id]
+        self._alerts_component(component, alerts, f"The alerts of task {task_id}: they act on its final state.")
+        variable = self.task_alerts_variables[task_id]
+        return [f"{variable} = {component}()",
+                f"{variable}.set_display_name({code_literal(task_id + ': alerts')})",
+                f"{variable}.after({self.variables[task_id]})",
+                f"{variable}.ignore_upstream_failure()",
+                f"{variable}.set_caching_options(enable_caching=False)"]
+
+    def _alerts_component(self, name: str, alerts: list, doc: str) -> None:
         lines = ["@dsl.component(base_image=IMAGE)",
-                 f"def {exit_component}(status: dsl.PipelineTaskFinalStatus):",
-                 '    """The pipeline\'s alerts: KFP runs this after everything else, whatever the outcome."""',
+                 f"def {name}(status: dsl.PipelineTaskFinalStatus):",
+                 f"    {code_literal(doc)}",
                  "    import subprocess", ""]
         if self.p.workdir is not None:
             lines[-1:] = ["    import os", "", f"    os.chdir({code_literal(self.p.workdir)})", ""]
-        for alert in self.p.alerts:
-            state = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}[alert.on]
-            lines.append(f"    if status.state == {code_literal(state)}:")
+        for alert in alerts:
+            lines.append(f"    if status.state == {code_literal(_ALERT_STATE[alert.on])}:")
             if alert.command is not None:
                 lines.append(f'        subprocess.run(["bash", "-c", {code_literal(alert.command)}], check=False)')
             else:
@@ -294,12 +340,6 @@ class _ModuleBuilder:
                 lines.append("")
                 lines.append(f"        {head}{'.' + rest if rest else ''}({arguments})")
         self.component_code.append("\n".join(lines) + "\n")
-        variable = self.alerts_variable
-        self.body = [f"{variable} = {exit_component}()",
-                     f'{variable}.set_display_name("dagshift-alerts")',
-                     f"{variable}.set_caching_options(enable_caching=False)",
-                     f"with dsl.ExitHandler({variable}):",
-                     *("    " + line for line in self.body)]
 
     # ------------------------------------------------------------------ conditions and loops
 
@@ -318,7 +358,7 @@ class _ModuleBuilder:
             inherited.append(scope[:-1] if scope[-1:] == (("for", upstream),) else scope)
         if task.trigger_rule is TriggerRule.NONE_FAILED:
             return self._join_scope(task_id, task, inherited)
-        if task.trigger_rule is not TriggerRule.ALL_SUCCESS and not self._other_rule_fits(task_id, task, inherited):
+        if task.trigger_rule is TriggerRule.ALL_DONE and not self._all_done_fits(task_id, inherited):
             return None
         base = max(inherited, key=len, default=())
         if any(base[:len(scope)] != scope for scope in inherited):
@@ -335,11 +375,19 @@ class _ModuleBuilder:
                             ("else_of",), help="give it the same upstream tasks as the task it mirrors")
                 return None
             frames.append(("else", task.else_of))
+        if task_id in self.watched:
+            if not self._watching_fits(task_id, task, base):
+                return None
+            frames.append(("state", task_id))
         if task.when is not None:
             if not self._condition_fits(task_id, task):
                 return None
             frames.append(("if", task_id))
         if task.foreach is not None:
+            if isinstance(task.foreach, list) and task.foreach and task.foreach[0] is None:
+                self._error(task_id, "kfp types a loop's items by the first one, and null has no KFP type",
+                            ("foreach",), help="start the list with a value that is not null")
+                return None
             frames.append(("for", task_id))
         return tuple(frames)
 
@@ -377,6 +425,8 @@ class _ModuleBuilder:
             problem = "all its upstream tasks are inside one condition (it would be skipped with them)"
         elif len(owners) > 1 or any(len(scope) > len(base) + 1 for scope in inherited):
             problem = "its upstream tasks are under more than one condition"
+        elif any(kind == "state" for kind, _ in deeper):
+            problem = "it runs after a task that runs on another task's failure"
         elif any(kind not in ("if", "else") for kind, _ in deeper):
             problem = "it runs after a loop's tasks"
         elif [r for _, r in task_refs(task) if r.kind == "task_output" and self.scopes.get(str(r.task), base) != base]:
@@ -394,17 +444,64 @@ class _ModuleBuilder:
         (owner,) = owners
         return (*base, ("join", owner))
 
-    def _other_rule_fits(self, task_id: str, task: Task, inherited: list[tuple]) -> bool:
+    def _all_done_fits(self, task_id: str, inherited: list[tuple]) -> bool:
         """all_done is ignore_upstream_failure(), for order-only edges to tasks outside conditions."""
         reads = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] != ("after",)]
-        if task.trigger_rule is TriggerRule.ALL_DONE and not reads and all(not s for s in inherited):
+        if not reads and all(not s for s in inherited):
             return True
-        self._error(task_id, f"trigger rule {task.trigger_rule.value} is not mapped: KFP runs a task after a failure "
-                    "only as an exit handler's exit task, which may read no task's output and which no task may "
-                    "follow (all_done works for order-only edges outside conditions: ignore_upstream_failure)",
-                    ("trigger_rule",), help="compile to another target, or make the fallback part of the failing "
-                                            "task's command")
+        self._error(task_id, "all_done is mapped only for order-only edges to tasks outside conditions and loops "
+                    "(ignore_upstream_failure: kfp lets such a task read an upstream output only with a default)",
+                    ("trigger_rule",), help="compile to another target, or drop the data edges of the task")
         return False
+
+    def _watching_fits(self, task_id: str, task: Task, base: tuple) -> bool:
+        """one_failed / all_failed / one_success: a probe after each task in `after:` reads its final
+        state, and the task runs in a dsl.If on those states. kfp gives the state only to a task
+        with exactly one upstream task in the same block, and a dsl.If has no `or`."""
+        rule = task.trigger_rule.value
+        watched = self.watched[task_id]
+        problem = None
+        if not watched:
+            problem = "it has no task in `after:` whose state it could watch (a task it reads from must succeed)"
+        elif len(watched) > 1 and task.trigger_rule is not TriggerRule.ALL_FAILED:
+            problem = f"{rule} over {len(watched)} tasks needs an `or` of their states, and a dsl.If has none"
+        else:
+            for upstream in watched:
+                scope = self.scopes.get(upstream, ())
+                if scope[-1:] == (("for", upstream),):
+                    problem = f"it watches '{upstream}', a fanned-out task (each run has its own state)"
+                elif scope != base:
+                    problem = (f"it watches '{upstream}', which runs in another condition or loop block than the "
+                               "task (kfp needs the watching probe in the block of the task it watches)")
+                if problem:
+                    break
+        if problem:
+            self._error(task_id, f"trigger rule {rule} is mapped by watching the tasks in `after:`; {problem}",
+                        ("trigger_rule",), help="watch one task, in the same block as the fallback, or compile to "
+                                                "another target")
+            return False
+        return True
+
+    def _watch_lines(self, task_id: str) -> tuple[list[str], list[str]]:
+        """The probes of a task's trigger rule, and the conditions on their states (one per dsl.If)."""
+        if not self.state_component_written:
+            self.state_component_written = True
+            self.component_code.append(
+                "@dsl.component(base_image=IMAGE)\n"
+                f"def {self.state_component}(status: dsl.PipelineTaskFinalStatus) -> str:\n"
+                '    """The final state (SUCCEEDED, FAILED, ...) of the one task this runs after."""\n'
+                "    return status.state\n")
+        lines, conditions = [], []
+        state = _WATCHED_STATE[self.p.tasks[task_id].trigger_rule]
+        for upstream in self.watched[task_id]:
+            probe = self.probe_variables[(task_id, upstream)]
+            lines += [f"{probe} = {self.state_component}()",
+                      f"{probe}.set_display_name({code_literal(f'{task_id}: state of {upstream}')})",
+                      f"{probe}.after({self.variables[upstream]})",
+                      f"{probe}.ignore_upstream_failure()",
+                      f"{probe}.set_caching_options(enable_caching=False)"]
+            conditions.append(f"{probe}.output == {code_literal(state)}")
+        return lines, conditions
 
     def _block(self, depth: int, members: list[str]) -> list[str]:
         """The code of the tasks in `members` (all sharing the first `depth` frames): their own
@@ -414,7 +511,7 @@ class _ModuleBuilder:
             if len(scope) == depth:
                 return None
             kind, owner = scope[depth]
-            return ("cond" if kind in ("if", "else", "join") else kind, owner)
+            return ("cond" if kind in ("if", "else", "join") else kind, owner)  # kind: for, state
 
         items: dict[Any, list[str]] = {}
         for task_id in members:
@@ -435,19 +532,30 @@ class _ModuleBuilder:
             elif kind == "for":
                 lines.append(f"with {self._loop(owner)} as {self._item_variable(owner)}:")
                 lines.extend("    " + line for line in self._block(depth + 1, tasks))
+            elif kind == "state":
+                probes, conditions = self._watch_lines(owner)
+                lines.extend(probes)
+                for level, condition in enumerate(conditions):
+                    lines.append("    " * level + f"with dsl.If({condition}):")
+                lines.extend("    " * len(conditions) + line for line in self._block(depth + 1, tasks))
             else:
                 inside = [t for t in tasks if self.scopes[t][depth][0] == "if"]
                 otherwise = [t for t in tasks if self.scopes[t][depth][0] == "else"]
                 joins = [t for t in tasks if self.scopes[t][depth][0] == "join"]
-                conditions = self._conditions(owner)
-                body = self._block(depth + 1, inside) + self._join_lines(joins, inside, "")
-                for level, condition in enumerate(conditions):
-                    lines.append("    " * level + f"with dsl.If({condition}):")
-                lines.extend("    " * len(conditions) + line for line in body)
-                if otherwise or joins:
-                    lines.append("with dsl.Else():")
-                    body = self._block(depth + 1, otherwise) + self._join_lines(joins, otherwise, "_else")
-                    lines.extend("    " + line for line in body)
+                lines.extend(self._if_else(self._conditions(owner), depth, inside, otherwise, joins))
+        return lines
+
+    def _if_else(self, conditions: list[str], depth: int, inside: list[str], otherwise: list[str],
+                 joins: list[str]) -> list[str]:
+        """dsl.If blocks, one per part of an `and`, with the branch inside; the else branch (and
+        the joins) in a dsl.Else after each of them: exactly one of the Else blocks runs when the
+        condition is false (the first part false, or the first true and the second false, ...)."""
+        lines = self._block(depth + 1, inside) + self._join_lines(joins, inside, "")
+        for level in reversed(range(len(conditions))):
+            lines = [f"with dsl.If({conditions[level]}):", *("    " + line for line in lines)]
+            if otherwise or joins:
+                body = self._block(depth + 1, otherwise) + self._join_lines(joins, otherwise, f"_else{level or ''}")
+                lines += ["with dsl.Else():", *("    " + line for line in body)]
         return lines
 
     def _condition_fits(self, task_id: str, task: Task) -> bool:
@@ -465,11 +573,6 @@ class _ModuleBuilder:
                             help="KFP conditions compare a param or an upstream value with a value; use `and` of "
                                  "such comparisons (no `or`, no `not` of a group)")
                 return False
-        mirrored = any(other.else_of == task_id for other in self.p.tasks.values())
-        if mirrored and len(parts) > 1:
-            self._error(task_id, "an else branch needs a single comparison (dsl.Else follows one dsl.If)", ("when",),
-                        help="split the condition, or write the else branch's own `when`")
-            return False
         return True
 
     def _join_lines(self, joins: list[str], branch: list[str], suffix: str) -> list[str]:
@@ -588,8 +691,10 @@ class _ModuleBuilder:
                     self._error(task_id, f"the item key '{key}' is also an attribute of KFP's loop variable, so "
                                 "a container component cannot read it", ("foreach",),
                                 help="rename the key, or make the task a python task (it reads the whole item)")
-                # KFP passes loop items (and their keys) to a container as text, which is what a command reads
-                signature.append(f"item{'_' + key if key else ''}: str")
+                # KFP passes loop items (and their keys) to a container as text, which is what a command reads;
+                # a whole literal item must still be declared with the type kfp gives the loop variable
+                declared = self._item_type(task, None) if not key and isinstance(task.foreach, list) else "str"
+                signature.append(f"item{'_' + key if key else ''}: {declared}")
                 subvar = f".{'k_' if renamed else ''}{key}" if key else ""
                 call.append(f"item{'_' + key if key else ''}={item}{subvar}")
         for artifact in task.produces:
@@ -618,6 +723,9 @@ class _ModuleBuilder:
 
     def _item_type(self, task: Task, key: str | None) -> str:
         """The type of a loop item (or of one key of it), from the literal list or the param's default."""
+        if isinstance(task.foreach, list) and key is None and task.foreach:
+            first = type_of_value(task.foreach[0])  # kfp types a literal loop's variable by its first item
+            return _TYPES[first] if first is not None else "str"
         if isinstance(task.foreach, list):
             items = task.foreach
         else:
@@ -645,7 +753,8 @@ class _ModuleBuilder:
         variable = self.variables[task_id]
         lines = [f"{variable} = {component}({', '.join(call)})",
                  f"{variable}.set_display_name({code_literal(task_id)})"]
-        upstream = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] == ("after",)]
+        upstream = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] == ("after",)
+                    and u not in self.watched.get(task_id, ())]  # a watched task may fail: its probe waits
         if upstream:
             lines.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
         if task.trigger_rule is TriggerRule.ALL_DONE:
@@ -776,26 +885,30 @@ class _ModuleBuilder:
             if self.p.workdir is not None:
                 args = [code_literal(piece) for piece in _pieces(f"cd -- {shlex.quote(self.p.workdir)} || exit\n")] + args
             if extra:  # CMD "$@" with the container args, as `sh -c 'CMD "$@"' sh ARG...` would run it
-                arg_codes = [self._arg_code(task_id, part, task, "args") for part in extra]
-                if None in arg_codes:
-                    return None
-                args = [code_literal(str(len(args) + 1)), *args, code_literal(' "$@"'), *arg_codes]
+                args = [code_literal(str(len(args) + 1)), *args, code_literal(' "$@"'),
+                        *self._groups(extra, task)]
                 command = f'["sh", "-c", {code_literal(_JOIN_WITH_ARGS.replace("bash", shell))}, "sh"]'
             else:
                 command = f'["sh", "-c", {code_literal(_JOIN.replace("bash", shell))}, "sh"]'
-        elif self.p.workdir is not None:
-            self._error(task_id, "an exec-form command cannot change into the pipeline's workdir (a KFP container "
-                        "component has no working directory setting)", ("command",),
-                        help="write the command as a string, or set the working directory in the image")
-            return None
         else:
-            argv = [self._arg_code(task_id, part, task) for part in task.command or []]
-            argv += [self._arg_code(task_id, part, task, "args") for part in extra]
-            if None in argv:
+            parts = [*(task.command or []), *extra]
+            argv = [self._arg_code(part, task) for part in parts]
+            if (None in argv or self.p.workdir is not None) and not task.command:
+                self._error(task_id, "container args that mix text and values (or hold '{{'), or a workdir, need "
+                            "sh to run the image's command, and the task gives none (the entrypoint is unknown)",
+                            ("args",), help="give the task its `command`, or make each placeholder a whole argument")
                 return None
-            count = len(task.command or [])
-            command = "[" + ", ".join(argv[:count]) + "]" if count else None
-            args = argv[count:]
+            if None in argv or self.p.workdir is not None:
+                # a text mixing values (or holding `{{`) cannot be one KFP argument: sh joins its pieces
+                if self.p.workdir is not None:
+                    parts = [self.p.workdir, *parts]
+                script = _EXEC_REBUILT_IN_WORKDIR if self.p.workdir is not None else _EXEC_REBUILT
+                command = f'["sh", "-c", {code_literal(script)}, "sh"]'
+                args = self._groups(parts, task)
+            else:
+                count = len(task.command or [])
+                command = "[" + ", ".join(argv[:count]) + "]" if count else None
+                args = argv[count:]
         spec = [f"image={image}"] + ([f"command={command}"] if command else []) + [f"args=[{', '.join(args)}]"]
         lines = ["@dsl.container_component",
                  f"def {component}({', '.join(signature + output_params)}):"]
@@ -818,19 +931,27 @@ class _ModuleBuilder:
                 args.append(code)
         return args
 
-    def _arg_code(self, task_id: str, text: Any, task: Task, where: str = "command") -> str | None:
-        """One argv element of an exec-form command: a literal, or one whole value."""
+    def _arg_code(self, text: Any, task: Task) -> str | None:
+        """One argv element as one KFP argument: a literal, or one whole value; None when it mixes
+        both or holds `{{` (KFP would read that as its own placeholder)."""
         text = text if isinstance(text, str) else str(text)
         segments = parse_placeholders(text)[0]
-        if not any(isinstance(s, Ref) for s in segments) and "{{" not in text:
-            return code_literal(text)
         if len(segments) == 1 and not isinstance(segments[0], str):
             code = self._ref_code(segments[0], task)
             return code if code is not None else code_literal(self.p.artifacts[str(segments[0].name)].path)
-        self._error(task_id, f"the argument {text!r} mixes text and placeholders (or holds '{{{{'), which is not "
-                    "mapped for exec-form commands and container args", (where,),
-                    help="use a string command, or make the placeholder the whole argument")
+        literal = "".join(s for s in segments if isinstance(s, str))
+        if len(segments) <= 1 and "{{" not in literal:
+            return code_literal(literal)
         return None
+
+    def _groups(self, parts: list[Any], task: Task) -> list[str]:
+        """Argv elements as argument groups for _REBUILD: their count, then each element's count
+        and pieces (literal pieces ending at `{`, values whole)."""
+        groups = [code_literal(str(len(parts)))]
+        for part in parts:
+            pieces = self._script_args(part if isinstance(part, str) else str(part), task)
+            groups += [code_literal(str(len(pieces))), *pieces]
+        return groups
 
 
 def _texts(task: Task, *, loop: bool = True) -> list[str]:

@@ -376,9 +376,10 @@ def texts(*, placeholders: bool = True, max_size: int = 7) -> st.SearchStrategy[
 
 value_texts = texts(placeholders=False).map(runtime_value)  # run arguments
 default_texts = texts(placeholders=False).map(default_value)
-exec_args = st.one_of(  # a whole placeholder, or literal text without `{{` (else E302: test below)
+exec_args = st.one_of(  # a whole placeholder (one KFP argument), literal text, or both (rebuilt by sh)
     st.sampled_from(["${{ params.p0 }}", "${{ params.n }}", "${{params.p1}}"]),
     texts(placeholders=False).map(lambda t: without(t, "{{", "{ {")),
+    texts(),
 )
 nested = st.recursive(
     st.one_of(texts(max_size=4), st.integers(-5, 5), st.booleans(), st.none(), st.just(1.5)),
@@ -433,7 +434,8 @@ HAND_PICKED = Case(
     task_descriptions={"s0": "{{$}} \"\"\" ''' \\ \n doc", "s1": "{{$.inputs.parameters['p_p0']}}",
                        "x0": "\u2028", "py0": "{{$}}{{$.inputs.parameters['p_p0']}}\"\"\"'"},
     argv=["${{ params.p0 }}", "${{ params.n }}", "", " ", "{$}}", "}}", "'\"\\\n", "$.outputs", "\U0001f600\u2028",
-          '{"k": 1}', "--executor_input"],
+          '{"k": 1}', "--executor_input", "a{{b", "{{$}}", "$${{ params.p0 }}", "x${{ params.p0 }}y{{$}}",
+          "n=${{ params.n }}\n"],
     kwargs={"k0": "${{ params.n }}", "k1": "n=${{ params.n }}", "k2": "{{$}}{{$.inputs.parameters['p_p0']}}\\x7b{",
             "k3": "${{ params.p0 }}", "k4": NASTY_TEXT + "${{ params.p0 }}",
             "nested": ["${{ params.n }}", {"{{$}}'\"": "${{ params.p0 }}}}", "{{$.inputs": [True, None, 1.5, -3, {}]}]},
@@ -453,15 +455,17 @@ def test_drawn_text_reaches_kubeflow_exactly(kubeflow_python: Path, tmp_path_fac
     check_case(case, kubeflow_python, tmp_path_factory.mktemp("kfp-injection"))
 
 
-def test_exec_argument_with_braces_is_refused(tmp_path: Path) -> None:
-    """KFP cannot carry `{{` in an exec-form argument (no piece to cut it into): E302, nothing written."""
-    for arg in ["a{{b", "{{$}}", "$${{ params.p0 }}", "x${{ params.p0 }}"]:
-        source = tmp_path / "refused.yaml"
-        source.write_text(yaml_flow({"name": "refused", "params": {"p0": "v"},
+def test_exec_arguments_mixing_text_and_values_are_rebuilt_by_sh(tmp_path: Path) -> None:
+    """KFP cannot carry `{{` or text around a value in one exec-form argument: such an argv goes
+    through sh, which joins each argument from its pieces (HAND_PICKED's argv shows it exact)."""
+    for index, arg in enumerate(["a{{b", "{{$}}", "$${{ params.p0 }}", "x${{ params.p0 }}"]):
+        source = tmp_path / "rebuilt.yaml"
+        source.write_text(yaml_flow({"name": "rebuilt", "params": {"p0": "v"},
                                      "tasks": {"t": {"command": ["printf", "%s", arg]}}}), encoding="utf-8")
-        compiled = compile_pipeline(source, tmp_path / "out", target="kubeflow")
-        assert compiled.exit_code == 1 and not compiled.files, (arg, compiled.output)
-        assert "error[E302]" in compiled.output and "Traceback" not in compiled.output, compiled.output
+        compiled = compile_pipeline(source, tmp_path / f"out{index}", target="kubeflow")
+        assert compiled.ok, (arg, compiled.output)
+        module = compiled.files[0].read_text(encoding="utf-8")
+        assert 'set -- "$@" "$a"; g=$((g-1)); done; exec "$@"' in module and "{{" not in module, (arg, module)
 
 
 # ----------------------------------------------------------------------------- the check can fail
@@ -575,3 +579,24 @@ def test_kfp_yaml_header_carries_description_and_defaults(kubeflow_python: Path,
         elif (report["pipeline"]["description"], report["inputs"]["p0"]["default"]) != (description, default):
             problems[name] = f"read back as {report['pipeline']['description']!r}, {report['inputs']['p0']!r}"
     assert not problems, problems
+
+
+def test_exec_form_command_runs_in_the_pipelines_workdir(kubeflow_python: Path, tmp_path: Path) -> None:
+    """An exec-form command with a workdir goes through sh, which changes into the directory
+    (given as a rebuilt argument: its text is never KFP or shell syntax) and then runs the argv."""
+    workdir = tmp_path / "w 'd' {{$}} \"${x}\" \u2028"
+    workdir.mkdir()
+    source = tmp_path / "workdir.yaml"
+    source.write_text(yaml_flow({"name": "workdir", "workdir": str(workdir), "params": {"p0": "a b{{x}} '\"$(id)"},
+                                 "tasks": {"x": {"command": ["sh", "-c", 'pwd > here; printf %s "$1" > arg', "sh",
+                                                             "v=${{ params.p0 }}"]}}}), encoding="utf-8")
+    compiled = compile_pipeline(source, tmp_path / "out", target="kubeflow")
+    assert compiled.ok, compiled.output
+    (tmp_path / "work" / "out").mkdir(parents=True)
+    report = inspect(kubeflow_python, compiled.files, tmp_path / "work")["workdir"]
+    assert report["ok"], report["error"]
+    argv = report["resolved"]["x"]["argv"]
+    ran = subprocess.run(argv, cwd=tmp_path, env=RUN_ENV, capture_output=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert (workdir / "here").read_text(encoding="utf-8") == f"{workdir}\n"
+    assert (workdir / "arg").read_text(encoding="utf-8") == "v=a b{{x}} '\"$(id)"

@@ -4,8 +4,9 @@ param, artifacts between tasks, a value output read by a condition and an else b
 none_failed join after the branches, an all_done task and a loop.
 
 Its artifacts must be the expected ones: byte for byte what the same tinyml calls write when made
-directly, one after another, in a plain Python process. (The examples are not run here: their
-shell tasks are container components, which kfp.local runs only with Docker.)
+directly, one after another, in a plain Python process. The python-only example
+(examples/python_tasks.yaml) runs on kfp.local in tests/engines/test_conformance.py; the other
+examples' shell tasks are container components, which kfp.local runs only with Docker.
 """
 
 from __future__ import annotations
@@ -140,12 +141,22 @@ alerts:
   - {on: failure, python: tinyml.notify:main, args: {message: "run failed", file: state/alerts.log}}
   - {on: success, command: "echo never > state/ok.log"}
 tasks:
-  ready: {python: tinyml.notify:main, args: {message: ready, file: state/ready.log}}
-  deploy: {python: tinyml.deploy:main, args: {fail: true}, after: [ready]}
+  ready:
+    python: tinyml.notify:main
+    args: {message: ready, file: state/ready.log}
+    alerts:
+      - {on: success, python: tinyml.notify:main, args: {message: "ready ok", file: state/task_alerts.log}}
+      - {on: failure, command: "echo never > state/ready_failed.log"}
+  deploy:
+    python: tinyml.deploy:main
+    args: {fail: true}
+    after: [ready]
+    alerts:
+      - {on: failure, command: "echo 'deploy failed' >> state/task_alerts.log"}
 """
 
 
-def test_pipeline_alerts_run_in_the_exit_handler_on_kfp_local(cli, kubeflow_python: Path, tmp_path: Path) -> None:
+def test_pipeline_and_task_alerts_run_on_kfp_local(cli, kubeflow_python: Path, tmp_path: Path) -> None:
     source = tmp_path / "failing.yaml"
     source.write_text(FAILING, encoding="utf-8")
     result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "kfp"), "-q")
@@ -158,3 +169,6 @@ def test_pipeline_alerts_run_in_the_exit_handler_on_kfp_local(cli, kubeflow_pyth
     assert (workdir / "state" / "ready.log").read_text() == "ready\n"
     assert (workdir / "state" / "alerts.log").read_text() == "run failed\n"  # the failure alert ran
     assert not (workdir / "state" / "ok.log").exists()  # the success alert did not
+    # each task's alerts task acted on that task's own final state
+    assert sorted((workdir / "state" / "task_alerts.log").read_text().splitlines()) == ["deploy failed", "ready ok"]
+    assert not (workdir / "state" / "ready_failed.log").exists()
