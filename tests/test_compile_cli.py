@@ -153,3 +153,15 @@ def test_a_third_party_backend_plugs_in_through_entry_points(cli, tmp_path: Path
         sys.modules.pop("echo_backend", None)
         registry._plugins.cache_clear()
         registry.get.cache_clear()
+
+
+@pytest.mark.parametrize("target", ["airflow", "prefect", "argo", "dvc", "kubeflow"])
+def test_a_pipeline_whose_every_task_is_removed_still_compiles(cli, tmp_path, target) -> None:
+    """-O1 removes a task whose condition is always false (W501); with none left, each backend
+    still writes a valid, empty pipeline (Airflow used to write a `with DAG` block with no body)."""
+    source = tmp_path / "empty.yaml"
+    source.write_text('name: empty_after\ntasks:\n  never: {command: "echo x", when: "1 == 2"}\n', encoding="utf-8")
+    result = cli("compile", str(source), "-t", target, "-o", str(tmp_path / "out"), "-q")
+    assert result.exit_code == 0, result.stdout
+    assert "warning[W501]" in result.stdout and "error" not in result.stdout
+    assert any((tmp_path / "out").iterdir())

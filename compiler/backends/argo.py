@@ -209,10 +209,10 @@ class _WorkflowBuilder:
         dag_tasks = [self._dag_task(task_id) for task_id in topological_order(self.graph)]
         if len(self.ctx.diagnostics.errors) != before:
             return None
+        # the exit handler first: its alert templates join self.templates
+        exit_handler = [self._exit_handler()] if self.exit_handler else []
         templates = [{"name": self.entrypoint, "dag": {"failFast": False, "tasks": dag_tasks}}]
-        templates += self.templates
-        if self.exit_handler:
-            templates.append(self._exit_handler())
+        templates += self.templates + exit_handler
         spec = self._spec(templates)
         documents: dict[str, dict] = {}
         schedule = self.p.schedule

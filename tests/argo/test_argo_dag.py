@@ -197,3 +197,24 @@ def test_model_reads_a_misplaced_dependency(cli, tmp_path: Path) -> None:
     assert depends_names("a && b.Succeeded") == {"a", "b"}
     assert depends_holds("a", {"a": "Skipped"}) and not depends_holds("a.Succeeded", {"a": "Skipped"})
     assert json.dumps(sorted(depends_names("(x.Failed || x.Errored) && y"))) == '["x", "y"]'
+
+
+@pytest.mark.parametrize("level", ["-O1", "-O2"])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_template_a_workflow_names_is_in_it(cli, example: Path, tmp_path: Path, level: str) -> None:
+    """Every `template:` a dag task or step names, and the entrypoint and onExit, is defined in
+    the same spec (Argo fails the run on a missing one; the schema cannot tell)."""
+    result = cli("compile", str(example), "-t", "argo", level, "-o", str(tmp_path), "-q", "--unsupported", "warn")
+    if result.exit_code != 0:
+        return  # the backend cannot express it (golden diagnostics.txt pins why)
+    for path in sorted(tmp_path.glob("*.yaml")):
+        for doc in load(path.read_text(encoding="utf-8")):
+            spec = (doc.get("spec") or {}).get("workflowSpec") or doc.get("spec") or {}
+            if "templates" not in spec:
+                continue
+            defined = {template["name"] for template in spec["templates"]}
+            named = {spec.get("entrypoint"), spec.get("onExit")} - {None}
+            for template in spec["templates"]:
+                named |= {task["template"] for task in (template.get("dag") or {}).get("tasks", [])}
+                named |= {step["template"] for group in template.get("steps") or [] for step in group}
+            assert named <= defined, f"{path.name}: undefined templates {sorted(named - defined)}"
