@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from . import ir
 from .diagnostics import Diagnostics, YamlPath
-from .load import Loaded, load_file
+from .load import Loaded, load_file, load_text
 from .passes import validate
 
 # Schema errors whose offending key can be dropped to check the rest of the pipeline.
@@ -22,6 +22,16 @@ def check_file(path: str | Path, display_name: str | None = None) -> Loaded:
     """Load and validate one pipeline file. `loaded.pipeline` is None when it could not be built;
     `loaded.diagnostics` holds every problem found (sort them for source order)."""
     loaded = load_file(path, display_name)
+    if loaded.pipeline is not None:
+        validate(loaded.pipeline, loaded.source, loaded.diagnostics)
+    else:
+        _validate_the_rest(loaded)
+    return loaded
+
+
+def check_text(text: str, name: str) -> Loaded:
+    """Load and validate pipeline text (an importer's output, say) as check_file does a file."""
+    loaded = load_text(text, name)
     if loaded.pipeline is not None:
         validate(loaded.pipeline, loaded.source, loaded.diagnostics)
     else:

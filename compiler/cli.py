@@ -291,3 +291,13 @@ def targets(table_format: str, details: bool) -> None:
     from .capability_table import render_table
 
     click.echo(render_table(table_format, details=details), nl=False)
+
+
+def _register_import_commands() -> None:
+    from .cli_import import convert_command, import_command
+
+    main.add_command(import_command)
+    main.add_command(convert_command)
+
+
+_register_import_commands()

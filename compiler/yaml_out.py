@@ -17,6 +17,7 @@ same under YAML 1.1 (Go, Argo, Kubernetes) and YAML 1.2:
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -56,6 +57,8 @@ def scalar(value: Any) -> str:
         return _float(value)
     if isinstance(value, str):
         return _string(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()  # a YAML timestamp, read back as the same date or time
     raise TypeError(f"cannot write {type(value).__name__} as YAML")
 
 

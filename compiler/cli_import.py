@@ -1,0 +1,190 @@
+"""`dagshift import` and `dagshift convert`: pipelines other tools run, read into dagshift's
+syntax (and compiled to another target). Registered on the main group by cli.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from .diagnostics import RENDERERS, Diagnostics
+from .importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
+
+EXIT_PROBLEMS = 1
+_SOURCE_SUFFIXES = {".py", ".yaml", ".yml", ".json"}
+_FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS), default=None,
+                            help="The source format; detected from the file when left out.")
+_STRICT_OPTION = click.option("--strict", is_flag=True,
+                              help="Fail (exit 1, write nothing) on any loss, not only on files that cannot "
+                                   "be imported.")
+_FORMAT_OPTION = click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
+                              show_default=True, help="How to print diagnostics: text, json or github.")
+
+
+def _sources(paths: tuple[str, ...]) -> list[Path]:
+    """The files to read: the paths given, and under each directory every .py / .yaml / .yml /
+    .json file, sorted (hidden directories skipped)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SOURCE_SUFFIXES
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            found.append(path)
+    return found
+
+
+def _diagnostics(results: list[Imported]) -> Diagnostics:
+    everything = Diagnostics()
+    for result in results:
+        everything.extend(result.diagnostics.sorted())
+    return everything
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@_FROM_OPTION
+@click.option("-o", "--output", "output", type=click.Path(), default=None,
+              help="Where to write: a .yaml file for one pipeline, else a directory (one NAME.yaml per pipeline).")
+@click.option("--assess", is_flag=True,
+              help="Write nothing: grade every file automatic (no loss), review (losses reported) or manual "
+                   "(cannot be imported), and print the counts, to size a migration. PATHS may be directories.")
+@_STRICT_OPTION
+@_FORMAT_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
+def import_command(paths: tuple[str, ...], source_format: str | None, output: str | None, assess: bool,
+                   strict: bool, output_format: str, quiet: bool) -> None:
+    """Read pipelines written for Airflow, Argo, DVC, Prefect or Kubeflow into dagshift's syntax.
+
+    Every construct that cannot be carried over is reported as a loss (W601/W602) at its file
+    and line; a file that cannot be imported at all is an error (E6xx). Nothing is written
+    unless every file imports (and, with --strict, imports without loss).
+
+    \b
+    Examples:
+      dagshift import dags/etl.py -o etl.yaml
+      dagshift import workflow.yaml --from argo -o pipelines/
+      dagshift import --assess dags/
+    """
+    sources = _sources(paths)
+    results = [result for source in sources for result in import_file(source, source_format)]
+    if assess:
+        _print_assessment(results, output_format)
+        return
+    if output is None:
+        raise click.UsageError("give -o/--output (a .yaml file or a directory), or --assess")
+    everything = _diagnostics(results)
+    click.echo(RENDERERS[output_format](everything.items), nl=False)
+    failed = everything.has_errors or (strict and everything.warnings)
+    if failed:
+        if output_format == "text":
+            reason = f"{len(everything.errors)} error(s)" if everything.has_errors else \
+                f"{len(everything.warnings)} loss(es) with --strict"
+            click.echo(f"nothing written: {reason}")
+        sys.exit(EXIT_PROBLEMS)
+    files = _output_files(results, Path(output))
+    from .compile import write_files
+
+    target = Path(output)
+    outdir = target.parent if target.suffix in (".yaml", ".yml") else target
+    for written in write_files(files, outdir):
+        if output_format == "text" and not quiet:
+            click.echo(f"wrote {written}")
+
+
+def _output_files(results: list[Imported], output: Path) -> dict[str, str]:
+    """Relative path -> text: the one file named by -o, or NAME.yaml per pipeline."""
+    if output.suffix in (".yaml", ".yml"):
+        if len(results) != 1:
+            raise click.UsageError(f"{len(results)} pipelines were imported; give a directory as -o")
+        return {output.name: pipeline_yaml(results[0])}
+    files: dict[str, str] = {}
+    for result in results:
+        relative = f"{result.name}.yaml"
+        if relative in files:
+            raise click.UsageError(f"two imported pipelines are named '{result.name}'; import them one at a time "
+                                   "with -o FILE.yaml")
+        files[relative] = pipeline_yaml(result)
+    return files
+
+
+def _print_assessment(results: list[Imported], output_format: str) -> None:
+    counts = Counter(result.grade for result in results)
+    if output_format == "json":
+        click.echo(json.dumps({
+            "counts": {grade.value: counts.get(grade, 0) for grade in Grade},
+            "pipelines": [{"file": r.file, "origin": r.origin or None, "name": r.name if r.data else None,
+                           "grade": r.grade.value, "diagnostics": [d.to_dict() for d in r.diagnostics.sorted()]}
+                          for r in results],
+        }, indent=2, ensure_ascii=False))
+        return
+    width = max((len(r.file + (f" ({r.origin})" if r.origin else "")) for r in results), default=4)
+    for result in results:
+        where = result.file + (f" ({result.origin})" if result.origin else "")
+        reasons = [d for d in result.diagnostics.sorted()]
+        first = f"  {reasons[0].code} {reasons[0].message}" if reasons else ""
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        click.echo(f"{where:<{width}}  {result.grade.value:<9}{first}{more}")
+    total = len(results)
+    click.echo(f"\n{total} pipeline(s): " + ", ".join(f"{counts.get(g, 0)} {g.value}" for g in Grade))
+
+
+@click.command("convert")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--to", "target", required=True, metavar="TARGET[,TARGET...]|all",
+              help="Backends to compile to (see `dagshift targets`).")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output directory (a subdirectory per target with several targets).")
+@_FROM_OPTION
+@_STRICT_OPTION
+@click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
+              help="What a feature the target cannot express is (as for `dagshift compile`).")
+@click.option("--keep-ir", "keep_ir", is_flag=True, help="Also write the imported pipeline (NAME.yaml) to OUTDIR.")
+@_FORMAT_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
+def convert_command(file: str, target: str, outdir: str, source_format: str | None, strict: bool, unsupported: str,
+                    keep_ir: bool, output_format: str, quiet: bool) -> None:
+    """Move a pipeline from one orchestrator to another: import FILE, then compile it.
+
+    The losses of the import and the limits of the target are both reported; nothing is
+    written unless both steps succeed.
+
+    \b
+    Examples:
+      dagshift convert dags/etl.py --to argo -o argo/
+      dagshift convert dvc.yaml --to airflow,prefect -o build/
+    """
+    from .api import check_text
+    from .cli import _split_targets
+    from .compile import compile_loaded, write_files
+
+    targets = _split_targets(target)
+    results = import_file(file, source_format)
+    everything = _diagnostics(results)
+    files: dict[str, str] = {}
+    notes: list[str] = []
+    if not everything.has_errors and not (strict and everything.warnings):
+        per_target = len(targets) > 1 or target.strip() == "all" or len(results) > 1
+        for result in results:
+            loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
+            compiled = compile_loaded(loaded, targets, unsupported=unsupported, per_target_dirs=per_target)
+            everything.extend(compiled.diagnostics.sorted())
+            notes += compiled.notes
+            prefix = f"{result.name}/" if len(results) > 1 else ""
+            files.update({prefix + relative: text for relative, text in compiled.files.items()})
+            if keep_ir:
+                files[f"{prefix}{result.name}.yaml"] = pipeline_yaml(result)
+    click.echo(RENDERERS[output_format](everything.items), nl=False)
+    if everything.has_errors or (strict and everything.warnings):
+        if output_format == "text":
+            click.echo("nothing written")
+        sys.exit(EXIT_PROBLEMS)
+    for written in write_files(files, Path(outdir)):
+        if output_format == "text" and not quiet:
+            click.echo(f"wrote {written}")
+    if output_format == "text" and not quiet:
+        for note in dict.fromkeys(notes):
+            click.echo(f"note: {note}")

@@ -1,0 +1,122 @@
+"""Importers: pipelines other tools run, read back into dagshift's pipeline syntax.
+
+Each module here (airflow, argo, dvc, prefect, kubeflow) defines `IMPORTER`, an `Importer` that
+recognizes its format and reads a file into `Imported` pipelines (base.py says how losses are
+reported). `import_file` runs the right one and checks that every pipeline it built validates.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Diagnostic, Severity
+from ..ir import Pipeline
+from .base import Grade, Imported, Reporter
+
+FORMATS = ("airflow", "argo", "dvc", "prefect", "kubeflow")
+MAX_BYTES = 20 * 1024 * 1024  # bigger files are not pipelines anyone wrote by hand
+
+
+class Importer:
+    """One source format."""
+
+    name: str = ""
+    title: str = ""
+    # Fields of a pipeline this format does not carry, as normalize.normalized's `without` paths
+    # ("tasks.*.estimate"): a round trip through the format loses exactly these (with reasons in
+    # the importer's docstring).
+    not_carried: tuple[str, ...] = ()
+
+    def carried(self, pipeline: Pipeline) -> dict[str, Any]:
+        """The pipeline as plain data, as far as this format carries it: what a round trip
+        (compile to the format, import back) must keep. By default, normalized without the
+        `not_carried` fields; a format that keeps a field in another shape (an artifact's path
+        in place of its name, say) rewrites it here instead of dropping it."""
+        from .normalize import normalized
+
+        return normalized(pipeline, self.not_carried)
+
+    def detect(self, path: Path, text: str) -> bool:
+        """Whether the file is in this format (without importing it)."""
+        raise NotImplementedError
+
+    def read(self, path: Path, text: str, display: str) -> list[Imported]:
+        """Every pipeline in the file; `display` is the file name diagnostics show."""
+        raise NotImplementedError
+
+
+def get(name: str) -> Importer:
+    if name not in FORMATS:
+        raise KeyError(name)
+    return importlib.import_module(f".{name}", __name__).IMPORTER
+
+
+def detect(path: Path, text: str) -> Importer | None:
+    """The importer whose format the file is in: the first that says so, in FORMATS order
+    (Python files: Airflow before Prefect; YAML: Argo, DVC, then Kubeflow)."""
+    for name in FORMATS:
+        importer = get(name)
+        if importer.detect(path, text):
+            return importer
+    return None
+
+
+def import_file(path: str | Path, source_format: str | None = None, display: str | None = None) -> list[Imported]:
+    """Import one file. Never raises for bad input: problems are E6xx diagnostics on the result."""
+    path = Path(path)
+    display = display or str(path)
+    failed = Reporter(display)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        failed.error(f"cannot read the file: {exc.strerror or exc}", code="E601")
+        return [Imported(display, None, failed.diagnostics)]
+    if len(raw) > MAX_BYTES:
+        failed.error(f"the file is {len(raw):,} bytes; dagshift imports files up to {MAX_BYTES:,}", code="E601")
+        return [Imported(display, None, failed.diagnostics)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        failed.error(f"the file is not UTF-8 text (byte {exc.start})", code="E601")
+        return [Imported(display, None, failed.diagnostics)]
+    importer = get(source_format) if source_format else detect(path, text)
+    if importer is None:
+        failed.error("not a pipeline dagshift can import", code="E601",
+                     help="dagshift imports Airflow DAG files and Prefect flows (.py), Argo Workflows, dvc.yaml "
+                          "and Kubeflow PipelineSpec YAML; name the format with --from")
+        return [Imported(display, None, failed.diagnostics)]
+    results = importer.read(path, text, display)
+    for result in results:
+        _check(result)
+    return results
+
+
+def _check(result: Imported) -> None:
+    """The imported pipeline must be valid dagshift syntax; if not, the importer has a bug."""
+    if result.diagnostics.has_errors:
+        result.data = None
+    if result.data is None:
+        return
+    from ..api import check_text
+
+    loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
+    for diagnostic in loaded.diagnostics.errors:
+        result.diagnostics.add(Diagnostic(
+            "E603", Severity.ERROR, f"the imported pipeline is not valid: {diagnostic.code} {diagnostic.message} "
+            f"(at {diagnostic.loc})", None, (), "this is a dagshift importer bug: please report it with the file"))
+    if result.diagnostics.has_errors:
+        result.data = None
+
+
+def pipeline_yaml(result: Imported) -> str:
+    """The pipeline as a dagshift YAML file, saying where it came from."""
+    from .. import emit
+
+    origin = f" ({result.origin})" if result.origin else ""
+    header = f"# Imported by dagshift from {result.file}{origin}.\n"
+    return header + emit.to_yaml(result.data)
+
+
+__all__ = ["FORMATS", "Grade", "Imported", "Importer", "Reporter", "detect", "get", "import_file", "pipeline_yaml"]

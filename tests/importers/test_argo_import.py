@@ -1,0 +1,260 @@
+"""The Argo importer (compiler/importers/argo.py): hand-made workflows for each construct and
+loss, the official Argo examples in ../shared/corpus, and dagshift's own output where the shared
+round-trip test cannot reach it (a WorkflowTemplate)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from compiler.importers import detect, get, import_file
+from compiler.importers.base import Grade
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus" / "argo" / "examples"
+
+
+def write(tmp_path: Path, text: str, name: str = "wf.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def only(path: Path):
+    (result,) = import_file(path, "argo")
+    return result
+
+
+def losses(result) -> list[tuple[str, int | None, str]]:
+    return [(d.code, d.loc.line if d.loc else None, d.message) for d in result.diagnostics]
+
+
+STEPS = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: coinflip-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+      - name: who
+        value: world
+  templates:
+    - name: main
+      steps:
+        - - name: flip
+            template: flip
+        - - name: heads
+            template: say
+            when: "{{steps.flip.outputs.parameters.side}} == heads"
+            arguments:
+              parameters: [{name: text, value: "heads for {{workflow.parameters.who}}"}]
+          - name: tails
+            template: say
+            when: "{{steps.flip.outputs.parameters.side}} == tails"
+            arguments:
+              parameters: [{name: text, value: tails}]
+        - - name: done
+            template: say
+            arguments:
+              parameters: [{name: text, value: done}]
+    - name: flip
+      outputs:
+        parameters:
+          - name: side
+            valueFrom: {path: /tmp/side}
+      retryStrategy:
+        limit: "2"
+        backoff: {duration: 5s, factor: 2}
+      script:
+        image: python:3.12
+        command: [python]
+        source: |
+          import random
+          open("/tmp/side", "w").write(random.choice(["heads", "tails"]))
+    - name: say
+      inputs:
+        parameters: [{name: text}]
+      container:
+        image: alpine:3.20
+        command: [echo, "{{inputs.parameters.text}}"]
+"""
+
+
+def test_steps_conditions_outputs_and_retries(tmp_path: Path) -> None:
+    result = only(write(tmp_path, STEPS))
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    tasks = result.data["tasks"]
+    assert result.data["params"] == {"who": "world"}
+    assert tasks["flip"]["image"] == "python:3.12"
+    assert tasks["flip"]["command"][:2] == ["python", "-c"]
+    assert tasks["flip"]["outputs"] == {"side": {"type": "str", "path": "/tmp/side"}}
+    assert tasks["flip"]["retries"] == 2 and tasks["flip"]["retry_delay"] == 5 and tasks["flip"]["retry_backoff"] == 2
+    assert tasks["heads"]["when"] == "tasks.flip.outputs.side == 'heads'"
+    assert tasks["heads"]["command"] == ["echo", "heads for ${{ params.who }}"]
+    assert tasks["heads"]["after"] == ["flip"]
+    # the next group waits for both branches, one of which is always skipped
+    assert tasks["done"]["after"] == ["heads", "tails"] and tasks["done"]["trigger_rule"] == "none_failed"
+
+
+DAG = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: diamond
+  annotations:
+    example.com/team: data
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: A
+            template: echo
+            arguments: {parameters: [{name: m, value: A}]}
+          - name: B
+            depends: A
+            template: echo
+            withItems: [1, 2]
+            arguments: {parameters: [{name: m, value: "{{item}}"}]}
+          - name: C
+            depends: "A.Failed || A.Errored"
+            template: echo
+            arguments: {parameters: [{name: m, value: C}]}
+    - name: echo
+      inputs: {parameters: [{name: m}]}
+      nodeSelector: {disk: ssd}
+      container:
+        image: alpine:3.20
+        command: [echo, "{{inputs.parameters.m}}"]
+        volumeMounts: [{name: v, mountPath: /v}]
+"""
+
+
+def test_dag_depends_loops_and_losses_with_lines(tmp_path: Path) -> None:
+    result = only(write(tmp_path, DAG))
+    tasks = result.data["tasks"]
+    assert tasks["B"]["foreach"] == [1, 2] and tasks["B"]["command"] == ["echo", "${{ item }}"]
+    assert tasks["C"]["trigger_rule"] == "one_failed" and tasks["C"]["after"] == ["A"]
+    assert result.grade is Grade.REVIEW
+    found = {(code, line) for code, line, _ in losses(result)}
+    assert ("W601", 6) in found  # the annotation
+    assert ("W601", 27) in found  # nodeSelector
+    assert ("W601", 31) in found  # volumeMounts
+
+
+def test_strict_fails_on_a_loss_and_writes_nothing(cli, tmp_path: Path) -> None:
+    source = write(tmp_path, DAG)
+    out = tmp_path / "p.yaml"
+    result = cli("import", str(source), "--from", "argo", "-o", str(out), "--strict")
+    assert result.exit_code == 1 and "W601" in result.stdout and not out.exists()
+    result = cli("import", str(source), "-o", str(out))
+    assert result.exit_code == 0, result.stdout
+    assert "name: diamond" in out.read_text()
+
+
+def test_multi_document_files_and_cron_schedules(tmp_path: Path) -> None:
+    text = STEPS + """
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: limits}
+data: {runs: "2"}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: nightly
+spec:
+  schedules: ["0 3 * * *"]
+  timezone: Europe/Berlin
+  concurrencyPolicy: Forbid
+  workflowSpec:
+    entrypoint: hello
+    synchronization:
+      semaphores: [{configMapKeyRef: {name: limits, key: runs}}]
+    templates:
+      - name: hello
+        container: {image: alpine:3.20, command: [echo, hi]}
+"""
+    results = import_file(write(tmp_path, text), None)
+    assert [r.origin for r in results] == ["document 1", "document 3"]
+    cron = results[1].data
+    assert cron["schedule"] == {"cron": "0 3 * * *", "timezone": "Europe/Berlin"}
+    assert cron["max_active_runs"] == 2  # the semaphore's limit, from the ConfigMap in the file
+    assert cron["tasks"] == {"hello": {"image": "alpine:3.20", "command": ["echo", "hi"]}}
+
+
+def test_detects_argo_files_and_not_other_yaml(tmp_path: Path) -> None:
+    argo = get("argo")
+    assert argo.detect(tmp_path / "wf.yaml", STEPS)
+    assert not argo.detect(tmp_path / "dvc.yaml", "stages:\n  a:\n    cmd: echo\n")
+    assert not argo.detect(tmp_path / "k.yaml", "apiVersion: v1\nkind: ConfigMap\n")
+    assert not argo.detect(tmp_path / "wf.py", STEPS)
+    assert detect(tmp_path / "wf.yaml", STEPS) is argo
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("    - name: main\n      resource: {action: create, manifest: x}\n", "resource template"),
+    ("    - name: main\n      steps: [[{name: again, template: main}]]\n", "calls itself"),
+])
+def test_what_cannot_be_imported_is_manual_with_a_reason(tmp_path: Path, body: str, reason: str) -> None:
+    text = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec:\n  entrypoint: main\n" \
+           "  templates:\n" + body
+    result = only(write(tmp_path, text))
+    assert result.grade is Grade.MANUAL
+    assert any(d.code == "E602" and reason in d.message for d in result.diagnostics), losses(result)
+
+
+def test_bad_yaml_and_files_without_a_workflow(tmp_path: Path) -> None:
+    assert only(write(tmp_path, "kind: [", "bad.yaml")).diagnostics.errors[0].code == "E601"
+    result = only(write(tmp_path, "apiVersion: v1\nkind: ConfigMap\n", "cm.yaml"))
+    assert result.grade is Grade.MANUAL and "ConfigMap" in result.diagnostics.errors[0].message
+
+
+def test_dagshift_workflow_template_imports_back(cli, tmp_path: Path) -> None:
+    """event_triggered compiles to a WorkflowTemplate + Sensor, which the shared round trip's
+    entry (workflow.yaml or cronworkflow.yaml) does not read: check it here."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_round_trip import check_file_text, expected_pipeline
+
+    from compiler.importers.normalize import normalized
+
+    out = tmp_path / "out"
+    assert cli("compile", "examples/event_triggered.yaml", "-t", "argo", "-o", str(out), "-q").exit_code == 0
+    (imported,) = import_file(out / "workflowtemplate.yaml", "argo")
+    assert imported.grade is Grade.AUTOMATIC, losses(imported)
+    without = get("argo").not_carried
+    expected = expected_pipeline("event_triggered", "argo", 1)
+    assert normalized(check_file_text(imported), without) == normalized(expected, without)
+
+
+# ----------------------------------------------------------------------------- the corpus
+
+CORPUS_COUNTS = {"automatic": 22, "review": 91, "manual": 43}
+
+
+def require_corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"the Argo corpus is missing: expected the official examples in {CORPUS} "
+                    "(../shared/corpus/argo/examples next to the repository)", pytrace=False)
+    return CORPUS
+
+
+def test_corpus_assess_counts(cli) -> None:
+    corpus = require_corpus()
+    result = cli("import", "--assess", str(corpus), "--from", "argo", "--format", "json")
+    assert result.exit_code == 0, result.stdout[-2000:]
+    assert "Traceback" not in result.stdout
+    report = json.loads(result.stdout)
+    for pipeline in report["pipelines"]:
+        if pipeline["grade"] == "manual":  # every manual file says why
+            assert any(d["severity"] == "error" and d["message"] for d in pipeline["diagnostics"]), pipeline
+    assert report["counts"] == CORPUS_COUNTS

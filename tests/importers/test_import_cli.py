@@ -1,0 +1,85 @@
+"""`dagshift import` and `dagshift convert` as a user meets them: what they write, what they
+refuse, and that a refusal writes nothing. The importers' own mapping is tested per format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from compiler.importers import FORMATS, get
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_format_has_an_importer() -> None:
+    for name in FORMATS:
+        importer = get(name)
+        assert importer.name == name and importer.title
+
+
+def test_a_file_in_no_known_format_is_an_error_and_nothing_is_written(cli, tmp_path: Path) -> None:
+    source = tmp_path / "notes.yaml"
+    source.write_text("shopping: [milk, eggs]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("import", str(source), "-o", str(out))
+    assert result.exit_code == 1, result.stdout
+    assert "error[E601]: not a pipeline dagshift can import" in result.stdout and "--from" in result.stdout
+    assert "nothing written" in result.stdout and not out.exists()
+
+
+def test_a_file_that_is_not_utf8_is_an_error(cli, tmp_path: Path) -> None:
+    source = tmp_path / "dag.py"
+    source.write_bytes(b"\xff\xfe\x00garbage")
+    result = cli("import", str(source), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 1 and "error[E601]: the file is not UTF-8 text" in result.stdout
+    assert "Traceback" not in result.stdout and not (tmp_path / "out.yaml").exists()
+
+
+def test_one_bad_file_among_good_ones_writes_nothing(cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n", encoding="utf-8")
+    compiled = tmp_path / "argo"
+    assert cli("compile", "examples/minimal.yaml", "-t", "argo", "-o", str(compiled), "-q").exit_code == 0
+    result = cli("import", str(compiled / "workflow.yaml"), str(bad), "-o", str(out))
+    assert result.exit_code == 1, result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_import_writes_the_pipeline_and_it_validates(cli, tmp_path: Path) -> None:
+    compiled = tmp_path / "argo"
+    assert cli("compile", "examples/sequential.yaml", "-t", "argo", "-o", str(compiled), "-q").exit_code == 0
+    target = tmp_path / "back" / "sequential.yaml"
+    result = cli("import", str(compiled / "cronworkflow.yaml"), "-o", str(target))
+    assert result.exit_code == 0, result.stdout
+    assert f"wrote {target}" in result.stdout
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith(f"# Imported by dagshift from {compiled / 'cronworkflow.yaml'}")
+    assert cli("validate", str(target), "-q").exit_code == 0
+
+
+def test_convert_moves_a_pipeline_between_orchestrators(cli, tmp_path: Path) -> None:
+    compiled = tmp_path / "prefect"
+    assert cli("compile", "examples/parallel.yaml", "-t", "prefect", "-o", str(compiled), "-q").exit_code == 0
+    out = tmp_path / "argo"
+    result = cli("convert", str(compiled / "parallel.py"), "--to", "argo", "-o", str(out), "--keep-ir")
+    assert result.exit_code == 0, result.stdout
+    assert (out / "workflow.yaml").is_file() and (out / "parallel.yaml").is_file()
+
+
+def test_assess_counts_grades_and_writes_nothing(cli, tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    assert cli("compile", "examples/minimal.yaml", "-t", "airflow", "-o", str(sources), "-q").exit_code == 0
+    (sources / "notes.yaml").write_text("shopping: [milk]\n", encoding="utf-8")
+    before = sorted(p.name for p in sources.iterdir())
+    result = cli("import", "--assess", str(sources), "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    grades = {Path(entry["file"]).name: entry["grade"] for entry in report["pipelines"]}
+    assert grades == {"minimal.py": "automatic", "notes.yaml": "manual"}
+    assert report["counts"] == {"automatic": 1, "review": 0, "manual": 1}
+    assert sorted(p.name for p in sources.iterdir()) == before
+    text = cli("import", "--assess", str(sources))
+    assert "2 pipeline(s): 1 automatic, 0 review, 1 manual" in text.stdout
