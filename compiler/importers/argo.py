@@ -42,8 +42,8 @@ MAX_ID = 63
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 _VARIABLE = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.S)
 _DETECT_API = re.compile(r"^\s*apiVersion:\s*['\"]?argoproj\.io/", re.M)
-_DETECT_KIND = re.compile(r"^\s*kind:\s*['\"]?(Workflow|WorkflowTemplate|ClusterWorkflowTemplate|CronWorkflow)['\"]?\s*$",
-                          re.M)
+_DETECT_KIND = re.compile(r"^\s*kind:\s*['\"]?(Workflow|WorkflowTemplate|ClusterWorkflowTemplate|CronWorkflow)['\"]?"
+                          r"\s*(#.*)?$", re.M)
 # Statuses of Argo's `depends` that dagshift's trigger rules are made of.
 _FAILED = {"Failed", "Errored", "Omitted"}
 # dagshift's python-call value kinds (templates/argo/call.py.j2) as output types.
@@ -54,7 +54,7 @@ _DONE = {"Succeeded", "Skipped", "Failed", "Errored", "Omitted"}
 _INLINE_FLAGS = {"python": "-c", "python3": "-c", "sh": "-c", "bash": "-c", "node": "-e", "perl": "-e", "ruby": "-e"}
 # Template keys read into the task, and keys that only describe it (no effect on what runs).
 _TEMPLATE_KEYS = {"name", "inputs", "outputs", "container", "script", "retryStrategy", "activeDeadlineSeconds",
-                  "memoize", "synchronization", "dag", "steps", "suspend", "metadata"}
+                  "timeout", "memoize", "synchronization", "dag", "steps", "suspend", "metadata"}
 _CONTAINER_KEYS = {"image", "command", "args", "source", "env", "resources", "workingDir", "name"}
 _SPEC_KEYS = {"entrypoint", "arguments", "templates", "parallelism", "activeDeadlineSeconds", "onExit",
               "synchronization", "workflowTemplateRef"}
@@ -320,8 +320,8 @@ class _DocumentReader:
 
     def _metadata(self, data: dict) -> None:
         annotations = self.metadata.get("annotations") or {}
+        kept = []  # annotations describe a workflow to people and tools: kept in the description
         for key, value in annotations.items():
-            line = line_of(annotations, key)
             if key == "workflows.argoproj.io/description":
                 data["description"] = str(value)
             elif key == "dagshift.dev/owner" and self.managed:
@@ -329,7 +329,11 @@ class _DocumentReader:
             elif key == "dagshift.dev/tags" and self.managed:
                 data["tags"] = [t.strip() for t in str(value).split(",") if t.strip()]
             else:
-                self.report.loss(f"annotation '{key}' is not carried (a pipeline has no annotations)", line)
+                kept.append(f"{key}: {value}")
+        if kept:
+            data["description"] = "\n\n".join(
+                [*([data["description"]] if data.get("description") else []),
+                 "Argo annotations:\n" + "\n".join(kept)])
         labels = self.metadata.get("labels") or {}
         tags = [f"{key}={value}" for key, value in labels.items() if key != "app.kubernetes.io/managed-by"]
         if tags:
@@ -1041,6 +1045,12 @@ class _DocumentReader:
     def _policies(self, template: dict, task: dict, scope: dict) -> None:
         if template.get("activeDeadlineSeconds") is not None:
             task["timeout"] = _seconds(template["activeDeadlineSeconds"])
+        elif template.get("timeout") is not None:  # the node's whole time, pending included: the closest
+            try:
+                task["timeout"] = _duration(template["timeout"])
+            except ImportStop:  # a value known only at run time
+                self.report.loss(f"template '{template.get('name')}': timeout {template['timeout']!r} is not a "
+                                 "fixed duration, and is not carried", line_of(template, "timeout"))
         strategy = template.get("retryStrategy")
         if strategy:
             self._retries(strategy, task)

@@ -652,7 +652,8 @@ class DvcImporter(Importer):
             return False
         if re.search(r"(?m)^(apiVersion|kind|pipelineInfo|deploymentSpec)\s*:", text):
             return False
-        return path.name in ("dvc.yaml", "dvc.yml") or re.search(r"(?m)^stages\s*:", text) is not None
+        # DVC reads dvc.yaml; a copy may be named after its repository (`repo__dvc.yaml`)
+        return path.name.endswith(("dvc.yaml", "dvc.yml")) or re.search(r"(?m)^stages\s*:", text) is not None
 
     def read(self, path: Path, text: str, display: str) -> list[Imported]:
         reporter = Reporter(display, text)
