@@ -8,6 +8,7 @@ reported). `import_file` runs the right one and checks that every pipeline it bu
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,14 @@ def import_file(path: str | Path, source_format: str | None = None, display: str
                      help="dagshift imports Airflow DAG files and Prefect flows (.py), Argo Workflows, dvc.yaml "
                           "and Kubeflow PipelineSpec YAML; name the format with --from")
         return [Imported(display, None, failed.diagnostics)]
-    results = importer.read(path, text, display)
-    for result in results:
-        _check(result)
+    try:
+        results = importer.read(path, text, display)
+        for result in results:
+            _check(result)
+    except Exception as exc:  # noqa: BLE001 - an importer bug must still end in a diagnostic, not a traceback
+        failed.error(f"the {importer.title} importer failed on this file: {type(exc).__name__}: {exc}", code="E603",
+                     help="this is a dagshift importer bug: please report it with the file")
+        return [Imported(display, None, failed.diagnostics)]
     return results
 
 
@@ -115,7 +121,8 @@ def pipeline_yaml(result: Imported) -> str:
     from .. import emit
 
     origin = f" ({result.origin})" if result.origin else ""
-    header = f"# Imported by dagshift from {result.file}{origin}.\n"
+    source = json.dumps(result.file + origin, ensure_ascii=False)[1:-1]  # no line break ends the comment
+    header = f"# Imported by dagshift from {source}.\n"
     return header + emit.to_yaml(result.data)
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.error import YAMLError
+
 from ..ir import Pipeline
 from . import Importer
 from .base import Imported, Reporter, line_of, plain, yaml_documents
@@ -173,7 +175,7 @@ def _read_values_file(path: Path, relative: str, line: int | None) -> dict:
                            f"'{path.suffix}'", line)
     except DvcError:
         raise
-    except Exception as error:  # any parse error of a user file is a reason, not a crash
+    except (OSError, ValueError, YAMLError) as error:  # a parse error of a user file is a reason, not a crash
         raise DvcError(f"cannot read '{relative}': {type(error).__name__}: {error}", line) from None
     if data is None:
         data = {}

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.error import YAMLError
+
 from .. import conditions
 from ..backends.specs import condition_code
 from ..ir import Pipeline, ValueType, type_of_value
@@ -69,7 +71,7 @@ class PrefectImporter(Importer):
         return without_idle_retry_settings(order_edges_as_after(data, pipeline))
 
     def detect(self, path: Path, text: str) -> bool:
-        return path.suffix == ".py" and re.search(r"^\s*(from prefect\b|import prefect\b)", text, re.M) is not None
+        return path.suffix == ".py" and re.search(r"^\s*(from prefect\b|import prefect\b)", text, re.MULTILINE) is not None
 
     def read(self, path: Path, text: str, display: str) -> list[Imported]:
         report = Reporter(display, text)
@@ -222,7 +224,7 @@ class _Deployments:
         try:
             self.text = self.file.read_text(encoding="utf-8")
             documents = yaml_documents(self.text)
-        except Exception as exc:  # a broken deployment file must not stop the flow's import
+        except (OSError, ValueError, YAMLError) as exc:  # a broken deployment file must not stop the flow's import
             self.error = f"prefect.yaml is not readable YAML: {exc}"
             return
         document = documents[0] if documents else None
@@ -900,7 +902,7 @@ def _same_condition(text: str, expr: ast.expr) -> bool:
     comprehension: those are compared without the task-kind detail)."""
     try:
         parsed = conditions.parse(text)
-    except Exception:
+    except conditions.ConditionError:
         return False
     expected = ast.dump(ast.parse(condition_code(parsed, _generated_ref_code), mode="eval").body)
     found = ast.dump(expr)

@@ -115,3 +115,21 @@ def test_the_readme_reports_the_corpus_grades(cli, source_format: str) -> None:
                if line.startswith("| ") and f"`corpus/{source_format}/" in line)
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert [int(cell) for cell in cells[2:5]] == [counts["automatic"], counts["review"], counts["manual"]], row
+
+
+def test_an_importer_that_crashes_gives_a_diagnostic_not_a_traceback(cli, tmp_path: Path, monkeypatch) -> None:
+    """The guard in import_file: a bug in an importer is reported (E603) and nothing is written."""
+    import compiler.importers as importers
+
+    class Broken(importers.Importer):
+        name, title = "dvc", "DVC"
+
+        def read(self, path, text, display):
+            raise KeyError("stages")
+
+    monkeypatch.setattr(importers, "get", lambda name: Broken())
+    source = tmp_path / "dvc.yaml"
+    source.write_text("stages: {}\n", encoding="utf-8")
+    result = cli("import", str(source), "--from", "dvc", "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 1 and "error[E603]: the DVC importer failed on this file: KeyError" in result.stdout
+    assert "Traceback" not in result.stdout and not (tmp_path / "out.yaml").exists()
