@@ -20,6 +20,15 @@ _FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS
 _STRICT_OPTION = click.option("--strict", is_flag=True,
                               help="Fail (exit 1, write nothing) on any loss, not only on files that cannot "
                                    "be imported.")
+_EXECUTE_OPTION = click.option(
+    "--execute", is_flag=True,
+    help="Airflow only: load each DAG file in a real Airflow 3 and read the DAGs it builds (for tasks made in "
+         "loops or helper functions, which static analysis cannot follow). This RUNS the DAG file's code, as "
+         "Airflow's DAG processor would: use it only on files you trust.")
+_AIRFLOW_PYTHON_OPTION = click.option(
+    "--airflow-python", "airflow_python", metavar="PATH", default=None,
+    help="With --execute: the Python interpreter that has Airflow 3 installed (default: $DAGSHIFT_AIRFLOW_PYTHON, "
+         "else python3 on PATH).")
 _FORMAT_OPTION = click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
                               show_default=True, help="How to print diagnostics: text, json or github.")
 
@@ -35,6 +44,23 @@ def _sources(paths: tuple[str, ...]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def _import(source: Path, source_format: str | None, execute: bool, python: str | None) -> list[Imported]:
+    """One file's pipelines: read statically, or with --execute loaded by Airflow (Airflow files)."""
+    if execute:
+        from .importers.airflow_execute import airflow_python, import_executed, is_airflow_file
+
+        if is_airflow_file(source, source_format):
+            return import_executed(source, airflow_python(python))
+    return import_file(source, source_format)
+
+
+def _check_execute(source_format: str | None, execute: bool, python: str | None) -> None:
+    if execute and source_format not in (None, "airflow"):
+        raise click.UsageError("--execute reads Airflow DAG files only (--from airflow)")
+    if python and not execute:
+        raise click.UsageError("--airflow-python is used with --execute")
 
 
 def _diagnostics(results: list[Imported]) -> Diagnostics:
@@ -53,10 +79,12 @@ def _diagnostics(results: list[Imported]) -> Diagnostics:
               help="Write nothing: grade every file automatic (no loss), review (losses reported) or manual "
                    "(cannot be imported), and print the counts, to size a migration. PATHS may be directories.")
 @_STRICT_OPTION
+@_EXECUTE_OPTION
+@_AIRFLOW_PYTHON_OPTION
 @_FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def import_command(paths: tuple[str, ...], source_format: str | None, output: str | None, assess: bool,
-                   strict: bool, output_format: str, quiet: bool) -> None:
+                   strict: bool, execute: bool, airflow_python: str | None, output_format: str, quiet: bool) -> None:
     """Read pipelines written for Airflow, Argo, DVC, Prefect or Kubeflow into dagshift's syntax.
 
     Every construct that cannot be carried over is reported as a loss (W601/W602) at its file
@@ -68,9 +96,11 @@ def import_command(paths: tuple[str, ...], source_format: str | None, output: st
       dagshift import dags/etl.py -o etl.yaml
       dagshift import workflow.yaml --from argo -o pipelines/
       dagshift import --assess dags/
+      dagshift import --execute --airflow-python ~/airflow-venv/bin/python dags/dynamic.py -o out/
     """
+    _check_execute(source_format, execute, airflow_python)
     sources = _sources(paths)
-    results = [result for source in sources for result in import_file(source, source_format)]
+    results = [result for source in sources for result in _import(source, source_format, execute, airflow_python)]
     if assess:
         _print_assessment(results, output_format)
         return
@@ -140,13 +170,16 @@ def _print_assessment(results: list[Imported], output_format: str) -> None:
               help="Output directory (a subdirectory per target with several targets).")
 @_FROM_OPTION
 @_STRICT_OPTION
+@_EXECUTE_OPTION
+@_AIRFLOW_PYTHON_OPTION
 @click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
               help="What a feature the target cannot express is (as for `dagshift compile`).")
 @click.option("--keep-ir", "keep_ir", is_flag=True, help="Also write the imported pipeline (NAME.yaml) to OUTDIR.")
 @_FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
-def convert_command(file: str, target: str, outdir: str, source_format: str | None, strict: bool, unsupported: str,
-                    keep_ir: bool, output_format: str, quiet: bool) -> None:
+def convert_command(file: str, target: str, outdir: str, source_format: str | None, strict: bool, execute: bool,
+                    airflow_python: str | None, unsupported: str, keep_ir: bool, output_format: str,
+                    quiet: bool) -> None:
     """Move a pipeline from one orchestrator to another: import FILE, then compile it.
 
     The losses of the import and the limits of the target are both reported; nothing is
@@ -161,8 +194,9 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
     from .cli import _split_targets
     from .compile import compile_loaded, write_files
 
+    _check_execute(source_format, execute, airflow_python)
     targets = _split_targets(target)
-    results = import_file(file, source_format)
+    results = _import(Path(file), source_format, execute, airflow_python)
     everything = _diagnostics(results)
     files: dict[str, str] = {}
     notes: list[str] = []

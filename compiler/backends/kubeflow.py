@@ -73,17 +73,17 @@ _WATCHED_STATE = {TriggerRule.ONE_FAILED: "FAILED", TriggerRule.ALL_FAILED: "FAI
 _ALERT_STATE = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
-_JOIN = 'IFS=; exec bash -c "$*"'
+JOIN = 'IFS=; exec bash -c "$*"'
 # Rebuilds argv from argument groups: the first argument says how many groups follow, each group
 # is a count and that many pieces; the rebuilt arguments replace the groups in "$@".
-_REBUILD = ('g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; '
+REBUILD = ('g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; '
             'n=$((n-1)); done; set -- "$@" "$a"; g=$((g-1)); done')
 # A script (one group of pieces) with arguments after it (groups, rebuilt): CMD "$@".
-_JOIN_WITH_ARGS = ('n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; ' + _REBUILD
+JOIN_WITH_ARGS = ('n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; ' + REBUILD
                    + '; exec bash -c "$s" bash "$@"')
 # An exec-form command with arguments mixing text and values; the first rebuilt one is the workdir.
-_EXEC_REBUILT = _REBUILD + '; exec "$@"'
-_EXEC_REBUILT_IN_WORKDIR = _REBUILD + '; cd -- "$1" || exit; shift; exec "$@"'
+EXEC_REBUILT = REBUILD + '; exec "$@"'
+EXEC_REBUILT_IN_WORKDIR = REBUILD + '; cd -- "$1" || exit; shift; exec "$@"'
 
 
 class KubeflowBackend(Backend):
@@ -887,9 +887,9 @@ class _ModuleBuilder:
             if extra:  # CMD "$@" with the container args, as `sh -c 'CMD "$@"' sh ARG...` would run it
                 args = [code_literal(str(len(args) + 1)), *args, code_literal(' "$@"'),
                         *self._groups(extra, task)]
-                command = f'["sh", "-c", {code_literal(_JOIN_WITH_ARGS.replace("bash", shell))}, "sh"]'
+                command = f'["sh", "-c", {code_literal(JOIN_WITH_ARGS.replace("bash", shell))}, "sh"]'
             else:
-                command = f'["sh", "-c", {code_literal(_JOIN.replace("bash", shell))}, "sh"]'
+                command = f'["sh", "-c", {code_literal(JOIN.replace("bash", shell))}, "sh"]'
         else:
             parts = [*(task.command or []), *extra]
             argv = [self._arg_code(part, task) for part in parts]
@@ -902,7 +902,7 @@ class _ModuleBuilder:
                 # a text mixing values (or holding `{{`) cannot be one KFP argument: sh joins its pieces
                 if self.p.workdir is not None:
                     parts = [self.p.workdir, *parts]
-                script = _EXEC_REBUILT_IN_WORKDIR if self.p.workdir is not None else _EXEC_REBUILT
+                script = EXEC_REBUILT_IN_WORKDIR if self.p.workdir is not None else EXEC_REBUILT
                 command = f'["sh", "-c", {code_literal(script)}, "sh"]'
                 args = self._groups(parts, task)
             else:
@@ -945,7 +945,7 @@ class _ModuleBuilder:
         return None
 
     def _groups(self, parts: list[Any], task: Task) -> list[str]:
-        """Argv elements as argument groups for _REBUILD: their count, then each element's count
+        """Argv elements as argument groups for REBUILD: their count, then each element's count
         and pieces (literal pieces ending at `{`, values whole)."""
         groups = [code_literal(str(len(parts)))]
         for part in parts:

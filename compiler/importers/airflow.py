@@ -42,8 +42,8 @@ from .airflow_values import CallValue, Evaluator, NotStatic, Seconds, When, dott
 from .base import Imported, Reporter
 from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
 
-EXECUTE_HINT = ("port this DAG by hand, or (when available) run `dagshift import --execute`, which loads the "
-                "file in a real Airflow to read DAGs built dynamically")
+EXECUTE_HINT = ("port this DAG by hand, or run `dagshift import --execute` (it runs the file: trust it), which "
+                "loads it in a real Airflow 3 to read DAGs built dynamically")
 _CRON_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 _POLICY = ("retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
            "trigger_rule", "on_failure_callback", "on_retry_callback", "on_success_callback", "executor_config")
@@ -228,6 +228,7 @@ class _DagReader:
         value = self._static_or_loss(node, "schedule")
         cron, timezone = self._schedule_value(value, node)
         if cron is None:
+            self._start_without_cron(start)
             return
         schedule: dict[str, Any] = {"cron": cron}
         when = start_value if isinstance(start_value, When) else None
@@ -239,6 +240,13 @@ class _DagReader:
         if catchup:
             schedule["catchup"] = True
         self.data["schedule"] = schedule if len(schedule) > 1 else cron
+
+    def _start_without_cron(self, start: ast.expr | None) -> None:
+        """An asset or @continuous DAG does not start before its start_date; a dagshift trigger
+        has no start date (only a cron schedule does), so the date is a loss."""
+        if start is not None and self.data.get("triggers"):
+            self._loss("start_date of a DAG run by assets or @continuous is not carried over (a dagshift "
+                       "start_date belongs to a cron schedule)", start)
 
     def _catchup(self) -> bool:
         if "catchup" not in self.kwargs:

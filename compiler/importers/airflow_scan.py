@@ -517,17 +517,17 @@ class Scanner:
     # ------------------------------------------------------------------ groups
 
     def _resolve_groups(self) -> None:
-        """Edges to a group go to its roots, edges from a group leave from its leaves."""
+        """Edges to a group go to its roots, edges from a group leave from its leaves. Airflow
+        takes a group's roots and leaves when `>>` runs, so each edge is resolved with the edges
+        made before it (in file order), including those another group's edges made: `prep >>
+        inner` makes prep the only root of the group around both."""
         for dag in self.dags:
-            groups = [g for d, g in self.all_groups if d is dag]
-            inner = [(u, d, l) for u, d, l in dag.edges if isinstance(u, str) and isinstance(d, str)]
             resolved: list[tuple[str, str, int]] = []
             for up, down, line in dag.edges:
-                ups = _ends(up, inner, leaves=True) if isinstance(up, Group) else [up]
-                downs = _ends(down, inner, leaves=False) if isinstance(down, Group) else [down]
+                ups = _ends(up, resolved, leaves=True) if isinstance(up, Group) else [up]
+                downs = _ends(down, resolved, leaves=False) if isinstance(down, Group) else [down]
                 resolved += [(u, d, line) for u in ups for d in downs]
             dag.edges = resolved
-            del groups
 
 
 def _ends(group: Group, edges: list[tuple[str, str, int]], *, leaves: bool) -> list[str]:

@@ -18,38 +18,55 @@ run an executor become tasks, named by their `taskInfo.name`. Read:
 * `retryPolicy` -> retries / retry_delay / retry_backoff / retry_max_delay; `cachingOptions`
   -> cache; the platform spec document: kubernetes `secretAsEnv` -> secrets,
   `activeDeadlineSeconds` -> timeout;
-* `triggerPolicy.strategy: ALL_UPSTREAM_TASKS_COMPLETED` -> trigger_rule all_done.
-Exit handlers, dagshift's alert / final-state helper tasks and anything else with no IR
-equivalent are reported as losses.
+* `triggerPolicy.strategy: ALL_UPSTREAM_TASKS_COMPLETED` -> trigger_rule all_done;
+* the kubernetes platform spec's `pipelineConfig.activeDeadlineSeconds` -> the pipeline timeout;
+* what dagshift's backend writes for what KFP lacks (kubeflow_bodies.py reads the executors):
+  its final-state probes (`X: state of Y`) and the dsl.If on their output -> X's trigger rule
+  (one_failed / all_failed / one_success) after Y; an alerts task `X: alerts` -> X's alerts; the
+  exit handler's exit task -> the pipeline's alerts; `cd -- DIR || exit` / `os.chdir(DIR)` ->
+  the pipeline's workdir; scripts and argv rebuilt by sh from count-prefixed argument groups ->
+  the command and args; the else branch of an `and`, written once per nested dsl.If -> one task;
+  a join written at the end of each branch of a condition -> one task, trigger_rule none_failed.
+Any other exit task, PipelineTaskFinalStatus consumer, and anything else with no IR equivalent
+are reported as losses.
 
 Not carried (`not_carried`), with the reason: the pipeline's name (kfp writes only its DNS-safe
 form, `fan-out` for `fan_out`), artifacts' paths (KFP artifacts live at URIs it
 chooses; an imported artifact's path is its name) and descriptions, the kinds KFP merges
 (dataset and file are both system.Dataset), params' enum/min/max/descriptions (KFP types only),
-pipeline tags/owner/workdir, tasks' and outputs' descriptions (kfp keeps them in the module, not
-the spec), tasks' estimate and priority, env on python tasks are set in the
-component body, the schedule (recurring_run.yaml is a separate file) and the `type` written or
-implied (as for Prefect).
+pipeline tags/owner, tasks' and outputs' descriptions (kfp keeps them in the module, not
+the spec), tasks' estimate and priority, the schedule, triggers, max_active_runs and
+max_active_tasks (recurring_run.yaml is a separate file; KFP has no triggers nor task limits),
+the path of a value output (KFP chooses the file). `KubeflowImporter.carried` also rewrites: a
+cache that is off is no cache (dagshift turns KFP's caching off for every task that does not ask
+for it) and a cache's expiry is dropped (KFP has none); a task that does not retry has no retry
+settings; external and URI artifacts are their paths (dagshift writes them into the command as
+text: nothing in the spec says they were artifacts); the split between an exec-form command and
+its args when sh rebuilds the argv (one list); all_failed over one task is one_failed (the same
+probe and dsl.If).
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+from ..backends.kubeflow import DEFAULT_IMAGE
+from ..ir import Pipeline
 from . import Importer
 from .base import Imported, Reporter, line_of, plain, yaml_documents
+from .kubeflow_bodies import PythonBody, alerts_body, dagshift_form, decode, function_of, probe_body
+from .kubeflow_scope import _and, _duration, _Inputs, _Scope, _strip, _task_id
+from .normalize import drop_field, artifacts_as_paths, normalized, without_idle_retry_settings
 
-_SHELL_COMMAND = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
 _TYPES = {"STRING": "str", "NUMBER_INTEGER": "int", "NUMBER_DOUBLE": "float", "BOOLEAN": "bool", "LIST": "list",
           "STRUCT": "dict"}
 _KINDS = {"system.Dataset": "dataset", "system.Model": "model", "system.Metrics": "metrics", "system.HTML": "plots",
           "system.Markdown": "plots", "system.ClassificationMetrics": "metrics", "system.Artifact": "directory"}
 _PLACEHOLDER = re.compile(r"\{\{\$\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\](?:\.(path|output_file|uri))?\}\}")
-_HELPERS = ("dagshift-alerts", "dagshift-final-state")
+_STATE_CONDITION = re.compile(r"inputs\.parameter_values\['([^']+)'\] == '(FAILED|SUCCEEDED)'")
 
 
 class KubeflowImporter(Importer):
@@ -57,10 +74,29 @@ class KubeflowImporter(Importer):
     title = "Kubeflow Pipelines v2"
     not_carried = (
         "name", "artifacts.*.path", "artifacts.*.description", "artifacts.*.kind", "params.*.enum", "params.*.min",
-        "params.*.max", "params.*.description", "params.*.type", "tags", "owner", "workdir", "schedule", "triggers",
-        "tasks.*.estimate", "tasks.*.priority", "tasks.*.description", "tasks.*.outputs.*.description", "alerts", "tasks.*.alerts",
-        "max_active_tasks", "max_active_runs", "timeout",
+        "params.*.max", "params.*.description", "params.*.type", "tags", "owner", "schedule", "triggers",
+        "tasks.*.estimate", "tasks.*.priority", "tasks.*.description", "tasks.*.outputs.*.description",
+        "tasks.*.outputs.*.path", "max_active_tasks", "max_active_runs",
     )
+
+    def carried(self, pipeline: Pipeline) -> dict[str, Any]:
+        data = normalized(pipeline)
+        literal = [name for name, artifact in pipeline.artifacts.items() if artifact.external or artifact.is_uri]
+        artifacts_as_paths(data, literal)
+        without_idle_retry_settings(data)
+        for task in data.get("tasks", {}).values():
+            cache = task.get("cache")
+            if isinstance(cache, dict):
+                cache.pop("expire", None)
+                if cache.get("enabled") is False:
+                    del task["cache"]
+            if isinstance(task.get("command"), list) and isinstance(task.get("args"), list):
+                task["command"] = task["command"] + task.pop("args")
+            if task.get("trigger_rule") == "all_failed" and len(task.get("after", [])) == 1:
+                task["trigger_rule"] = "one_failed"
+        for path in self.not_carried:
+            drop_field(data, path.split("."))
+        return data
 
     def detect(self, path: Path, text: str) -> bool:
         return path.suffix in (".yaml", ".yml", ".json") and "pipelineInfo" in text and "deploymentSpec" in text \
@@ -70,8 +106,8 @@ class KubeflowImporter(Importer):
         report = Reporter(display, text)
         try:
             documents = yaml_documents(text)
-        except Exception as exc:
-            report.error(f"not valid YAML: {exc}", code="E601")
+        except Exception as exc:  # noqa: BLE001 - ruamel raises several error types for bad YAML
+            report.error(f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc}", code="E601")
             return [Imported(display, None, report.diagnostics)]
         spec = next((d for d in documents if isinstance(d, dict) and "root" in d and "deploymentSpec" in d), None)
         if spec is None:
@@ -85,35 +121,37 @@ class KubeflowImporter(Importer):
 IMPORTER = KubeflowImporter()
 
 
-def _strip(name: str, dagshift: bool) -> str:
-    """dagshift prefixes names in components (p_ params, a_ artifacts, o_ outputs, k_ item keys)."""
-    return name[2:] if dagshift and re.match(r"[paok]_", name) else name
-
-
-def _task_id(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "task"
-
-
 class _SpecReader:
     def __init__(self, spec: Any, platform: Any, report: Reporter):
         self.spec = spec
         self.report = report
         self.components = spec.get("components") or {}
         self.executors = (spec.get("deploymentSpec") or {}).get("executors") or {}
-        kubernetes = plain(((platform or {}).get("platforms") or {}).get("kubernetes") or {})
+        raw = ((platform or {}).get("platforms") or {}).get("kubernetes") or {}
+        kubernetes = plain(raw)
         self.platform = (kubernetes.get("deploymentSpec") or {}).get("executors") or {}
-        self.dagshift = any((e.get("container") or {}).get("command") == _SHELL_COMMAND for e in self.executors.values()) \
+        self.platform_lines = (raw.get("deploymentSpec") or {}).get("executors") or {}  # with ruamel's lines
+        self.pipeline_config = kubernetes.get("pipelineConfig") or {}
+        self.dagshift = any(dagshift_form([str(c) for c in (e.get("container") or {}).get("command") or []])
+                            for e in self.executors.values()) \
             or any(k.startswith("comp-dagshift-") for k in self.components) or self._prefixed_names()
+        self.image = self._default_image()
+        self.probes: dict[str, tuple[str, str]] = {}  # probe task key -> (fallback's name, watched task key)
+        self.occurrences: dict[str, list[bool]] = {}  # task id -> for each copy in the spec, whether in an Else
+        self.alerts: list[dict[str, Any]] = []
+        self.workdirs: dict[str, int | None] = {}  # every workdir an executor changes into -> a line
         self.tasks: dict[str, dict[str, Any]] = {}
         self.kfp_names: dict[str, str] = {}  # KFP task key -> task id
         self.groups: dict[str, list[str]] = {}  # group task key -> the task ids inside
+        self.task_alerts: dict[str, list[dict[str, Any]]] = {}
+        self.importers: dict[str, str] = {}  # importer task key -> the external artifact it brings in
         self.params: dict[str, Any] = {}
         self.artifacts: dict[str, Any] = {}
 
     def read(self) -> dict[str, Any]:
         info = self.spec.get("pipelineInfo") or {}
         # kfp writes the pipeline's own name in the header comment; pipelineInfo.name is DNS-safe
-        header = re.search(r"^# Name: (\S+)$", self.report.lines and "\n".join(self.report.lines[:5]) or "", re.M)
+        header = re.search(r"^# Name: (\S+)$", self.report.lines and "\n".join(self.report.lines[:5]) or "", re.MULTILINE)
         data: dict[str, Any] = {"name": header.group(1) if header else str(info.get("name") or "pipeline")}
         if info.get("description"):
             data["description"] = str(info["description"])
@@ -123,7 +161,23 @@ class _SpecReader:
             data["params"] = self.params
         self._names(root.get("dag") or {})
         self._dag(root.get("dag") or {}, _Scope({}, None, None, None))
+        for task_id, alerts in self.task_alerts.items():
+            if task_id in self.tasks:
+                self.tasks[task_id]["alerts"] = alerts
         self._resolve_after()
+        if len(self.workdirs) == 1:
+            data["workdir"] = next(iter(self.workdirs))
+        for workdir, line in list(self.workdirs.items())[1:]:
+            self.report.loss(f"tasks change into different directories; the pipeline's workdir is the first one, "
+                             f"not {workdir!r}", line, approximate=True)
+        deadline = self.pipeline_config.get("activeDeadlineSeconds")
+        if deadline:
+            data["timeout"] = int(deadline)
+        for key in self.pipeline_config:
+            if key != "activeDeadlineSeconds":
+                self.report.loss(f"the platform's pipelineConfig {key} has no pipeline equivalent: not carried")
+        if self.alerts:
+            data["alerts"] = self.alerts
         if self.artifacts:
             data["artifacts"] = self.artifacts
         data["tasks"] = self.tasks
@@ -138,13 +192,50 @@ class _SpecReader:
                  for n in ((c.get(side) or {}).get(kind) or {})]
         return bool(names) and all(re.match(r"([paov]_|item)", n) for n in names)
 
+    def _default_image(self) -> str:
+        """The image dagshift gives tasks that name none (its `image` option): the one its shell
+        tasks without an image, no-op tasks and final-state tasks run on."""
+        found = []
+        for component in self.components.values():
+            container = (self.executors.get(str(component.get("executorLabel"))) or {}).get("container") or {}
+            decoded = None
+            try:
+                decoded = decode([str(c) for c in container.get("command") or []], [])
+            except ValueError:
+                pass
+            parameters = (component.get("inputDefinitions") or {}).get("parameters") or {}
+            if (decoded is not None and decoded.form == "shell" and not decoded.image) or any(
+                    (d or {}).get("parameterType") == "TASK_FINAL_STATUS" for d in parameters.values()):
+                found.append(str(container.get("image") or ""))
+        return max(set(found), key=found.count) if found else DEFAULT_IMAGE
+
     def _names(self, dag: Any) -> None:
-        """Every KFP task key -> its task id, before reading (a task may read one defined later)."""
+        """Every KFP task key -> its task id, before reading (a task may read one defined later);
+        dagshift's final-state probes, whose output a condition group may read before them."""
         for key, task in (dag.get("tasks") or {}).items():
             component = self.components.get(((task.get("componentRef") or {}).get("name")) or "") or {}
-            self.kfp_names.setdefault(str(key), _task_id(str((task.get("taskInfo") or {}).get("name") or key)))
+            name = str((task.get("taskInfo") or {}).get("name") or key)
+            self.kfp_names.setdefault(str(key), _task_id(name))
+            if "importer" in (self.executors.get(str(component.get("executorLabel"))) or {}):
+                self.importers[str(key)] = _task_id(name)
+            found = re.fullmatch(r"(.+): state of (.+)", name)
+            function = self._final_state_function(component)
+            if found and function is not None and probe_body(function) and len(task.get("dependentTasks") or []) == 1:
+                self.probes[str(key)] = (_task_id(found.group(1)), str(task["dependentTasks"][0]))
             if "dag" in component:
                 self._names(component["dag"])
+
+    def _final_state_function(self, component: Any) -> Any:
+        """The python function of a component that takes a PipelineTaskFinalStatus, or None."""
+        parameters = (component.get("inputDefinitions") or {}).get("parameters") or {}
+        if not any((d or {}).get("parameterType") == "TASK_FINAL_STATUS" for d in parameters.values()):
+            return None
+        container = (self.executors.get(str(component.get("executorLabel"))) or {}).get("container") or {}
+        args = [str(a) for a in container.get("args") or []]
+        command = [str(c) for c in container.get("command") or []]
+        if "--function_to_execute" not in args or not command or args.index("--function_to_execute") + 1 >= len(args):
+            return None
+        return function_of(command[-1], args[args.index("--function_to_execute") + 1])
 
     # ------------------------------------------------------------------ params
 
@@ -170,17 +261,21 @@ class _SpecReader:
 
     # ------------------------------------------------------------------ DAGs
 
-    def _dag(self, dag: Any, scope: "_Scope") -> list[str]:
+    def _dag(self, dag: Any, scope: _Scope) -> list[str]:
         """Read a DAG's tasks; returns the task ids it (and its groups) holds."""
         inside: list[str] = []
         tasks = dag.get("tasks") or {}
         for key, task in tasks.items():
             component = self.components.get(((task.get("componentRef") or {}).get("name")) or "") or {}
-            name = str((task.get("taskInfo") or {}).get("name") or key)
-            if name in _HELPERS or name.startswith("dagshift-") or "state-of" in str(key) or " state of " in name \
-                    or name.endswith(": alerts"):
-                self.report.loss(f"KFP task {name!r} (dagshift's alert / final-state helper) is not carried",
-                                 line_of(tasks, key), approximate=True)
+            if str(key) in self.probes:
+                continue  # read with the condition on its output
+            if str(key) in self.importers:
+                self._importer(str(key), task, component, line_of(tasks, key))
+                self.groups[key] = []
+                continue
+            if self._final_state_function(component) is not None or "taskFinalStatus" in json.dumps(
+                    plain(task.get("inputs") or {})):
+                self._final_state_task(key, task, component, line_of(tasks, key))
                 continue
             if "dag" in component:
                 ids = self._group(key, task, component, scope, line_of(tasks, key))
@@ -193,11 +288,64 @@ class _SpecReader:
             inside += self.groups[key]
         return inside
 
-    def _group(self, key: str, task: Any, component: Any, scope: "_Scope", line: int | None) -> list[str]:
+    def _importer(self, key: str, task: Any, component: Any, line: int | None) -> None:
+        """An importer node (dsl.importer): an artifact from outside the pipeline, at its URI."""
+        name = self.importers[key]
+        importer = (self.executors.get(str(component.get("executorLabel"))) or {}).get("importer") or {}
+        uri = (importer.get("artifactUri") or {}).get("constant")
+        parameter = (importer.get("artifactUri") or {}).get("runtimeParameter")
+        if uri is None and parameter:
+            binding = ((task.get("inputs") or {}).get("parameters") or {}).get(str(parameter)) or {}
+            uri = ((binding.get("runtimeValue") or {}).get("constant"))
+        title = str((importer.get("typeSchema") or {}).get("schemaTitle") or "system.Artifact")
+        if not isinstance(uri, str) or not uri:
+            self.report.loss(f"importer {name!r} takes its URI at run time (a param or an upstream value); an "
+                             f"artifact's path is fixed: imported as an external artifact at {name!r}", line,
+                             approximate=True)
+            uri = name
+        self.artifacts[name] = {"path": str(uri), "kind": _KINDS.get(title, "file"), "external": True}
+        if importer.get("metadata"):
+            self.report.loss(f"importer {name!r}: the artifact's metadata is not carried", line)
+        if importer.get("reimport"):
+            self.report.loss(f"importer {name!r}: reimport (a new artifact on every run) is not carried", line)
+
+    def _final_state_task(self, key: str, task: Any, component: Any, line: int | None) -> None:
+        """A task that acts on another's final state: dagshift's alerts task of a task (`X:
+        alerts`), or the exit task of an exit handler (the pipeline's alerts)."""
+        name = str((task.get("taskInfo") or {}).get("name") or key)
+        function = self._final_state_function(component)
+        read = alerts_body(function) if function is not None else None
+        status = next((b.get("taskFinalStatus") for b in ((task.get("inputs") or {}).get("parameters") or {}).values()
+                       if isinstance(b, dict) and b.get("taskFinalStatus")), None) or {}
+        producer = str(status.get("producerTask") or "")
+        target = None
+        if producer.startswith("exit-handler"):
+            target = "pipeline"
+        elif name == f"{self.kfp_names.get(producer)}: alerts" or (
+                name.endswith(": alerts") and _task_id(name[:-len(": alerts")]) == self.kfp_names.get(producer)):
+            target = self.kfp_names.get(producer)
+        if read is None or target is None or not read[0]:
+            what = "the exit handler's exit task" if producer.startswith("exit-handler") else "a task"
+            self.report.loss(f"KFP task {name!r}, {what} acting on the final state of {producer or 'a task'!r}, "
+                             "runs code that is not dagshift's alerts: not carried", line)
+            return
+        alerts, workdir = read
+        if workdir is not None:
+            self.workdirs.setdefault(workdir, line)
+        if target == "pipeline":
+            self.alerts = alerts
+        else:
+            self.task_alerts.setdefault(target, alerts)  # copies in each else branch: one task
+
+    def _group(self, key: str, task: Any, component: Any, scope: _Scope, line: int | None) -> list[str]:
         inner = scope.child(task)
         condition = (task.get("triggerPolicy") or {}).get("condition")
-        if condition:
+        watched = self._watched(str(condition), task) if condition else None
+        if watched:
+            inner.watch = [*scope.watch, watched]
+        elif condition:
             inner.when = self._condition(str(condition), task, scope, line)
+            inner.in_else = scope.branches and str(condition).startswith("!(")
         iterator = task.get("parameterIterator")
         if iterator:
             inner.foreach = self._foreach(iterator, task, scope, line)
@@ -207,16 +355,14 @@ class _SpecReader:
         if not condition and not iterator and not key.startswith("condition-branches") \
                 and not key.startswith("exit-handler"):
             self.report.loss(f"KFP sub-DAG {key!r} is flattened into the pipeline", line, approximate=True)
-        if key.startswith("exit-handler"):
-            self.report.loss("an exit handler's exit task is not carried as such (dagshift alerts run on failure "
-                             "or success)", line, approximate=True)
         branches = key.startswith("condition-branches")
+        inner.branches = branches
         ids = self._dag(component["dag"], inner) if not branches else self._branches(component["dag"], inner)
         if condition:
             self._only_roots_conditional(component["dag"], ids)
         # a group depends on the producers of the values it passes in (those edges are the inner
         # tasks' own data references); any other dependency is an order edge of every task inside
-        producers = {str(((b.get("taskOutputParameter") or b.get("taskOutputArtifact") or {}).get("producerTask")))
+        producers = {str((b.get("taskOutputParameter") or b.get("taskOutputArtifact") or {}).get("producerTask"))
                      for kind in ("parameters", "artifacts") for b in ((task.get("inputs") or {}).get(kind) or {}).values()}
         for dependency in task.get("dependentTasks") or []:
             if str(dependency) in producers:
@@ -228,20 +374,33 @@ class _SpecReader:
     def _only_roots_conditional(self, dag: Any, ids: list[str]) -> None:
         """A task after another of the same condition group is skipped with it: only the group's
         first tasks carry the `when`."""
-        inner_keys = set((dag.get("tasks") or {}))
+        inner_keys = set(dag.get("tasks") or {})
         for task_id in ids:
             if any(str(d) in inner_keys for d in self.tasks[task_id].get("_after", [])):
                 self.tasks[task_id].pop("when", None)
 
-    def _branches(self, dag: Any, scope: "_Scope") -> list[str]:
-        """dsl.If / dsl.Else: a branch whose condition is `!(C)` of the first's is its else branch."""
+    def _watched(self, condition: str, task: Any) -> tuple[str, str, str] | None:
+        """A condition on one of dagshift's final-state probes: (the fallback, the watched task's
+        key, the state it waits for)."""
+        found = _STATE_CONDITION.fullmatch(condition.strip())
+        if not found:
+            return None
+        binding = ((task.get("inputs") or {}).get("parameters") or {}).get(found.group(1)) or {}
+        producer = str((binding.get("taskOutputParameter") or {}).get("producerTask") or "")
+        if producer not in self.probes:
+            return None
+        fallback, watched = self.probes[producer]
+        return fallback, watched, found.group(2)
+
+    def _branches(self, dag: Any, scope: _Scope) -> list[str]:
+        """dsl.If / dsl.Else: a branch whose condition is `!(C)` of another's C is its else branch."""
         tasks = dag.get("tasks") or {}
         conditions = {k: str((t.get("triggerPolicy") or {}).get("condition") or "") for k, t in tasks.items()}
         ids = self._dag(dag, scope)
-        first = next(iter(conditions), None)
         for key, condition in conditions.items():
+            first = next((k for k, c in conditions.items() if condition == f"!({c})"), None)
             roots = [t for t in self.groups.get(first or "", []) if "when" in self.tasks[t]]
-            if first and key != first and condition == f"!({conditions[first]})" and roots:
+            if first and roots:
                 target = roots[0]
                 for task_id in self.groups.get(key, []):
                     task = self.tasks[task_id]
@@ -250,7 +409,7 @@ class _SpecReader:
                         task["else_of"] = target
         return ids
 
-    def _condition(self, text: str, task: Any, scope: "_Scope", line: int | None) -> str | None:
+    def _condition(self, text: str, task: Any, scope: _Scope, line: int | None) -> str | None:
         def channel(match: re.Match) -> str:
             return self._channel_ref(match.group(1), task, scope, bare=True) or "?"
 
@@ -260,9 +419,9 @@ class _SpecReader:
         converted = re.sub(r"!(?!=)", "not ", converted)
         converted = re.sub(r'"([^"\']*)"', r"'\1'", converted)
         converted = re.sub(r"\s+", " ", converted).strip()
-        if "state_of" in converted or "state-of" in converted:
-            self.report.loss(f"the condition {text!r} reads dagshift's final-state probes (a failure trigger rule): "
-                             "not carried, the tasks under it run on success", line, approximate=True)
+        if any(f"pipelinechannel--{probe}-" in text for probe in self.probes):
+            self.report.loss(f"the condition {text!r} reads dagshift's final-state probes in a way dagshift does "
+                             "not write: not carried, the tasks under it run on success", line, approximate=True)
             return scope.when
         if "?" in converted:
             self.report.loss(f"the condition {text!r} reads values dagshift cannot name: the tasks under it run "
@@ -270,7 +429,7 @@ class _SpecReader:
             return None
         return _and(scope.when, converted)
 
-    def _foreach(self, iterator: Any, task: Any, scope: "_Scope", line: int | None) -> Any:
+    def _foreach(self, iterator: Any, task: Any, scope: _Scope, line: int | None) -> Any:
         items = iterator.get("items") or {}
         if "raw" in items:
             try:
@@ -289,13 +448,13 @@ class _SpecReader:
             return {_strip(str(k), self.dagshift): v for k, v in item.items()}
         return item
 
-    def _channel_ref(self, channel: str, task: Any, scope: "_Scope", bare: bool = False) -> str | None:
+    def _channel_ref(self, channel: str, task: Any, scope: _Scope, bare: bool = False) -> str | None:
         """A group task's input channel as a reference: followed through the enclosing groups to a
         root param or a task output."""
         binding = ((task.get("inputs") or {}).get("parameters") or {}).get(channel)
         return self._binding_ref(binding, scope, bare) if binding is not None else None
 
-    def _binding_ref(self, binding: Any, scope: "_Scope", bare: bool = False) -> str | None:
+    def _binding_ref(self, binding: Any, scope: _Scope, bare: bool = False) -> str | None:
         wrap = (lambda t: t) if bare else (lambda t: f"${{{{ {t} }}}}")
         if "componentInputParameter" in binding:
             name = str(binding["componentInputParameter"])
@@ -322,19 +481,26 @@ class _SpecReader:
 
     # ------------------------------------------------------------------ one task
 
-    def _task(self, key: str, task: Any, component: Any, scope: "_Scope", line: int | None) -> str:
+    def _task(self, key: str, task: Any, component: Any, scope: _Scope, line: int | None) -> str:
         name = _task_id(str((task.get("taskInfo") or {}).get("name") or key))
         if name in self.tasks:
-            # dagshift writes a none_failed join once per branch of a condition: one task
-            self.report.loss(f"task {name!r} appears more than once (a join after a condition's branches): imported "
-                             "once, with trigger_rule none_failed", line, approximate=not self.dagshift)
             self.kfp_names[key] = name
+            copies = self.occurrences.setdefault(name, [])
+            copies.append(scope.in_else)
+            if all(copies):
+                return name  # the else branch of an `and`, written once per nested dsl.If: one task
+            # dagshift writes a none_failed join once per branch of a condition: one task
+            if not self.dagshift:
+                self.report.loss(f"task {name!r} appears more than once (a join after a condition's branches): "
+                                 "imported once, with trigger_rule none_failed", line, approximate=True)
             joined = self.tasks[name]
             joined["trigger_rule"] = "none_failed"
             joined.pop("when", None)
+            joined.pop("else_of", None)
             joined.setdefault("_after", []).extend(str(d) for d in task.get("dependentTasks") or [])
             return name
         self.kfp_names[key] = name
+        self.occurrences[name] = [scope.in_else]
         result: dict[str, Any] = {}
         executor_label = str(component.get("executorLabel"))
         executor = self.executors.get(executor_label) or {}
@@ -353,10 +519,22 @@ class _SpecReader:
             if scope.limit:
                 result["max_parallel"] = scope.limit
         result["_after"] = [str(d) for d in task.get("dependentTasks") or []]
+        watches = [(watched, state) for fallback, watched, state in scope.watch if fallback == name]
+        if watches:
+            states = {state for _, state in watches}
+            if states == {"SUCCEEDED"} and len(watches) == 1:
+                result["trigger_rule"] = "one_success"
+            elif states == {"FAILED"}:
+                result["trigger_rule"] = "one_failed" if len(watches) == 1 else "all_failed"
+            else:
+                self.report.loss(f"task {name!r} runs on the final states {sorted(states)} of several tasks: imported "
+                                 "as one_failed", line, approximate=True)
+                result["trigger_rule"] = "one_failed"
+            result["_after"] += [watched for watched, _ in watches]
         self.tasks[name] = result
         return name
 
-    def _container(self, name: str, result: dict[str, Any], container: Any, component: Any, inputs: "_Inputs",
+    def _container(self, name: str, result: dict[str, Any], container: Any, component: Any, inputs: _Inputs,
                    line: int | None) -> None:
         command = [str(c) for c in container.get("command") or []]
         args = [str(a) for a in container.get("args") or []]
@@ -369,30 +547,52 @@ class _SpecReader:
             self._artifact(str(key), definition, result, "produces")
         for key, definition in ((component.get("inputDefinitions") or {}).get("artifacts") or {}).items():
             self._artifact(str(key), definition, result, "consumes", inputs)
-        if command == _SHELL_COMMAND:
-            result["command"] = "".join(self._text(a, inputs, name, line) for a in args)
-        elif "--function_to_execute" in args:
+        image = str(container.get("image") or "")
+        try:
+            decoded = decode(command, args)
+        except ValueError as problem:
+            self.report.loss(f"task {name!r}: its command looks like dagshift's, but {problem}: kept as it is",
+                             line, approximate=True)
+            decoded = None
+        if decoded is not None:
+            if decoded.image:
+                result["image"] = image
+            if decoded.script is not None:
+                result["command"] = self._text(decoded.script, inputs, name, line)
+                if decoded.argv:
+                    result["args"] = [self._text(a, inputs, name, line) for a in decoded.argv]
+            else:
+                result["command"] = [self._text(a, inputs, name, line) for a in decoded.argv]
+            if decoded.workdir is not None:
+                self.workdirs.setdefault(decoded.workdir, line)
+        elif "--function_to_execute" in args and args.index("--function_to_execute") + 1 < len(args) and command:
             function = args[args.index("--function_to_execute") + 1]
-            _PythonBody(self, name, result, inputs, line).read(command[-1], function)
+            body = PythonBody(self, name, result, inputs, line)
+            body.read(command[-1], function)
+            if body.workdir is not None:
+                self.workdirs.setdefault(body.workdir, line)
+            if "python" in result and image != self.image:
+                result["image"] = image
         else:
-            result["image"] = str(container.get("image") or "")
+            result["image"] = image
             if command:
                 result["command"] = [self._text(c, inputs, name, line) for c in command]
             if args:
                 result["args"] = [self._text(a, inputs, name, line) for a in args]
-            if container.get("env"):
-                for variable in container["env"]:
-                    result.setdefault("env", {})[str(variable.get("name"))] = str(variable.get("value", ""))
-            if container.get("resources"):
-                self._resources(result, plain(container["resources"]))
+        for variable in container.get("env") or []:
+            result.setdefault("env", {})[str(variable.get("name"))] = str(variable.get("value", ""))
+        if container.get("resources"):
+            self._resources(result, plain(container["resources"]))
 
     def _artifact(self, key: str, definition: Any, result: dict[str, Any], role: str,
-                  inputs: "_Inputs | None" = None) -> None:
+                  inputs: _Inputs | None = None) -> None:
         name = _strip(key, self.dagshift)
         if inputs is not None:
             binding = inputs.artifacts.get(key) or {}
             upstream = binding.get("taskOutputArtifact") or {}
-            if upstream.get("outputArtifactKey"):
+            if str(upstream.get("producerTask")) in self.importers:
+                name = self.importers[str(upstream.get("producerTask"))]
+            elif upstream.get("outputArtifactKey"):
                 name = _strip(str(upstream["outputArtifactKey"]), self.dagshift)
             elif "componentInputArtifact" in binding:
                 channel = str(binding["componentInputArtifact"])
@@ -406,9 +606,9 @@ class _SpecReader:
             result[role].append(name)
         result.setdefault("_artifact_keys", {})[key] = name
 
-    def _text(self, text: str, inputs: "_Inputs", name: str, line: int | None) -> str:
+    def _text(self, text: str, inputs: _Inputs, name: str, line: int | None) -> str:
         def placeholder(match: re.Match) -> str:
-            side, kind, key, attribute = match.groups()
+            side, kind, key, _attribute = match.groups()
             if kind == "artifacts":
                 return f"${{{{ artifacts.{inputs.result_artifact(key)} }}}}"
             if side == "outputs":
@@ -459,9 +659,11 @@ class _SpecReader:
             for pair in secret.get("keyToEnv") or []:
                 result.setdefault("secrets", {})[str(pair.get("envVar"))] = {"name": secret_name,
                                                                              "key": str(pair.get("secretKey"))}
+        raw = self.platform_lines.get(executor)
         for key in platform:
             if key not in ("activeDeadlineSeconds", "secretAsEnv"):
-                self.report.loss(f"task {name!r}: kubernetes {key} has no pipeline equivalent: not carried", line)
+                self.report.loss(f"task {name!r}: kubernetes {key} has no pipeline equivalent: not carried",
+                                 line_of(raw, key) if raw is not None else line)
 
     # ------------------------------------------------------------------ edges
 
@@ -479,148 +681,3 @@ class _SpecReader:
             task_after = [a for a in dict.fromkeys(after) if a != task_id and a not in implied and a in self.tasks]
             if task_after:
                 task["after"] = task_after
-
-
-class _Scope:
-    """Where a task sits: the enclosing group's condition, loop and the group task itself."""
-
-    def __init__(self, task: Any, parent: "_Scope | None", when: str | None, foreach: Any):
-        self.parent_task = task if parent is not None else None
-        self.parent = parent
-        self.when = when
-        self.foreach = foreach
-        self.item: str | None = None
-        self.limit: int | None = None
-
-    def child(self, task: Any) -> "_Scope":
-        inner = _Scope(task, self, self.when, self.foreach)
-        inner.item, inner.limit = self.item, self.limit
-        return inner
-
-
-class _Inputs:
-    """A task's input bindings, as dagshift references."""
-
-    def __init__(self, reader: _SpecReader, task: Any, scope: _Scope):
-        self.reader = reader
-        self.task = task
-        self.scope = scope
-        inputs = task.get("inputs") or {}
-        self.parameters = inputs.get("parameters") or {}
-        self.artifacts = inputs.get("artifacts") or {}
-
-    def parameter(self, key: str, bare: bool = False) -> str | None:
-        binding = self.parameters.get(key)
-        if binding is None:
-            return None
-        return self.reader._binding_ref(binding, self.scope, bare)
-
-    def result_artifact(self, key: str) -> str:
-        upstream = (self.artifacts.get(key) or {}).get("taskOutputArtifact") or {}
-        if upstream.get("outputArtifactKey"):
-            return _strip(str(upstream["outputArtifactKey"]), self.reader.dagshift)
-        channel = str((self.artifacts.get(key) or {}).get("componentInputArtifact") or "")
-        found = re.match(r"pipelinechannel--.+?-(a_\w+|\w+)$", channel)
-        return _strip(found.group(1) if found else key, self.reader.dagshift)
-
-
-def _duration(text: str) -> int:
-    found = re.fullmatch(r"(\d+(?:\.\d+)?)s", text.strip())
-    return int(float(found.group(1))) if found else 0
-
-
-def _and(left: str | None, right: str | None) -> str | None:
-    if left and right:
-        return f"({left}) and ({right})"
-    return left or right
-
-
-# ----------------------------------------------------------------------------- python components
-
-
-class _PythonBody:
-    """A lightweight component's source: `from M import F` then `F(kw=...)` (dagshift's form)."""
-
-    def __init__(self, reader: _SpecReader, name: str, result: dict[str, Any], inputs: _Inputs, line: int | None):
-        self.reader = reader
-        self.name = name
-        self.result = result
-        self.inputs = inputs
-        self.line = line
-
-    def read(self, source: str, function_name: str) -> None:
-        try:
-            module = ast.parse(source)
-        except SyntaxError:
-            self._manual("its source is not valid Python")
-            return
-        function = next((n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == function_name), None)
-        if function is None:
-            self._manual(f"the function {function_name} is not in its source")
-            return
-        if all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-               for s in function.body):
-            return  # dagshift's no-op task
-        imported = {}
-        call = None
-        for statement in function.body:
-            if isinstance(statement, ast.ImportFrom) and statement.module and len(statement.names) == 1:
-                alias = statement.names[0]
-                imported[alias.asname or alias.name] = f"{statement.module}:{alias.name}"
-            value = getattr(statement, "value", None)
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in imported:
-                call = value
-        if call is None:
-            self._manual("its body is Python code, not a call of an importable function")
-            return
-        self.result["python"] = imported[call.func.id]
-        if call.args:
-            self.reader.report.loss(f"task {self.name!r}: positional arguments are not carried", self.line)
-        args = {k.arg: self._value(k.value) for k in call.keywords if k.arg}
-        if args:
-            self.result["args"] = args
-
-    def _manual(self, why: str) -> None:
-        self.reader.report.error(f"the python component of task {self.name!r} cannot be imported: {why}", self.line,
-                                 help="port the component's code into a module and call it as `python: module:function`")
-
-    def _value(self, node: ast.expr) -> Any:
-        try:
-            return ast.literal_eval(node)
-        except (ValueError, TypeError, SyntaxError):
-            pass
-        if isinstance(node, ast.Name):
-            return self._name(node.id)
-        if isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name):
-            return f"${{{{ artifacts.{self.inputs.result_artifact(node.value.id)} }}}}" \
-                if node.value.id in self.inputs.artifacts else \
-                f"${{{{ artifacts.{self.result.get('_artifact_keys', {}).get(node.value.id, node.value.id)} }}}}"
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return self._text(node.left) + self._text(node.right)
-        if isinstance(node, (ast.List, ast.Tuple)):
-            return [self._value(v) for v in node.elts]
-        if isinstance(node, ast.Dict) and None not in node.keys:
-            return {str(ast.literal_eval(k)): self._value(v) for k, v in zip(node.keys, node.values)}
-        self.reader.report.loss(f"task {self.name!r}: argument {ast.unparse(node)!r} is kept as text", self.line,
-                                approximate=True)
-        return ast.unparse(node)
-
-    def _text(self, node: ast.expr) -> str:
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return self._text(node.left) + self._text(node.right)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value.replace("${{", "$${{")
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_text", "str") and node.args:
-            node = node.args[0]
-        value = self._value(node)
-        return value if isinstance(value, str) else json.dumps(value)
-
-    def _name(self, name: str) -> str:
-        if name == "item" or name.startswith("item_"):
-            ref = self.inputs.parameter(name)
-            if ref:
-                return ref
-        ref = self.inputs.parameter(name)
-        if ref is not None:
-            return ref
-        return name

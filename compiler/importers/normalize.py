@@ -31,11 +31,12 @@ def normalized(pipeline: Pipeline, without: Iterable[str] = ()) -> dict[str, Any
             if name in task:
                 task[name] = sorted(task[name])
     for path in without:
-        _drop(data, path.split("."))
+        drop_field(data, path.split("."))
     return data
 
 
-def _drop(data: Any, parts: list[str]) -> None:
+def drop_field(data: Any, parts: list[str]) -> None:
+    """Remove the field at `parts` (a `*` part: every key at that level)."""
     if not isinstance(data, dict) or not parts:
         return
     head, rest = parts[0], parts[1:]
@@ -44,7 +45,7 @@ def _drop(data: Any, parts: list[str]) -> None:
         if key not in data:
             continue
         if rest:
-            _drop(data[key], rest)
+            drop_field(data[key], rest)
         else:
             del data[key]
 

@@ -1,6 +1,7 @@
 """Argo workflows that `dagshift import --assess` grades automatic convert faithfully: every one of
 them, converted to Airflow, imports in real Airflow with no import error and the task graph of
-the Argo workflow (as the importer read it). Containers cannot run here (no Docker/Kubernetes),
+the Argo workflow (as the importer read it), and each task's trigger rule, retries and timeout
+(depends, retryStrategy and template timeouts, passed ones included, as the importer read them). Containers cannot run here (no Docker/Kubernetes),
 so the check is the loaded DAG, not a run."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compiler.api import check_text
+from compiler.backends.airflow import _TRIGGER_RULES
 from compiler.compile import compile_loaded
 from compiler.graph import build_graph
 from compiler.importers import import_file, pipeline_yaml
@@ -32,6 +34,7 @@ def automatic_pipelines():
 def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     expected: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
+    policies: dict[str, dict[str, tuple[str, int, float | None]]] = {}
     for index, result in enumerate(automatic_pipelines()):
         loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
         compiled = compile_loaded(loaded, ["airflow"], unsupported="error", per_target_dirs=False)
@@ -44,6 +47,10 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
             (folder / relative).write_text(text)
         graph = build_graph(loaded.pipeline)
         expected[loaded.pipeline.name] = (set(graph.nodes), set(graph.edges))
+        policies[loaded.pipeline.name] = {
+            task_id: (_TRIGGER_RULES[task.trigger_rule].lower(), task.retries or 0,
+                      float(task.timeout) if task.timeout is not None else None)
+            for task_id, task in loaded.pipeline.tasks.items()}
     assert len(expected) >= 15
     output = airflow_engine.inspect(dags)
     data = output.data
@@ -57,4 +64,9 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
         if set(tasks) != tasks_expected or got != edges:
             wrong.append(f"{dag_id}: Airflow {sorted(tasks)} {sorted(got)}\n  Argo {sorted(tasks_expected)} "
                          f"{sorted(edges)}")
+        for task_id, policy in policies[dag_id].items():
+            facts = tasks.get(task_id, {})
+            got_policy = (facts.get("trigger_rule"), facts.get("retries"), facts.get("execution_timeout"))
+            if got_policy != policy:
+                wrong.append(f"{dag_id}.{task_id}: Airflow (rule, retries, timeout) {got_policy}, Argo {policy}")
     assert not wrong, "\n".join(wrong)

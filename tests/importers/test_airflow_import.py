@@ -102,3 +102,82 @@ def test_python_files_without_a_dag_are_not_airflow(tmp_path: Path) -> None:
     path.write_text("import os\n\ndef f():\n    return 1\n")
     (imported,) = import_file(path, "airflow")
     assert imported.grade is Grade.MANUAL and imported.diagnostics.errors[0].code == "E601"
+
+
+def edges_of(tasks: dict) -> set[tuple[str, str]]:
+    return {(upstream, task_id) for task_id, task in tasks.items() for upstream in task.get("after", [])}
+
+
+def test_task_group_function_nested_groups_and_list_edges() -> None:
+    imported = read("groups_nested.py")
+    assert imported.grade is Grade.REVIEW
+    tasks = imported.data["tasks"]
+    assert list(tasks) == ["start", "load", "outer__prep", "outer__inner__left", "outer__inner__right",
+                           "evaluate__score_a", "evaluate__score_b", "publish_a", "publish_b", "notify_a", "notify_b",
+                           "done", "audit", "archive"]
+    assert tasks["outer__inner__left"] == {"command": "left.sh", "after": ["outer__prep"]}
+    assert tasks["evaluate__score_a"]["python"] == "groups_nested:score"
+    assert tasks["evaluate__score_a"]["args"] == {"model": "a"}
+    assert edges_of(tasks) == {
+        ("start", "load"),  # load << start
+        ("load", "outer__prep"),  # to the outer group's only root: prep >> inner ran before
+        ("outer__prep", "outer__inner__left"), ("outer__prep", "outer__inner__right"),  # task >> nested group
+        ("outer__inner__left", "evaluate__score_a"),  # from the outer group's leaves to the @task_group's root
+        ("outer__inner__right", "evaluate__score_a"),
+        ("evaluate__score_a", "evaluate__score_b"),  # inside the @task_group
+        ("evaluate__score_b", "publish_a"), ("evaluate__score_b", "publish_b"),
+        ("publish_a", "notify_a"), ("publish_a", "notify_b"),  # cross_downstream
+        ("publish_b", "notify_a"), ("publish_b", "notify_b"),
+        ("notify_a", "done"), ("notify_b", "done"),  # set_upstream([...])
+        ("start", "audit"), ("start", "archive"),  # set_downstream([...])
+    }
+    assert losses(imported) == [
+        ("W602", 10, "@task function 'score' is defined in the DAG file"),  # once per task made from it
+        ("W602", 10, "@task function 'score' is defined in the DAG file"),
+        ("W602", 16, "task id 'evaluate.score_a' is imported as 'evaluate__score_a' (TaskGroup ids are flattened"),
+        ("W602", 17, "task id 'evaluate.score_b' is imported as 'evaluate__score_b' (TaskGroup ids are flattened"),
+        ("W602", 26, "task id 'outer.prep' is imported as 'outer__prep' (TaskGroup ids are flattened"),
+        ("W602", 28, "task id 'outer.inner.left' is imported as 'outer__inner__left' (TaskGroup ids are flattened"),
+        ("W602", 29, "task id 'outer.inner.right' is imported as 'outer__inner__right' (TaskGroup ids are flattened"),
+    ]
+
+
+START_DATE_LOSS = ("start_date of a DAG run by assets or @continuous is not carried over (a dagshift start_date "
+                   "belongs to a cron schedule)")
+
+
+def test_dag_argument_style_asset_schedule_and_callbacks() -> None:
+    imported = read("dag_argument.py")
+    assert imported.grade is Grade.REVIEW
+    data = imported.data
+    assert data["name"] == "asset_driven" and "schedule" not in data
+    assert data["triggers"] == [{"type": "data", "artifact": "raw_events"},
+                                {"type": "data", "uri": "s3://lake/ref/countries.csv"}]
+    assert data["artifacts"] == {"raw_events": "s3://lake/raw/events.parquet"}
+    assert data["alerts"] == [{"on": "success", "python": "dag_argument:on_success"}]
+    assert data["tasks"] == {
+        "fetch": {"command": "fetch.sh", "retries": 3, "retry_delay": 30,
+                  "alerts": [{"on": "retry", "python": "dag_argument:on_retry"}]},
+        "build": {"python": "dag_argument:build", "args": {"day": "today"}, "after": ["fetch"],
+                  "alerts": [{"on": "success", "python": "dag_argument:on_success"}]},
+    }
+    assert losses(imported) == [
+        ("W601", 31, START_DATE_LOSS),
+        ("W602", 32, "callback 'on_success' is called with Airflow's context"),
+        ("W602", 36, "callback 'on_retry' is called with Airflow's context"),
+        ("W602", 37, "python_callable 'build' is defined in the DAG file"),
+        ("W602", 38, "callback 'on_success' is called with Airflow's context"),
+        ("W601", 38, "on_execute_callback has no dagshift equal"),
+    ]
+
+
+def test_continuous_schedule_is_a_continuous_trigger() -> None:
+    imported = read("continuous.py")
+    data = imported.data
+    assert data["triggers"] == [{"type": "continuous"}]
+    assert "schedule" not in data and "max_active_runs" not in data  # Airflow requires 1 for @continuous
+    assert data["tasks"] == {"poll": {"python": "continuous:poll"},
+                             "handle": {"python": "continuous:handle", "after": ["poll"]}}
+    assert [(code, line) for code, line, _ in losses(imported)] == [("W601", 8), ("W602", 11), ("W602", 15),
+                                                                     ("W601", 18)]
+    assert losses(imported)[3][2] == "argument 'value' is another task's return value (XCom) or computed at run time"

@@ -237,9 +237,150 @@ def test_dagshift_workflow_template_imports_back(cli, tmp_path: Path) -> None:
     assert normalized(check_file_text(imported), without) == normalized(expected, without)
 
 
+# ----------------------------------------------------------------------------- references and defaults
+
+LIBRARY = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: library
+spec:
+  templates:
+    - name: say                      # the same name as the caller's own template: not the one it runs
+      inputs:
+        parameters: [{name: text}]
+      container: {image: alpine:3.20, command: [echo, "lib {{inputs.parameters.text}}"]}
+    - name: pair
+      dag:
+        tasks:
+          - {name: first, template: say, arguments: {parameters: [{name: text, value: one}]}}
+          - {name: second, template: say, depends: first, arguments: {parameters: [{name: text, value: two}]}}
+"""
+
+CALLER = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: caller}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - name: a
+            templateRef: {name: library, template: say}
+            arguments: {parameters: [{name: text, value: A}]}
+          - {name: b, depends: a, templateRef: {name: library, template: pair}}
+          - {name: c, depends: b, template: say}
+    - name: say
+      container: {image: busybox, command: [echo, mine]}
+"""
+
+
+def test_template_ref_to_a_workflow_template_in_a_file_next_to_it(tmp_path: Path) -> None:
+    write(tmp_path, LIBRARY, "library.yaml")
+    result = only(write(tmp_path, CALLER))
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    tasks = result.data["tasks"]
+    assert tasks["a"] == {"image": "alpine:3.20", "command": ["echo", "lib A"]}
+    # the library's dag is inlined, its `say` is the library's own
+    assert tasks["b-first"] == {"image": "alpine:3.20", "command": ["echo", "lib one"], "after": ["a"]}
+    assert tasks["b-second"]["after"] == ["b-first"]
+    assert tasks["c"] == {"image": "busybox", "command": ["echo", "mine"], "after": ["b-second"]}
+
+
+def test_template_ref_in_the_same_file_and_workflow_template_ref_next_to_it(tmp_path: Path) -> None:
+    library_document, same_file = import_file(write(tmp_path, LIBRARY + "---" + CALLER, "both.yaml"), "argo")
+    assert library_document.grade is Grade.MANUAL  # a library of templates, no entrypoint
+    assert same_file.grade is Grade.AUTOMATIC and "b-second" in same_file.data["tasks"]
+    library = tmp_path / "lib"
+    library.mkdir()
+    write(library, LIBRARY.replace("  templates:", "  entrypoint: pair\n  templates:"), "library.yaml")
+    cron = write(library, """
+        apiVersion: argoproj.io/v1alpha1
+        kind: CronWorkflow
+        metadata: {name: nightly}
+        spec:
+          schedules: ["0 1 * * *"]
+          workflowSpec:
+            workflowTemplateRef: {name: library}
+        """, "cron.yaml")
+    result = only(cron)
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    assert result.data["schedule"]["cron"] == "0 1 * * *"
+    assert list(result.data["tasks"]) == ["first", "second"]
+
+
+def test_template_refs_that_cannot_be_followed_are_manual(tmp_path: Path) -> None:
+    missing = only(write(tmp_path, CALLER))
+    assert missing.grade is Grade.MANUAL
+    assert "WorkflowTemplate 'library', which is neither in this file nor in a YAML file next to it" in \
+        missing.diagnostics.errors[0].message
+    write(tmp_path, LIBRARY, "one.yaml")
+    write(tmp_path, LIBRARY, "two.yaml")
+    twice = only(tmp_path / "wf.yaml")
+    assert twice.grade is Grade.MANUAL
+    assert "defined in several files next to this one (one.yaml, two.yaml)" in twice.diagnostics.errors[0].message
+    cluster = only(write(tmp_path, CALLER.replace("{name: library, template: say}",
+                                                  "{name: library, template: say, clusterScope: true}")))
+    assert "ClusterWorkflowTemplate 'library'" in cluster.diagnostics.errors[0].message
+
+
+DEFAULTS = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: defaults}
+spec:
+  entrypoint: main
+  arguments:
+    parameters: [{name: limit, value: 30s}]
+  templates:
+    - name: main
+      dag:
+        failFast: false
+        tasks:
+          - {name: p, template: produce, when: "false"}
+          - name: q
+            template: wait
+            depends: "p.Succeeded || p.Skipped"
+            arguments: {parameters: [{name: timeout, value: 20s}]}
+          - name: r
+            template: wait
+            depends: q
+            arguments: {parameters: [{name: timeout, value: "{{workflow.parameters.limit}}"}]}
+    - name: produce
+      outputs:
+        parameters:
+          - name: msg
+            valueFrom: {path: /tmp/msg, default: fallback}
+      container: {image: busybox, command: [sh, -c, "echo hi > /tmp/msg"]}
+    - name: wait
+      timeout: "{{inputs.parameters.timeout}}"
+      inputs:
+        parameters: [{name: timeout}]
+      container: {image: busybox, command: [sleep, "1"]}
+"""
+
+
+def test_defaults_that_are_how_a_pipeline_runs_and_those_that_are_not(tmp_path: Path) -> None:
+    result = only(write(tmp_path, DEFAULTS))
+    tasks = result.data["tasks"]
+    assert tasks["q"]["trigger_rule"] == "none_failed"  # ran or skipped, as Argo's depends says
+    assert tasks["q"]["timeout"] == 20  # the timeout the caller passed, a fixed duration
+    assert "timeout" not in tasks["r"]  # a param's value is known only when the pipeline runs
+    assert losses(result) == [
+        ("W602", 26, ("output parameter 'msg': the default 'fallback' (Argo's value when the task writes no file, "
+                     "or is skipped) is not carried")),
+        ("W601", 29, ("template 'wait': timeout '{{inputs.parameters.timeout}}' is not a fixed duration, and is not "
+                     "carried")),
+    ]  # and nothing for failFast: false, which is how every pipeline runs
+    fail_fast = only(write(tmp_path, DEFAULTS.replace("failFast: false", "failFast: true")))
+    assert ("W601", 11, "dag failFast is not carried") in losses(fail_fast)
+
+
 # ----------------------------------------------------------------------------- the corpus
 
-CORPUS_COUNTS = {"automatic": 28, "review": 85, "manual": 43}
+CORPUS_COUNTS = {"automatic": 33, "review": 84, "manual": 39}
 
 
 def require_corpus() -> Path:

@@ -1,0 +1,248 @@
+"""The task graph: the entrypoint template and the dag / steps templates it calls (inlined, their
+tasks prefixed with the caller's name) become the pipeline's tasks, with their order, fan-out
+(withItems / withParam / withSequence) and conditions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .argo_shared import ImportStop
+from .argo_values import as_text, param_default, typed_value
+from .base import line_of, plain
+
+MAX_ID = 63
+_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _dag_order(nodes: dict[str, dict], line: int | None) -> list[str]:
+    """DAG task names, each after those it depends on (Argo allows any order in the list)."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise ImportStop(f"the dag has a cycle through '{name}'", line)
+        visiting.add(name)
+        for upstream in _node_upstream(nodes[name], nodes):
+            visit(upstream)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in nodes:
+        visit(name)
+    return order
+
+
+def _node_upstream(node: dict, nodes: dict) -> list[str]:
+    if node.get("dependencies"):
+        return [str(n) for n in node["dependencies"] if str(n) in nodes]
+    text = str(node.get("depends") or "")
+    return [name for name in dict.fromkeys(re.findall(r"[A-Za-z0-9][-A-Za-z0-9_]*", text)) if name in nodes]
+
+
+def _escape_items(item: Any) -> Any:
+    if isinstance(item, str):
+        return item.replace("${{", "$${{")
+    if isinstance(item, dict):
+        return {k: _escape_items(v) for k, v in item.items()}
+    if isinstance(item, list):
+        return [_escape_items(v) for v in item]
+    return item
+
+
+def _printf(pattern: str, number: int) -> str:
+    try:
+        return pattern % number
+    except (TypeError, ValueError):
+        return str(number)
+
+
+class GraphMixin:
+    """Templates and the tasks they become. A part of argo_document.DocumentReader."""
+
+    def _expand(self, template_name: str, scope: dict, prefix: str, after: list[str], line: int | None,
+                stack: list[str], rule: str | None = None) -> tuple[list[str], list[str]]:
+        """Add the tasks of a template, run after `after`; returns (first tasks, last tasks)."""
+        template = self.templates.get(template_name)
+        if template is None:
+            raise ImportStop(f"template '{template_name}' is not in this file", line,
+                             help="templateRef to another WorkflowTemplate is not followed: inline the template")
+        if template_name in stack:
+            raise ImportStop(f"template '{template_name}' calls itself (recursion): a pipeline is a fixed graph",
+                             line_of(template), help="unroll the recursion into a loop (withItems/withParam)")
+        stack = stack + [template_name]
+        if "dag" in template:
+            return self._dag(template, scope, prefix, after, stack)
+        if "steps" in template:
+            return self._steps(template, scope, prefix, after, stack)
+        task_id = self._new_id(prefix or template_name)
+        self.tasks[task_id] = self._leaf(template, self._inputs_scope(template, scope, line), task_id, {})
+        if after:
+            self.tasks[task_id]["after"] = list(after)
+        if rule:
+            self.tasks[task_id]["trigger_rule"] = rule
+        return [task_id], [task_id]
+
+    def _dag(self, template: dict, scope: dict, prefix: str, after: list[str], stack: list[str]):
+        dag = template["dag"] or {}
+        self._template_extras(template, ("dag",), "dag template")
+        self._group_outputs(template)
+        for key in dag:
+            if key == "failFast" and dag[key] is False:
+                continue  # a failure does not stop the other branches: how every pipeline runs
+            if key not in ("tasks", "target"):
+                self.report.loss(f"dag {key} is not carried", line_of(dag, key))
+        nodes = [n for n in dag.get("tasks") or [] if isinstance(n, dict)]
+        names = {str(n.get("name")): n for n in nodes}
+        ends: dict[str, tuple[list[str], list[str]]] = {}
+        order = _dag_order(names, line_of(dag, "tasks"))
+        downstream = {name for node in nodes for name in _node_upstream(node, names)}
+        firsts, lasts = [], []
+        for name in order:
+            node = names[name]
+            upstream, rule = self._depends(node, names, ends, prefix)
+            child_prefix = f"{prefix}-{name}" if prefix else name
+            first, last = self._node(node, scope, child_prefix, upstream or list(after), rule, stack)
+            ends[name] = (first, last)
+            if not _node_upstream(node, names):
+                firsts += first
+            if name not in downstream:
+                lasts += last
+        return firsts, lasts
+
+    def _steps(self, template: dict, scope: dict, prefix: str, after: list[str], stack: list[str]):
+        self._template_extras(template, ("steps",), "steps template")
+        self._group_outputs(template)
+        previous = list(after)
+        previous_conditional = False
+        firsts: list[str] = []
+        last_group: list[str] = []
+        for group in template["steps"] or []:
+            group = group if isinstance(group, list) else [group]
+            group_lasts: list[str] = []
+            conditional = False
+            for step in group:
+                child_prefix = f"{prefix}-{step.get('name')}" if prefix else str(step.get("name"))
+                # Argo runs a group after every step of the previous one, skipped ones included.
+                rule = "none_failed" if previous_conditional else None
+                first, last = self._node(step, scope, child_prefix, previous, rule, stack)
+                if not firsts or previous == list(after):
+                    firsts += first
+                group_lasts += last
+                conditional = conditional or "when" in step
+            if group_lasts:
+                previous, previous_conditional, last_group = group_lasts, conditional, group_lasts
+        return firsts, last_group
+
+    def _group_outputs(self, template: dict) -> None:
+        """A dag/steps template's outputs re-export its tasks' outputs: the pipeline has none."""
+        for key in ("inputs", "outputs"):
+            for kind in ("parameters", "artifacts"):
+                for entry in (template.get(key) or {}).get(kind) or []:
+                    if key == "outputs" or entry.get("valueFrom") or entry.get("from"):
+                        self.report.loss(f"{key[:-1]} {kind[:-1]} '{entry.get('name')}' of the "
+                                         f"{'dag' if 'dag' in template else 'steps'} template "
+                                         f"'{template.get('name')}' is not carried", line_of(entry))
+
+    def _node(self, node: dict, scope: dict, prefix: str, after: list[str], rule: str | None, stack: list[str]):
+        """A DAG task or a step: its template, inlined when it is a dag/steps template."""
+        line = line_of(node)
+        template_name = str(node.get("template"))
+        if node.get("templateRef"):
+            template_name, library = self.companions.template_library(node["templateRef"],
+                                                                      line_of(node, "templateRef"))
+            for name, template in library.items():
+                self.templates.setdefault(name, template)
+        if node.get("inline"):
+            template_name = f"{prefix} (inline)"
+            self.templates[template_name] = {**node["inline"], "name": template_name}
+        template = self.templates.get(template_name)
+        if template is None:
+            raise ImportStop(f"template '{template_name}' is not in this file", line)
+        arguments = self._arguments(node, scope, prefix)
+        if "dag" in template or "steps" in template:
+            for key in ("withItems", "withParam", "withSequence", "when"):
+                if key in node:
+                    raise ImportStop(f"'{node.get('name')}' runs a {('dag' if 'dag' in template else 'steps')} "
+                                     f"template with {key}: a group of tasks cannot be fanned out or skipped "
+                                     "as one", line_of(node, key),
+                                     help="move the loop or the condition onto the tasks inside")
+            self._node_extras(node)
+            inner = self._inputs_scope(template, arguments, line)
+            return self._expand(template_name, inner, prefix, after, line, stack, rule)
+        task_id = self._new_id(prefix)
+        task = self._leaf(template, self._inputs_scope(template, arguments, line), task_id, node)
+        if after:
+            task["after"] = list(after)
+        if rule:
+            task["trigger_rule"] = rule
+        self._loop(node, scope, task, task_id)
+        self._when(node, scope, task, task_id)
+        self._hooks(node, task)
+        self._node_extras(node)
+        self.tasks[task_id] = task
+        return [task_id], [task_id]
+
+    def _node_extras(self, node: dict) -> None:
+        known = {"name", "template", "templateRef", "inline", "arguments", "depends", "dependencies", "when", "withItems", "withParam",
+                 "withSequence", "hooks", "onExit"}
+        for key in node:
+            if key not in known:
+                self.report.loss(f"'{node.get('name')}': {key} is not carried", line_of(node, key))
+        if node.get("onExit"):
+            self.report.loss(f"'{node.get('name')}': the exit template '{node['onExit']}' of a task is not carried "
+                             "(an alert runs a command, on failure or success)", line_of(node, "onExit"))
+
+    def _new_id(self, argo_name: str) -> str:
+        base = argo_name.replace("-", "_") if self.managed else argo_name
+        base = _ID_CHARS.sub("_", base)
+        if not base or not base[0].isalpha():
+            base = "t_" + base
+        base = base[:MAX_ID].rstrip("-_") or "t"
+        name, counter = base, 2
+        while name in self.tasks:
+            suffix = f"_{counter}"
+            name, counter = base[:MAX_ID - len(suffix)] + suffix, counter + 1
+        self.argo_ids[argo_name] = name
+        return name
+
+    def _loop(self, node: dict, scope: dict, task: dict, task_id: str) -> None:
+        if "withItems" in node:
+            items = plain(node["withItems"])
+            task["foreach"] = [_escape_items(item) for item in items]
+        elif "withParam" in node:
+            text = self._text(as_text(plain(node["withParam"])), scope, line_of(node, "withParam"))
+            literal = typed_value(text)
+            if isinstance(literal, list):
+                task["foreach"] = literal
+                return
+            if not re.fullmatch(r"\$\{\{ [^}]+ \}\}", text):
+                raise ImportStop(f"withParam '{node['withParam']}' is not a param or an upstream output",
+                                 line_of(node, "withParam"))
+            task["foreach"] = text
+            match = re.fullmatch(r"\$\{\{ tasks\.([^.]+)\.outputs\.([^ ]+) \}\}", text)
+            if match:
+                self.outputs_used.setdefault((match.group(1), match.group(2)), set()).add("list")
+            match = re.fullmatch(r"\$\{\{ params\.([^ ]+) \}\}", text)
+            if match and not isinstance(param_default(self.params.get(match.group(1))), list):
+                self.report.loss(f"param '{match.group(1)}' is a JSON list at run time: its default is not one",
+                                 line_of(node, "withParam"), approximate=True)
+        elif "withSequence" in node:
+            task["foreach"] = self._sequence(node["withSequence"], line_of(node, "withSequence"))
+
+    def _sequence(self, sequence: dict, line: int | None) -> list:
+        try:
+            if "count" in sequence:
+                start = int(str(sequence.get("start", 0)))
+                numbers = list(range(start, start + int(str(sequence["count"]))))
+            else:
+                start, end = int(str(sequence.get("start", 0))), int(str(sequence["end"]))
+                numbers = list(range(start, end + 1)) if end >= start else list(range(start, end - 1, -1))
+        except (ValueError, KeyError):
+            raise ImportStop("withSequence with values known only at run time cannot be a fixed foreach list", line)
+        if sequence.get("format"):
+            return [_printf(str(sequence["format"]), n) for n in numbers]
+        return numbers

@@ -1,0 +1,151 @@
+"""The Kubeflow importer (compiler/importers/kubeflow.py, kubeflow_bodies.py) on PipelineSpec files
+written by kfp 2.17.3 (tests/importers/fixtures/kubeflow/, each saying how it was made): what each
+imports to, exactly, and every loss at its file:line.
+
+Every example's own KFP output is compiled by kfp and read back in
+tests/engines/test_kubeflow_import_engines.py; dagshift_error_handling.yaml is one of them, kept
+here so its helper tasks (final-state probes, alerts tasks, the exit handler's alerts) are read
+back without the engine venv.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_round_trip import expected_pipeline
+
+from compiler.api import check_text
+from compiler.importers import Grade, get, import_file, pipeline_yaml
+from compiler.importers.kubeflow_bodies import decode
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubeflow"
+
+
+def imported(name: str):
+    (result,) = import_file(FIXTURES / name)  # detected as Kubeflow
+    return result
+
+
+def losses(result) -> list[tuple[str, str, str]]:
+    return [(d.code, f"{Path(d.loc.file).name}:{d.loc.line}" if d.loc else "", d.message) for d in result.diagnostics]
+
+
+def test_container_components() -> None:
+    result = imported("container.yaml")
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    assert result.data == {
+        "name": "container-pipeline",
+        "description": "Two container components.",
+        "params": {"rows": {"type": "int", "default": 10}},
+        "artifacts": {"data": {"path": "data", "kind": "dataset"}},
+        "tasks": {
+            "count-lines": {
+                "outputs": {"total": "int"},
+                "consumes": ["data"],
+                "image": "alpine:3.20",
+                "command": ["sh", "-c", 'wc -l < "$0" > "$1"'],
+                "args": ["${{ artifacts.data }}", "${{ outputs.total }}"],
+                "env": {"LC_ALL": "C"},
+                "cache": True,
+            },
+            "make-data": {
+                "produces": ["data"],
+                "image": "alpine:3.20",
+                "command": ["sh", "-c"],
+                "args": ['seq 1 "$0" > "$1"', "${{ params.rows }}", "${{ artifacts.data }}"],
+                "retries": 2,
+                "retry_delay": 60,
+                "retry_max_delay": 3600,  # kfp's default cap, written into the spec
+                "retry_backoff": 2.0,
+                "cache": True,
+            },
+        },
+    }
+
+
+def test_a_python_component_with_code_in_its_body_is_manual() -> None:
+    result = imported("python_code.yaml")
+    assert result.grade is Grade.MANUAL
+    assert losses(result) == [(
+        "E602", "python_code.yaml:53",
+        ("the python component of task 'summarize' cannot be imported: its body is Python code (line 8 of its "
+        "source: 'import statistics'), not a call of an imported function"))]
+    assert "python: module:function" in (result.diagnostics.errors[0].help or "")
+
+
+def test_an_exit_handler_with_a_foreign_exit_task_is_a_loss() -> None:
+    result = imported("exit_handler.yaml")
+    assert result.grade is Grade.REVIEW
+    assert result.data == {"name": "exit-handler", "tasks": {"say": {
+        "image": "alpine:3.20", "command": ["echo"], "args": ["working"], "cache": True}}}
+    assert losses(result) == [(
+        "W601", "exit_handler.yaml:81",
+        ("KFP task 'report', the exit handler's exit task acting on the final state of 'exit-handler-1', runs code "
+        "that is not dagshift's alerts: not carried"))]
+
+
+def test_a_condition_with_or_is_carried() -> None:
+    """kfp's SDK writes no `||` (dsl.If has no or), but the PipelineSpec allows it, and so does the
+    pipeline's `when`: no loss."""
+    result = imported("condition_or.yaml")
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    assert result.data["tasks"]["say"]["when"] == "tasks.coin.outputs.side == 'heads' or params.mode == 'force'"
+    assert result.data["tasks"]["coin"] == {"outputs": {"side": "str"}, "image": "alpine:3.20",
+                                            "command": ["sh", "-c", 'echo heads > "$0"'],
+                                            "args": ["${{ outputs.side }}"]}  # caching off: no cache
+
+
+def test_an_importer_node_is_an_external_artifact() -> None:
+    result = imported("importer.yaml")
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    assert result.data["artifacts"] == {"importer": {"path": "gs://acme/data/customers.csv", "kind": "dataset",
+                                                     "external": True}}
+    task = result.data["tasks"]["count-lines"]
+    assert task["consumes"] == ["importer"] and task["args"][0] == "${{ artifacts.importer }}"
+    assert set(result.data["tasks"]) == {"count-lines"}
+
+
+def test_a_pvc_mount_is_a_loss_at_the_platform_spec() -> None:
+    result = imported("pvc_mount.yaml")
+    assert result.grade is Grade.REVIEW
+    assert result.data["tasks"]["say"]["secrets"] == {"TOKEN": {"name": "creds", "key": "token"}}
+    assert losses(result) == [("W601", "pvc_mount.yaml:45",
+                               "task 'say': kubernetes pvcMount has no pipeline equivalent: not carried")]
+
+
+def test_dagshift_helper_tasks_are_read_back() -> None:
+    """Final-state probes -> one_failed after the watched task, alerts tasks -> task alerts, the exit
+    handler's exit task -> the pipeline's alerts: the pipeline the backend was given, no loss."""
+    result = imported("dagshift_error_handling.yaml")
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    tasks = result.data["tasks"]
+    assert tasks["deploy_fallback"]["trigger_rule"] == "one_failed"
+    assert tasks["deploy_fallback"]["after"] == ["deploy_primary"]
+    assert tasks["fetch"]["alerts"] == [{"on": "failure", "command": "python3 -m tinyml.notify --file "
+                                         "state/alerts.log --message 'fetch failed after all retries'"}]
+    assert result.data["alerts"] == [{"on": "failure", "command": "python3 -m tinyml.notify --file state/alerts.log "
+                                      "--message 'pipeline error_handling failed'"}]
+    back = check_text(pipeline_yaml(result), result.file)
+    assert not back.diagnostics.has_errors
+    importer = get("kubeflow")
+    assert importer.carried(back.pipeline) == importer.carried(expected_pipeline("error_handling", "kubeflow", 1))
+
+
+def test_argument_groups_rebuilt_by_sh() -> None:
+    """dagshift's count-prefixed argument groups, and what is not them."""
+    from compiler.backends.kubeflow import EXEC_REBUILT_IN_WORKDIR, JOIN_WITH_ARGS
+
+    command = ["sh", "-c", JOIN_WITH_ARGS.replace("bash", "sh"), "sh"]
+    decoded = decode(command, ["3", "cd -- '/srv/a b' || exit\n", "train {", ' "$@"', "2", "1", "--out", "2", "m/",
+                               "x.json"])
+    assert (decoded.script, decoded.argv, decoded.workdir, decoded.image) == ("train {", ["--out", "m/x.json"],
+                                                                              "/srv/a b", True)
+    decoded = decode(["sh", "-c", EXEC_REBUILT_IN_WORKDIR, "sh"], ["2", "1", "/w", "2", "a", "b"])
+    assert (decoded.argv, decoded.workdir) == (["ab"], "/w")
+    assert decode(["sh", "-c", "echo"], []) is None
+    for bad in (["2", "1", "/w"], ["1", "3", "a"], ["x"]):
+        try:
+            decode(["sh", "-c", EXEC_REBUILT_IN_WORKDIR, "sh"], bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad} decoded")
