@@ -21,17 +21,15 @@ _SALVAGE_ROUNDS = 5
 def check_file(path: str | Path, display_name: str | None = None) -> Loaded:
     """Load and validate one pipeline file. `loaded.pipeline` is None when it could not be built;
     `loaded.diagnostics` holds every problem found (sort them for source order)."""
-    loaded = load_file(path, display_name)
-    if loaded.pipeline is not None:
-        validate(loaded.pipeline, loaded.source, loaded.diagnostics)
-    else:
-        _validate_the_rest(loaded)
-    return loaded
+    return _validated(load_file(path, display_name))
 
 
 def check_text(text: str, name: str) -> Loaded:
     """Load and validate pipeline text (an importer's output, say) as check_file does a file."""
-    loaded = load_text(text, name)
+    return _validated(load_text(text, name))
+
+
+def _validated(loaded: Loaded) -> Loaded:
     if loaded.pipeline is not None:
         validate(loaded.pipeline, loaded.source, loaded.diagnostics)
     else:

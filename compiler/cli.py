@@ -186,7 +186,7 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
     """
     from pathlib import Path
 
-    from .compile import compile_loaded, write_files
+    from .compile import compile_loaded
 
     targets = _split_targets(target)
     options = _parse_options(option_pairs)
@@ -214,10 +214,17 @@ def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupporte
         if output_format == "text":
             click.echo(f"nothing written: {len(everything.errors)} error(s)")
         sys.exit(EXIT_PROBLEMS)
-    for written in write_files(files_out, Path(outdir)):
-        if output_format == "text" and not quiet:
+    write_and_report(files_out, Path(outdir), notes, quiet=quiet or output_format != "text")
+
+
+def write_and_report(files: dict[str, str], outdir, notes: list[str], *, quiet: bool) -> None:
+    """Write every file (all or none: compile.write_files), then say what was written and the notes."""
+    from .compile import write_files
+
+    for written in write_files(files, outdir):
+        if not quiet:
             click.echo(f"wrote {written}")
-    if output_format == "text" and not quiet:
+    if not quiet:
         for note in dict.fromkeys(notes):
             click.echo(f"note: {note}")
 

@@ -116,13 +116,11 @@ def import_command(paths: tuple[str, ...], source_format: str | None, output: st
             click.echo(f"nothing written: {reason}")
         sys.exit(EXIT_PROBLEMS)
     files = _output_files(results, Path(output))
-    from .compile import write_files
+    from .cli import write_and_report
 
     target = Path(output)
     outdir = target.parent if target.suffix in (".yaml", ".yml") else target
-    for written in write_files(files, outdir):
-        if output_format == "text" and not quiet:
-            click.echo(f"wrote {written}")
+    write_and_report(files, outdir, [], quiet=quiet or output_format != "text")
 
 
 def _output_files(results: list[Imported], output: Path) -> dict[str, str]:
@@ -191,8 +189,8 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
       dagshift convert dvc.yaml --to airflow,prefect -o build/
     """
     from .api import check_text
-    from .cli import _split_targets
-    from .compile import compile_loaded, write_files
+    from .cli import _split_targets, write_and_report
+    from .compile import compile_loaded
 
     _check_execute(source_format, execute, airflow_python)
     targets = _split_targets(target)
@@ -216,9 +214,4 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
         if output_format == "text":
             click.echo("nothing written")
         sys.exit(EXIT_PROBLEMS)
-    for written in write_files(files, Path(outdir)):
-        if output_format == "text" and not quiet:
-            click.echo(f"wrote {written}")
-    if output_format == "text" and not quiet:
-        for note in dict.fromkeys(notes):
-            click.echo(f"note: {note}")
+    write_and_report(files, Path(outdir), notes, quiet=quiet or output_format != "text")
