@@ -756,7 +756,9 @@ class _WorkflowBuilder:
         kwargs = _encode(value_spec(task.args or {}, self.p, whole_value=True), self, task_id, inputs, refs)
         call: dict[str, Any] = {"target": task.python, "kwargs": kwargs}
         if task.outputs:
-            call["outputs"] = [[name, self._output_file(task, name)] for name in task.outputs]
+            # the type is for readers of the workflow (dagshift import): Argo parameters are text
+            call["outputs"] = [[name, self._output_file(task, name), output.type.value]
+                               for name, output in task.outputs.items()]
         script = self._runtime_fields(task_id, task, inputs, task.image or self.image)
         env = [{"name": "DAGSHIFT_CALL", "value": _json_without_braces(call)}]
         env += [{"name": f"DAGSHIFT_REF_{index}", "value": tag} for index, tag in enumerate(refs)]

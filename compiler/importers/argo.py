@@ -18,8 +18,8 @@ companions. What that output cannot carry is `not_carried` below.
 The modules: argo_document (the document, its spec and companions), argo_graph (templates and
 tasks), argo_conditions (when and depends), argo_containers (commands and scripts), argo_io
 (inputs and outputs), argo_policies (timeouts, retries, caching, synchronization, alerts),
-argo_values (values, parameters and Argo variables), argo_managed (dagshift's own output) and
-argo_shared (what they share).
+argo_values (values, parameters and Argo variables), argo_managed (dagshift's own output),
+argo_shared (what they share); the YAML is read by yaml_read (fast, with its lines).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from ..ir import Pipeline
 from . import Importer
 from .argo_document import Companions, DocumentReader
 from .argo_shared import ImportStop
-from .base import Imported, Reporter, yaml_documents
+from .base import Imported, Reporter
 from .normalize import artifacts_as_paths
+from .yaml_read import read_yaml
 
 API_PREFIX = "argoproj.io/"
 PIPELINE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -82,7 +83,7 @@ class ArgoImporter(Importer):
     def read(self, path: Path, text: str, display: str) -> list[Imported]:
         report = Reporter(display, text)
         try:
-            documents = [d for d in yaml_documents(text) if d is not None]
+            documents = [d for d in read_yaml(text) if d is not None]
         except Exception as exc:  # noqa: BLE001 - ruamel raises several error types for bad YAML
             report.error(f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc}", code="E601")
             return [Imported(display, None, report.diagnostics)]

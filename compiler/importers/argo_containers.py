@@ -184,8 +184,8 @@ class ContainersMixin:
         kwargs = self._decode(call.get("kwargs", ["v", {}]), refs, line)
         if kwargs:
             task["args"] = kwargs
-        for name, path in call.get("outputs", []):
-            output: dict[str, Any] = {"type": "str"}
+        for name, path, *kind in call.get("outputs", []):  # older output has no type: text
+            output: dict[str, Any] = {"type": kind[0] if kind else "str"}
             if path != OUTPUT_FILE + name:
                 output["path"] = path
             task.setdefault("outputs", {})[name] = output

@@ -18,7 +18,8 @@ from .argo_managed import ManagedMixin, replace_in
 from .argo_policies import PoliciesMixin
 from .argo_shared import DAGSHIFT_WORKDIR, ImportStop
 from .argo_values import ValuesMixin, deadline_seconds, first_key, identifier, is_identifier, typed_value
-from .base import Reporter, line_of, plain, yaml_documents
+from .base import Reporter, line_of, plain
+from .yaml_read import read_yaml
 
 _SPEC_KEYS = {"entrypoint", "arguments", "templates", "parallelism", "activeDeadlineSeconds", "onExit",
               "synchronization", "workflowTemplateRef"}
@@ -47,7 +48,7 @@ class Companions:
                 candidate = folder / name
                 if candidate.is_file() and candidate != self.path:
                     try:
-                        self._neighbours += [d for d in yaml_documents(candidate.read_text("utf-8"))
+                        self._neighbours += [d for d in read_yaml(candidate.read_text("utf-8"))
                                              if isinstance(d, dict)]
                     except Exception:  # noqa: BLE001, S110 - a broken neighbour is simply not used
                         pass
@@ -93,7 +94,7 @@ class Companions:
     def _folder_documents(self, path: Path) -> list[dict]:
         if path not in self._folder:
             try:
-                documents = yaml_documents(path.read_text("utf-8"))
+                documents = read_yaml(path.read_text("utf-8"))
             except Exception:  # noqa: BLE001 - a file of the folder that is not YAML holds no template
                 documents = []
             self._folder[path] = [d for d in documents if isinstance(d, dict)
@@ -155,6 +156,9 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         self.templates = self._templates()
         self.tasks: dict[str, dict] = {}
         self.argo_ids: dict[str, str] = {}  # Argo node path ("main/train") -> task id
+        # Each path's trailing names ("train", "b-train" of "a-b-train") -> the newest such path.
+        self.path_suffixes: dict[str, str] = {}
+        self.name_counters: dict[tuple[str, str], int] = {}  # ("task" | "artifact", base name) -> next suffix to try
         self.conditional: set[str] = set()  # task ids with a `when`
         self.artifacts: dict[str, dict] = {}
         self.artifact_source: dict[tuple[str, str], str] = {}  # (task id, Argo artifact name) -> artifact
@@ -165,6 +169,7 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         self.param_names: dict[str, str] = {}  # Argo parameter name -> pipeline param name
         self.current_scope: dict = {}  # the inputs of the python call being decoded
         self.ref_kinds: list[tuple[str, str]] = []  # (placeholder, dagshift's value kind) of python refs
+        self.entry_parallelism: int | None = None  # the entrypoint template's parallelism, as max_active_tasks
 
     def read(self) -> dict:
         data: dict[str, Any] = {"name": self._name()}
@@ -295,8 +300,11 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         spec = self.spec
         if self.kind == "CronWorkflow":
             self._schedule(data)
-        if spec.get("parallelism") is not None:
-            data["max_active_tasks"] = int(spec["parallelism"])
+        limits = [int(spec["parallelism"])] if spec.get("parallelism") is not None else []
+        if self.entry_parallelism is not None:
+            limits.append(self.entry_parallelism)
+        if limits:
+            data["max_active_tasks"] = min(limits)
         if spec.get("activeDeadlineSeconds") is not None:
             data["timeout"] = deadline_seconds(spec["activeDeadlineSeconds"])
         if spec.get("onExit"):

@@ -12,27 +12,37 @@ from .argo_values import as_text, param_default, typed_value
 from .base import line_of, plain
 
 MAX_ID = 63
+# A dag / steps template's settings that apply to the group as a whole (retry it, time it out...).
+_GROUP_POLICIES = ("retryStrategy", "activeDeadlineSeconds", "timeout", "memoize", "synchronization")
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _dag_order(nodes: dict[str, dict], line: int | None) -> list[str]:
-    """DAG task names, each after those it depends on (Argo allows any order in the list)."""
+    """DAG task names, each after those it depends on (Argo allows any order in the list): a
+    depth-first walk of the upstream tasks, without recursion (a long chain is not a deep stack)."""
     order: list[str] = []
+    done: set[str] = set()
     visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        if name in visiting:
-            raise ImportStop(f"the dag has a cycle through '{name}'", line)
-        visiting.add(name)
-        for upstream in _node_upstream(nodes[name], nodes):
-            visit(upstream)
-        visiting.discard(name)
-        order.append(name)
-
-    for name in nodes:
-        visit(name)
+    for root, node in nodes.items():
+        if root in done:
+            continue
+        visiting.add(root)
+        stack = [(root, iter(_node_upstream(node, nodes)))]
+        while stack:
+            name, upstream = stack[-1]
+            for previous in upstream:
+                if previous in done:
+                    continue
+                if previous in visiting:
+                    raise ImportStop(f"the dag has a cycle through '{previous}'", line)
+                visiting.add(previous)
+                stack.append((previous, iter(_node_upstream(nodes[previous], nodes))))
+                break
+            else:
+                stack.pop()
+                visiting.discard(name)
+                done.add(name)
+                order.append(name)
     return order
 
 
@@ -88,8 +98,7 @@ class GraphMixin:
 
     def _dag(self, template: dict, scope: dict, prefix: str, after: list[str], stack: list[str]):
         dag = template["dag"] or {}
-        self._template_extras(template, ("dag",), "dag template")
-        self._group_outputs(template)
+        self._group_template(template, "dag", stack)
         for key in dag:
             if key == "failFast" and dag[key] is False:
                 continue  # a failure does not stop the other branches: how every pipeline runs
@@ -114,8 +123,7 @@ class GraphMixin:
         return firsts, lasts
 
     def _steps(self, template: dict, scope: dict, prefix: str, after: list[str], stack: list[str]):
-        self._template_extras(template, ("steps",), "steps template")
-        self._group_outputs(template)
+        self._group_template(template, "steps", stack)
         previous = list(after)
         previous_conditional = False
         firsts: list[str] = []
@@ -136,6 +144,36 @@ class GraphMixin:
             if group_lasts:
                 previous, previous_conditional, last_group = group_lasts, conditional, group_lasts
         return firsts, last_group
+
+    def _group_template(self, template: dict, kind: str, stack: list[str]) -> None:
+        """A dag or steps template's own settings. Its `parallelism` caps its running children
+        (the pods, and the dag/steps nodes, it directly runs): when it is the entrypoint and every
+        child is a container or script, that is how many tasks of a run run at once."""
+        allowed = (kind, "parallelism") if len(stack) == 1 and self._entry_parallelism(template, kind) else (kind,)
+        for key in _GROUP_POLICIES:
+            if key in template:
+                self.report.loss(f"{kind} template '{template.get('name')}': {key} (of the whole group of tasks) is "
+                                 "not carried", line_of(template, key))
+        self._template_extras(template, allowed, f"{kind} template")  # the keys above are not among its losses
+        self._group_outputs(template)
+
+    def _entry_parallelism(self, template: dict, kind: str) -> bool:
+        """Reads the entrypoint's `parallelism` into entry_parallelism when it means max_active_tasks."""
+        limit = str(template.get("parallelism", "")).strip()
+        if not limit.isdigit() or int(limit) < 1:
+            return False
+        if kind == "dag":
+            nodes = (template["dag"] or {}).get("tasks") or []
+        else:
+            nodes = [s for g in template["steps"] or [] for s in (g if isinstance(g, list) else [g])]
+        for node in nodes:
+            if not isinstance(node, dict) or node.get("templateRef"):
+                return False
+            called = node.get("inline") if node.get("inline") else self.templates.get(str(node.get("template")))
+            if not isinstance(called, dict) or not ("container" in called or "script" in called):
+                return False
+        self.entry_parallelism = int(limit)
+        return True
 
     def _group_outputs(self, template: dict) -> None:
         """A dag/steps template's outputs re-export its tasks' outputs: the pipeline has none."""
@@ -202,10 +240,16 @@ class GraphMixin:
         if not base or not base[0].isalpha():
             base = "t_" + base
         base = base[:MAX_ID].rstrip("-_") or "t"
-        name, counter = base, 2
-        while name in self.tasks:
+        name, counter = base, self.name_counters.get(("task", base), 2)
+        while name in self.tasks:  # tasks are never removed: the suffixes tried before are still taken
             suffix = f"_{counter}"
             name, counter = base[:MAX_ID - len(suffix)] + suffix, counter + 1
+        self.name_counters[("task", base)] = counter
+        if argo_name not in self.argo_ids:
+            self.path_suffixes[argo_name] = argo_name
+            for index, char in enumerate(argo_name):
+                if char == "-":
+                    self.path_suffixes[argo_name[index + 1:]] = argo_name
         self.argo_ids[argo_name] = name
         return name
 

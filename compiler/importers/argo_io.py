@@ -125,9 +125,10 @@ class InputsOutputsMixin:
         base = re.sub(r"[^A-Za-z0-9_]", "_", name)
         if not base or not base[0].isalpha():
             base = "a_" + base
-        candidate, counter = base, 2
-        while candidate in self.artifacts:
+        candidate, counter = base, self.name_counters.get(("artifact", base), 2)
+        while candidate in self.artifacts:  # artifacts are never removed: the names tried before are still taken
             candidate, counter = f"{base}_{counter}", counter + 1
+        self.name_counters[("artifact", base)] = counter
         return candidate
 
     def _relative(self, path: str) -> str:

@@ -160,8 +160,7 @@ class ValuesMixin:
         return original
 
     def _scoped_id(self, argo_name: str) -> str | None:
-        """An upstream named from inside an inlined template: the most recent task of that name."""
-        for path, task_id in reversed(list(self.argo_ids.items())):
-            if path == argo_name or path.endswith("-" + argo_name):
-                return task_id
-        return None
+        """An upstream named from inside an inlined template: the task of the newest path (in the order
+        paths were first seen) that is that name or ends with "-" and that name."""
+        path = self.path_suffixes.get(argo_name)
+        return self.argo_ids[path] if path is not None else None

@@ -35,9 +35,11 @@ form, `fan-out` for `fan_out`), artifacts' paths (KFP artifacts live at URIs it
 chooses; an imported artifact's path is its name) and descriptions, the kinds KFP merges
 (dataset and file are both system.Dataset), params' enum/min/max/descriptions (KFP types only),
 pipeline tags/owner, tasks' and outputs' descriptions (kfp keeps them in the module, not
-the spec), tasks' estimate and priority, the schedule, triggers, max_active_runs and
-max_active_tasks (recurring_run.yaml is a separate file; KFP has no triggers nor task limits),
-the path of a value output (KFP chooses the file). `KubeflowImporter.carried` also rewrites: a
+the spec), tasks' estimate and priority, triggers and max_active_tasks (KFP has none), the path
+of a value output (KFP chooses the file). The schedule and max_active_runs are read from the
+`recurring_run.yaml` next to the spec that names it (kubeflow_schedule.py); the backend writes one
+for a scheduled pipeline only, with max_concurrency 1 when max_active_runs is not set, so
+`carried` counts max_active_runs only with a schedule, and as 1 when unset. `KubeflowImporter.carried` also rewrites: a
 cache that is off is no cache (dagshift turns KFP's caching off for every task that does not ask
 for it) and a cache's expiry is dropped (KFP has none); a task that does not retry has no retry
 settings; external and URI artifacts are their paths (dagshift writes them into the command as
@@ -56,10 +58,12 @@ from typing import Any
 from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline
 from . import Importer
-from .base import Imported, Reporter, line_of, plain, yaml_documents
+from .base import Imported, Reporter, line_of, plain
 from .kubeflow_bodies import PythonBody, alerts_body, dagshift_form, decode, function_of, probe_body
+from .kubeflow_schedule import read_recurring_run, recurring_run
 from .kubeflow_scope import _and, _duration, _Inputs, _Scope, _strip, _task_id
-from .normalize import drop_field, artifacts_as_paths, normalized, without_idle_retry_settings
+from .normalize import artifacts_as_paths, drop_field, normalized, without_idle_retry_settings
+from .yaml_read import read_yaml
 
 _TYPES = {"STRING": "str", "NUMBER_INTEGER": "int", "NUMBER_DOUBLE": "float", "BOOLEAN": "bool", "LIST": "list",
           "STRUCT": "dict"}
@@ -74,9 +78,9 @@ class KubeflowImporter(Importer):
     title = "Kubeflow Pipelines v2"
     not_carried = (
         "name", "artifacts.*.path", "artifacts.*.description", "artifacts.*.kind", "params.*.enum", "params.*.min",
-        "params.*.max", "params.*.description", "params.*.type", "tags", "owner", "schedule", "triggers",
+        "params.*.max", "params.*.description", "params.*.type", "tags", "owner", "triggers",
         "tasks.*.estimate", "tasks.*.priority", "tasks.*.description", "tasks.*.outputs.*.description",
-        "tasks.*.outputs.*.path", "max_active_tasks", "max_active_runs",
+        "tasks.*.outputs.*.path", "max_active_tasks",
     )
 
     def carried(self, pipeline: Pipeline) -> dict[str, Any]:
@@ -94,6 +98,10 @@ class KubeflowImporter(Importer):
                 task["command"] = task["command"] + task.pop("args")
             if task.get("trigger_rule") == "all_failed" and len(task.get("after", [])) == 1:
                 task["trigger_rule"] = "one_failed"
+        if "schedule" in data:
+            data.setdefault("max_active_runs", 1)  # the recurring run's max_concurrency is always written
+        else:
+            data.pop("max_active_runs", None)  # no schedule, no recurring run
         for path in self.not_carried:
             drop_field(data, path.split("."))
         return data
@@ -105,7 +113,7 @@ class KubeflowImporter(Importer):
     def read(self, path: Path, text: str, display: str) -> list[Imported]:
         report = Reporter(display, text)
         try:
-            documents = yaml_documents(text)
+            documents = read_yaml(text)
         except Exception as exc:  # noqa: BLE001 - ruamel raises several error types for bad YAML
             report.error(f"not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc}", code="E601")
             return [Imported(display, None, report.diagnostics)]
@@ -115,6 +123,11 @@ class KubeflowImporter(Importer):
             return [Imported(display, None, report.diagnostics)]
         platform = next((d for d in documents if isinstance(d, dict) and "platforms" in d), None)
         data = _SpecReader(spec, platform, report).read()
+        schedule_file = recurring_run(path)
+        if schedule_file is not None:
+            fields, schedule_report = read_recurring_run(schedule_file, str(Path(display).parent / schedule_file.name))
+            data.update(fields)
+            report.diagnostics.extend(schedule_report.diagnostics.sorted())
         return [Imported(display, data, report.diagnostics)]
 
 

@@ -1,11 +1,14 @@
 """Argo workflows that `dagshift import --assess` grades automatic convert faithfully: every one of
 them, converted to Airflow, imports in real Airflow with no import error and the task graph of
 the Argo workflow (as the importer read it), and each task's trigger rule, retries and timeout
-(depends, retryStrategy and template timeouts, passed ones included, as the importer read them). Containers cannot run here (no Docker/Kubernetes),
-so the check is the loaded DAG, not a run."""
+(depends, retryStrategy and template timeouts, passed ones included, as the importer read them),
+and its limit of running tasks (spec.parallelism, or the entrypoint template's) as the DAG file
+sets it. Containers cannot run here (no Docker/Kubernetes), so the check is the loaded DAG, not a
+run."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -31,10 +34,21 @@ def automatic_pipelines():
     return found
 
 
+def dag_keyword(source: str, name: str):
+    """The value of keyword `name` in the DAG(...) call of a generated DAG file (None if absent)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "DAG":
+            for keyword in node.keywords:
+                if keyword.arg == name:
+                    return ast.literal_eval(keyword.value)
+    return None
+
+
 def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     expected: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
     policies: dict[str, dict[str, tuple[str, int, float | None]]] = {}
+    limits: dict[str, tuple[int | None, int | None]] = {}  # pipeline: (its max_active_tasks, the DAG file's)
     for index, result in enumerate(automatic_pipelines()):
         loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
         compiled = compile_loaded(loaded, ["airflow"], unsupported="error", per_target_dirs=False)
@@ -45,6 +59,10 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
         for relative, text in compiled.files.items():
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             (folder / relative).write_text(text)
+        dag_files = [text for relative, text in compiled.files.items() if relative.endswith(".py")]
+        limits[loaded.pipeline.name] = (loaded.pipeline.max_active_tasks,
+                                        next((v for v in (dag_keyword(t, "max_active_tasks") for t in dag_files)
+                                              if v is not None), None))
         graph = build_graph(loaded.pipeline)
         expected[loaded.pipeline.name] = (set(graph.nodes), set(graph.edges))
         policies[loaded.pipeline.name] = {
@@ -52,6 +70,9 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
                       float(task.timeout) if task.timeout is not None else None)
             for task_id, task in loaded.pipeline.tasks.items()}
     assert len(expected) >= 15
+    assert {name: limit for name, (limit, _) in limits.items() if limit is not None} == {
+        "backfill-v2": 1, "parallelism-limit": 2, "parallelism-template-limit": 2}  # spec.parallelism; the entrypoint's
+    assert [name for name, (limit, written) in limits.items() if limit != written] == []
     output = airflow_engine.inspect(dags)
     data = output.data
     assert "dags" in data, output.tail()

@@ -2,7 +2,8 @@
 venv's python, which then writes <name>.yaml, the PipelineSpec) and imported back by the main
 venv's dagshift (compiler/importers/kubeflow.py) is the pipeline the backend was given, with no
 loss, as far as the format carries it (`KubeflowImporter.carried`), as
-tests/importers/test_round_trip.py checks for the other formats.
+tests/importers/test_round_trip.py checks for the other formats. The schedule and max_active_runs
+come back from the recurring_run.yaml the backend writes next to the spec (sequential's).
 
 That includes what the backend writes with helper tasks: failure trigger rules (final-state
 probes and a dsl.If on their output), task alerts (alerts tasks), pipeline alerts (the exit
@@ -74,3 +75,18 @@ def test_the_helpers_are_read_back_not_dropped(kubeflow_python: Path, tmp_path: 
                                       "${{ artifacts.clean }}"]
     assert tasks["validate"]["image"] == "ghcr.io/acme/churn-etl:2.3"
     assert tasks["publish"]["when"] == "tasks.evaluate.outputs.accuracy >= params.threshold and params.mode == 'full'"
+
+
+def test_the_schedule_comes_back_from_the_recurring_run(kubeflow_python: Path, tmp_path: Path) -> None:
+    """sequential's schedule (a 6-field KFP cron, no_catchup, max_concurrency, start_time and the
+    time zone of the header) is read back from recurring_run.yaml, with no loss."""
+    spec = _kfp_spec(kubeflow_python, "sequential", tmp_path / "out", 1)
+    assert (spec.parent / "recurring_run.yaml").is_file()
+    (imported,) = import_file(spec, "kubeflow")
+    assert imported.grade is Grade.AUTOMATIC, [str(d) for d in imported.diagnostics]
+    back = check_text(pipeline_yaml(imported), imported.file).pipeline
+    expected = expected_pipeline("sequential", "kubeflow", 1)
+    assert back.schedule == expected.schedule and back.schedule is not None
+    assert (back.schedule.cron, back.schedule.timezone, str(back.schedule.start_date), back.schedule.catchup) == (
+        "0 3 * * *", "Europe/Berlin", "2025-01-01", False)
+    assert back.max_active_runs == 1  # the backend's max_concurrency when the pipeline sets none

@@ -378,9 +378,172 @@ def test_defaults_that_are_how_a_pipeline_runs_and_those_that_are_not(tmp_path: 
     assert ("W601", 11, "dag failFast is not carried") in losses(fail_fast)
 
 
+def workflow(entry: str, *templates: str, spec: str = "") -> str:
+    """A Workflow of these templates (each a YAML list, dedented on its own)."""
+    body = "".join(textwrap.dedent(t).lstrip("\n") for t in templates)
+    return ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: x}\nspec:\n"
+            f"  entrypoint: {entry}\n{spec}  templates:\n" + textwrap.indent(body, "    "))
+
+
+SLEEP = """
+- name: sleep
+  container: {image: alpine, command: [sleep, "1"]}
+"""
+
+
+def test_the_entrypoints_parallelism_caps_the_tasks_of_a_run(tmp_path: Path) -> None:
+    """A dag / steps template's parallelism caps its running children: when it is the entrypoint and
+    they are all containers or scripts, the pods of the run, i.e. max_active_tasks."""
+    steps = """
+    - name: main
+      parallelism: 2
+      steps:
+        - - {name: sleep, template: sleep, withItems: [a, b, c, d]}
+        - - {name: last, template: sleep}
+    """, SLEEP
+    result = only(write(tmp_path, workflow("main", *steps)))
+    assert result.grade is Grade.AUTOMATIC, losses(result)
+    assert result.data["max_active_tasks"] == 2
+    # with the workflow's own parallelism, the smaller limit holds
+    result = only(write(tmp_path, workflow("main", *steps, spec="  parallelism: 1\n")))
+    assert result.grade is Grade.AUTOMATIC and result.data["max_active_tasks"] == 1
+    dag = """
+    - name: main
+      parallelism: 3
+      dag:
+        tasks:
+          - {name: a, template: sleep}
+          - {name: b, template: sleep, depends: a}
+    """, SLEEP
+    result = only(write(tmp_path, workflow("main", *dag)))
+    assert result.grade is Grade.AUTOMATIC and result.data["max_active_tasks"] == 3
+
+
+def test_a_parallelism_that_is_not_the_runs_limit_is_a_loss(tmp_path: Path) -> None:
+    # a child that is itself a dag counts as one: Argo limits the groups, not their pods
+    nested = """
+    - name: main
+      parallelism: 2
+      dag:
+        tasks:
+          - {name: a, template: group}
+          - {name: b, template: group}
+    - name: group
+      parallelism: 1
+      dag:
+        tasks:
+          - {name: s, template: sleep}
+    """, SLEEP
+    result = only(write(tmp_path, workflow("main", *nested)))
+    assert "max_active_tasks" not in result.data
+    assert [(code, line, message) for code, line, message in losses(result)] == [
+        ("W601", 8, "dag template: parallelism is not carried"),
+        ("W601", 14, "dag template: parallelism is not carried"),
+        ("W601", 14, "dag template: parallelism is not carried"),
+    ]  # the inner template once per call
+    unread = only(write(tmp_path, workflow("main", """
+    - name: main
+      parallelism: "{{workflow.parameters.n}}"
+      steps: [[{name: sleep, template: sleep}]]
+    """, SLEEP)))
+    assert "max_active_tasks" not in unread.data
+    assert ("W601", 8, "steps template: parallelism is not carried") in losses(unread)
+
+
+def test_a_dag_or_steps_templates_own_retries_and_timeouts_are_losses(tmp_path: Path) -> None:
+    """Argo retries (or times out) the whole group: no task has that setting (it was dropped unsaid)."""
+    text = workflow("main", """
+    - name: main
+      retryStrategy: {limit: 2}
+      activeDeadlineSeconds: 60
+      dag:
+        tasks:
+          - {name: a, template: sleep}
+    """, SLEEP)
+    result = only(write(tmp_path, text))
+    assert result.grade is Grade.REVIEW
+    assert losses(result) == [
+        ("W601", 8, "dag template 'main': retryStrategy (of the whole group of tasks) is not carried"),
+        ("W601", 9, "dag template 'main': activeDeadlineSeconds (of the whole group of tasks) is not carried"),
+    ]
+    assert "retries" not in result.data["tasks"]["a"] and "timeout" not in result.data["tasks"]["a"]
+
+
+def test_a_long_chain_listed_backwards_imports(tmp_path: Path) -> None:
+    """Tasks are ordered without recursion (and in linear time): 3,000 tasks, each listed before
+    the one it depends on."""
+    count = 3000
+    tasks = "".join(f"          - {{name: t{i}, template: sleep{f', depends: t{i - 1}' if i else ''}}}\n"
+                    for i in reversed(range(count)))
+    text = workflow("main", SLEEP, "- name: main\n  dag:\n    tasks:\n") + tasks
+    result = only(write(tmp_path, text))
+    assert result.grade is Grade.AUTOMATIC, losses(result)[:3]
+    assert list(result.data["tasks"]) == [f"t{i}" for i in range(count)]
+    assert result.data["tasks"]["t2999"]["after"] == ["t2998"]
+    cycle = text.replace("{name: t0, template: sleep}", "{name: t0, template: sleep, depends: t2999}")
+    result = only(write(tmp_path, cycle))
+    assert result.grade is Grade.MANUAL
+    assert "the dag has a cycle through 't2999'" in result.diagnostics.errors[0].message
+
+
+def _same_yaml(fast, exact, where: str = "$") -> None:
+    """The same data, types, and line and column of every mapping, sequence, key and item (an
+    empty value's own position may differ: nothing asks for it)."""
+    assert type(fast) is type(exact), where
+    if hasattr(exact, "lc"):
+        assert (fast.lc.line, fast.lc.col) == (exact.lc.line, exact.lc.col), where
+    if isinstance(exact, dict):
+        assert list(fast) == list(exact), where
+        for key in exact:
+            expected_at = (exact.lc.data or {}).get(key)  # none for a key merged in (<<)
+            assert ((fast.lc.data or {}).get(key) or [None, None])[:2] == (expected_at or [None, None])[:2], where
+            _same_yaml(fast[key], exact[key], f"{where}.{key}")
+    elif isinstance(exact, list):
+        assert len(fast) == len(exact), where
+        for index, (item, expected) in enumerate(zip(fast, exact)):
+            if isinstance(expected, (dict, list)):
+                assert fast.lc.item(index) == exact.lc.item(index), f"{where}[{index}]"
+            _same_yaml(item, expected, f"{where}[{index}]")
+    else:
+        assert repr(fast) == repr(exact), where
+
+
+def test_the_fast_yaml_reader_gives_what_the_exact_one_gives(tmp_path: Path) -> None:
+    """yaml_read.read_yaml (libyaml's events, ruamel's constructor) against base.yaml_documents
+    (ruamel's pure-Python reader): every corpus file, and the texts left to the exact reader."""
+    from compiler.importers.yaml_read import _fast_documents, read_yaml
+    from compiler.importers.base import yaml_documents
+
+    checked = 0
+    for path in sorted(require_corpus().rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        exact = yaml_documents(text)
+        fast = _fast_documents(text)
+        assert len(fast) == len(exact), path
+        for document, expected in zip(fast, exact):
+            _same_yaml(document, expected, str(path))
+        checked += 1
+    assert checked >= 140
+    anchors = ("a: &x {k: [1, 2.50, 0o17, yes, ~, '3', 2024-01-02]}\nb: *x\nc:\n  <<: *x\n  z: |\n    text\n"
+               "  y: >-\n    folded\n  q: \"quoted\"\n---\n- 1\n")
+    fast, exact = read_yaml(anchors), yaml_documents(anchors)
+    assert len(fast) == len(exact) == 2
+    for document, expected in zip(fast, exact):
+        _same_yaml(document, expected)
+    for text in ("a: 1\na: 2\n", "kind: [\n", "a: b\t\n", "a: !!str 1\n", "%YAML 1.1\n---\na: yes\n"):
+        try:
+            expected = yaml_documents(text)
+        except Exception as exc:  # noqa: BLE001 - the same error, from the same reader
+            with pytest.raises(type(exc)) as raised:
+                read_yaml(text)
+            assert str(raised.value) == str(exc)
+        else:
+            assert repr(read_yaml(text)) == repr(expected)  # (a tagged scalar has no ==)
+
+
 # ----------------------------------------------------------------------------- the corpus
 
-CORPUS_COUNTS = {"automatic": 33, "review": 84, "manual": 39}
+CORPUS_COUNTS = {"automatic": 34, "review": 83, "manual": 39}
 
 
 def require_corpus() -> Path:

@@ -82,3 +82,68 @@ def test_hand_written_flow_imports_with_losses_at_their_lines() -> None:
     assert (21, "W601") in losses  # flow retries
     assert (25, "W601") in losses  # print() in the flow body
     assert not result.diagnostics.has_errors
+
+
+def losses(result) -> set[tuple[str, int, str]]:
+    return {(Path(d.loc.file).name, d.loc.line, d.code) for d in result.diagnostics if d.loc}
+
+
+def test_flow_features_import_with_their_settings_edges_and_conditions() -> None:
+    result = imported(FIXTURES / "features_flow.py")
+    pipeline = loaded(result)
+    tasks = pipeline.tasks
+    assert list(tasks) == ["fetch", "double", "scale", "report", "report_2", "report_3", "report_4", "report_5",
+                           "report_6"]
+    fetch, double, scale = tasks["fetch"], tasks["double"], tasks["scale"]
+    # retries with a list of delays (a doubling), timeout, the first tag as the pool
+    assert (fetch.retries, fetch.retry_delay, fetch.retry_backoff, fetch.timeout, fetch.pool) == (3, 5, 2.0, 30, "db")
+    assert double.cache.enabled and double.cache.expire == 600
+    assert double.args == {"value": "${{ tasks.fetch.outputs.result }}"}
+    # .map over the first argument, unmapped(3) passed whole
+    assert scale.foreach == "${{ params.factors }}" and scale.args == {"value": "${{ item }}", "factor": 3}
+    # allow_failure(doubled) in wait_for: all_done (exact: fetch, called directly, has succeeded by then)
+    assert tasks["report"].trigger_rule.value == "all_done"
+    assert tasks["report_2"].args == {"label": "quoted", "data": [1, 2]}
+    assert tasks["report_3"].args["data"] == "${{ tasks.double.outputs.result }}"
+    assert tasks["report_4"].when == "params.verbose"
+    assert tasks["report_5"].when == "tasks.fetch.outputs.result > 2"
+    assert tasks["report_6"].when == "not tasks.fetch.outputs.result > 2"
+    # fetch is called directly: the flow waits for it, so every later task runs after it
+    assert edges(pipeline) == {("fetch", t) for t in tasks if t != "fetch"} | {("double", "report"),
+                                                                                ("double", "report_3")}
+    assert losses(result) == {("features_flow.py", 9, "W601"),   # tags after the first
+                              ("features_flow.py", 14, "W602"),  # cache_key_fn
+                              ("features_flow.py", 36, "W602")}  # quote(future): the task gets the future
+
+
+def test_loops_and_subflows_are_manual_with_the_reason() -> None:
+    results = {r.origin: r for r in import_file(FIXTURES / "loops_flow.py", "prefect")}
+    assert loaded(results["flow child"]).tasks["step"].args == {"value": "${{ params.value }}"}
+    looping, parent = results["flow looping"], results["flow parent"]
+    assert looping.data is None and parent.data is None
+    assert [(d.loc.line, d.code) for d in looping.diagnostics.errors] == [(16, "E602")]
+    assert "loop calls tasks" in looping.diagnostics.errors[0].message
+    assert [(d.loc.line, d.code) for d in parent.diagnostics.errors] == [(23, "E602")]
+    assert "subflow" in parent.diagnostics.errors[0].message
+
+
+def test_deployments_give_schedule_tags_and_parameter_defaults() -> None:
+    results = {r.origin: r for r in import_file(FIXTURES / "deployed" / "flows.py", "prefect")}
+    nightly = loaded(results["flow nightly"])
+    assert (nightly.schedule.cron, nightly.schedule.timezone) == ("0 2 * * *", "Europe/Berlin")
+    assert nightly.tags == ["etl"] and nightly.params["days"].default == 7
+    assert losses(results["flow nightly"]) == {("prefect.yaml", 7, "W602"),   # days: 7 as the default
+                                               ("prefect.yaml", 13, "W601")}  # job_variables
+    for name, line in (("hourly", 18), ("calendar", 24)):  # interval and rrule schedules
+        assert loaded(results[f"flow {name}"]).schedule is None
+        assert losses(results[f"flow {name}"]) == {("prefect.yaml", line, "W601")}
+
+
+def test_invalid_module_is_reported_at_the_line_of_the_error(tmp_path: Path) -> None:
+    """The module is parsed a group of statements at a time (prefect_module.py): a syntax error is
+    still reported where ast.parse reports it."""
+    lines = ["from prefect import flow, task", ""] + [f"X{i} = {i}" for i in range(3000)] + ["def broken(:", "    pass"]
+    path = tmp_path / "broken.py"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = imported(path)
+    assert result.data is None and [(d.loc.line, d.code) for d in result.diagnostics.errors] == [(3003, "E601")]

@@ -1,0 +1,110 @@
+"""The flow's signature as pipeline params: type hints, Literal choices, Field bounds, defaults."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from ..ir import type_of_value
+from .base import Reporter
+from .prefect_values import NOT_LITERAL, TYPE_NAMES, decorator_name, literal
+
+
+class Signature:
+    """The flow's parameters: name, type hint (Literal -> enum, Field(ge, le) -> min/max), default."""
+
+    def __init__(self, function: ast.FunctionDef, report: Reporter):
+        self.f = function
+        self.report = report
+
+    def params(self) -> dict[str, dict[str, Any]]:
+        args = self.f.args
+        positional = args.posonlyargs + args.args
+        defaults: dict[str, ast.expr] = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]],
+                                                 args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        params = {}
+        for arg in positional + args.kwonlyargs:
+            params[arg.arg] = self._param(arg, defaults.get(arg.arg))
+        for extra in (args.vararg, args.kwarg):
+            if extra is not None:
+                self.report.loss(f"*{extra.arg} / **{extra.arg} parameters have no pipeline equivalent: not carried",
+                                 extra.lineno, extra.col_offset + 1)
+        return params
+
+    def _param(self, arg: ast.arg, default_node: ast.expr | None) -> dict[str, Any]:
+        param: dict[str, Any] = {}
+        value_type = self._hint(arg, arg.annotation, param) if arg.annotation is not None else None
+        if default_node is not None:
+            default = literal(default_node)
+            if default is NOT_LITERAL:
+                self.report.loss(f"the default of parameter {arg.arg!r} is not a literal: the parameter is imported "
+                                 "as required", default_node.lineno, default_node.col_offset + 1, approximate=True)
+            elif default is None:
+                if value_type is None or arg.annotation is None:
+                    self.report.loss(f"parameter {arg.arg!r} defaults to None: dagshift params without a default "
+                                     "are required", arg.lineno, arg.col_offset + 1, approximate=True)
+                else:
+                    self.report.loss(f"parameter {arg.arg!r} defaults to None: dagshift params without a default "
+                                     "are required", arg.lineno, arg.col_offset + 1, approximate=True)
+            else:
+                param["default"] = list(default) if isinstance(default, tuple) else default
+        implied = type_of_value(param.get("default")) if "default" in param else None
+        if value_type is not None and (implied is None or implied.value != value_type):
+            param["type"] = value_type
+        elif value_type is None and implied is None:
+            param["type"] = "str"
+        return param
+
+    def _hint(self, arg: ast.arg, node: ast.expr, param: dict[str, Any]) -> str | None:
+        """The dagshift type of a hint; Annotated bounds and Literal choices go into `param`."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(node, ast.Subscript):
+            outer = decorator_name(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else ""
+            inner = node.slice
+            if outer == "Annotated" and isinstance(inner, ast.Tuple) and inner.elts:
+                for extra in inner.elts[1:]:
+                    self._bounds(arg, extra, param)
+                return self._hint(arg, inner.elts[0], param)
+            if outer == "Literal":
+                choices = literal(inner.elts[0] if isinstance(inner, ast.Tuple) and len(inner.elts) == 1 else
+                                   (ast.Tuple(inner.elts, ast.Load()) if isinstance(inner, ast.Tuple) else inner))
+                choices = list(choices) if isinstance(choices, tuple) else [choices]
+                param["enum"] = choices
+                kinds = {type_of_value(c) for c in choices}
+                return next(iter(kinds)).value if len(kinds) == 1 and None not in kinds else "str"
+            if outer == "Optional":
+                return self._hint(arg, inner, param)
+            if outer in TYPE_NAMES:
+                return TYPE_NAMES[outer]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            sides = [s for s in (node.left, node.right) if not (isinstance(s, ast.Constant) and s.value is None)]
+            if len(sides) == 1:
+                return self._hint(arg, sides[0], param)
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+        if name in TYPE_NAMES:
+            return TYPE_NAMES[name]
+        self.report.loss(f"parameter {arg.arg!r} has type {ast.unparse(node)}, which dagshift params cannot hold: "
+                         "imported as str", node.lineno, node.col_offset + 1, approximate=True)
+        return "str"
+
+    def _bounds(self, arg: ast.arg, node: ast.expr, param: dict[str, Any]) -> None:
+        if not (isinstance(node, ast.Call) and decorator_name(node) == "Field"):
+            return
+        for keyword in node.keywords:
+            value = literal(keyword.value)
+            if keyword.arg in ("ge", "le") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                param["min" if keyword.arg == "ge" else "max"] = float(value)
+            elif keyword.arg == "description" and isinstance(value, str):
+                param["description"] = value
+            elif keyword.arg == "default":
+                continue
+            else:
+                self.report.loss(f"Field({keyword.arg}=...) of parameter {arg.arg!r} is not carried: dagshift "
+                                 "params have min (ge), max (le) and a description", keyword.value.lineno,
+                                 keyword.value.col_offset + 1, approximate=keyword.arg in ("gt", "lt"))
+

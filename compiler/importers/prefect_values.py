@@ -1,0 +1,103 @@
+"""Static values of a Prefect flow module: literals read from the AST (never executed), the
+names of decorators and calls, durations in seconds, and dagshift text escaping."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list", "dict": "dict",
+              "List": "list", "Dict": "dict", "tuple": "list", "Tuple": "list", "set": "list", "Sequence": "list",
+              "Mapping": "dict"}
+
+
+def decorator_name(node: ast.expr) -> str:
+    """`flow`, `task`, `prefect.flow`, `task(...)`, `task.with_options` -> the last plain name."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def decorator_kwargs(node: ast.expr) -> dict[str, ast.expr]:
+    return {k.arg: k.value for k in node.keywords if k.arg} if isinstance(node, ast.Call) else {}
+
+
+NOT_LITERAL = object()
+
+
+def literal(node: ast.expr | None) -> Any:
+    """The value of a literal expression (float('inf') included), or NOT_LITERAL."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):
+        try:
+            return float(node.args[0].value)
+        except (TypeError, ValueError):
+            return NOT_LITERAL
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return NOT_LITERAL
+
+
+def escape(text: str) -> str:
+    """Literal text as dagshift text: a literal `${{` is written `$${{`."""
+    return text.replace("${{", "$${{")
+
+
+def call_name(node: ast.expr) -> str:
+    return node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else ""
+
+
+def strings(node: ast.expr) -> list[str] | None:
+    value = literal(node)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def escape_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [escape_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: escape_all(v) for k, v in value.items()}
+    return value
+
+
+def whole(value: float) -> Any:
+    return int(value) if float(value).is_integer() else value
+
+
+def seconds(node: ast.expr) -> int | None:
+    """A literal number of seconds, or timedelta(...) of literals."""
+    value = literal(node)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(value)
+    if isinstance(node, ast.Call) and decorator_name(node) == "timedelta":
+        units = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "weeks": 604800}
+        total = 0.0
+        for keyword in node.keywords:
+            amount = literal(keyword.value)
+            if keyword.arg not in units or not isinstance(amount, (int, float)):
+                return None
+            total += amount * units[keyword.arg]
+        if node.args:
+            amount = literal(node.args[0])
+            if not isinstance(amount, (int, float)):
+                return None
+            total += amount * 86400
+        return round(total)
+    return None
+
+
+
+def module_name(path: Path) -> str:
+    return re.sub(r"\W", "_", path.stem) or "flow"
+
