@@ -207,6 +207,24 @@ class AirflowEngine(_Engine):
         return self._pool.submit(self.dag_test, dag_file, dag_id, conf)
 
 
+def inspected_graphs(output: EngineOutput, expected: dict[str, tuple[set, set]], source: str) -> list[str]:
+    """What differs between the DAGs Airflow imported (AirflowEngine.inspect) and the expected ones
+    (dag id -> task ids, (upstream, downstream) edges), after checking Airflow imported exactly
+    those DAGs without errors; `source` names where the expected graphs came from."""
+    data = output.data
+    assert "dags" in data, output.tail()
+    assert data["import_errors"] == {}, data["import_errors"]
+    assert sorted(data["dags"]) == sorted(expected)
+    wrong = []
+    for dag_id, (tasks_expected, edges) in expected.items():
+        tasks = data["dags"][dag_id]["tasks"]
+        got = {(upstream, task_id) for task_id, facts in tasks.items() for upstream in facts["upstream"]}
+        if set(tasks) != tasks_expected or got != edges:
+            wrong.append(f"{dag_id}: Airflow {sorted(tasks)} {sorted(got)}\n  {source}: {sorted(tasks_expected)} "
+                         f"{sorted(edges)}")
+    return wrong
+
+
 def airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
     """The environment of an engine subprocess: only what Airflow needs, never the test venv's."""
     env = {key: value for key, value in os.environ.items()

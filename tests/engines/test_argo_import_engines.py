@@ -12,6 +12,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from engine_harness import inspected_graphs
 
 from compiler.api import check_text
 from compiler.backends.airflow import _TRIGGER_RULES
@@ -74,17 +75,9 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
         "backfill-v2": 1, "parallelism-limit": 2, "parallelism-template-limit": 2}  # spec.parallelism; the entrypoint's
     assert [name for name, (limit, written) in limits.items() if limit != written] == []
     output = airflow_engine.inspect(dags)
-    data = output.data
-    assert "dags" in data, output.tail()
-    assert data["import_errors"] == {}, data["import_errors"]
-    assert sorted(data["dags"]) == sorted(expected)
-    wrong = []
-    for dag_id, (tasks_expected, edges) in expected.items():
-        tasks = data["dags"][dag_id]["tasks"]
-        got = {(upstream, task_id) for task_id, facts in tasks.items() for upstream in facts["upstream"]}
-        if set(tasks) != tasks_expected or got != edges:
-            wrong.append(f"{dag_id}: Airflow {sorted(tasks)} {sorted(got)}\n  Argo {sorted(tasks_expected)} "
-                         f"{sorted(edges)}")
+    wrong = inspected_graphs(output, expected, "Argo")
+    for dag_id in expected:
+        tasks = output.data["dags"][dag_id]["tasks"]
         for task_id, policy in policies[dag_id].items():
             facts = tasks.get(task_id, {})
             got_policy = (facts.get("trigger_rule"), facts.get("retries"), facts.get("execution_timeout"))
