@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .diagnostics import RENDERERS, Diagnostics
+from .diagnostics import RENDERERS, Diagnostics, Severity
 from .importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
 
 EXIT_PROBLEMS = 1
@@ -152,12 +152,15 @@ def _print_assessment(results: list[Imported], output_format: str) -> None:
     width = max((len(r.file + (f" ({r.origin})" if r.origin else "")) for r in results), default=4)
     for result in results:
         where = result.file + (f" ({result.origin})" if result.origin else "")
-        reasons = [d for d in result.diagnostics.sorted()]
+        reasons = sorted(result.diagnostics.sorted(), key=lambda d: d.severity is not Severity.ERROR)  # why, first
         first = f"  {reasons[0].code} {reasons[0].message}" if reasons else ""
         more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         click.echo(f"{where:<{width}}  {result.grade.value:<9}{first}{more}")
-    total = len(results)
-    click.echo(f"\n{total} pipeline(s): " + ", ".join(f"{counts.get(g, 0)} {g.value}" for g in Grade))
+    graded = [g for g in Grade if g is not Grade.SKIPPED]
+    total = sum(counts.get(g, 0) for g in graded)
+    skipped = counts.get(Grade.SKIPPED, 0)
+    click.echo(f"\n{total} pipeline(s): " + ", ".join(f"{counts.get(g, 0)} {g.value}" for g in graded)
+               + (f"; {skipped} file(s) skipped (no pipeline in them)" if skipped else ""))
 
 
 @click.command("convert")

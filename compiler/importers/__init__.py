@@ -87,7 +87,8 @@ def import_file(path: str | Path, source_format: str | None = None, display: str
         failed.error("not a pipeline dagshift can import", code="E601",
                      help="dagshift imports Airflow DAG files and Prefect flows (.py), Argo Workflows, dvc.yaml "
                           "and Kubeflow PipelineSpec YAML; name the format with --from")
-        return [Imported(display, None, failed.diagnostics)]
+        # No format claims it: a file next to the pipelines (a ConfigMap, notes), skipped by --assess.
+        return [Imported(display, None, failed.diagnostics, holds_pipeline=False)]
     try:
         results = importer.read(path, text, display)
         for result in results:

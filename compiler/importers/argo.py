@@ -92,7 +92,7 @@ class ArgoImporter(Importer):
             kinds = sorted({str(d.get("kind")) for d in documents if isinstance(d, dict)}) or ["none"]
             report.error(f"no Workflow, WorkflowTemplate or CronWorkflow in the file (kinds: {', '.join(kinds)})",
                          code="E601", help="only workflow documents hold a pipeline")
-            return [Imported(display, None, report.diagnostics)]
+            return [Imported(display, None, report.diagnostics, holds_pipeline=False)]
         companions = Companions(path, documents)
         results = []
         for index, document in enumerate(pipelines):

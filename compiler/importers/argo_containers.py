@@ -16,7 +16,7 @@ from .base import line_of, plain
 _INLINE_FLAGS = {"python": "-c", "python3": "-c", "sh": "-c", "bash": "-c", "node": "-e", "perl": "-e", "ruby": "-e"}
 # Template keys read into the task, and keys that only describe it (no effect on what runs).
 _TEMPLATE_KEYS = {"name", "inputs", "outputs", "container", "script", "retryStrategy", "activeDeadlineSeconds",
-                  "timeout", "memoize", "synchronization", "dag", "steps", "suspend", "metadata"}
+                  "timeout", "memoize", "synchronization", "dag", "steps", "suspend", "metadata", "resource", "http"}
 _CONTAINER_KEYS = {"image", "command", "args", "source", "env", "resources", "workingDir", "name"}
 
 
@@ -49,8 +49,12 @@ class ContainersMixin:
             task = self._script(template["script"], scope, task_id)
         elif "suspend" in template:
             task = self._suspend(template["suspend"], line)
+        elif "resource" in template:
+            task = self._resource(template, scope, task_id)
+        elif "http" in template:
+            task = self._http(template, scope, task_id)
         else:
-            kind = next((k for k in ("resource", "http", "containerSet", "data", "plugin") if k in template), None)
+            kind = next((k for k in ("containerSet", "data", "plugin") if k in template), None)
             raise ImportStop(f"template '{name}' is a {kind or 'kind of'} template, which no pipeline task can run",
                              line, help="port it to a container task by hand")
         self._template_extras(template, (), f"template '{name}'")

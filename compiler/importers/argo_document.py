@@ -12,6 +12,7 @@ from typing import Any
 
 from .argo_conditions import ConditionsMixin
 from .argo_containers import ContainersMixin
+from .argo_emulated import EmulatedMixin
 from .argo_graph import GraphMixin
 from .argo_io import InputsOutputsMixin
 from .argo_managed import ManagedMixin, replace_in
@@ -139,8 +140,8 @@ def _qualified(template: dict, library: str, qualified: str) -> dict:
     return copy
 
 
-class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, InputsOutputsMixin, PoliciesMixin,
-                     ManagedMixin):
+class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, EmulatedMixin, InputsOutputsMixin,
+                     PoliciesMixin, ManagedMixin):
     """Reads one workflow document into the pipeline's plain data (`read`)."""
 
     def __init__(self, document: dict, companions: Companions, report: Reporter):
@@ -184,6 +185,7 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
                                   "Workflow that uses it")
         if entry not in self.templates:
             raise ImportStop(f"the entrypoint '{entry}' is not a template of this file", line_of(self.spec, "entrypoint"))
+        self._required_entry_inputs(self.templates[entry])
         # Argo passes the workflow's arguments to the entrypoint's inputs of the same name.
         scope = {argo: f"${{{{ params.{name} }}}}" for argo, name in self.param_names.items()}
         self._expand(entry, scope, "", [], None, [])
@@ -295,6 +297,24 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         for entry in arguments.get("artifacts") or []:
             self.report.loss(f"workflow input artifact '{entry.get('name')}' is not carried", line_of(entry))
         return params
+
+    def _required_entry_inputs(self, template: dict) -> None:
+        """An entrypoint input with no value is given when the workflow is submitted (`-p name=...`):
+        a param without default, which a pipeline run must be given too."""
+        for entry in (template.get("inputs") or {}).get("parameters") or []:
+            name = str(entry.get("name"))
+            if name in self.param_names or any(key in entry for key in ("value", "default")):
+                continue
+            if "valueFrom" in entry:
+                self.report.loss(f"input '{name}' of the entrypoint takes its value from "
+                                 f"{first_key(entry['valueFrom'])}: give its value when the pipeline runs",
+                                 line_of(entry, "valueFrom"), approximate=True)
+            param_name = identifier(name)
+            if param_name != name:
+                self.report.loss(f"param '{name}' is renamed '{param_name}' (param names are identifiers): pass it "
+                                 "by its new name", line_of(entry), approximate=True)
+            self.param_names[name] = param_name
+            self.params[param_name] = {"type": "str"}
 
     def _pipeline_settings(self, data: dict) -> None:
         spec = self.spec

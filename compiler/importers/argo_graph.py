@@ -4,6 +4,7 @@ tasks prefixed with the caller's name) become the pipeline's tasks, with their o
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -53,6 +54,19 @@ def _node_upstream(node: dict, nodes: dict) -> list[str]:
     return [name for name in dict.fromkeys(re.findall(r"[A-Za-z0-9][-A-Za-z0-9_]*", text)) if name in nodes]
 
 
+def _fail_fast_matters(order: list[str], names: dict) -> bool:
+    """Whether a failure can keep a task from starting under Argo's failFast: some task T does not
+    depend on a task U that can fail before T is ready (T waits for a task U does not wait for)."""
+    ancestors: dict[str, set[str]] = {}
+    for name in order:
+        ancestors[name] = set()
+        for upstream in _node_upstream(names[name], names):
+            ancestors[name] |= ancestors[upstream] | {upstream}
+    return any(not ancestors[late] <= ancestors[other]
+               for late in order for other in order
+               if other != late and other not in ancestors[late] and late not in ancestors[other])
+
+
 def _escape_items(item: Any) -> Any:
     if isinstance(item, str):
         return item.replace("${{", "$${{")
@@ -84,6 +98,8 @@ class GraphMixin:
             raise ImportStop(f"template '{template_name}' calls itself (recursion): a pipeline is a fixed graph",
                              line_of(template), help="unroll the recursion into a loop (withItems/withParam)")
         stack = stack + [template_name]
+        if "containerSet" in template:
+            template = self.templates[template_name] = self._container_set_as_dag(template_name, template)
         if "dag" in template:
             return self._dag(template, scope, prefix, after, stack)
         if "steps" in template:
@@ -96,18 +112,46 @@ class GraphMixin:
             self.tasks[task_id]["trigger_rule"] = rule
         return [task_id], [task_id]
 
+    def _container_set_as_dag(self, template_name: str, template: dict) -> dict:
+        """A containerSet runs its containers in one pod, ordered by their dependencies: as a dag of
+        container tasks, when they share no files (no inputs, outputs or volumes)."""
+        line = line_of(template, "containerSet")
+        if any(key in template for key in ("inputs", "outputs", "volumes")):
+            raise ImportStop(f"template '{template_name}' is a containerSet with inputs, outputs or volumes: its "
+                             "containers share one pod and its files, which separate tasks do not", line,
+                             help="port it by hand: one task, or tasks passing artifacts")
+        container_set = template["containerSet"] or {}
+        for key in container_set:
+            if key != "containers":
+                self.report.loss(f"containerSet {key} is not carried", line_of(container_set, key))
+        tasks = []
+        for container in container_set.get("containers") or []:
+            name = str(container.get("name"))
+            leaf = copy.copy(container)  # keeps the source lines
+            dependencies = leaf.pop("dependencies", None) or []
+            qualified = f"{template_name}/{name}"  # '/' is never in an Argo name: no clash
+            self.templates[qualified] = {"name": qualified, "container": leaf,
+                                         **{k: v for k, v in template.items() if k not in ("name", "containerSet")}}
+            tasks.append({"name": name, "template": qualified, "dependencies": list(dependencies)})
+        self.report.loss(f"containerSet '{template_name}': its containers run as separate tasks, in the same order, "
+                         "each in its own pod", line, approximate=True)
+        return {"name": template_name, "dag": {"tasks": tasks}}
+
     def _dag(self, template: dict, scope: dict, prefix: str, after: list[str], stack: list[str]):
         dag = template["dag"] or {}
         self._group_template(template, "dag", stack)
         for key in dag:
-            if key == "failFast" and dag[key] is False:
-                continue  # a failure does not stop the other branches: how every pipeline runs
-            if key not in ("tasks", "target"):
+            if key not in ("tasks", "target", "failFast"):
                 self.report.loss(f"dag {key} is not carried", line_of(dag, key))
         nodes = [n for n in dag.get("tasks") or [] if isinstance(n, dict)]
         names = {str(n.get("name")): n for n in nodes}
         ends: dict[str, tuple[list[str], list[str]]] = {}
         order = _dag_order(names, line_of(dag, "tasks"))
+        if dag.get("failFast", True) is not False and _fail_fast_matters(order, names):
+            self.report.loss(f"dag template '{template.get('name')}': after a task fails, Argo starts no new task "
+                             "(failFast, its default); the pipeline still runs the tasks that do not depend on the "
+                             "failed one", line_of(dag, "failFast") or line_of(template, "dag"), approximate=True,
+                             help="the runs differ only when a task fails")
         downstream = {name for node in nodes for name in _node_upstream(node, names)}
         firsts, lasts = [], []
         for name in order:
@@ -201,6 +245,8 @@ class GraphMixin:
         if template is None:
             raise ImportStop(f"template '{template_name}' is not in this file", line)
         arguments = self._arguments(node, scope, prefix)
+        if "containerSet" in template:
+            template = self.templates[template_name] = self._container_set_as_dag(template_name, template)
         if "dag" in template or "steps" in template:
             for key in ("withItems", "withParam", "withSequence", "when"):
                 if key in node:

@@ -82,6 +82,8 @@ class InputsOutputsMixin:
             name = str(entry.get("name"))
             value_from = entry.get("valueFrom") or {}
             output: dict[str, Any] = {"type": "str"}
+            if "resource" in template and ("jsonPath" in value_from or "jqFilter" in value_from):
+                continue  # read by the kubectl task (argo_emulated.py)
             if value_from.get("path"):
                 path = str(value_from["path"])
                 if not (self.managed and path == OUTPUT_FILE + name):
@@ -146,6 +148,10 @@ class InputsOutputsMixin:
             task = self.tasks.get(task_id)
             if task is None:
                 continue
+            if not any(key in task for key in ("command", "python", "image")):
+                raise ImportStop(f"'{name}' is read from task '{task_id}', which runs nothing (a suspend: Argo takes "
+                                 "its outputs from whoever resumes the workflow)", line,
+                                 help="give the value as a pipeline param instead")
             outputs = task.setdefault("outputs", {})
             if name not in outputs:
                 outputs[name] = {"type": "str"}

@@ -116,6 +116,11 @@ class ValuesMixin:
                 scope[name] = self._text(as_text(plain(entry["value"])), {}, line_of(entry, "value"))
             elif "default" in entry:
                 scope[name] = self._text(as_text(plain(entry["default"])), {}, line_of(entry, "default"))
+            elif "valueFrom" in entry:
+                self.report.loss(f"input '{name}' of template '{template.get('name')}' takes its value from "
+                                 f"{first_key(entry['valueFrom'])}, which is not carried: it is empty",
+                                 line_of(entry, "valueFrom"))
+                scope[name] = ""
             else:
                 self.report.loss(f"input '{name}' of template '{template.get('name')}' gets no value", line,
                                  approximate=True)

@@ -31,6 +31,7 @@ class Grade(str, Enum):
     AUTOMATIC = "automatic"  # imported with no loss
     REVIEW = "review"  # imported, with losses to review
     MANUAL = "manual"  # cannot be imported: port it by hand
+    SKIPPED = "skipped"  # the file holds no pipeline (a ConfigMap next to the workflows): nothing to migrate
 
 
 @dataclass
@@ -41,9 +42,12 @@ class Imported:
     data: dict[str, Any] | None  # dagshift's surface syntax; None when it could not be imported
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     origin: str = ""  # which part of the file: "document 2", "dag etl"...
+    holds_pipeline: bool = True  # False for a file of the format that describes no pipeline at all
 
     @property
     def grade(self) -> Grade:
+        if not self.holds_pipeline:
+            return Grade.SKIPPED
         if self.data is None or self.diagnostics.has_errors:
             return Grade.MANUAL
         return Grade.REVIEW if self.diagnostics.warnings else Grade.AUTOMATIC

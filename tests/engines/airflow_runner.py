@@ -151,7 +151,11 @@ def _task_facts(task, params: dict) -> dict[str, Any]:
 
 
 def _dag_facts(dag) -> dict[str, Any]:
-    params = dag.params.validate()  # the defaults, checked against their own schema
+    required = [k for k in dag.params if not dag.params.get_param(k).has_value]
+    if required:  # a run must be given these: inspect with None for them, check the others' defaults
+        params = {k: None if k in required else dag.params.get_param(k).resolve() for k in dag.params}
+    else:
+        params = dag.params.validate()  # the defaults, checked against their own schema
     return {
         "description": dag.description,
         "params": _jsonable(params),

@@ -217,6 +217,7 @@ def inspected_graphs(output: EngineOutput, expected: dict[str, tuple[set, set]],
     assert sorted(data["dags"]) == sorted(expected)
     wrong = []
     for dag_id, (tasks_expected, edges) in expected.items():
+        assert "inspect_error" not in data["dags"][dag_id], data["dags"][dag_id]["inspect_error"]
         tasks = data["dags"][dag_id]["tasks"]
         got = {(upstream, task_id) for task_id, facts in tasks.items() for upstream in facts["upstream"]}
         if set(tasks) != tasks_expected or got != edges:

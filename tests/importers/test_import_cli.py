@@ -80,11 +80,11 @@ def test_assess_counts_grades_and_writes_nothing(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stdout
     report = json.loads(result.stdout)
     grades = {Path(entry["file"]).name: entry["grade"] for entry in report["pipelines"]}
-    assert grades == {"minimal.py": "automatic", "notes.yaml": "manual"}
-    assert report["counts"] == {"automatic": 1, "review": 0, "manual": 1}
+    assert grades == {"minimal.py": "automatic", "notes.yaml": "skipped"}
+    assert report["counts"] == {"automatic": 1, "review": 0, "manual": 0, "skipped": 1}
     assert sorted(p.name for p in sources.iterdir()) == before
     text = cli("import", "--assess", str(sources))
-    assert "2 pipeline(s): 1 automatic, 0 review, 1 manual" in text.stdout
+    assert "1 pipeline(s): 1 automatic, 0 review, 0 manual; 1 file(s) skipped (no pipeline in them)" in text.stdout
 
 
 CORPORA = {"argo": ROOT.parent / "shared" / "corpus" / "argo" / "examples",
@@ -114,7 +114,9 @@ def test_the_readme_reports_the_corpus_grades(cli, source_format: str) -> None:
     row = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
                if line.startswith("| ") and f"`corpus/{source_format}/" in line)
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert [int(cell) for cell in cells[2:5]] == [counts["automatic"], counts["review"], counts["manual"]], row
+    graded = counts["automatic"] + counts["review"] + counts["manual"]
+    assert [int(cell) for cell in cells[1:6]] == [graded, counts["automatic"], counts["review"], counts["manual"],
+                                                  counts["skipped"]], row
 
 
 def test_an_importer_that_crashes_gives_a_diagnostic_not_a_traceback(cli, tmp_path: Path, monkeypatch) -> None:
