@@ -50,9 +50,9 @@ class ContainersMixin:
         elif "suspend" in template:
             task = self._suspend(template["suspend"], line)
         elif "resource" in template:
-            task = self._resource(template, scope, task_id)
+            task = self._resource(template, scope)
         elif "http" in template:
-            task = self._http(template, scope, task_id)
+            task = self._http(template, scope)
         else:
             kind = next((k for k in ("containerSet", "data", "plugin") if k in template), None)
             raise ImportStop(f"template '{name}' is a {kind or 'kind of'} template, which no pipeline task can run",

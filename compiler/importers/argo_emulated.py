@@ -146,7 +146,7 @@ def http_checks(condition: str) -> str | None:
 class EmulatedMixin:
     """Resource and http templates as tasks. A part of argo_document.DocumentReader."""
 
-    def _resource(self, template: dict, scope: dict, task_id: str) -> dict:
+    def _resource(self, template: dict, scope: dict) -> dict:
         resource = template["resource"] or {}
         line = line_of(template, "resource")
         if "manifestFrom" in resource:
@@ -204,7 +204,7 @@ class EmulatedMixin:
                          help="check that the task's service account may do this")
         return task
 
-    def _http(self, template: dict, scope: dict, task_id: str) -> dict:
+    def _http(self, template: dict, scope: dict) -> dict:
         http = template["http"] or {}
         line = line_of(template, "http")
         for key in http:
