@@ -12,23 +12,13 @@ import click
 
 from . import __version__
 from .api import check_file
-from .diagnostics import RENDERERS, Diagnostics, Severity
+from .cli_common import EXIT_OK, EXIT_PROBLEMS, FORMAT_OPTION
+from .diagnostics import RENDERERS, Diagnostics
 from .gc_pause import paused_gc
 from .graph import build_graph
 from .graph_render import FORMATS as GRAPH_FORMATS
 from .ir import json_schema
 from .values import format_duration
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-_FORMAT_OPTION = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(RENDERERS)),
-    default="text",
-    show_default=True,
-    help="How to print diagnostics: text for people, json for tools, github for GitHub Actions annotations.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,7 +41,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any warning).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the per-file summary.")
 def validate(files: tuple[str, ...], output_format: str, strict: bool, quiet: bool) -> None:
@@ -115,118 +105,6 @@ def graph(file: str, graph_format: str, diagnostics_format: str) -> None:
 def schema() -> None:
     """Print the JSON Schema of pipeline files (point your editor's YAML extension at it)."""
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False))
-
-
-def _split_targets(value: str) -> list[str]:
-    from .backends import registry
-
-    available = registry.names()
-    if value.strip() == "all":
-        return available
-    targets = [t.strip() for t in value.split(",") if t.strip()]
-    unknown = [t for t in targets if t not in available]
-    if unknown or not targets:
-        raise click.BadParameter(f"unknown target {', '.join(unknown) or value!r}; choose from {', '.join(available)} or all")
-    return list(dict.fromkeys(targets))
-
-
-def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
-        options[key.strip()] = value.strip()
-    return options
-
-
-def _check_options(options: dict[str, str], targets: list[str]) -> None:
-    from .backends import registry
-
-    known = {key: help for name in targets for key, help in registry.get(name).option_help.items()}
-    for key in options:
-        if key not in known:
-            choices = ", ".join(f"{k} ({v})" for k, v in known.items()) or "none for these targets"
-            raise click.BadParameter(f"unknown option {key!r}; known: {choices}", param_hint="--option")
-
-
-@main.command("compile")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("-t", "--target", "target", required=True, metavar="TARGET[,TARGET...]|all",
-              help="Backends to compile to (see `dagshift targets`).")
-@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
-              help="Output directory. With several targets (or `all`), each gets a subdirectory named after it.")
-@click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
-              help="What a feature the target cannot express is: an error (nothing is written), or a warning "
-                   "(the setting is left out, when it can be without changing what the pipeline computes).")
-@click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
-              help="Backend option, e.g. container=docker for airflow. Repeatable.")
-@click.option("-O", "level", type=click.IntRange(0, 2), default=1, show_default=True,
-              help="Optimization level: 0 none; 1 only what never changes behaviour or names "
-                   "(redundant `after` edges, conditions on literals, critical-path priorities); 2 also "
-                   "runs identical tasks once and fuses chains of small shell tasks where the target pays "
-                   "per task. See `dagshift plan`.")
-@click.option("--select", "select", multiple=True, metavar="TASK",
-              help="Compile only TASK and what it needs (repeatable), like `make TASK`.")
-@_FORMAT_OPTION
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
-def compile_command(files: tuple[str, ...], target: str, outdir: str, unsupported: str,
-                    option_pairs: tuple[str, ...], level: int, select: tuple[str, ...], output_format: str,
-                    quiet: bool) -> None:
-    """Compile pipeline FILES to one or more orchestrators.
-
-    Nothing is written unless every file compiles for every target: files are staged in a
-    temporary directory and moved into OUTDIR at the end. Existing files that dagshift does not
-    generate are left alone.
-
-    \b
-    Examples:
-      dagshift compile pipeline.yaml -t airflow -o dags/
-      dagshift compile pipeline.yaml -t all -o build/
-    """
-    from pathlib import Path
-
-    from .compile import compile_loaded
-
-    targets = _split_targets(target)
-    options = _parse_options(option_pairs)
-    _check_options(options, targets)
-    per_target = len(targets) > 1 or target.strip() == "all"  # a stable layout for `all`
-    everything = Diagnostics()
-    files_out: dict[str, str] = {}
-    owners: dict[str, str] = {}
-    notes: list[str] = []
-    for path in files:
-        loaded = check_file(path)
-        result = compile_loaded(loaded, targets, unsupported=unsupported, options=options, per_target_dirs=per_target,
-                                level=level, select=select)
-        everything.extend(result.diagnostics.sorted())
-        notes.extend(result.notes)
-        for relative, text in result.files.items():
-            if relative in files_out:
-                everything.add(loaded.source.diagnostic(
-                    "E402", Severity.ERROR, f"{path} and {owners[relative]} both generate {relative}", ("name",),
-                    help="give the pipelines different names"))
-            files_out[relative] = text
-            owners[relative] = path
-    click.echo(RENDERERS[output_format](everything.items), nl=False)
-    if everything.has_errors:
-        if output_format == "text":
-            click.echo(f"nothing written: {len(everything.errors)} error(s)")
-        sys.exit(EXIT_PROBLEMS)
-    write_and_report(files_out, Path(outdir), notes, quiet=quiet or output_format != "text")
-
-
-def write_and_report(files: dict[str, str], outdir, notes: list[str], *, quiet: bool) -> None:
-    """Write every file (all or none: compile.write_files), then say what was written and the notes."""
-    from .compile import write_files
-
-    for written in write_files(files, outdir):
-        if not quiet:
-            click.echo(f"wrote {written}")
-    if not quiet:
-        for note in dict.fromkeys(notes):
-            click.echo(f"note: {note}")
 
 
 @main.command()
@@ -300,11 +178,18 @@ def targets(table_format: str, details: bool) -> None:
     click.echo(render_table(table_format, details=details), nl=False)
 
 
-def _register_import_commands() -> None:
+def _register_commands() -> None:
+    """Commands kept in their own modules (one job each)."""
+    from .cli_compare import compare_command
+    from .cli_compile import compile_command
+    from .cli_diff import diff_command
     from .cli_import import convert_command, import_command
 
+    main.add_command(compile_command)
     main.add_command(import_command)
     main.add_command(convert_command)
+    main.add_command(diff_command)
+    main.add_command(compare_command)
 
 
-_register_import_commands()
+_register_commands()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
+from .cli_common import EXIT_PROBLEMS, FORMAT_OPTION
 from .diagnostics import RENDERERS, Diagnostics, Severity
 from .importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
 
-EXIT_PROBLEMS = 1
 _SOURCE_SUFFIXES = {".py", ".yaml", ".yml", ".json"}
 _FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS), default=None,
                             help="The source format; detected from the file when left out.")
@@ -29,8 +29,6 @@ _AIRFLOW_PYTHON_OPTION = click.option(
     "--airflow-python", "airflow_python", metavar="PATH", default=None,
     help="With --execute: the Python interpreter that has Airflow 3 installed (default: $DAGSHIFT_AIRFLOW_PYTHON, "
          "else python3 on PATH).")
-_FORMAT_OPTION = click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text",
-                              show_default=True, help="How to print diagnostics: text, json or github.")
 
 
 def _sources(paths: tuple[str, ...]) -> list[Path]:
@@ -81,7 +79,7 @@ def _diagnostics(results: list[Imported]) -> Diagnostics:
 @_STRICT_OPTION
 @_EXECUTE_OPTION
 @_AIRFLOW_PYTHON_OPTION
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def import_command(paths: tuple[str, ...], source_format: str | None, output: str | None, assess: bool,
                    strict: bool, execute: bool, airflow_python: str | None, output_format: str, quiet: bool) -> None:
@@ -116,7 +114,7 @@ def import_command(paths: tuple[str, ...], source_format: str | None, output: st
             click.echo(f"nothing written: {reason}")
         sys.exit(EXIT_PROBLEMS)
     files = _output_files(results, Path(output))
-    from .cli import write_and_report
+    from .cli_compile import write_and_report
 
     target = Path(output)
     outdir = target.parent if target.suffix in (".yaml", ".yml") else target
@@ -176,7 +174,7 @@ def _print_assessment(results: list[Imported], output_format: str) -> None:
 @click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
               help="What a feature the target cannot express is (as for `dagshift compile`).")
 @click.option("--keep-ir", "keep_ir", is_flag=True, help="Also write the imported pipeline (NAME.yaml) to OUTDIR.")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def convert_command(file: str, target: str, outdir: str, source_format: str | None, strict: bool, execute: bool,
                     airflow_python: str | None, unsupported: str, keep_ir: bool, output_format: str,
@@ -192,11 +190,11 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
       dagshift convert dvc.yaml --to airflow,prefect -o build/
     """
     from .api import check_text
-    from .cli import _split_targets, write_and_report
+    from .cli_compile import split_targets, write_and_report
     from .compile import compile_loaded
 
     _check_execute(source_format, execute, airflow_python)
-    targets = _split_targets(target)
+    targets = split_targets(target)
     results = _import(Path(file), source_format, execute, airflow_python)
     everything = _diagnostics(results)
     files: dict[str, str] = {}

@@ -206,7 +206,7 @@ def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[P
     seen: dict[str, str] = {}
     rewritten: dict[str, Task] = {}
     for task_id in topological_order(graph):
-        task = _renamed_refs(pipeline.tasks[task_id], replaced)
+        task = renamed_refs(pipeline.tasks[task_id], replaced)
         rewritten[task_id] = task
         key = json.dumps(task.model_dump(mode="json", exclude={"description"}), sort_keys=True)
         if key in seen:
@@ -215,7 +215,7 @@ def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost = NO_TARGET) -> tuple[P
             seen[key] = task_id
     if not replaced:
         return pipeline, []
-    tasks = {task_id: _renamed_refs(rewritten[task_id], replaced)
+    tasks = {task_id: renamed_refs(rewritten[task_id], replaced)
              for task_id in pipeline.tasks if task_id not in replaced}
     actions = [Action("deduplicate_tasks", f"'{task_id}' is identical to '{kept}': it runs once, as '{kept}'",
                       kept, merged=(task_id,))
@@ -504,7 +504,7 @@ def _fuse(name: str, ids: list[str], parts: list[Task]) -> Task:
 # ----------------------------------------------------------------------------- renaming references
 
 
-def _renamed_refs(task: Task, replaced: dict[str, str]) -> Task:
+def renamed_refs(task: Task, replaced: dict[str, str]) -> Task:
     """The task with references to replaced tasks pointed at their replacements."""
     if not replaced:
         return task

@@ -6,6 +6,15 @@ set -euo pipefail
 DAGSHIFT_EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$root"
+# Debian's chromium and chromedriver, for the compare report's browser test (root on CI machines).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }
+  else
+    echo "warning: chromium/chromedriver are missing: install the Debian packages chromium and chromium-driver" >&2
+  fi
+fi
 # The real engines the tests run generated files on, one pinned venv each (cached between runs).
 "$venv/bin/python" scripts/engines.py ensure >/dev/null
 set +e
