@@ -59,21 +59,18 @@ class ArgoImporter(Importer):
         "params.*.type", "params.*.min", "params.*.max",
         "artifacts.*.kind", "artifacts.*.description",
         "tasks.*.outputs.*.type", "tasks.*.outputs.*.description",
-        "schedule.start_date",
+        "schedule.start_date", "triggers.*.poll_interval",
     )
 
     def carried(self, pipeline: Pipeline) -> dict[str, Any]:
         """Also as the output holds them: a URI artifact nothing reads is written into the texts as
-        the URI itself (Argo has no artifact to pass), and a data trigger's poll interval is the
-        sensor's business (the EventSource polls; the Sensor has no interval)."""
+        the URI itself (Argo has no artifact to pass). A data trigger's poll interval is not
+        carried: the EventSource polls, and the Sensor has no interval."""
         data = super().carried(pipeline)
         read = {name for task in pipeline.tasks.values() for name in task.consumes}
         read |= {trigger.artifact for trigger in pipeline.triggers if trigger.artifact}
         written_as_text = [name for name, artifact in pipeline.artifacts.items() if artifact.is_uri and name not in read]
-        data = artifacts_as_paths(data, written_as_text)
-        for trigger in data.get("triggers", []):
-            trigger.pop("poll_interval", None)
-        return data
+        return artifacts_as_paths(data, written_as_text)
 
     def detect(self, path: Path, text: str) -> bool:
         if path.suffix not in (".yaml", ".yml", ".json"):

@@ -80,7 +80,7 @@ class KubeflowImporter(Importer):
         "name", "artifacts.*.path", "artifacts.*.description", "artifacts.*.kind", "params.*.enum", "params.*.min",
         "params.*.max", "params.*.description", "params.*.type", "tags", "owner", "triggers",
         "tasks.*.estimate", "tasks.*.priority", "tasks.*.description", "tasks.*.outputs.*.description",
-        "tasks.*.outputs.*.path", "max_active_tasks",
+        "tasks.*.outputs.*.path", "max_active_tasks", "tasks.*.cache.expire",
     )
 
     def carried(self, pipeline: Pipeline) -> dict[str, Any]:
@@ -91,7 +91,6 @@ class KubeflowImporter(Importer):
         for task in data.get("tasks", {}).values():
             cache = task.get("cache")
             if isinstance(cache, dict):
-                cache.pop("expire", None)
                 if cache.get("enabled") is False:
                     del task["cache"]
             if isinstance(task.get("command"), list) and isinstance(task.get("args"), list):

@@ -36,10 +36,16 @@ def normalized(pipeline: Pipeline, without: Iterable[str] = ()) -> dict[str, Any
 
 
 def drop_field(data: Any, parts: list[str]) -> None:
-    """Remove the field at `parts` (a `*` part: every key at that level)."""
-    if not isinstance(data, dict) or not parts:
+    """Remove the field at `parts` (a `*` part: every key, or every item of a list, at that level)."""
+    if not parts:
         return
     head, rest = parts[0], parts[1:]
+    if isinstance(data, list) and head == "*" and rest:
+        for item in data:
+            drop_field(item, rest)
+        return
+    if not isinstance(data, dict):
+        return
     keys = list(data) if head == "*" else [head]
     for key in keys:
         if key not in data:
