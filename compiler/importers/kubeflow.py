@@ -90,9 +90,8 @@ class KubeflowImporter(Importer):
         without_idle_retry_settings(data)
         for task in data.get("tasks", {}).values():
             cache = task.get("cache")
-            if isinstance(cache, dict):
-                if cache.get("enabled") is False:
-                    del task["cache"]
+            if isinstance(cache, dict) and cache.get("enabled") is False:
+                del task["cache"]
             if isinstance(task.get("command"), list) and isinstance(task.get("args"), list):
                 task["command"] = task["command"] + task.pop("args")
             if task.get("trigger_rule") == "all_failed" and len(task.get("after", [])) == 1:
