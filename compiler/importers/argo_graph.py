@@ -67,6 +67,46 @@ def _fail_fast_matters(order: list[str], names: dict) -> bool:
                if other != late and other not in ancestors[late] and late not in ancestors[other])
 
 
+# $1 start (default 0), $2 end, $3 count (wins over end), $4 printf format, $5 the output file: the
+# JSON list Argo's withSequence gives (numbers; with a format, the formatted texts).
+SEQUENCE_SCRIPT = r"""start=${1:-0} end=$2 count=$3 format=$4 out=$5
+if [ -n "$count" ]; then
+  if [ "$count" -le 0 ]; then printf '[]' >"$out"; exit 0; fi
+  end=$((start + count - 1))
+fi
+step=1
+if [ "$end" -lt "$start" ]; then step=-1; fi
+sep='' i=$start
+printf '[' >"$out"
+while :; do
+  if [ -n "$format" ]; then
+    value=$(printf "$format" "$i" | sed 's/\\/\\\\/g; s/"/\\"/g')
+    printf '%s"%s"' "$sep" "$value" >>"$out"
+  else
+    printf '%s%d' "$sep" "$i" >>"$out"
+  fi
+  sep=,
+  if [ "$i" -eq "$end" ]; then break; fi
+  i=$((i + step))
+done
+printf ']' >>"$out"
+"""
+
+
+def _sequence_numbers(sequence: dict, line: int | None) -> list[int] | None:
+    """The numbers of a withSequence whose bounds are literal; None when one is known only at run time."""
+    try:
+        if "count" in sequence:
+            start = int(str(sequence.get("start", 0)))
+            return list(range(start, start + int(str(sequence["count"]))))
+        start, end = int(str(sequence.get("start", 0))), int(str(sequence["end"]))
+    except ValueError:
+        return None
+    except KeyError:
+        raise ImportStop("withSequence needs a count or an end", line) from None
+    return list(range(start, end + 1)) if end >= start else list(range(start, end - 1, -1))
+
+
 def _escape_items(item: Any) -> Any:
     if isinstance(item, str):
         return item.replace("${{", "$${{")
@@ -321,18 +361,28 @@ class GraphMixin:
                 self.report.loss(f"param '{match.group(1)}' is a JSON list at run time: its default is not one",
                                  line_of(node, "withParam"), approximate=True)
         elif "withSequence" in node:
-            task["foreach"] = self._sequence(node["withSequence"], line_of(node, "withSequence"))
-
-    def _sequence(self, sequence: dict, line: int | None) -> list:
-        try:
-            if "count" in sequence:
-                start = int(str(sequence.get("start", 0)))
-                numbers = list(range(start, start + int(str(sequence["count"]))))
+            sequence = node["withSequence"] or {}
+            line = line_of(node, "withSequence")
+            numbers = _sequence_numbers(sequence, line)
+            if numbers is None:
+                task["foreach"] = self._sequence_task(sequence, scope, task, task_id, line)
+            elif sequence.get("format"):
+                task["foreach"] = [_printf(str(sequence["format"]), n) for n in numbers]
             else:
-                start, end = int(str(sequence.get("start", 0))), int(str(sequence["end"]))
-                numbers = list(range(start, end + 1)) if end >= start else list(range(start, end - 1, -1))
-        except (ValueError, KeyError):
-            raise ImportStop("withSequence with values known only at run time cannot be a fixed foreach list", line)
-        if sequence.get("format"):
-            return [_printf(str(sequence["format"]), n) for n in numbers]
-        return numbers
+                task["foreach"] = numbers
+
+    def _sequence_task(self, sequence: dict, scope: dict, task: dict, task_id: str, line: int | None) -> str:
+        """withSequence bounds known only at run time: an added task prints the sequence (a JSON
+        list), and the loop runs over its output."""
+        values = [self._text(as_text(plain(sequence.get(key, ""))), scope, line)
+                  for key in ("start", "end", "count", "format")]
+        sequence_id = self._new_id(f"{task_id}-sequence")
+        self.tasks[sequence_id] = {"command": ["sh", "-c", SEQUENCE_SCRIPT, "sequence", *values,
+                                               "${{ outputs.items }}"],
+                                   "outputs": {"items": {"type": "list"}}}
+        if task.get("after"):
+            self.tasks[sequence_id]["after"] = list(task["after"])
+        self.report.loss(f"'{task_id}' loops over a withSequence known only at run time: the added task "
+                         f"'{sequence_id}' prints the sequence and the loop runs over its output", line,
+                         approximate=True)
+        return f"${{{{ tasks.{sequence_id}.outputs.items }}}}"

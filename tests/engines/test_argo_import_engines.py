@@ -106,3 +106,43 @@ def test_argo_templates_run_as_kubectl_curl_or_container_tasks_load_in_airflow(a
             expected[loaded.pipeline.name] = (set(graph.nodes), set(graph.edges))
     assert len(expected) >= 14
     assert inspected_graphs(airflow_engine.inspect(dags), expected, "Argo") == []
+
+
+def test_a_run_time_with_sequence_runs_in_airflow_over_the_added_tasks_output(airflow_engine, tmp_path: Path) -> None:
+    """The task argo_graph.py adds for a withSequence known only at run time prints the sequence,
+    and real Airflow maps the loop over it. The loop's container is run as a shell task here (no
+    Docker): the sequence task and the mapping are what is under test."""
+    source = tmp_path / "wf.yaml"
+    source.write_text("""\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: sequence-at-run-time}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: first, value: "9"}, {name: n, value: "3"}]}
+  templates:
+  - name: main
+    steps:
+    - - name: each
+        template: write
+        arguments: {parameters: [{name: m, value: "{{item}}"}]}
+        withSequence: {start: "{{workflow.parameters.first}}", count: "{{workflow.parameters.n}}", format: "u%02X"}
+  - name: write
+    inputs: {parameters: [{name: m}]}
+    container: {image: alpine, command: [sh, -c, "echo {{inputs.parameters.m}} > seq-{{inputs.parameters.m}}.txt"]}
+""", encoding="utf-8")
+    (result,) = import_file(source, "argo")
+    assert result.grade is Grade.REVIEW
+    del result.data["tasks"]["each"]["image"]
+    loaded = check_text(pipeline_yaml(result), "imported")
+    compiled = compile_loaded(loaded, ["airflow"], unsupported="error", per_target_dirs=False)
+    assert not compiled.diagnostics.has_errors, [str(d) for d in compiled.diagnostics]
+    dags = tmp_path / "dags"
+    for relative, text in compiled.files.items():
+        (dags / relative).parent.mkdir(parents=True, exist_ok=True)
+        (dags / relative).write_text(text, encoding="utf-8")
+    (dag_file,) = [dags / relative for relative in compiled.files if relative.endswith(".py")]
+    run = airflow_engine.dag_test(dag_file, "sequence-at-run-time", {"first": 9, "n": 3})
+    assert run.state == "success", run.summary()
+    assert sorted(ti["map_index"] for ti in run.instances("each")) == [0, 1, 2], run.summary()
+    assert sorted(p.name for p in run.workdir.rglob("seq-*.txt")) == ["seq-u09.txt", "seq-u0A.txt", "seq-u0B.txt"]

@@ -308,3 +308,33 @@ def test_an_output_given_when_someone_resumes_is_manual_not_an_importer_bug(tmp_
     assert result.grade is Grade.MANUAL
     assert [d.code for d in result.diagnostics.errors] == ["E602"]
     assert "runs nothing (a suspend" in result.diagnostics.errors[0].message
+
+
+# ----------------------------------------------------------------------------- run-time withSequence
+
+def test_a_with_sequence_known_at_run_time_loops_over_an_added_task(tmp_path: Path) -> None:
+    result = imported(tmp_path, """
+        - name: main
+          inputs: {parameters: [{name: first}, {name: n}]}
+          steps:
+          - - name: each
+              template: echo
+              arguments: {parameters: [{name: m, value: "{{item}}"}]}
+              withSequence: {start: "{{inputs.parameters.first}}", count: "{{inputs.parameters.n}}", format: "u%02X"}
+        - name: echo
+          inputs: {parameters: [{name: m}]}
+          container: {image: alpine, command: [echo, "{{inputs.parameters.m}}"]}
+        """)
+    assert result.grade is Grade.REVIEW, messages(result)
+    tasks = result.data["tasks"]
+    assert tasks["each"]["foreach"] == "${{ tasks.each-sequence.outputs.items }}"
+    assert messages(result) == ["W602 'each' loops over a withSequence known only at run time: the added task "
+                                "'each-sequence' prints the sequence and the loop runs over its output"]
+    command = tasks["each-sequence"]["command"]
+    assert command[4:8] == ["${{ params.first }}", "", "${{ params.n }}", "u%02X"]
+    for first, count, expected in (("9", "3", ["u09", "u0A", "u0B"]), ("", "0", [])):
+        out = tmp_path / "items.json"
+        argv = [first if a == "${{ params.first }}" else count if a == "${{ params.n }}" else
+                str(out) if a == "${{ outputs.items }}" else a for a in command]
+        subprocess.run(argv, check=True, timeout=30)
+        assert json.loads(out.read_text(encoding="utf-8")) == expected
