@@ -328,8 +328,8 @@ def test_a_with_sequence_known_at_run_time_loops_over_an_added_task(tmp_path: Pa
     assert result.grade is Grade.REVIEW, messages(result)
     tasks = result.data["tasks"]
     assert tasks["each"]["foreach"] == "${{ tasks.each-sequence.outputs.items }}"
-    assert messages(result) == ["W602 'each' loops over a withSequence known only at run time: the added task "
-                                "'each-sequence' prints the sequence and the loop runs over its output"]
+    assert messages(result) == [("W602 'each' loops over a withSequence known only at run time: the added task "
+                                 "'each-sequence' prints the sequence and the loop runs over its output")]
     command = tasks["each-sequence"]["command"]
     assert command[4:8] == ["${{ params.first }}", "", "${{ params.n }}", "u%02X"]
     for first, count, expected in (("9", "3", ["u09", "u0A", "u0B"]), ("", "0", [])):
