@@ -1,8 +1,8 @@
 """Strict offline validation of Argo Workflows YAML against Argo's own JSON schema.
 
-Argo publishes `api/jsonschema/schema.json`; the shared corpus (../shared/corpus/argo, next to the
-checkout) holds it at two tags. Two things make the file unusable as it stands (see
-../shared/docs/BACKENDS.md, "Offline validation"):
+Argo publishes `api/jsonschema/schema.json`; tests/argo/schemas/ holds it at two tags (vendored,
+Apache-2.0: see its README.md), so these checks run on every clone. Two things make the file
+unusable as it stands (see ../shared/docs/BACKENDS.md, "Offline validation"):
 
 - its top-level `oneOf` fails for every Workflow (a Workflow also matches the template kinds), so
   each document is validated against its own kind's definition instead;
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -30,11 +29,8 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 
-ROOT = Path(__file__).resolve().parents[2]
-# The shared corpus sits next to the checkout; DAGSHIFT_SHARED points elsewhere (a checkout in /tmp).
-CORPUS = Path(os.environ.get("DAGSHIFT_SHARED") or ROOT.parent / "shared") / "corpus" / "argo"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
 VERSIONS = ("v3.7.18", "v4.1.2")
-MISSING = "tests need ../shared/corpus/argo (the shared corpus next to the checkout, or set DAGSHIFT_SHARED)"
 
 # Keywords whose value is one schema, a list of schemas, or a name -> schema map. Everything else
 # (enum, const, default, examples, x-kubernetes-*) is data and is never rewritten.
@@ -63,22 +59,15 @@ EXTRA_DEFINITIONS = {
 }
 
 
-class CorpusMissing(RuntimeError):
-    """The shared corpus is not next to the checkout: a broken setup, never a reason to skip."""
-
-
 def schema_path(version: str) -> Path:
-    return CORPUS / f"schema-{version}.json"
+    return SCHEMAS / f"schema-{version}.json"
 
 
 @cache
 def _schema(version: str) -> dict[str, Any]:
     if version not in VERSIONS:
         raise ValueError(f"unknown Argo schema version {version!r}; known: {', '.join(VERSIONS)}")
-    path = schema_path(version)
-    if not path.is_file():
-        raise CorpusMissing(f"{MISSING}: {path} not found")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(schema_path(version).read_text(encoding="utf-8"))
 
 
 def strict_definitions(definitions: dict[str, Any]) -> dict[str, Any]:

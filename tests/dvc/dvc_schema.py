@@ -1,7 +1,7 @@
 """Offline validation of `dvc.yaml` documents against the official dvc.yaml JSON schema.
 
-The shared corpus (../shared/corpus/dvc, next to the checkout; DAGSHIFT_SHARED points elsewhere)
-holds `schema.json` from iterative/dvcyaml-schema @f563c18. Unlike Argo's schema
+The external corpus (../shared/corpus/dvc, found by tests/external_corpus.py) holds `schema.json`
+from iterative/dvcyaml-schema @f563c18; tests that use it are marked `corpus`. Unlike Argo's schema
 (tests/argo/schema.py), it is already strict: every object schema that lists `properties` sets
 `additionalProperties: false`, so a misspelled stage key (`dep:` for `deps:`) is an error, as it
 is for DVC itself ("extra keys not allowed"). `open_objects` proves that, so nothing here closes
@@ -18,20 +18,14 @@ Documents are read as DVC reads them: ruamel.yaml's safe loader, YAML 1.2
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import external_corpus
 import jsonschema
 from ruamel.yaml import YAML
-
-ROOT = Path(__file__).resolve().parents[2]
-# The shared corpus sits next to the checkout; DAGSHIFT_SHARED points elsewhere (a checkout in /tmp).
-CORPUS = Path(os.environ.get("DAGSHIFT_SHARED") or ROOT.parent / "shared") / "corpus" / "dvc"
-SCHEMA = CORPUS / "schema.json"
-MISSING = "tests need ../shared/corpus/dvc (the shared corpus next to the checkout, or set DAGSHIFT_SHARED)"
 
 # Keywords whose value is one schema, a list of schemas, or a name -> schema map.
 _ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
@@ -40,15 +34,9 @@ _LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
 
 
-class CorpusMissing(RuntimeError):
-    """The shared corpus is not next to the checkout: a broken setup, never a reason to skip."""
-
-
 @cache
 def schema() -> dict[str, Any]:
-    if not SCHEMA.is_file():
-        raise CorpusMissing(f"{MISSING}: {SCHEMA} not found")
-    return json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return json.loads(external_corpus.path("dvc", "schema.json").read_text(encoding="utf-8"))
 
 
 @cache
@@ -126,7 +114,4 @@ def load(path: Path) -> Any:
 
 def corpus_files(folder: str = "files") -> Iterator[Path]:
     """The corpus's dvc.yaml files in FOLDER (files, invalid or malformed), by name."""
-    directory = CORPUS / folder
-    if not directory.is_dir():
-        raise CorpusMissing(f"{MISSING}: {directory} not found")
-    yield from sorted(p for p in directory.iterdir() if p.is_file())
+    yield from sorted(p for p in external_corpus.path("dvc", folder).iterdir() if p.is_file())

@@ -1,6 +1,6 @@
 """The Argo importer (compiler/importers/argo.py): hand-made workflows for each construct and
-loss, the official Argo examples in ../shared/corpus, and dagshift's own output where the shared
-round-trip test cannot reach it (a WorkflowTemplate)."""
+loss, the official Argo examples in the external corpus (../shared/corpus; tests marked `corpus`),
+and dagshift's own output where the shared round-trip test cannot reach it (a WorkflowTemplate)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import json
 import textwrap
 from pathlib import Path
 
+import external_corpus
 import pytest
 
 from compiler.importers import detect, get, import_file
 from compiler.importers.base import Grade
-
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = ROOT.parent / "shared" / "corpus" / "argo" / "examples"
 
 
 def write(tmp_path: Path, text: str, name: str = "wf.yaml") -> Path:
@@ -508,6 +506,7 @@ def _same_yaml(fast, exact, where: str = "$") -> None:
         assert repr(fast) == repr(exact), where
 
 
+@pytest.mark.corpus
 def test_the_fast_yaml_reader_gives_what_the_exact_one_gives(tmp_path: Path) -> None:
     """yaml_read.read_yaml (libyaml's events, ruamel's constructor) against base.yaml_documents
     (ruamel's pure-Python reader): every corpus file, and the texts left to the exact reader."""
@@ -547,12 +546,10 @@ CORPUS_COUNTS = {"automatic": 34, "review": 101, "manual": 17, "skipped": 4}
 
 
 def require_corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.fail(f"the Argo corpus is missing: expected the official examples in {CORPUS} "
-                    "(../shared/corpus/argo/examples next to the repository)", pytrace=False)
-    return CORPUS
+    return external_corpus.path("argo", "examples")
 
 
+@pytest.mark.corpus
 def test_corpus_assess_counts(cli) -> None:
     corpus = require_corpus()
     result = cli("import", "--assess", str(corpus), "--from", "argo", "--format", "json")

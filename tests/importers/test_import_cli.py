@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import external_corpus
 import pytest
 
 from compiler.importers import FORMATS, get
@@ -87,29 +88,24 @@ def test_assess_counts_grades_and_writes_nothing(cli, tmp_path: Path) -> None:
     assert "1 pipeline(s): 1 automatic, 0 review, 0 manual; 1 file(s) skipped (no pipeline in them)" in text.stdout
 
 
-CORPORA = {"argo": ROOT.parent / "shared" / "corpus" / "argo" / "examples",
-           "dvc": ROOT.parent / "shared" / "corpus" / "dvc" / "files"}
+CORPORA = {"argo": ("argo", "examples"), "dvc": ("dvc", "files")}  # in the external corpus
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("source_format", sorted(CORPORA))
 def test_detection_grades_a_corpus_as_naming_the_format_does(cli, source_format: str) -> None:
     """Without --from, every file of the real-world corpus is recognized as its format."""
-    corpus = CORPORA[source_format]
-    if not corpus.is_dir():
-        pytest.fail(f"the shared corpus is missing: {corpus} (this test needs ../shared next to the repository)",
-                    pytrace=False)
+    corpus = external_corpus.path(*CORPORA[source_format])
     named = json.loads(cli("import", "--assess", str(corpus), "--from", source_format, "--format", "json").stdout)
     detected = json.loads(cli("import", "--assess", str(corpus), "--format", "json").stdout)
     assert [(p["file"], p["grade"]) for p in detected["pipelines"]] == [
         (p["file"], p["grade"]) for p in named["pipelines"]]
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("source_format", sorted(CORPORA))
 def test_the_readme_reports_the_corpus_grades(cli, source_format: str) -> None:
-    corpus = CORPORA[source_format]
-    if not corpus.is_dir():
-        pytest.fail(f"the shared corpus is missing: {corpus} (this test needs ../shared next to the repository)",
-                    pytrace=False)
+    corpus = external_corpus.path(*CORPORA[source_format])
     counts = json.loads(cli("import", "--assess", str(corpus), "--format", "json").stdout)["counts"]
     row = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
                if line.startswith("| ") and f"`corpus/{source_format}/" in line)
