@@ -39,6 +39,7 @@ from .airflow_tasks import (
     taskflow_spec,
 )
 from .airflow_values import CallValue, Evaluator, NotStatic, Seconds, When, dotted, plain_data
+from .airflow_xcom import RETURN_VALUE, Results, branch_condition, output_ref, read_results, takes_arguments
 from .base import Imported, Reporter
 from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
 
@@ -142,6 +143,8 @@ class _DagReader:
         self.data: dict[str, Any] = {"name": found.dag_id}
         self.default_args: dict[str, ast.expr] = {}
         self.dropped: set[str] = set()  # dagshift helper tasks, read into the tasks they serve
+        # Return values passed between hand-written TaskFlow tasks (dagshift's output has specs).
+        self.results = Results() if file.generated else read_results(found)
 
     def _loss(self, message: str, node: Any, approximate: bool = False) -> None:
         line = getattr(node, "lineno", None)
@@ -394,6 +397,7 @@ class _DagReader:
         tasks: dict[str, dict[str, Any]] = {}
         found_tasks = self.found.tasks
         self.ids = {task_id: _portable_id(task_id) for task_id in found_tasks}
+        self.ctx.results = {task_id: output_ref(self.ids[task_id]) for task_id in self.results.types}
         for task_id, found in found_tasks.items():
             if self._is_helper(task_id, found):
                 self.dropped.add(task_id)
@@ -406,6 +410,8 @@ class _DagReader:
         for task_id, found in found_tasks.items():
             if task_id.endswith("__branch") and task_id in self.dropped:
                 self._condition(found, tasks)
+        for branch, targets in self.results.branches.items():
+            self._branch_conditions(branch, targets, tasks)
         return tasks
 
     def _is_helper(self, task_id: str, found: Found) -> bool:
@@ -433,8 +439,12 @@ class _DagReader:
         common(found, kwargs, self.ctx, task)
         self._operator(found, kwargs, task)
         self._fan_out(found, task)
+        if "foreach" not in task:
+            self._not_mapped(found, task)
         self._unmapped_arguments(found, kwargs)
         self._outlets(found, task)
+        if found.task_id in self.results.types:  # another task reads its return value
+            task["outputs"] = {RETURN_VALUE: self.results.types[found.task_id]}
         return task
 
     def _operator(self, found: Found, kwargs: dict[str, ast.expr], task: dict[str, Any]) -> None:
@@ -442,6 +452,8 @@ class _DagReader:
         spec = taskflow_spec(found, self.ctx)
         if spec is not None:
             from_spec(spec["spec"], task)
+        elif _runs_items(found):
+            pass  # each instance runs one item: the command is set when the task is mapped (_map)
         elif cls == "BashOperator" or cls == "task.bash":
             bash(found, kwargs, self.ctx, task) if cls == "BashOperator" else self._task_bash(found, task)
         elif cls in ("PythonOperator", "PythonVirtualenvOperator", "ExternalPythonOperator"):
@@ -468,7 +480,9 @@ class _DagReader:
                        found.node)
 
     def _taskflow(self, found: Found, task: dict[str, Any]) -> None:
-        if found.cls in ("task.branch", "task.short_circuit"):
+        if found.cls == "task.branch" and found.task_id in self.results.branches:
+            taskflow(found, self.ctx, task)  # its choice is read as conditions (_branch_conditions)
+        elif found.cls in ("task.branch", "task.short_circuit"):
             taskflow(found, self.ctx, task)
             self._control_loss(f"@{found.cls}", found.function)
         elif found.cls in ("task", "task.python", "task.virtualenv", "task.external_python"):
@@ -525,6 +539,10 @@ class _DagReader:
 
             task["foreach"] = spec_text(spec_items["items"])
             return
+        if "<kwargs>" in found.expand:
+            self._loss("expand_kwargs (a mapping of arguments per instance) is not carried over; the task is not "
+                       "mapped", found.node)
+            return
         if len(found.expand) != 1:
             self._loss(f"{found.task_id} maps over several arguments ({', '.join(found.expand)}), a cross product "
                        "dagshift cannot write; the task is not mapped", found.node)
@@ -538,13 +556,33 @@ class _DagReader:
             if self.file.generated and name == "arguments" and task.get("image"):
                 self._container_items(found, items, task)
                 return
-            task["foreach"] = items
-            if not self.file.generated and not found.cls.startswith("task"):
-                self._loss(f".expand({name}=...) is imported as `foreach` over the list; the task reads each "
-                           "item as `${{ item }}`, not as the argument " + repr(name), node, approximate=True)
+            self._map(found, name, items, task)
             return
-        self._loss(f".expand({name}=...) maps over another task's result, which dagshift cannot name; the task is "
-                   "not mapped (write `foreach: ${{ tasks.ID.outputs.NAME }}`)", node)
+        source = found.xcoms.get(name)
+        if source is not None and self.results.maps_over(source):
+            self._map(found, name, output_ref(self.ids[source]), task)
+            return
+        self._loss(_unmapped_source(name, source), node)
+
+    def _map(self, found: Found, name: str, items: list | str, task: dict[str, Any]) -> None:
+        """The task runs once per item (`foreach`), and gets the item as the mapped argument."""
+        task["foreach"] = items
+        if self.file.generated:
+            return  # its spec passes the item
+        if takes_arguments(found):
+            task["args"] = {name: "${{ item }}", **task.get("args", {})}
+        elif _runs_items(found):
+            task["command"] = "${{ item }}"  # Airflow does not render mapped values as templates either
+        else:
+            self._loss(f".expand({name}=...) is imported as `foreach`; the task reads each item as `${{{{ item }}}}`, "
+                       f"not as the argument {name!r}", found.expand[name], approximate=True)
+
+    def _not_mapped(self, found: Found, task: dict[str, Any]) -> None:
+        """A task that runs once (never mapped, or a mapping not carried) keeps nothing of mapping."""
+        task.pop("max_parallel", None)  # a limit of running instances: one instance has nothing to limit
+        if _runs_items(found):
+            self._loss("the BashOperator's command is each item it is mapped over, which is not carried; imported "
+                       "as a no-op", found.node)
 
     def _container_items(self, found: Found, items: list, task: dict[str, Any]) -> None:
         self._loss("a container task mapped over a literal list: each item's argument list is imported, the list "
@@ -605,6 +643,16 @@ class _DagReader:
             if chosen:
                 tasks[task_id]["else_of"] = chosen[0]
 
+    def _branch_conditions(self, branch: str, targets: list[str], tasks: dict[str, dict[str, Any]]) -> None:
+        """A @task.branch returning one of its downstream task ids: each runs when it is the one returned."""
+        branch_id = self.ids[branch]
+        for index, target in enumerate(targets):
+            task = tasks[self.ids[target]]
+            if index == 1 and len(targets) == 2:
+                task["else_of"] = self.ids[targets[0]]  # of two, the other one is chosen exactly when the first is not
+            else:
+                task["when"] = branch_condition(branch_id, target)
+
     # ------------------------------------------------------------------ edges
 
     def _edges(self, tasks: dict[str, dict[str, Any]]) -> None:
@@ -630,6 +678,19 @@ class _DagReader:
                 artifacts.setdefault(trigger["artifact"], uri)
         if artifacts:
             self.data["artifacts"] = {name: uri for name, uri in artifacts.items() if isinstance(uri, str)}
+
+
+def _runs_items(found: Found) -> bool:
+    """A BashOperator mapped over its command (`.expand(bash_command=...)`)."""
+    return found.cls == "BashOperator" and "bash_command" in (found.expand or {})
+
+
+def _unmapped_source(name: str, source: str | None) -> str:
+    if source is None:
+        return (f".expand({name}=...) maps over a value computed when the file runs; the task is not mapped (write "
+                "`foreach:` over a list, a param or `${{ tasks.ID.outputs.NAME }}`)")
+    return (f".expand({name}=...) maps over the return value of task '{source}', which dagshift maps over only when "
+            "it is a list returned by a TaskFlow python task (annotate it `-> list`); the task is not mapped")
 
 
 def _asset_list(value: Any) -> list[CallValue]:

@@ -43,6 +43,9 @@ class Found:
     expand: dict[str, ast.expr] | None = None
     partial: bool = False
     group_kwargs: list[tuple[str, dict[str, ast.expr]]] = field(default_factory=list)
+    # Arguments (by parameter name, mapped ones included) that are another task's whole return
+    # value, as Airflow passes it: argument name -> that task's id.
+    xcoms: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +96,14 @@ class Tasks:
     """An expression's value as tasks: task ids and groups."""
 
     items: tuple[Any, ...]  # str task ids, or Group
+    whole: bool = True  # False for a list of tasks or `t["key"]`: not one task's whole return value
+
+    @property
+    def single(self) -> str | None:
+        """The task id when the value is one task's whole return value (its XComArg)."""
+        if self.whole and len(self.items) == 1 and isinstance(self.items[0], str):
+            return self.items[0]
+        return None
 
 
 def _kwargs(call: ast.Call) -> dict[str, ast.expr]:
@@ -314,7 +325,7 @@ class Scanner:
         if isinstance(node, (ast.List, ast.Tuple)):
             values = [self._expr(e, env) for e in node.elts]
             items = tuple(i for v in values if isinstance(v, Tasks) for i in v.items)
-            return Tasks(items) if items or not node.elts else None
+            return Tasks(items, whole=False) if items or not node.elts else None
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.RShift, ast.LShift)):
             return self._shift(node, env)
         if isinstance(node, ast.Attribute):
@@ -323,8 +334,8 @@ class Scanner:
                 return base
             return None
         if isinstance(node, ast.Subscript):
-            base = self._expr(node.value, env)
-            return base if isinstance(base, Tasks) else None  # `t["key"]`: an XComArg of t
+            base = self._expr(node.value, env)  # `t["key"]`: an XComArg of t, for one of its values
+            return Tasks(base.items, whole=False) if isinstance(base, Tasks) else None
         if isinstance(node, ast.Call):
             return self._call(node, env)
         return None
@@ -482,7 +493,11 @@ class Scanner:
             return None
         for value in kwargs.values():
             self._expr(value, env)  # XComArgs in arguments
-        return self._add(dag, Found(task_id, name, kwargs, node, expand=expand, partial=expand is not None))
+        # A mapped operator waits for the tasks whose results it maps over.
+        mapped = [(key, self._expr(value, env)) for key, value in (expand or {}).items()]
+        found = Found(task_id, name, kwargs, node, expand=expand, partial=expand is not None,
+                      xcoms=_xcom_arguments(mapped))
+        return self._passed_to(self._add(dag, found), mapped, node)
 
     def _taskflow(self, function: TaskFlowFunction, call: ast.Call, env: dict[str, Any],
                   expand: dict[str, ast.expr] | None = None, partial: bool = False) -> Tasks | None:
@@ -490,16 +505,20 @@ class Scanner:
         task_id_node = kwargs.get("task_id")
         task_id = task_id_node.value if isinstance(task_id_node, ast.Constant) else function.node.name
         dag = self._dag_for(kwargs, env)
-        upstream = [self._expr(a, env) for a in [*call.args, *(k.value for k in call.keywords)]]
-        upstream += [self._expr(v, env) for v in (expand or {}).values()]
+        # `f.expand(x=...)`: the call's arguments are the mapped ones; each is read once.
+        arguments = _call_arguments(function.node, call) if expand is None or partial else []
+        passed = [(name, self._expr(node, env)) for name, node in [*arguments, *(expand or {}).items()]]
         found = Found(task_id, function.decorator, kwargs, call, function=function.node, call=call,
-                      expand=expand, partial=partial)
-        made = self._add(dag, found)
+                      expand=expand, partial=partial, xcoms=_xcom_arguments(passed))
+        return self._passed_to(self._add(dag, found), passed, call)
+
+    def _passed_to(self, made: Tasks | None, passed: list[tuple[str | None, Any]], node: ast.AST) -> Tasks | None:
+        """A task's result passed to another task is an edge."""
         if made is None:
             return None
-        for value in upstream:
-            if isinstance(value, Tasks):  # an XCom passed as an argument is an edge
-                self._connect(value, made, call.lineno)
+        for _, value in passed:
+            if isinstance(value, Tasks):
+                self._connect(value, made, getattr(node, "lineno", 0))
         return made
 
     def _group_function(self, function: GroupFunction, call: ast.Call, env: dict[str, Any]) -> Any:
@@ -528,6 +547,19 @@ class Scanner:
                 downs = _ends(down, resolved, leaves=False) if isinstance(down, Group) else [down]
                 resolved += [(u, d, line) for u in ups for d in downs]
             dag.edges = resolved
+
+
+def _call_arguments(function: ast.FunctionDef, call: ast.Call) -> list[tuple[str | None, ast.expr]]:
+    """A TaskFlow call's arguments by the function's parameter names (None: no name, as `*args`)."""
+    names = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+    positional = [(names[index] if index < len(names) else None, node) for index, node in enumerate(call.args)]
+    return positional + [(keyword.arg, keyword.value) for keyword in call.keywords]
+
+
+def _xcom_arguments(passed: list[tuple[str | None, Any]]) -> dict[str, str]:
+    """Argument name -> task id, for the arguments that are one task's whole return value."""
+    return {name: value.single for name, value in passed
+            if name and name.isidentifier() and isinstance(value, Tasks) and value.single}
 
 
 def _ends(group: Group, edges: list[tuple[str, str, int]], *, leaves: bool) -> list[str]:

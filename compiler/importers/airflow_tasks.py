@@ -54,6 +54,7 @@ class Context:
     generated: bool
     loss: Callable[..., None]  # loss(message, node, approximate=False)
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    results: dict[str, str] = field(default_factory=dict)  # task id -> placeholder of the value it passes on
 
 
 def static(ctx: Context, node: ast.AST, what: str) -> Any:
@@ -131,6 +132,9 @@ def _retries(kwargs: dict[str, ast.expr], ctx: Context, task: dict[str, Any]) ->
             task["retry_backoff"] = float(value)
     if "max_retry_delay" in kwargs:
         _duration(ctx, kwargs["max_retry_delay"], "max_retry_delay", task, "retry_max_delay")
+    if task.get("retries") == 0:  # `retries=0` over default_args that retry: their delays do nothing
+        for key in ("retry_delay", "retry_backoff", "retry_max_delay"):
+            task.pop(key, None)
 
 
 def _duration(ctx: Context, node: ast.AST, what: str, task: dict[str, Any], key: str) -> None:
@@ -381,15 +385,16 @@ def taskflow(found: Found, ctx: Context, task: dict[str, Any]) -> None:
              f"from module '{ctx.module}' (which must be importable where tasks run)", found.function,
              approximate=True)
     args: dict[str, Any] = {}
-    call = found.call
+    call = found.call if found.expand is None or found.partial else None  # `f.expand(...)`: all mapped
     names = [a.arg for a in found.function.args.args]
     pairs = list(zip(names, call.args if call else [])) + [(k.arg, k.value) for k in (call.keywords if call else [])
                                                             if k.arg]
-    mapped = found.expand or {}
-    if len(mapped) == 1:  # `.expand(x=[...])`: each instance gets one item as `x`
-        args[next(iter(mapped))] = "${{ item }}"
+    mapped = found.expand or {}  # the importer passes the item when it maps the task
     for name, node in pairs:
         if name in mapped:
+            continue
+        if name in found.xcoms:
+            _result_argument(found, name, node, ctx, args)
             continue
         try:
             value = ctx.evaluator.value(node)
@@ -401,6 +406,17 @@ def taskflow(found: Found, ctx: Context, task: dict[str, Any]) -> None:
         args[name] = escape(plain) if isinstance(plain, str) else plain
     if args:
         task["args"] = args
+
+
+def _result_argument(found: Found, name: str, node: ast.AST, ctx: Context, args: dict[str, Any]) -> None:
+    """An argument that is another task's return value: that task's output, when it is carried."""
+    upstream = found.xcoms[name]
+    if upstream in ctx.results:
+        args[name] = ctx.results[upstream]
+        return
+    ctx.loss(f"argument '{name}' is the return value of task '{upstream}', which dagshift passes on only from a "
+             "TaskFlow python task whose return type is known (annotate the function); the edge is kept, the value "
+             "is not passed", node)
 
 
 def container(found: Found, kwargs: dict[str, ast.expr], ctx: Context, task: dict[str, Any]) -> None:

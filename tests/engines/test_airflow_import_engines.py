@@ -1,26 +1,47 @@
-"""`dagshift import --execute`: Airflow DAG files loaded by the real Airflow 3 of the engine venv
-(scripts/engines/airflow.txt), never mocked. A DAG built in a loop, which static analysis grades
-manual, imports with its tasks and edges; a file Airflow refuses is an E601 with Airflow's
-message; and for the hand-written fixtures static analysis reads, both modes agree on the graph."""
+"""Airflow DAG files imported by dagshift, checked on the real Airflow 3 of the engine venv
+(scripts/engines/airflow.txt), never mocked.
+
+`dagshift import --execute`: a DAG built in a loop, which static analysis grades manual, imports
+with its tasks and edges; a file Airflow refuses is an E601 with Airflow's message; and for the
+hand-written fixtures static analysis reads, both modes agree on the graph.
+
+The TaskFlow fixtures (tasks mapped over other tasks' results, nested calls in a chain, a
+@task.branch): what static analysis reads is the DAG Airflow loads (tasks, edges, mapped tasks,
+retries, trigger rules), and `dagshift convert FIXTURE --to airflow` gives a DAG Airflow loads with
+the same, the backend's documented helper tasks aside."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from engine_harness import inspected_graphs
+from test_airflow_engine import expected_task_ids
 
-from compiler.importers import Grade, import_file
+from compiler.api import check_text
+from compiler.graph import build_graph
+from compiler.importers import Grade, import_file, pipeline_yaml
 from compiler.importers.airflow_execute import import_executed
+from compiler.ir import Pipeline
 
 pytestmark = pytest.mark.engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "fixtures" / "airflow"
+TASKFLOW_FIXTURES = {"taskflow_mapping.py": "model_sweep", "taskflow_branch.py": "promote_model"}  # file: DAG id
 
 
-def edges_of(tasks: dict) -> set[tuple[str, str]]:
-    return {(upstream, task_id) for task_id, task in tasks.items() for upstream in task.get("after", [])}
+def pipeline_of(imported) -> Pipeline:
+    loaded = check_text(pipeline_yaml(imported), f"{imported.file} (imported)")
+    assert loaded.pipeline is not None and not loaded.diagnostics.has_errors, [str(d) for d in loaded.diagnostics]
+    return loaded.pipeline
+
+
+def edges_of(imported) -> set[tuple[str, str]]:
+    """Every edge of the imported pipeline: `after`, references and conditions."""
+    return set(build_graph(pipeline_of(imported)).edges)
 
 
 def losses(imported) -> list[tuple[str, int, str]]:
@@ -45,7 +66,7 @@ def test_a_dag_built_in_loops_imports_with_execute(airflow_python: Path) -> None
     assert tasks["load_apac"]["args"] == {"region": "apac", "day": "monday"}
     assert tasks["merge"]["trigger_rule"] == "all_done"
     regions = ("eu", "us", "apac")
-    assert edges_of(tasks) == {("start", f"extract_{r}") for r in regions} | {
+    assert edges_of(imported) == {("start", f"extract_{r}") for r in regions} | {
         (f"extract_{r}", f"load_{r}") for r in regions} | {(f"load_{r}", "merge") for r in regions} | {
         ("merge", "end")}
     # Each loss at the line of the file where Airflow made the task: the loop's PythonOperator call.
@@ -60,7 +81,7 @@ def test_fixtures_read_statically_give_the_graph_airflow_loads(airflow_python: P
         assert executed.data is not None, (name, losses(executed))
         assert list(executed.data["tasks"]) == list(static.data["tasks"]) or \
             sorted(executed.data["tasks"]) == sorted(static.data["tasks"]), name
-        assert edges_of(executed.data["tasks"]) == edges_of(static.data["tasks"]), name
+        assert edges_of(executed) == edges_of(static), name
 
 
 def test_the_dag_argument_style_reads_the_same_with_execute(airflow_python: Path) -> None:
@@ -99,3 +120,98 @@ def test_convert_with_execute_compiles_the_loaded_dag(airflow_python: Path, tmp_
                               str(tmp_path), "--keep-ir"], capture_output=True, text=True, timeout=600, check=False)
     assert process.returncode == 0, process.stdout + process.stderr
     assert (tmp_path / "dynamic.yaml").read_text().count("command: echo") == 3
+
+
+# ----------------------------------------------------------------------------- TaskFlow fixtures
+
+
+def settings_of(facts: dict) -> dict[str, tuple[bool, int, str]]:
+    """Per task, as Airflow loaded it: mapped or not, retries, trigger rule."""
+    return {task_id: (task["mapped"], task["retries"], task["trigger_rule"]) for task_id, task in facts.items()}
+
+
+def settings_of_pipeline(pipeline: Pipeline) -> dict[str, tuple[bool, int, str]]:
+    return {task_id: (task.is_mapped, task.retries or 0, task.trigger_rule.value)
+            for task_id, task in pipeline.tasks.items()}
+
+
+def without_helpers(facts: dict, helpers: set[str]) -> tuple[set[str], set[tuple[str, str]]]:
+    """The loaded DAG's tasks and edges with the helper tasks taken out: each edge through a
+    helper becomes an edge from its upstream to its downstream tasks."""
+    edges = {(upstream, task_id) for task_id, task in facts.items() for upstream in task["upstream"]}
+    for helper in helpers:
+        ups = {up for up, down in edges if down == helper}
+        downs = {down for up, down in edges if up == helper}
+        edges = {(up, down) for up, down in edges if helper not in (up, down)} | {(u, d) for u in ups for d in downs}
+    return set(facts) - helpers, edges
+
+
+def branch_choices(facts: dict) -> set[tuple[str, str]]:
+    """(what decides, a task it may skip) for each branch of a loaded DAG: a @task.branch and its
+    downstream tasks, or for dagshift's BranchPythonOperator helper, the task its condition reads
+    and the tasks the helper chooses from."""
+    choices = set()
+    for task_id, task in facts.items():
+        if task["class"] == "@task.branch":
+            choices |= {(task_id, down) for down, other in facts.items() if task_id in other["upstream"]}
+        elif task["class"] == "BranchPythonOperator":
+            downs = [down for down, other in facts.items() if task_id in other["upstream"]]
+            choices |= {(up, down) for up in task["upstream"] for down in downs}
+    return choices
+
+
+def inspect_fixtures(airflow_engine, folder: Path):
+    """The TaskFlow fixtures as real Airflow loads them (one BundleDagBag import of the folder)."""
+    folder.mkdir()
+    for name in TASKFLOW_FIXTURES:
+        shutil.copy(FIXTURES / name, folder / name)
+    output = airflow_engine.inspect(folder)
+    assert output.data.get("import_errors") == {}, output.tail()
+    return output
+
+
+def test_taskflow_fixtures_import_as_the_dag_airflow_loads(airflow_engine, tmp_path: Path) -> None:
+    """The import has Airflow's tasks and edges (XCom arguments and .expand sources included),
+    maps the tasks Airflow maps, and has Airflow's retries and trigger rules."""
+    expected, settings = {}, {}
+    for name, dag_id in TASKFLOW_FIXTURES.items():
+        (imported,) = import_file(FIXTURES / name, "airflow")
+        assert imported.grade is Grade.REVIEW, losses(imported)
+        pipeline = pipeline_of(imported)
+        assert pipeline.name == dag_id
+        expected[dag_id] = (set(pipeline.tasks), set(build_graph(pipeline).edges))
+        settings[dag_id] = settings_of_pipeline(pipeline)
+    output = inspect_fixtures(airflow_engine, tmp_path / "fixtures")
+    assert inspected_graphs(output, expected, "import") == []
+    for dag_id, imported_settings in settings.items():
+        assert settings_of(output.data["dags"][dag_id]["tasks"]) == imported_settings, dag_id
+
+
+def test_taskflow_fixtures_convert_back_to_the_dag_airflow_loads(airflow_engine, tmp_path: Path) -> None:
+    """`dagshift convert FIXTURE --to airflow`: real Airflow loads the converted DAG with the
+    fixture's tasks, edges, mapped tasks, retries and trigger rules; the only other tasks are the
+    helpers docs/backends/airflow.md names (`<task>__items` for a map over a task's result,
+    `<task>__branch` for a condition)."""
+    converted, pipelines = tmp_path / "converted", {}
+    for name, dag_id in TASKFLOW_FIXTURES.items():
+        process = subprocess.run([sys.executable, "-m", "compiler", "convert", str(FIXTURES / name), "--to", "airflow",
+                                  "-o", str(converted), "--keep-ir"], capture_output=True, text=True, timeout=600,
+                                 check=False)
+        assert process.returncode == 0, process.stdout + process.stderr
+        loaded = check_text((converted / f"{dag_id}.yaml").read_text(encoding="utf-8"), f"{dag_id}.yaml")
+        assert loaded.pipeline is not None and not loaded.diagnostics.has_errors
+        pipelines[dag_id] = loaded.pipeline
+    original = inspect_fixtures(airflow_engine, tmp_path / "fixtures").data["dags"]
+    output = airflow_engine.inspect(converted)
+    assert output.data.get("import_errors") == {}, output.tail()
+    assert sorted(output.data["dags"]) == sorted(TASKFLOW_FIXTURES.values())
+    for dag_id, pipeline in pipelines.items():
+        tasks = output.data["dags"][dag_id]["tasks"]
+        assert set(tasks) == expected_task_ids(pipeline), dag_id  # the pipeline's tasks and documented helpers
+        helpers = set(tasks) - set(pipeline.tasks)
+        assert helpers, dag_id  # each fixture maps over a task's result: the check below contracts something
+        fixture = original[dag_id]["tasks"]
+        assert without_helpers(tasks, helpers) == without_helpers(fixture, set()), dag_id
+        assert settings_of({t: tasks[t] for t in fixture}) == settings_of(fixture), dag_id
+        assert branch_choices(tasks) == branch_choices(fixture), dag_id  # the same task still decides
+    assert branch_choices(original["promote_model"]["tasks"]) == {("gate", "deploy"), ("gate", "keep_current")}

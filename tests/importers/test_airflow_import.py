@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from compiler.importers import Grade, import_file
+from compiler.api import check_text
+from compiler.graph import build_graph
+from compiler.importers import Grade, import_file, pipeline_yaml
 
 FIXTURES = Path(__file__).parent / "fixtures" / "airflow"
 _ARTIFACT = re.compile(r"\$\{\{\s*artifacts\.(\w+)\s*\}\}")
@@ -176,8 +178,219 @@ def test_continuous_schedule_is_a_continuous_trigger() -> None:
     data = imported.data
     assert data["triggers"] == [{"type": "continuous"}]
     assert "schedule" not in data and "max_active_runs" not in data  # Airflow requires 1 for @continuous
-    assert data["tasks"] == {"poll": {"python": "continuous:poll"},
-                             "handle": {"python": "continuous:handle", "after": ["poll"]}}
-    assert [(code, line) for code, line, _ in losses(imported)] == [("W601", 8), ("W602", 11), ("W602", 15),
-                                                                     ("W601", 18)]
-    assert losses(imported)[3][2] == "argument 'value' is another task's return value (XCom) or computed at run time"
+    # poll's value reaches handle: `return 1` says it is an int
+    assert data["tasks"] == {"poll": {"python": "continuous:poll", "outputs": {"return_value": "int"}},
+                             "handle": {"python": "continuous:handle",
+                                        "args": {"value": "${{ tasks.poll.outputs.return_value }}"}}}
+    assert [(code, line) for code, line, _ in losses(imported)] == [("W601", 8), ("W602", 11), ("W602", 15)]
+
+
+# ----------------------------------------------------------------------------- TaskFlow results
+
+
+def graph_of(imported) -> tuple[list[str], set[tuple[str, str]]]:
+    """The imported pipeline's task ids and every edge it makes (after, references, conditions)."""
+    loaded = check_text(pipeline_yaml(imported), "imported")
+    assert loaded.pipeline is not None and not loaded.diagnostics.has_errors, [str(d) for d in loaded.diagnostics]
+    return list(loaded.pipeline.tasks), set(build_graph(loaded.pipeline).edges)
+
+
+def read_text(tmp_path: Path, source: str):
+    path = tmp_path / "flow.py"
+    path.write_text(source)
+    (imported,) = import_file(path, "airflow")
+    return imported
+
+
+def result_of(task_id: str) -> str:
+    return "${{ tasks." + task_id + ".outputs.return_value }}"
+
+
+def test_tasks_mapped_over_other_tasks_results() -> None:
+    imported = read("taskflow_mapping.py")
+    assert imported.grade is Grade.REVIEW
+    tasks = imported.data["tasks"]
+    ids, edges = graph_of(imported)
+    assert ids == ["load_features", "list_models", "train", "report", "list_regions", "export", "archive_commands",
+                   "archive"]  # each task once: a call inside .partial() / .expand() makes it where it is written
+    assert edges == {("load_features", "train"), ("list_models", "train"), ("train", "report"),
+                     ("list_regions", "export"), ("list_regions", "archive_commands"), ("archive_commands", "archive"),
+                     ("export", "archive")}
+    # train.partial(features=load_features("customers"), epochs=20).expand(model=list_models())
+    assert tasks["train"]["foreach"] == result_of("list_models")
+    assert tasks["train"]["args"] == {"model": "${{ item }}", "features": result_of("load_features"), "epochs": 20}
+    assert tasks["list_models"]["outputs"] == {"return_value": "list"}  # from `-> list[str]`
+    assert tasks["load_features"]["outputs"] == {"return_value": "str"}
+    assert tasks["train"]["outputs"] == {"return_value": "float"}  # report reads the list of the mapped values
+    assert tasks["report"]["args"] == {"scores": result_of("train")}
+    # export.expand(region=regions), regions also passed to archive_commands
+    assert tasks["export"]["foreach"] == result_of("list_regions") and tasks["export"]["args"] == {
+        "region": "${{ item }}"}
+    assert tasks["archive_commands"]["args"] == {"regions": result_of("list_regions")}
+    # BashOperator.partial(...).expand(bash_command=archive_commands(regions)): each item is a command
+    assert tasks["archive"]["command"] == "${{ item }}" and tasks["archive"]["foreach"] == result_of(
+        "archive_commands")
+    assert "outputs" not in tasks["export"] and "outputs" not in tasks["report"]  # nobody reads their values
+    settings = {task_id: (task.get("retries"), task.get("trigger_rule", "all_success"), task.get("max_parallel"))
+                for task_id, task in tasks.items()}
+    assert settings == {"load_features": (2, "all_success", None), "list_models": (2, "all_success", None),
+                        "train": (4, "all_success", 2), "report": (2, "all_done", None),
+                        "list_regions": (2, "all_success", None), "export": (0, "all_success", None),
+                        "archive_commands": (2, "all_success", None), "archive": (1, "all_success", None)}
+    assert "retry_delay" not in tasks["export"]  # retries=0: default_args' delay does nothing
+    assert tasks["train"]["retry_delay"] == 30 and tasks["archive"]["retry_delay"] == 300
+    assert {message for _, _, message in losses(imported)} == {
+        f"@task function '{name}' is defined in the DAG file" for name in ids if name != "archive"}
+
+
+def test_nested_calls_a_chain_and_a_branch_chosen_by_id() -> None:
+    imported = read("taskflow_branch.py")
+    assert imported.grade is Grade.REVIEW
+    tasks = imported.data["tasks"]
+    ids, edges = graph_of(imported)
+    assert sorted(ids) == ["best", "candidates", "deploy", "evaluate", "gate", "keep_current", "notify"]
+    # gate(best(scores)) >> [deploy(), keep_current()] >> notify
+    assert edges == {("candidates", "evaluate"), ("evaluate", "best"), ("best", "gate"), ("gate", "deploy"),
+                     ("gate", "keep_current"), ("deploy", "notify"), ("keep_current", "notify")}
+    assert tasks["evaluate"]["foreach"] == result_of("candidates")
+    assert tasks["best"]["args"] == {"scores": result_of("evaluate")}
+    assert tasks["gate"]["args"] == {"score": result_of("best")}
+    # @task.branch returning "deploy" or "keep_current": gate returns the id, the two run on it
+    assert tasks["gate"]["python"] == "taskflow_branch:gate" and tasks["gate"]["outputs"] == {"return_value": "str"}
+    assert tasks["deploy"]["when"] == "tasks.gate.outputs.return_value == 'deploy'"
+    assert tasks["keep_current"]["else_of"] == "deploy"
+    assert "after" not in tasks["deploy"] and "after" not in tasks["keep_current"]  # the condition makes the edge
+    settings = {task_id: (task.get("retries", 0), task.get("trigger_rule", "all_success"))
+                for task_id, task in tasks.items()}
+    assert settings == {"notify": (0, "none_failed"), "candidates": (0, "all_success"),
+                        "evaluate": (3, "all_success"), "best": (0, "all_success"), "gate": (0, "all_success"),
+                        "deploy": (2, "all_success"), "keep_current": (0, "all_success")}
+    assert not any("chooses at run time" in message for _, _, message in losses(imported))
+
+
+def test_the_task_a_call_in_expand_makes_is_made_once(tmp_path: Path) -> None:
+    imported = read_text(tmp_path, """\
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None)
+def sweep():
+    @task
+    def list_models():
+        return ["a", "b"]
+
+    @task
+    def train(model):
+        print(model)
+
+    train.expand(model=list_models())
+
+
+sweep()
+""")
+    assert not imported.diagnostics.errors, [str(d) for d in imported.diagnostics]
+    tasks = imported.data["tasks"]
+    assert tasks["list_models"]["outputs"] == {"return_value": "list"}  # `return [...]`
+    assert tasks["train"]["foreach"] == result_of("list_models") and tasks["train"]["args"] == {
+        "model": "${{ item }}"}
+
+
+TWO_BRANCHES = """\
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None)
+def branches():
+    @task.branch
+    def pick_list():
+        return ["a", "b"]
+
+    @task.branch
+    def pick_other(flag: bool):
+        if flag:
+            return "c"
+        return "not_downstream"
+
+    @task.branch
+    def pick_maybe():
+        if True:
+            return "e"
+
+    @task
+    def work():
+        print("work")
+
+    pick_list() >> [work.override(task_id="a")(), work.override(task_id="b")()]
+    pick_other(True) >> [work.override(task_id="c")(), work.override(task_id="d")()]
+    pick_maybe() >> work.override(task_id="e")()
+
+
+branches()
+"""
+
+
+def test_a_branch_that_does_not_return_one_downstream_id_is_a_loss(tmp_path: Path) -> None:
+    imported = read_text(tmp_path, TWO_BRANCHES)
+    assert imported.grade is Grade.REVIEW
+    tasks = imported.data["tasks"]
+    assert not any("when" in task or "else_of" in task for task in tasks.values())
+    assert not any("outputs" in task for task in tasks.values())
+    control = [line for _, line, message in losses(imported) if message.startswith("@task.branch chooses at run time")]
+    assert control == [7, 11, 17]  # a list; an id of no downstream task; None when the if is false
+
+
+def test_results_whose_type_is_unknown_or_unmappable_are_losses(tmp_path: Path) -> None:
+    imported = read_text(tmp_path, """\
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None)
+def unknown():
+    @task
+    def settings() -> dict:
+        return {"a": 1}
+
+    @task
+    def score():
+        return compute()
+
+    @task
+    def use(value, limit=3):
+        print(value, limit)
+
+    @task(max_active_tis_per_dagrun=2)
+    def each(item):
+        print(item)
+
+    @task
+    def load(table, day):
+        print(table, day)
+
+    use(score())
+    each.expand(item=settings())
+    load.expand_kwargs([{"table": "a", "day": 1}])
+    listing = BashOperator(task_id="listing", bash_command="ls")
+    BashOperator.partial(task_id="run_each").expand(bash_command=listing.output)
+
+
+unknown()
+""")
+    assert not imported.diagnostics.errors, [str(d) for d in imported.diagnostics]
+    tasks = imported.data["tasks"]
+    assert "foreach" not in tasks["each"] and "max_parallel" not in tasks["each"]
+    assert "args" not in tasks["each"] and "args" not in tasks["load"]  # no ${{ item }}, nor the list of items
+    assert "outputs" not in tasks["settings"] and "outputs" not in tasks["score"]
+    assert tasks["run_each"] == {"after": ["listing"]}  # a no-op: its commands are the items it is not mapped over
+    _, edges = graph_of(imported)
+    assert edges == {("score", "use"), ("settings", "each"), ("listing", "run_each")}  # the edges stay
+    assert [(code, line, message) for code, line, message in losses(imported) if code == "W601"] == [
+        ("W601", 27, ("argument 'value' is the return value of task 'score', which dagshift passes on only from a "
+                      "TaskFlow python task whose return type is known (annotate the function)")),
+        ("W601", 28, (".expand(item=...) maps over the return value of task 'settings', which dagshift maps over "
+                      "only when it is a list returned by a TaskFlow python task (annotate it `-> list`)")),
+        ("W601", 29, "expand_kwargs (a mapping of arguments per instance) is not carried over"),
+        ("W601", 31, "the BashOperator's command is each item it is mapped over, which is not carried"),
+        ("W601", 31, (".expand(bash_command=...) maps over the return value of task 'listing', which dagshift maps "
+                      "over only when it is a list returned by a TaskFlow python task (annotate it `-> list`)")),
+    ]
