@@ -1,12 +1,15 @@
 """What the Kubeflow backend refuses, with the reason, and writes nothing for (no kfp needed: the
-refusals come before the module is written). What it builds is checked on the real kfp in
-tests/engines/test_kubeflow_engine.py."""
+refusals come before the module is written), and the shape of the module kfp's CLI needs. What it
+builds is checked on the real kfp in tests/engines/test_kubeflow_engine.py."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
 REFUSED = {
     "one_failed over two tasks (a dsl.If has no `or`)": """\
@@ -77,3 +80,32 @@ def test_args_that_need_sh_without_a_command_are_refused(cli, tmp_path: Path) ->
     result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "out"))
     assert result.exit_code == 1 and "the entrypoint is unknown" in result.stdout and "e.yaml:4:" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def _is_pipeline(node: ast.stmt) -> bool:
+    """A function decorated with `dsl.pipeline` or `dsl.pipeline(...)`."""
+    return isinstance(node, ast.FunctionDef) and any(
+        ast.unparse(d.func if isinstance(d, ast.Call) else d) == "dsl.pipeline" for d in node.decorator_list)
+
+
+def _aliases(tree: ast.Module, function: str) -> list[str]:
+    """Module-level names bound to `function` by an assignment."""
+    return [ast.unparse(node) for node in tree.body
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Name)
+            and node.value.id == function]
+
+
+def test_every_module_holds_one_pipeline_and_compiles_it() -> None:
+    """`kfp dsl compile --py` takes a module only when exactly one module-level name holds a
+    pipeline (issue 17: a `PIPELINE = ...` alias made two), and `python MODULE` compiles that same
+    function. Read from every golden module (the CLI's own output); the real kfp CLI runs on them in
+    tests/engines/test_kubeflow_engine.py."""
+    modules = sorted([*GOLDEN.glob("*/kubeflow/*.py"), *GOLDEN.glob("*/O2/kubeflow/*.py")])
+    assert modules
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        function = module.stem  # the module is named after its pipeline function
+        assert [node.name for node in tree.body if _is_pipeline(node)] == [function], module
+        assert _aliases(tree, function) == [], module
+        assert ast.unparse(tree.body[-1]) == (f"if __name__ == '__main__':\n"
+                                              f"    compiler.Compiler().compile({function}, '{function}.yaml')"), module

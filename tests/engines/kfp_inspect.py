@@ -2,12 +2,13 @@
 2.17.3): compile a generated Kubeflow Pipelines module with the real SDK, read the YAML back through
 the protobuf schema, and print the DAG as one JSON object.
 
-    python kfp_inspect.py MODULE.py OUT.yaml    # import MODULE, compile its PIPELINE to OUT.yaml
+    python kfp_inspect.py MODULE.py OUT.yaml    # import MODULE, compile its pipeline to OUT.yaml
     python kfp_inspect.py --parse IN.yaml       # only read an already compiled IN.yaml back
 
-The contract of a generated module: it defines one `@dsl.pipeline` function and a module-level
-`PIPELINE` bound to it. The module is imported by path with its own directory on sys.path, then
-`kfp.compiler.Compiler().compile(PIPELINE, OUT.yaml)` writes the YAML.
+The contract of a generated module is the one `kfp dsl compile --py MODULE.py` (without
+--function) sets: exactly one module-level name holds a `@dsl.pipeline` function (an alias such
+as `PIPELINE = p` is a second one). The module is imported by path with its own directory on
+sys.path, then `kfp.compiler.Compiler().compile(pipeline, OUT.yaml)` writes the YAML.
 
 Reading back is strict, every message with `ignore_unknown_fields=False`, so a misspelled or
 unsupported field fails the run:
@@ -94,23 +95,15 @@ def import_module(path: Path) -> Any:
 
 
 def pipeline_of(module: Any, path: Path) -> Any:
-    """The module's PIPELINE, checked against the contract."""
+    """The module's one pipeline, checked against the contract. Names are counted, not objects,
+    as kfp's CLI counts them: an alias of the pipeline makes two."""
     from kfp.dsl.graph_component import GraphComponent
 
-    pipelines: dict[int, str] = {}
-    for name, value in vars(module).items():
-        if isinstance(value, GraphComponent):
-            pipelines.setdefault(id(value), name)  # PIPELINE comes after the function it names
-    if not hasattr(module, "PIPELINE"):
-        raise Failure("contract", f"{path} has no module-level PIPELINE")
-    if not isinstance(module.PIPELINE, GraphComponent):
-        raise Failure("contract", f"{path}: PIPELINE is {type(module.PIPELINE).__name__}, not a @dsl.pipeline "
-                                  "function (kfp.dsl.graph_component.GraphComponent)")
-    if len(pipelines) != 1:
-        names = sorted(name for name in pipelines.values())
-        raise Failure("contract", f"{path} defines {len(pipelines)} @dsl.pipeline functions ({names}); the "
-                                  "contract is exactly one, bound to PIPELINE")
-    return module.PIPELINE
+    names = sorted(name for name, value in vars(module).items() if isinstance(value, GraphComponent))
+    if len(names) != 1:
+        raise Failure("contract", f"{path} has {len(names)} module-level names for @dsl.pipeline functions "
+                                  f"({names}); the contract, as for `kfp dsl compile --py`, is exactly one")
+    return getattr(module, names[0])
 
 
 def compile_module(path: Path, out: Path, caught: list[warnings.WarningMessage]) -> None:

@@ -3,12 +3,13 @@ Pipelines module on kfp.local, without Kubernetes, and print one JSON report.
 
     python kfp_local_runner.py MODULE.py WORKDIR [--arg NAME=JSON ...] [--pipeline-root DIR]
 
-MODULE.py follows the contract of kfp_inspect.py (one `@dsl.pipeline` function, module-level
-`PIPELINE`). The runner changes into WORKDIR, puts it first on sys.path and on PYTHONPATH, calls
-`kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=WORKDIR/.kfp-local/
-outputs)` and then `PIPELINE(**args)`. Each task runs as a subprocess of this process, with this
-venv's Python and WORKDIR as its working directory, so a component body can import modules that sit
-in WORKDIR (`from jobs import prepare`) and read or write files relative to it.
+MODULE.py follows the contract of kfp_inspect.py (exactly one module-level `@dsl.pipeline`
+function, as `kfp dsl compile --py` wants). The runner changes into WORKDIR, puts it first on
+sys.path and on PYTHONPATH, calls `kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False),
+pipeline_root=WORKDIR/.kfp-local/outputs)` and then calls that pipeline with `**args`. Each task
+runs as a subprocess of this process, with this venv's Python and WORKDIR as its working directory,
+so a component body can import modules that sit in WORKDIR (`from jobs import prepare`) and read or
+write files relative to it.
 
 What kfp.local 2.17.3 runs with SubprocessRunner (tried with tests/engines/fixtures/*.py):
 - Lightweight python components (`@dsl.component`), with parameters, returns and Input/Output
@@ -41,7 +42,7 @@ Report (the last line of stdout; everything kfp.local prints goes to stderr):
     {"ok": true | false, "status": "SUCCESS" | "FAILURE" | null, "stage": null | "usage" | "import" |
      "contract" | "run", "error": null | "Pipeline 'x' finished with status FAILURE. Inner task failed:
      'boom' inside 'exit-handler-1'.", "pipeline": "kfp-local-sample", "arguments": {...},
-     "pipelineOutputs": {...},            # what PIPELINE(...) returned (its declared outputs)
+     "pipelineOutputs": {...},            # what the pipeline call returned (its declared outputs)
      "pipelineRoot": "/abs/.kfp-local/outputs", "runDir": "/abs/.kfp-local/outputs/NAME-TIMESTAMP",
      "tasks": {"make-list": {"parameters": {"Output": [1, 2, 3]}, "artifacts": {}},
                "for-loop-2-iteration-0/square": {...},
@@ -68,13 +69,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from kfp_inspect import Failure, pipeline_of  # one contract for both scripts (this directory is sys.path[0])
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class Failure(Exception):
-    def __init__(self, stage: str, message: str) -> None:
-        super().__init__(message)
-        self.stage = stage
 
 
 def parse_args(argv: list[str]) -> tuple[Path, Path, dict[str, Any], Path | None]:
@@ -112,8 +109,6 @@ def parse_args(argv: list[str]) -> tuple[Path, Path, dict[str, Any], Path | None
 
 
 def load_pipeline(path: Path) -> Any:
-    from kfp.dsl.graph_component import GraphComponent
-
     sys.path.append(str(path.parent))  # after WORKDIR: the working directory's modules win
     spec = importlib.util.spec_from_file_location(f"kfp_generated_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -123,10 +118,7 @@ def load_pipeline(path: Path) -> Any:
     except BaseException as error:  # noqa: BLE001
         raise Failure("import", f"importing {path} failed: {type(error).__name__}: {error}\n"
                                 f"{traceback.format_exc(limit=-3)}") from None
-    pipeline = getattr(module, "PIPELINE", None)
-    if not isinstance(pipeline, GraphComponent):
-        raise Failure("contract", f"{path}: PIPELINE must be a @dsl.pipeline function, got {type(pipeline).__name__}")
-    return pipeline
+    return pipeline_of(module, path)
 
 
 def task_outputs(run_dir: Path | None) -> dict[str, Any]:

@@ -306,13 +306,16 @@ def test_broken_spec_is_rejected(kubeflow_python: Path, sample: tuple[dict[str, 
 
 
 _ONE = "from kfp import dsl\n\n@dsl.component\ndef one() -> int:\n    return 1\n\n"
+_P = "@dsl.pipeline\ndef p():\n    one()\n"
 MODULES = {  # name -> (module text, the failing stage, words the error must hold)
-    "no PIPELINE": (_ONE + "@dsl.pipeline\ndef p():\n    one()\n", "contract", "no module-level PIPELINE"),
-    "two pipelines": (_ONE + "@dsl.pipeline\ndef p():\n    one()\n\n@dsl.pipeline\ndef q():\n    one()\n\n"
-                      "PIPELINE = p\n", "contract", "defines 2 @dsl.pipeline functions"),
-    "PIPELINE is a component": (_ONE + "PIPELINE = one\n", "contract", "not a @dsl.pipeline function"),
+    "no pipeline, only a component": (_ONE, "contract", "has 0 module-level names for @dsl.pipeline functions"),
+    "two pipelines": (_ONE + _P + "\n@dsl.pipeline\ndef q():\n    one()\n", "contract",
+                      "has 2 module-level names for @dsl.pipeline functions (['p', 'q'])"),
+    # what dagshift wrote before: kfp's CLI counts the alias as a second pipeline (issue 17)
+    "an alias of the pipeline": (_ONE + _P + "\nPIPELINE = p\n", "contract",
+                                 "has 2 module-level names for @dsl.pipeline functions (['PIPELINE', 'p'])"),
     "type error": (_ONE + "@dsl.component\ndef takes(s: dict):\n    pass\n\n@dsl.pipeline\ndef p():\n"
-                   "    takes(s=one().output)\n\nPIPELINE = p\n", "import", "InconsistentTypeException"),
+                   "    takes(s=one().output)\n", "import", "InconsistentTypeException"),
     "syntax error": ("def broken(:\n", "import", "SyntaxError"),
 }
 
@@ -340,8 +343,6 @@ def test_compile_warnings_are_reported(kubeflow_python: Path, tmp_path: Path) ->
         def p(n: int = 1):
             with dsl.Condition(n > 0):
                 one(n=n)
-
-        PIPELINE = p
         """), encoding="utf-8")
     code, report, stderr = inspect_module(kubeflow_python, module, tmp_path / "deprecated.yaml")
     assert code == 0 and report["ok"], f"{report}\n{stderr}"
@@ -452,8 +453,6 @@ def test_local_run_reports_a_failing_task(kubeflow_python: Path, tmp_path: Path)
         def failing():
             with dsl.ExitHandler(notify()):
                 boom(x=ok().output).set_retry(num_retries=1, backoff_duration="0s")
-
-        PIPELINE = failing
         """), encoding="utf-8")
     workdir = tmp_path / "work"
     code, report, stderr = run_local(kubeflow_python, module, workdir)
@@ -465,6 +464,15 @@ def test_local_run_reports_a_failing_task(kubeflow_python: Path, tmp_path: Path)
     assert (workdir / "attempts.txt").read_text() == "attempt\nattempt\n"  # set_retry(1): run twice
     assert (workdir / "exit.txt").read_text() == "FAILED"  # the exit task ran after the failure
     assert "ValueError: boom 7" in stderr
+
+
+def test_local_runner_holds_modules_to_the_same_contract(kubeflow_python: Path, tmp_path: Path) -> None:
+    module = tmp_path / "aliased.py"
+    module.write_text(MODULES["an alias of the pipeline"][0], encoding="utf-8")
+    code, report, _ = run_local(kubeflow_python, module, tmp_path / "work")
+    assert code == 2 and report["stage"] == "contract", report
+    assert "has 2 module-level names for @dsl.pipeline functions (['PIPELINE', 'p'])" in report["error"], report
+    assert report["status"] is None and report["tasks"] == {}  # nothing ran
 
 
 @pytest.mark.parametrize("args, words", [

@@ -396,7 +396,7 @@ def cases(draw) -> Case:
     numbers = st.integers(-(2**31), 2**31)
     defaults = {"p0": draw(default_texts), "p1": draw(default_texts), "n": draw(numbers),
                 **{name: draw(default_texts) for name in extra}}
-    # kfp.local calls PIPELINE(**arguments): BaseComponent.__call__'s own `self` takes no argument
+    # kfp.local calls the pipeline with **arguments: BaseComponent.__call__'s own `self` takes no argument
     passed = draw(st.lists(st.sampled_from([name for name in defaults if name != "self"]), unique=True))
     arguments = {name: draw(numbers if name == "n" else value_texts) for name in passed}
     kwargs = {f"k{i}": v for i, v in enumerate(draw(st.lists(texts(), min_size=1, max_size=4)))}
