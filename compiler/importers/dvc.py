@@ -14,6 +14,10 @@ What a task keeps:
   (`${train.lr}` -> `${{ params.train_lr }}`), so its value can still be changed;
 - deps and outs as artifacts (metrics / plots by kind), deps no stage writes as external ones;
 - `desc` as the description, a common `wdir` as the pipeline's workdir (another as `cd WDIR &&`).
+A lone dvc.yaml (copied without its params.yaml, or a vars file missing): a `${}` nothing defines
+that such a file could is a required param in `cmd` (W601 where it is first used, naming the file);
+in a description it stays as written; where it decides the stages or the graph (foreach, matrix,
+paths, wdir, frozen) the file is manual, as it is for DVC.
 Lost, each reported at its line: output options (cache, persist, push, remote, type, labels,
 meta), params a script reads itself (DVC's change tracking), `frozen` (the task does nothing),
 top-level metrics / plots / params / artifacts / datasets, a stage's `meta`.
@@ -69,6 +73,27 @@ class DvcError(Exception):
         self.code = code
 
 
+class Unresolved(DvcError):
+    """A `${}` that nothing in the context defines."""
+
+    def __init__(self, expression: str, line: int | None):
+        super().__init__(f"could not find '{expression}' in params.yaml or vars", line)
+        self.expression = expression
+
+
+@dataclass(frozen=True)
+class AbsentSource:
+    """A file DVC would read values from that is not there: the params.yaml of a lone dvc.yaml, or a
+    vars file that was not copied with it. A `${}` nothing else defines may come from it."""
+
+    where: str  # as the user finds it: "params.yaml next to dvc.yaml", "'conf/a.yaml' (in `vars`)"
+    keys: tuple[str, ...] | None = None  # `file.yaml:a,b` reads only these keys from it
+    line: int | None = None  # the vars entry naming it
+
+    def could_define(self, head: str) -> bool:
+        return self.keys is None or head in self.keys
+
+
 # ----------------------------------------------------------------------------- the context (vars)
 
 
@@ -81,38 +106,53 @@ class Context:
         self.data: dict[str, Any] = {}
         self.imported: dict[str, list[str] | None] = {}
         self.from_files: set[str] = set()  # top-level keys that came from files (params)
+        self.absent: list[AbsentSource] = []  # files this context would have read values from
+        # every vars file found missing, by path and line: shared by the copies (a foreach stage's
+        # vars are read once per item)
+        self.missing_vars: dict[tuple[str, int | None], AbsentSource] = {}
 
     def copy(self) -> Context:
         clone = Context(self.base)
         clone.data = json.loads(json.dumps(self.data))
         clone.imported = {k: (list(v) if v is not None else None) for k, v in self.imported.items()}
         clone.from_files = set(self.from_files)
+        clone.absent = list(self.absent)
+        clone.missing_vars = self.missing_vars
         return clone
 
     def load_default(self, wdir: str) -> None:
         path = self.base / wdir / "params.yaml"
         if path.is_file():
             self.load_file("params.yaml", wdir)
+        else:  # DVC reads it only when it is there: a lone dvc.yaml was copied without it
+            self.absent.append(AbsentSource("params.yaml next to dvc.yaml"))
 
     def load_vars(self, entries: Any, wdir: str, where: str, line: int | None) -> None:
         if entries is None:
             return
         if not isinstance(entries, list):
             raise DvcError(f"'{where}' must be a list of files and mappings", line)
-        for entry in entries:
+        for index, entry in enumerate(entries):
             if isinstance(entry, str):
                 if _INTERPOLATION.search(entry):
                     raise DvcError(f"'{where}': interpolating is not allowed", line)
-                self.load_file(entry, wdir, line)
+                self.load_file(entry, wdir, line_of(entries, index) or line, where)
             elif isinstance(entry, dict):
                 self.merge(plain(entry), f"{where} mapping", line, from_file=False)
             else:
                 raise DvcError(f"'{where}' entries must be file names or mappings", line)
 
-    def load_file(self, item: str, wdir: str, line: int | None = None) -> None:
+    def load_file(self, item: str, wdir: str, line: int | None = None, where: str = "vars") -> None:
         name, _, keys_text = item.partition(":")
         relative = posixpath.normpath(posixpath.join(wdir, name))
         keys = [k for k in keys_text.split(",") if k] or None
+        if not (self.base / relative).is_file():
+            # DVC refuses it; a copy of dvc.yaml often comes without the files beside it
+            absent = AbsentSource(f"'{relative}' (in `{where}`)", tuple(keys) if keys else None, line)
+            if absent not in self.absent:
+                self.absent.append(absent)
+            self.missing_vars.setdefault((relative, line), absent)
+            return
         if relative in self.imported:
             previous = self.imported[relative]
             if keys is None and previous is None:
@@ -144,8 +184,12 @@ class Context:
             try:
                 value = value[int(part)] if isinstance(value, list) else value[part]
             except (KeyError, ValueError, IndexError, TypeError):
-                raise DvcError(f"could not find '{expression.strip()}' in params.yaml or vars", line) from None
+                raise Unresolved(expression.strip(), line) from None
         return value
+
+    def absent_sources(self, head: str) -> list[AbsentSource]:
+        """The absent files a top-level key `head` could have come from."""
+        return [source for source in self.absent if source.could_define(head)]
 
 
 def _merge(into: dict, update: dict, source: str, line: int | None) -> None:
@@ -188,38 +232,55 @@ def _read_values_file(path: Path, relative: str, line: int | None) -> dict:
 # ----------------------------------------------------------------------------- interpolation
 
 
+# Where a `${}` with no value (its file absent) cannot stand: what the value decides there
+_DECIDED_BY_VALUE = {
+    "foreach": "the stages DVC makes of a foreach depend on it",
+    "matrix": "the stages DVC makes of a matrix depend on it",
+    "wdir": "the stage's paths are relative to its wdir",
+    "frozen": "whether the stage runs depends on it",
+}
+# Where it can stay as written: text that is reported or described, never run
+_REPORTED_ONLY = {"desc": "the description", "params": "the tracked params", "options": "an output's options"}
+
+
 @dataclass
 class Resolver:
     """Resolves `${}` in one stage. In `cmd`, a scalar read from params/vars becomes a pipeline
     param placeholder (so a changed value still reaches the command); everywhere else, and for
-    foreach items and keys, the value is written in."""
+    foreach items and keys, the value is written in. A value that would come from an absent file
+    (a lone dvc.yaml) is a required param in `cmd`; see `_unresolved` for the other places."""
 
     context: Context
     line: int | None
     reporter: Reporter
-    params: dict[str, Any]  # the pipeline's params found so far: name -> default
+    params: dict[str, Any]  # the pipeline's params found so far: name -> default (or spec)
     param_names: dict[str, str]  # DVC expression -> param name
     local: set[str] = field(default_factory=set)  # item / key / stage vars: written in
+    used_at: int | None = None  # the line of the command being resolved
 
-    def value(self, value: Any, key: str) -> Any:
+    def value(self, value: Any, key: str, line: int | None = None) -> Any:
+        """A value outside `cmd`, with `${}` written in (`line`: where it is, for the report)."""
+        self.used_at = line
+        return self._value(value, key)
+
+    def _value(self, value: Any, key: str) -> Any:
         if isinstance(value, dict):
-            return {self.value(k, key): self.value(v, key) for k, v in value.items()}
+            return {self._value(k, key): self._value(v, key) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.value(v, key) for v in value]
+            return [self._value(v, key) for v in value]
         if isinstance(value, str):
             return self.text(value, key, as_param=False)
         return value
 
-    def command(self, value: str) -> str:
+    def command(self, value: str, line: int | None = None) -> str:
         """A cmd string as dagshift text (`${{` escaped, params as placeholders)."""
+        self.used_at = line
         return self.text(value, "cmd", as_param=True)
 
     def text(self, text: str, key: str, *, as_param: bool) -> Any:
         matches = list(_INTERPOLATION.finditer(text))
         if len(matches) == 1 and matches[0].group(0) == text and not as_param:
-            found = self.context.select(matches[0]["inner"], self.line)
-            self._check_type(found, key)
-            return found
+            return self._whole(matches[0]["inner"], key)
         parts: list[str] = []
         index = 0
         for match in matches:
@@ -233,12 +294,23 @@ class Resolver:
         text = text.replace("\\${", "${")
         return text.replace("${{", "$${{") if as_param else text
 
-    def _resolved(self, expression: str, key: str, as_param: bool) -> str:
-        found = self.context.select(expression, self.line)
+    def _whole(self, expression: str, key: str) -> Any:
+        """A string that is one `${}`: the value with its type."""
+        try:
+            found = self.context.select(expression, self.line)
+        except Unresolved as error:
+            return self._unresolved(expression, key, error)
         self._check_type(found, key)
-        head = expression.strip().replace("[", ".").split(".")[0].strip()
-        if as_param and _is_scalar(found) and head not in self.local:
-            return "${{ params.%s }}" % self._param(expression, found)
+        return found
+
+    def _resolved(self, expression: str, key: str, as_param: bool) -> str:
+        try:
+            found = self.context.select(expression, self.line)
+        except Unresolved as error:
+            return self._unresolved(expression, key, error)
+        self._check_type(found, key)
+        if as_param and _is_scalar(found) and _head(expression) not in self.local:
+            return _placeholder_of(f"params.{self._param(expression, found)}")
         if isinstance(found, dict):
             text = _unpacked(found, self.line)
             return text.replace("${{", "$${{") if as_param else text
@@ -254,18 +326,85 @@ class Resolver:
             return
         raise DvcError(f"cannot interpolate data of type '{type(found).__name__}' in '{key}'", self.line)
 
-    def _param(self, expression: str, value: Any) -> str:
+    def _unresolved(self, expression: str, key: str, error: Unresolved) -> str:
+        """A `${}` nothing defines. DVC refuses it, and so does the import, unless a file the value
+        would come from is absent (a lone dvc.yaml). Then a command takes it as a required param;
+        text that is only reported keeps it as written; where the value decides the stages or the
+        graph (foreach, paths, wdir, frozen), nothing honest can stand in for it: manual."""
+        sources = [] if _head(expression) in self.local else self.context.absent_sources(_head(expression))
+        if not sources:
+            raise error
         expression = expression.strip()
+        if key == "cmd":
+            return _placeholder_of(f"params.{self._required_param(expression, sources)}")
+        absent = f"DVC would read it from {_either(sources)}, which {_is_are(sources)} absent"
+        line = self.used_at or self.line
+        if key in _REPORTED_ONLY:
+            message = f"`${{{expression}}}` in {_REPORTED_ONLY[key]} has no value ({absent}): it is kept as written"
+            self.reporter.loss(message, line, self._column(line, expression))
+            return "${" + expression + "}"
+        reason = _DECIDED_BY_VALUE.get(key, "DVC draws the graph from the paths of deps and outs")
+        message = f"`${{{expression}}}` in `{key}` has no value: {absent}, and {reason}"
+        raise DvcError(f"{message}: import it with the file in place", line)
+
+    def _required_param(self, expression: str, sources: list[AbsentSource]) -> str:
+        """A param with no default, reported once where it is first used. No type either: a DVC
+        value may be any scalar, so the value the user gives decides it."""
         if expression in self.param_names:
             return self.param_names[expression]
+        name = self._new_param_name(expression)
+        self.params[name] = {"description": f"${{{expression}}} in DVC, from {_either(sources)}"}
+        line = self.used_at or self.line
+        self.reporter.loss(
+            f"`${{{expression}}}` has no value: DVC would read it from {_either(sources)}, which "
+            f"{_is_are(sources)} absent; it is the required param '{name}' (no default)",
+            line,
+            self._column(line, expression),
+            help=f"give '{name}' its value when the pipeline runs (or a default in the imported pipeline), or "
+            "import it again with the file in place",
+        )
+        return name
+
+    def _column(self, line: int | None, expression: str) -> int | None:
+        """Where `${expression` starts on its line (a value on the next lines of a block: none)."""
+        lines = self.reporter.lines
+        source = lines[line - 1] if line and 0 < line <= len(lines) else ""
+        found = re.search(r"\$\{\s*" + re.escape(expression), source)
+        return found.start() + 1 if found else None
+
+    def _param(self, expression: str, value: Any) -> str:
+        expression = expression.strip()
+        if expression not in self.param_names:
+            self.params[self._new_param_name(expression)] = value
+        return self.param_names[expression]
+
+    def _new_param_name(self, expression: str) -> str:
+        """`train.lr` -> `train_lr`, made unique."""
         name = _identifier(expression.replace("[", "_").replace("]", "").replace(".", "_"), "param")
         taken = set(self.param_names.values())
         unique, counter = name, 2
         while unique in taken:
             unique, counter = f"{name}_{counter}", counter + 1
         self.param_names[expression] = unique
-        self.params[unique] = value
         return unique
+
+
+def _head(expression: str) -> str:
+    """The top-level key a `${}` reads (`train` of `train.lr`, `a` of `a[0]`)."""
+    return expression.strip().replace("[", ".").split(".")[0].strip()
+
+
+def _placeholder_of(reference: str) -> str:
+    """`params.x` -> `${{ params.x }}`."""
+    return "${{ " + reference + " }}"
+
+
+def _either(sources: list[AbsentSource]) -> str:
+    return " or ".join(source.where for source in sources)
+
+
+def _is_are(sources: list[AbsentSource]) -> str:
+    return "is" if len(sources) == 1 else "are"
 
 
 def _is_scalar(value: Any) -> bool:
@@ -419,8 +558,8 @@ def _stage(name: str, body: Any, line: int | None, context: Context, resolver_fo
     resolver = resolver_for(context, set(local))
     stage = Stage(name, line, _commands(name, body, resolver), wdir, [], [], [], body, generated_from=group)
     if body.get("desc") is not None:
-        stage.desc = _dvc_text(resolver.value(plain(body["desc"]), "desc"))
-    stage.frozen = bool(resolver.value(plain(body.get("frozen", False)), "frozen"))
+        stage.desc = _dvc_text(resolver.value(plain(body["desc"]), "desc", line_of(body, "desc")))
+    stage.frozen = bool(resolver.value(plain(body.get("frozen", False)), "frozen", line_of(body, "frozen")))
     stage.deps = _paths(name, body, "deps", resolver, wdir)
     stage.outs = (_paths(name, body, "outs", resolver, wdir) + _paths(name, body, "metrics", resolver, wdir)
                   + _paths(name, body, "plots", resolver, wdir))
@@ -441,7 +580,7 @@ def _resolve_wdir(name: str, body: dict, context: Context, resolver_for, local: 
     wdir = body.get("wdir")
     if wdir is None or wdir == "":
         return ""
-    resolved = resolver_for(context, set(local)).value(plain(wdir), "wdir")
+    resolved = resolver_for(context, set(local)).value(plain(wdir), "wdir", line_of(body, "wdir"))
     if not isinstance(resolved, str):
         resolved = _dvc_text(resolved)
     if resolved.startswith("/"):
@@ -454,10 +593,11 @@ def _commands(name: str, body: dict, resolver: Resolver) -> list[str]:
     cmd = body["cmd"]
     raw = list(cmd) if isinstance(cmd, list) else [cmd]
     commands = []
-    for entry in raw:
+    for index, entry in enumerate(raw):
         if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
             raise DvcError(f"stage '{name}': cmd must be text or a list of texts", line_of(body, "cmd"))
-        commands.append(resolver.command(str(entry)))
+        line = line_of(cmd, index) if isinstance(cmd, list) else line_of(body, "cmd")
+        commands.append(resolver.command(str(entry), line))
     if not commands:
         raise DvcError(f"stage '{name}': cmd is empty", line_of(body, "cmd"))
     return commands
@@ -476,12 +616,12 @@ def _paths(name: str, body: dict, key: str, resolver: Resolver, wdir: str) -> li
             if len(entry) != 1:
                 raise DvcError(f"stage '{name}': each entry of `{key}` is a path or one `path: options`", line)
             (path, options), = entry.items()
-            options = resolver.value(plain(options), key) if options is not None else {}
+            options = resolver.value(plain(options), "options", line) if options is not None else {}
             if not isinstance(options, dict):
                 raise DvcError(f"stage '{name}': the options of '{path}' must be a mapping", line)
         else:
             path, options = entry, {}
-        path = resolver.value(plain(path), key)
+        path = resolver.value(plain(path), key, line)
         if not isinstance(path, str) or not path:
             raise DvcError(f"stage '{name}': a path in `{key}` must be text", line)
         kind = {"metrics": "metrics", "plots": "plots"}.get(key, "dataset")
@@ -505,7 +645,7 @@ def _stage_params(body: dict, resolver: Resolver) -> list[tuple[str, int | None]
     found = []
     for index, entry in enumerate(entries):
         line = line_of(entries, index)
-        entry = resolver.value(plain(entry), "params")
+        entry = resolver.value(plain(entry), "params", line)
         if isinstance(entry, dict):
             for file, keys in entry.items():
                 if keys is None or keys == []:
@@ -527,6 +667,7 @@ class Dagshift:
     base: Path
     specs: dict[str, dict] = field(default_factory=dict)
     output_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    params_read: dict[str, str | None] = field(default_factory=dict)  # by the runner: name -> type if known
 
     def spec(self, task: str) -> dict | None:
         if task not in self.specs:
@@ -564,14 +705,15 @@ def _decode(spec: Any, dagshift: Dagshift, whole: bool = True) -> Any:
 def _placeholder(spec: dict, dagshift: Dagshift) -> str:
     ref = spec["$dagshift"]
     if ref[0] == "param":
-        return "${{ params.%s }}" % ref[1]
+        dagshift.params_read.setdefault(ref[1], None)
+        return _placeholder_of(f"params.{ref[1]}")
     if ref[0] == "output":
         dagshift.output_types[(ref[1], ref[2])] = ref[3]
-        return "${{ tasks.%s.outputs.%s }}" % (ref[1], ref[2])
+        return _placeholder_of(f"tasks.{ref[1]}.outputs.{ref[2]}")
     if ref[0] == "item":
-        return "${{ item }}" if ref[1] is None else "${{ item.%s }}" % ref[1]
+        return _placeholder_of("item" if ref[1] is None else f"item.{ref[1]}")
     if ref[0] == "out":
-        return "${{ outputs.%s }}" % ref[1]
+        return _placeholder_of(f"outputs.{ref[1]}")
     raise ValueError(f"unknown runner placeholder {ref!r}")
 
 
@@ -611,8 +753,11 @@ def _runner_task(task: dict, spec: dict, dagshift: Dagshift, workdir: str) -> No
     if spec.get("timeout"):
         task["timeout"] = spec["timeout"]
     items = spec.get("items")
-    if items is not None:
-        task["foreach"] = "${{ params.%s }}" % items["param"] if isinstance(items, dict) else items
+    if isinstance(items, dict):
+        dagshift.params_read[items["param"]] = "list"
+        task["foreach"] = _placeholder_of(f"params.{items['param']}")
+    elif items is not None:
+        task["foreach"] = items
 
 
 # ----------------------------------------------------------------------------- the importer
@@ -731,7 +876,15 @@ class _Reader:
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
             raise DvcError(f"two stages are named '{duplicate}'")
+        self.missing_vars_losses(list(context.missing_vars.values()))
         return stages
+
+    def missing_vars_losses(self, missing: list[AbsentSource]) -> None:
+        """DVC refuses a dvc.yaml whose vars file is missing; the import goes on without its values
+        (a `${}` it would give is a required param), so what else it holds is not checked."""
+        for source in missing:
+            message = f"{source.where} is missing: DVC needs it to read dvc.yaml; its values are not known here"
+            self.report.loss(message, source.line)
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -741,14 +894,15 @@ class _Reader:
         stages = self.stages(document)
         if not stages:
             return self.without_stages(document)
-        if self.generated_name:
-            self.params = {}  # dagshift's params.yaml is exactly the pipeline's params
-            params_file = self.base / "params.yaml"
-            if params_file.is_file():
-                self.params = _read_values_file(params_file, "params.yaml", None)
+        params_file = self.base / "params.yaml"
+        if self.generated_name and params_file.is_file():
+            # dagshift's params.yaml is exactly the pipeline's params
+            self.params = _read_values_file(params_file, "params.yaml", None)
         ids = self.task_ids(stages)
         workdir = self.workdir(stages)
         tasks = {ids[s.name]: self.task(s, ids, workdir) for s in stages}
+        if self.generated_name and not params_file.is_file():
+            self.runner_params_required(stages)
         artifacts = self.wire(stages, ids, tasks, workdir)
         self.report_losses(stages, ids)
         self.fill_output_types(tasks)
@@ -761,6 +915,21 @@ class _Reader:
             data["artifacts"] = artifacts
         data["tasks"] = tasks
         return data
+
+    def runner_params_required(self, stages: list[Stage]) -> None:
+        """dagshift's output copied without its params.yaml: a param its runner reads (there, not
+        through `${}`) has no value either, so it is required, reported where a stage tracks it."""
+        for name, type_name in self.dagshift.params_read.items():
+            if name in self.params:
+                continue
+            self.params[name] = {"description": "read by dagshift's runner from params.yaml next to dvc.yaml"}
+            if type_name:
+                self.params[name]["type"] = type_name
+            line = next((line for stage in stages for tracked, line in stage.params if tracked == name), None)
+            self.report.loss(f"param '{name}' has no value: dagshift's runner reads it from params.yaml next to "
+                             "dvc.yaml, which is absent; it is a required param (no default)", line,
+                             help=f"give '{name}' its value when the pipeline runs (or a default in the imported "
+                             "pipeline), or import it again with params.yaml in place")
 
     def without_stages(self, document: dict) -> dict:
         """A dvc.yaml with no stages (metrics and plots only, as DVCLive writes) runs nothing; a
@@ -851,7 +1020,7 @@ class _Reader:
             name = match.group(2)
             relative = posixpath.relpath(out.path, workdir) if workdir else out.path
             if relative in command:
-                command = command.replace(relative, "${{ outputs.%s }}" % name)
+                command = command.replace(relative, _placeholder_of(f"outputs.{name}"))
             task.setdefault("outputs", {})[name] = "str"
         return command
 
@@ -917,12 +1086,12 @@ class _Reader:
         if not match:
             return
         upstream = ids.get(match.group(2), match.group(2))
-        if match.group(1) == "done" or "tasks.%s.outputs." % upstream not in json.dumps(task):
+        if match.group(1) == "done" or f"tasks.{upstream}.outputs." not in json.dumps(task):
             _add(task, "after", upstream)
 
     def check_overlaps(self, producers: dict) -> None:
         paths = sorted(producers)
-        for first, second in zip(paths, paths[1:]):
+        for first, second in itertools.pairwise(paths):
             if second.startswith(first.rstrip("/") + "/") and producers[first][0] != producers[second][0]:
                 raise DvcError(f"outputs '{first}' and '{second}' of stages '{producers[first][0]}' and "
                                f"'{producers[second][0]}' overlap", producers[second][1].line)
@@ -998,9 +1167,7 @@ class _Reader:
             return True
         if key == "cache" and out.options[key] is False and out.kind in ("metrics", "plots"):
             return True  # small files kept in git: what kind metrics / plots mean
-        if key == "cache" and out.options[key] is True and out.kind == "dataset":
-            return True  # the default
-        return False
+        return key == "cache" and out.options[key] is True and out.kind == "dataset"  # the default
 
     def read_through_placeholder(self, name: str) -> bool:
         """A tracked param the command reads through `${}` (a pipeline param): nothing lost."""

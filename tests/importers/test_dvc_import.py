@@ -4,12 +4,14 @@ trip of dagshift's own output checked up to the names of artifacts (which dvc.ya
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
-from compiler.importers import import_file
+from compiler.importers import import_file, pipeline_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,14 +175,177 @@ def test_a_list_cmd_stops_at_the_first_failure_and_wdir(tmp_path: Path) -> None:
     assert ("W602", 5) in [(c, l) for c, l, _ in losses(result)]  # at the wdir
 
 
+LONE = """\
+stages:
+  prepare:
+    cmd: python prepare.py --seed ${seed} > prepared.txt
+    deps: [prepare.py]
+    outs: [prepared.txt]
+  train:
+    cmd:
+      - echo start
+      - python train.py --lr ${train.lr} --seed ${ seed } --hidden-size ${model.hidden-size}
+    deps: [prepared.txt]
+    outs: [model.pkl]
+    params: [train.lr]
+  score:
+    foreach: [a, b]
+    do:
+      cmd: python score.py ${item} ${train.lr}
+      deps: [model.pkl]
+"""
+
+
+def required_params(data: dict) -> dict[str, dict]:
+    return {name: spec for name, spec in data.get("params", {}).items()
+            if isinstance(spec, dict) and "default" not in spec}
+
+
+def test_a_lone_dvc_yaml_reads_what_params_yaml_would_give_as_required_params(tmp_path: Path) -> None:
+    result = imported(tmp_path, LONE)  # no params.yaml beside it
+    assert result.data is not None, losses(result)
+    assert set(required_params(result.data)) == {"seed", "train_lr", "model_hidden_size"}
+    assert "type" not in result.data["params"]["train_lr"]  # a DVC value may be any scalar: the one given decides
+    assert "${train.lr}" in result.data["params"]["train_lr"]["description"]
+    tasks = result.data["tasks"]
+    assert tasks["prepare"]["command"] == "python prepare.py --seed ${{ params.seed }} > prepared.txt"
+    assert tasks["train"]["command"] == ("echo start && python train.py --lr ${{ params.train_lr }} --seed "
+                                         "${{ params.seed }} --hidden-size ${{ params.model_hidden_size }}")
+    assert tasks["score_b"]["command"] == "python score.py b ${{ params.train_lr }}"
+    # one W601 per param, where it is first used, naming the file DVC reads it from
+    required = [(line, message) for code, line, message in losses(result) if "required param" in message]
+    assert [(line, message.split("'")[1]) for line, message in required] == [
+        (3, "seed"), (9, "train_lr"), (9, "model_hidden_size")]  # by line and column
+    assert all("params.yaml next to dvc.yaml, which is absent" in message for _, message in required)
+    assert all(code == "W601" for code, _, message in losses(result) if "required param" in message)
+    columns = {d.message.split("'")[1]: d.loc.col for d in result.diagnostics if "required param" in d.message}
+    lines = LONE.splitlines()
+    assert columns == {"seed": lines[2].index("${seed}") + 1, "train_lr": lines[8].index("${train.lr}") + 1,
+                       "model_hidden_size": lines[8].index("${model.hidden-size}") + 1}
+    assert result.grade.value == "review"
+
+
+def test_the_required_params_validate_and_compile_once_given(tmp_path: Path, cli) -> None:
+    result = imported(tmp_path, LONE)
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(pipeline_yaml(result))
+    assert cli("validate", str(pipeline)).exit_code == 0
+    run = cli("compile", str(pipeline), "-t", "airflow,prefect,argo", "-o", str(tmp_path / "out"), "-q")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    # DVC reads every param from params.yaml: the user gives the values the W601s ask for
+    run = cli("compile", str(pipeline), "-t", "dvc", "-o", str(tmp_path / "dvc"), "-q")
+    assert run.exit_code == 1 and "seed" in run.stdout + run.stderr
+    values = {"seed": 7, "train_lr": 0.1, "model_hidden_size": "64"}
+    for name, value in values.items():
+        result.data["params"][name]["default"] = value
+    pipeline.write_text(pipeline_yaml(result))
+    run = cli("compile", str(pipeline), "-t", "dvc", "-o", str(tmp_path / "dvc"), "-q")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert yaml.safe_load((tmp_path / "dvc" / "params.yaml").read_text()) == values
+
+
+def test_a_missing_vars_file_is_named_as_where_the_value_would_come_from(tmp_path: Path) -> None:
+    result = imported(tmp_path, """\
+        vars:
+          - conf/train.yaml
+          - conf/lr.yaml:lr
+        stages:
+          train:
+            cmd: python train.py --seed ${seed} --epochs ${epochs} --lr ${lr}
+        """, params="seed: 1\n")
+    assert result.data is not None, losses(result)
+    assert result.data["params"]["seed"] == 1  # read from params.yaml, which is there
+    assert set(required_params(result.data)) == {"epochs", "lr"}
+    by_param = {m.split("'")[-2]: m for _, _, m in losses(result) if "required param" in m}
+    # params.yaml was read; conf/lr.yaml gives only `lr`
+    assert "DVC would read it from 'conf/train.yaml' (in `vars`), which is absent" in by_param["epochs"]
+    assert "'conf/train.yaml' (in `vars`) or 'conf/lr.yaml' (in `vars`), which are absent" in by_param["lr"]
+    # DVC refuses the file while they are missing: each is a loss at its entry
+    missing = [(line, m.split("'")[1]) for _, line, m in losses(result) if "is missing" in m]
+    assert missing == [(2, "conf/train.yaml"), (3, "conf/lr.yaml")]
+
+
+def test_a_missing_vars_file_nothing_reads_is_still_a_loss(tmp_path: Path) -> None:
+    result = imported(tmp_path, "vars: [nothere.yaml]\nstages:\n  a:\n    cmd: echo hi\n")
+    assert result.data is not None and "params" not in result.data
+    assert [(c, l) for c, l, _ in losses(result)] == [("W601", 1)]
+    assert result.grade.value == "review"
+
+
+def test_a_lone_dvc_yaml_without_interpolation_needs_no_params_yaml(tmp_path: Path) -> None:
+    result = imported(tmp_path, "stages:\n  a:\n    cmd: echo hi\n")
+    assert result.grade.value == "automatic", losses(result)
+
+
+@pytest.mark.parametrize("body, key, reason", [
+    ("foreach: ${models}\n    do:\n      cmd: train ${item}", "foreach", "the stages DVC makes of a foreach"),
+    ("matrix:\n      model: ${models}\n    cmd: train ${item.model}", "matrix", "the stages DVC makes of a matrix"),
+    ("cmd: prep\n    deps: [\"${data.dir}/raw.csv\"]", "deps", "DVC draws the graph from the paths"),
+    ("cmd: prep\n    outs: [\"${data.dir}/clean.csv\"]", "outs", "DVC draws the graph from the paths"),
+    ("cmd: prep\n    metrics: [\"${report}\"]", "metrics", "DVC draws the graph from the paths"),
+    ("cmd: prep\n    wdir: ${dir}", "wdir", "relative to its wdir"),
+    ("cmd: prep\n    frozen: ${frozen}", "frozen", "whether the stage runs"),
+])
+def test_a_missing_value_that_shapes_the_stages_or_the_graph_stays_manual(tmp_path: Path, body: str, key: str,
+                                                                          reason: str) -> None:
+    result = imported(tmp_path, f"stages:\n  a:\n    {body}\n")
+    assert result.grade.value == "manual"
+    (error,) = result.diagnostics.errors
+    assert error.code == "E602"
+    assert f"in `{key}` has no value" in error.message and reason in error.message
+    assert "params.yaml next to dvc.yaml, which is absent" in error.message
+
+
+def test_text_that_is_only_reported_keeps_a_missing_value_as_written(tmp_path: Path) -> None:
+    result = imported(tmp_path, """\
+        stages:
+          train:
+            desc: train on ${data.name}
+            cmd: python train.py
+            params: ["${section}"]
+            outs:
+              - model.pkl:
+                  desc: model for ${data.name}
+        """)
+    assert result.data is not None, losses(result)
+    assert result.data["tasks"]["train"]["description"] == "train on ${data.name}"
+    assert result.data["artifacts"]["model"] == {"path": "model.pkl", "description": "model for ${data.name}"}
+    assert "params" not in result.data
+    assert [(c, l) for c, l, m in losses(result) if "kept as written" in m] == [("W601", 3), ("W601", 5), ("W601", 7)]
+    assert any("tracks params ${section}" in m for _, _, m in losses(result))
+
+
+@pytest.mark.parametrize("pipeline", [
+    "examples/parallel.yaml",  # commands read params through `${}`
+    # dagshift's runner reads a python task's params from params.yaml itself
+    ("name: runner\nparams: {greeting: hello, n: 3}\ntasks:\n  a:\n    python: os.path:join\n"
+     "    args: {a: '${{ params.greeting }}', b: x}\n  b:\n    command: echo ${{ params.n }}\n"),
+])
+def test_dagshift_output_without_its_params_yaml_asks_for_the_params(tmp_path: Path, cli, pipeline: str) -> None:
+    if not pipeline.startswith("examples/"):
+        (tmp_path / "pipeline.yaml").write_text(pipeline)
+        pipeline = str(tmp_path / "pipeline.yaml")
+    out = tmp_path / "dvc"
+    assert cli("compile", pipeline, "-t", "dvc", "-o", str(out), "-q").exit_code == 0
+    given = json.loads((out / "params.yaml").read_text())
+    (out / "params.yaml").unlink()
+    (result,) = import_file(out / "dvc.yaml", "dvc")
+    assert result.data is not None, losses(result)
+    assert set(required_params(result.data)) == set(given)
+    asked = [m for c, _, m in losses(result) if c == "W601" and "required param" in m]
+    assert len(asked) == len(given), asked
+
+
 @pytest.mark.parametrize("dvc_yaml, params, reason", [
-    ("stages:\n  a:\n    cmd: echo ${missing}\n", None, "could not find 'missing'"),
+    # params.yaml is there and holds no `missing`: nothing else could give it
+    ("stages:\n  a:\n    cmd: echo ${missing}\n", "other: 1\n", "could not find 'missing'"),
+    # an item is never a param, whatever file is absent
+    ("stages:\n  a:\n    foreach: [{x: 1}]\n    do:\n      cmd: echo ${item.y}\n", None, "could not find 'item.y'"),
     ("stages:\n  a:\n    cmd: echo ${lst}\n", "lst: [1, 2]\n", "cannot interpolate data of type 'list'"),
     ("stages:\n  a:\n    cmd: x\n    outs: [o]\n  b:\n    cmd: y\n    outs: [o]\n", None, "written by stages"),
     ("stages:\n  a:\n    cmd: x\n    deps: [p]\n    outs: [q]\n  b:\n    cmd: y\n    deps: [q]\n    outs: [p]\n",
      None, "cycle"),
     ("stages:\n  a:\n    cmd: x\n    live: {}\n", None, "does not accept `live`"),
-    ("vars: [nothere.yaml]\nstages:\n  a:\n    cmd: x\n", None, "'nothere.yaml' does not exist"),
     ("stages:\n  a:\n    foreach: [1]\n    matrix: {x: [1]}\n    do: {cmd: x}\n", None, "both"),
     ("stages:\n  a: [\n", None, "not valid YAML"),
 ])
