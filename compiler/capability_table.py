@@ -8,15 +8,17 @@ from .features import Feature
 
 def render_table(table_format: str, *, details: bool = False) -> str:
     backends = [registry.get(name) for name in registry.names()]
-    header = ["feature"] + [backend.title for backend in backends]
+    header = ["feature", "kind"] + [backend.title for backend in backends]
     rows = []
     for feature in Feature:
-        cells = [feature.value]
+        cells = [feature.value, feature.kind.value]
         for backend in backends:
             support = backend.support(feature)
             cells.append(f"{support.symbol} {support.how}".strip() if details else support.symbol)
         rows.append(cells)
-    legend = "N native · E emulated · ✗ not expressible (the diagnostic names the workaround)\n"
+    legend = ("N native · E emulated · ✗ not expressible (the diagnostic names the workaround)\n"
+              "kind: where a target cannot express it, an operational setting is left out of that target's output "
+              "with a warning (an error with --strict), a semantic feature is an error\n")
     if table_format == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]

@@ -19,7 +19,7 @@ FORMATS = ("text", "json", "markdown", "html")
 @click.command("compare")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "report_format", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text: a table for the terminal; json: for tools (schema dagshift.compare/1); markdown: for "
+              help="text: a table for the terminal; json: for tools (schema dagshift.compare/2); markdown: for "
                    "a pull request; html: one self-contained page (graph, table, every target's files).")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to this file (atomically) instead of standard output.")
@@ -32,9 +32,9 @@ def compare_command(file: str, report_format: str, output: str | None, html_path
     """Compile pipeline FILE to every target and show, per task and feature, how each one
     realizes it: N native, E emulated (and how), ✗ not expressible (and the workaround).
 
-    Every target is compiled as with `dagshift compile --unsupported warn`: settings a target
-    cannot express are left out where that does not change what the pipeline computes; the rest
-    are errors for that target, listed in the report. Nothing but the report is written; a
+    Every target is compiled as by `dagshift compile` (not --strict): operational settings a
+    target cannot express are left out with a warning; features that change what runs are
+    errors for that target, listed in the report. Nothing but the report is written; a
     target that cannot compile is part of the report, not a failure of the command.
 
     Exit code 0 when the report was produced, 1 when FILE is not a valid pipeline (its

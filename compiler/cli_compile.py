@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from .api import check_file
-from .cli_common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, FORMAT_OPTION
+from .cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    FORMAT_OPTION,
+    STRICT_OPTION,
+    UNSUPPORTED_OPTION,
+    strict_from_flags,
+)
 from .diagnostics import RENDERERS, Diagnostics, Severity
 
 
@@ -55,9 +63,8 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
               help="Output directory. With several targets (or `all`), each gets a subdirectory named after it. "
                    "Required with FILES.")
-@click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
-              help="What a feature the target cannot express is: an error (nothing is written), or a warning "
-                   "(the setting is left out, when it can be without changing what the pipeline computes).")
+@STRICT_OPTION
+@UNSUPPORTED_OPTION
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="Backend option, e.g. container=docker for airflow. Repeatable.")
 @click.option("-O", "level", type=click.IntRange(0, 2), default=1, show_default=True,
@@ -76,15 +83,20 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="With --check: also print a unified diff of each such file.")
 @FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
-def compile_command(files: tuple[str, ...], target: str | None, outdir: str | None, unsupported: str,
-                    option_pairs: tuple[str, ...], level: int, select: tuple[str, ...], config_path: str | None,
-                    check: bool, show_diff: bool, output_format: str, quiet: bool) -> None:
+def compile_command(files: tuple[str, ...], target: str | None, outdir: str | None, strict: bool,
+                    unsupported: str | None, option_pairs: tuple[str, ...], level: int, select: tuple[str, ...],
+                    config_path: str | None, check: bool, show_diff: bool, output_format: str, quiet: bool) -> None:
     """Compile pipeline FILES to one or more orchestrators, or, without FILES, every pipeline the
     project config lists (dagshift.toml or [tool.dagshift] in pyproject.toml; see docs/ci.md).
 
     Nothing is written unless every file compiles for every target: files are staged in a
     temporary directory and moved into OUTDIR at the end. Existing files that dagshift does not
     generate are left alone.
+
+    A setting a target cannot express is a warning when it only changes how runs are operated
+    (schedule, retries, timeouts, alerts, pools, resources, caching...): that target's output
+    leaves it out. Anything that changes what runs is an error. --strict makes the warnings
+    errors too. `dagshift targets --details` lists which is which.
 
     \b
     Examples:
@@ -102,7 +114,8 @@ def compile_command(files: tuple[str, ...], target: str | None, outdir: str | No
             if value is None:
                 raise click.UsageError(f"missing option {flag}: compiling FILES needs -t and -o "
                                        "(without FILES, the project config says what to build)")
-        jobs = _jobs_from_command_line(files, target, outdir, unsupported, option_pairs, level, select)
+        jobs = _jobs_from_command_line(files, target, outdir, strict_from_flags(strict, unsupported), option_pairs,
+                                       level, select)
     else:
         _refuse_command_line_settings(click.get_current_context())
         jobs = _jobs_from_config(config_path, output_format)
@@ -121,22 +134,22 @@ class _CompileJob:
     outdir: Path
     outdir_shown: str  # how messages name the output directory
     options: dict
-    unsupported: str
+    strict: tuple[str, ...]  # the targets for which a setting left out is an error
     level: int
     select: tuple[str, ...]
 
 
-def _jobs_from_command_line(files, target, outdir, unsupported, option_pairs, level, select) -> list[_CompileJob]:
+def _jobs_from_command_line(files, target, outdir, strict: bool, option_pairs, level, select) -> list[_CompileJob]:
     targets = split_targets(target)
     options = _parse_options(option_pairs)
     _check_options(options, targets)
     per_target = len(targets) > 1 or target.strip() == "all"  # a stable layout for `all`
     return [_CompileJob(path, path, tuple(targets), per_target, Path(outdir), str(Path(outdir)), options,
-                        unsupported, level, select) for path in files]
+                        tuple(targets) if strict else (), level, select) for path in files]
 
 
-_COMMAND_LINE_ONLY = {"target": "-t", "outdir": "-o", "unsupported": "--unsupported", "option_pairs": "--option",
-                      "level": "-O", "select": "--select"}
+_COMMAND_LINE_ONLY = {"target": "-t", "outdir": "-o", "strict": "--strict", "unsupported": "--unsupported",
+                      "option_pairs": "--option", "level": "-O", "select": "--select"}
 
 
 def _refuse_command_line_settings(ctx: click.Context) -> None:
@@ -166,7 +179,7 @@ def _jobs_from_config(config_path: str | None, output_format: str) -> list[_Comp
             click.echo(f"nothing done: the project config {shown} has {len(exc.problems)} problem(s)")
         sys.exit(EXIT_USAGE)
     return [_CompileJob(str(entry.file), entry.file_label, entry.targets, entry.per_target_dirs, entry.output,
-                        entry.output_label, entry.options, entry.unsupported, entry.level, entry.select)
+                        entry.output_label, entry.options, entry.strict, entry.level, entry.select)
             for entry in config.pipelines]
 
 
@@ -194,7 +207,7 @@ def _compile_jobs(jobs: list[_CompileJob], *, output_format: str, quiet: bool, c
     for number, job in enumerate(jobs, 1):
         progress(number, job.shown)
         loaded = check_file(job.file, job.shown)
-        result = compile_loaded(loaded, list(job.targets), unsupported=job.unsupported, options=job.options,
+        result = compile_loaded(loaded, list(job.targets), strict=job.strict, options=job.options,
                                 per_target_dirs=job.per_target_dirs, level=job.level, select=job.select)
         everything.extend(result.diagnostics.sorted())
         notes.extend(result.notes)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import EXIT_PROBLEMS, FORMAT_OPTION
+from .cli_common import EXIT_PROBLEMS, FORMAT_OPTION, UNSUPPORTED_OPTION, strict_from_flags
 from .diagnostics import RENDERERS, Diagnostics, Severity
 from .importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
 
@@ -19,7 +19,7 @@ _FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS
                             help="The source format; detected from the file when left out.")
 _STRICT_OPTION = click.option("--strict", is_flag=True,
                               help="Fail (exit 1, write nothing) on any loss, not only on files that cannot "
-                                   "be imported.")
+                                   "be imported (convert: also on a setting the target leaves out).")
 _EXECUTE_OPTION = click.option(
     "--execute", is_flag=True,
     help="Airflow only: load each DAG file in a real Airflow 3 and read the DAGs it builds (for tasks made in "
@@ -171,13 +171,12 @@ def _print_assessment(results: list[Imported], output_format: str) -> None:
 @_STRICT_OPTION
 @_EXECUTE_OPTION
 @_AIRFLOW_PYTHON_OPTION
-@click.option("--unsupported", type=click.Choice(["error", "warn"]), default="error", show_default=True,
-              help="What a feature the target cannot express is (as for `dagshift compile`).")
+@UNSUPPORTED_OPTION
 @click.option("--keep-ir", "keep_ir", is_flag=True, help="Also write the imported pipeline (NAME.yaml) to OUTDIR.")
 @FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
 def convert_command(file: str, target: str, outdir: str, source_format: str | None, strict: bool, execute: bool,
-                    airflow_python: str | None, unsupported: str, keep_ir: bool, output_format: str,
+                    airflow_python: str | None, unsupported: str | None, keep_ir: bool, output_format: str,
                     quiet: bool) -> None:
     """Move a pipeline from one orchestrator to another: import FILE, then compile it.
 
@@ -203,7 +202,8 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
         per_target = len(targets) > 1 or target.strip() == "all" or len(results) > 1
         for result in results:
             loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
-            compiled = compile_loaded(loaded, targets, unsupported=unsupported, per_target_dirs=per_target)
+            compiled = compile_loaded(loaded, targets, strict=targets if strict_from_flags(strict, unsupported) else (),
+                                      per_target_dirs=per_target)
             everything.extend(compiled.diagnostics.sorted())
             notes += compiled.notes
             prefix = f"{result.name}/" if len(results) > 1 else ""

@@ -1,8 +1,9 @@
 """`dagshift compare`: how each backend realizes each feature a pipeline uses.
 
 The model joins two sources: the backends' declarations (`Backend.support`: native / emulated /
-unsupported and the declared "how" text) and a real compile per target with `--unsupported warn`,
-whose diagnostics say whether an unsupported use is left out (W301) or stops that target (E301).
+unsupported and the declared "how" text) and a real compile per target, as `dagshift compile`
+does by default (not --strict). An unsupported operational setting is left out of that target's
+output; an unsupported semantic feature stops that target (features.FeatureKind).
 Rows are (task or the pipeline, feature) in file order; everything is ordered so the output is
 byte-deterministic.
 """
@@ -16,24 +17,23 @@ from .backends import registry
 from .backends.base import Level
 from .compile import compile_loaded, fold_defaults
 from .diagnostics import Diagnostic, Diagnostics, Severity, _printable  # _printable: terminal-safe user text
-from .features import Feature, FeatureUse, feature_uses
+from .features import Feature, FeatureKind, FeatureUse, feature_uses
 from .load import Loaded
 
-SCHEMA = "dagshift.compare/1"
-UNSUPPORTED_MODE = "warn"
+SCHEMA = "dagshift.compare/2"
 SYMBOLS = {Level.NATIVE: "N", Level.EMULATED: "E", Level.UNSUPPORTED: "✗"}
 LEGEND = "N native · E emulated (see the note) · ✗ not expressible (the note names the workaround)"
 
-# What a compile with --unsupported warn did with an unsupported use.
-LEFT_OUT = "left out"  # W301: the setting is dropped from that target's output
-BLOCKS = "blocks"  # E301: the target cannot compile this pipeline
+# What a compile does with an unsupported use.
+LEFT_OUT = "left out"  # an operational setting: dropped from that target's output, with a warning
+BLOCKS = "blocks"  # a semantic feature: the target cannot compile this pipeline
 
 
 @dataclass(frozen=True)
 class Cell:
     level: Level
     how: str  # the backend's declared text: how it does it, or the workaround
-    outcome: str | None = None  # for unsupported cells: LEFT_OUT or BLOCKS, from the diagnostics
+    outcome: str | None = None  # for unsupported cells: LEFT_OUT or BLOCKS
     note: int | None = None  # footnote number (emulated and unsupported cells)
 
     @property
@@ -99,7 +99,7 @@ def compare_loaded(loaded: Loaded, targets: list[str] | None = None) -> Comparis
         cells = {}
         for result in results:
             support = registry.get(result.name).support(use.feature)
-            outcome = _outcome(result, use) if support.level is Level.UNSUPPORTED else None
+            outcome = _outcome(use) if support.level is Level.UNSUPPORTED else None
             number = None
             if support.level is not Level.NATIVE:
                 key = (result.name, use.feature, support.level, support.how, outcome)
@@ -115,7 +115,7 @@ def _compile_one(loaded: Loaded, target: str) -> TargetResult:
     # A fresh diagnostics list per target: compile_loaded appends to the one it is given.
     own = Loaded(loaded.source, Diagnostics(list(loaded.diagnostics.items)), loaded.pipeline, loaded.data)
     before = len(own.diagnostics.items)
-    compiled = compile_loaded(own, [target], unsupported=UNSUPPORTED_MODE)
+    compiled = compile_loaded(own, [target])
     found = Diagnostics(compiled.diagnostics.items[before:]).sorted()  # the target's own, not validation's
     backend = registry.get(target)
     return TargetResult(
@@ -136,17 +136,8 @@ def _unique_uses(uses) -> list[FeatureUse]:
     return list(seen.values())
 
 
-def _outcome(result: TargetResult, use: FeatureUse) -> str | None:
-    """Match the compile's capability diagnostic for this use (see compile.check_capabilities)."""
-    subject = f"task '{use.task}'" if use.task else "the pipeline"
-    needle = f"cannot express {use.feature.value} ({subject})"
-    for diagnostic in result.errors:
-        if diagnostic.code == "E301" and needle in diagnostic.message:
-            return BLOCKS
-    for diagnostic in result.warnings:
-        if diagnostic.code == "W301" and needle in diagnostic.message:
-            return LEFT_OUT
-    return None  # not reached: e.g. the optimizer removed the task before the check
+def _outcome(use: FeatureUse) -> str:
+    return LEFT_OUT if use.feature.kind is FeatureKind.OPERATIONAL else BLOCKS
 
 
 def level_counts(comparison: Comparison) -> dict[str, dict[str, int]]:
@@ -160,7 +151,7 @@ def level_counts(comparison: Comparison) -> dict[str, dict[str, int]]:
 
 def outcome_text(outcome: str | None) -> str:
     return {
-        LEFT_OUT: "with --unsupported warn it is left out of the output",
+        LEFT_OUT: "it is left out of the output, with a warning",
         BLOCKS: "this target cannot compile the pipeline while it is used",
         None: "",
     }[outcome]
@@ -183,7 +174,7 @@ def to_json(comparison: Comparison) -> str:
         "schema": SCHEMA,
         "pipeline": comparison.pipeline_name,
         "source": comparison.source_name,
-        "unsupported": UNSUPPORTED_MODE,
+        "strict": False,
         "legend": {"N": Level.NATIVE.value, "E": Level.EMULATED.value, "✗": Level.UNSUPPORTED.value},
         "targets": [
             {
@@ -241,7 +232,7 @@ def _target_summary(target: TargetResult) -> str:
 def to_text(comparison: Comparison) -> str:
     header, body = table_rows(comparison)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [f"pipeline '{comparison.pipeline_name}' ({comparison.source_name}), compiled with --unsupported warn", ""]
+    lines = [f"pipeline '{comparison.pipeline_name}' ({comparison.source_name})", ""]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]]
     lines += ["", LEGEND, "", "notes:"]
     lines += [f"  [{n.number}] {note_text(n)}" for n in comparison.notes] or ["  (none: every feature is native)"]
@@ -256,7 +247,6 @@ def _md(text: str) -> str:
 def to_markdown(comparison: Comparison) -> str:
     header, body = table_rows(comparison)
     lines = [f"# dagshift compare: {_md(comparison.pipeline_name)}", "",
-             "Compiled with `--unsupported warn`.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in body]
     lines += ["", LEGEND, "", "## Notes", ""]

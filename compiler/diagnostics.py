@@ -43,6 +43,7 @@ class Diagnostic:
     help: str | None = None
     source_line: str | None = None
     span: int = 1
+    notes: tuple[str, ...] = ()  # context for the message (where a value came from), shown before the help
 
     def to_dict(self) -> dict:
         return {
@@ -53,6 +54,7 @@ class Diagnostic:
             "line": self.loc.line if self.loc else None,
             "col": self.loc.col if self.loc else None,
             "path": format_path(self.path),
+            "notes": list(self.notes),
             "help": self.help,
         }
 
@@ -169,6 +171,7 @@ def render_text(diagnostics: Sequence[Diagnostic]) -> str:
                 lines.append(f"{gutter} | {' ' * caret_col}{'^' * span}")
         elif path:
             lines.append(f"  --> ({path})")
+        lines.extend(f"  = note: {_printable(note)}" for note in d.notes)
         if d.help:
             lines.append(f"  = help: {_printable(d.help)}")
         blocks.append("\n".join(lines))
@@ -202,7 +205,7 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
                 f"col={d.loc.col}",
             ]
         props.append(f"title={_github_escape(d.code, property_value=True)}")
-        message = d.message + (f"\n{d.help}" if d.help else "")
+        message = "\n".join([d.message, *d.notes, *([d.help] if d.help else [])])
         lines.append(f"::{kind} {','.join(props)}::{_github_escape(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 

@@ -58,6 +58,57 @@ class Feature(str, Enum):
     RETRY_ALERTS = "alert on retry"
     SUCCESS_ALERTS = "alert on success"
     WORKDIR = "working directory"
+    OWNER = "owner"
+    TAGS = "tags"
+    PRIORITY = "task priority"
+
+    @property
+    def kind(self) -> FeatureKind:
+        return FeatureKind.OPERATIONAL if self in LEFT_OUT_MEANS else FeatureKind.SEMANTIC
+
+    @property
+    def left_out_means(self) -> str:
+        """What a run does when a target leaves this operational setting out."""
+        return LEFT_OUT_MEANS[self]
+
+
+class FeatureKind(str, Enum):
+    """How a target that cannot express a feature treats it (docs/backends/README.md)."""
+
+    # How a run is operated (when, how often, how long, with what resources, who is told): a
+    # target that cannot express it leaves it out with a warning (an error under --strict).
+    OPERATIONAL = "operational"
+    # What runs or what is computed: a target that cannot express it cannot compile the pipeline.
+    SEMANTIC = "semantic"
+
+
+# Every operational feature, and what a run does without it: the second half of a W301.
+LEFT_OUT_MEANS: dict[Feature, str] = {
+    Feature.SCHEDULE: "runs start only when started by hand or by another scheduler",
+    Feature.CATCHUP: "missed intervals are not run",
+    Feature.DATA_TRIGGER: "new data does not start a run",
+    Feature.MANUAL_TRIGGER: "the target's default trigger applies",
+    Feature.CONTINUOUS_TRIGGER: "a finished run does not start the next one",
+    Feature.RETRIES: "a failed attempt fails the task at once",
+    Feature.RETRY_BACKOFF: "every retry waits retry_delay",
+    Feature.RETRY_MAX_DELAY: "retry delays are not capped",
+    Feature.TIMEOUT: "the task runs with no time limit",
+    Feature.PIPELINE_TIMEOUT: "the run has no time limit",
+    Feature.MAX_PARALLEL: "the fan-out runs as many items at once as the target allows",
+    Feature.RESOURCES: "the task gets the target's default cpu and memory",
+    Feature.GPU: "the task runs without a gpu",
+    Feature.CACHE: "the task runs every time",
+    Feature.POOL: "the task is not limited by the pool",
+    Feature.MAX_ACTIVE_TASKS: "the run's tasks are not limited",
+    Feature.MAX_ACTIVE_RUNS: "runs are not limited",
+    Feature.PIPELINE_ALERTS: "no alert is sent when the run fails",
+    Feature.TASK_ALERTS: "no alert is sent when the task fails",
+    Feature.RETRY_ALERTS: "no alert is sent on a retry",
+    Feature.SUCCESS_ALERTS: "no alert is sent on success",
+    Feature.OWNER: "the owner is not recorded",
+    Feature.TAGS: "the tags are not recorded",
+    Feature.PRIORITY: "the task is scheduled without a priority",
+}
 
 
 @dataclass(frozen=True)
@@ -67,11 +118,15 @@ class FeatureUse:
     task: str | None = None
 
 
-def feature_uses(pipeline: Pipeline) -> Iterator[FeatureUse]:
-    """Every use of a feature, in file order; tasks are seen with `defaults` applied."""
+def feature_uses(pipeline: Pipeline, written: Pipeline | None = None) -> Iterator[FeatureUse]:
+    """Every use of a feature, in file order; tasks are seen with `defaults` applied.
+
+    `written` is the pipeline as the file states it, when `pipeline` is a folded or optimized copy:
+    it tells which keys a task set itself, so that an inherited setting is located at its
+    `defaults` key and a priority the optimizer derived is not taken for the user's."""
     yield from _pipeline_uses(pipeline)
     for task_id in pipeline.tasks:
-        yield from _task_uses(pipeline, task_id)
+        yield from _task_uses(pipeline, task_id, written)
 
 
 def _pipeline_uses(pipeline: Pipeline) -> Iterator[FeatureUse]:
@@ -98,6 +153,10 @@ def _pipeline_uses(pipeline: Pipeline) -> Iterator[FeatureUse]:
         yield FeatureUse(Feature.PIPELINE_TIMEOUT, ("timeout",))
     for index, alert in enumerate(pipeline.alerts):
         yield FeatureUse(_ALERT_FEATURE[alert.on], ("alerts", index))
+    if pipeline.owner:
+        yield FeatureUse(Feature.OWNER, ("owner",))
+    if pipeline.tags:
+        yield FeatureUse(Feature.TAGS, ("tags",))
 
 
 _ALERT_FEATURE = {
@@ -107,9 +166,10 @@ _ALERT_FEATURE = {
 }
 
 
-def _task_uses(pipeline: Pipeline, task_id: str) -> Iterator[FeatureUse]:
+def _task_uses(pipeline: Pipeline, task_id: str, written: Pipeline | None) -> Iterator[FeatureUse]:
     task = pipeline.resolved(task_id)
-    own = pipeline.tasks[task_id].model_fields_set
+    as_written = written.tasks.get(task_id) if written is not None else None
+    own = (as_written or pipeline.tasks[task_id]).model_fields_set
     base: YamlPath = ("tasks", task_id)
 
     def where(key: str) -> YamlPath:
@@ -165,6 +225,8 @@ def _task_uses(pipeline: Pipeline, task_id: str) -> Iterator[FeatureUse]:
     for alert in task.alerts:
         feature = Feature.TASK_ALERTS if alert.on is AlertEvent.FAILURE else _ALERT_FEATURE[alert.on]
         yield use(feature, "alerts")
+    if task.priority is not None and "priority" in own:
+        yield use(Feature.PRIORITY, "priority")
 
 
 def _reads_mapped_output(pipeline: Pipeline, task) -> bool:

@@ -25,8 +25,8 @@ PYPROJECT_NAME = "pyproject.toml"
 DOCS = "docs/ci.md"
 
 # Keys a pipeline entry may have, and those that may also be set once for every pipeline.
-_ENTRY_KEYS = ("file", "targets", "output", "options", "level", "unsupported", "select")
-_DEFAULT_KEYS = ("targets", "output", "options", "level", "unsupported")
+_ENTRY_KEYS = ("file", "targets", "output", "options", "level", "strict", "unsupported", "select")
+_DEFAULT_KEYS = ("targets", "output", "options", "level", "strict", "unsupported")
 _TOP_KEYS = _DEFAULT_KEYS + ("pipelines",)
 
 
@@ -64,7 +64,7 @@ class PipelineEntry:
     output_label: str
     options: dict[str, str] = field(default_factory=dict)
     level: int = 1
-    unsupported: str = "error"
+    strict: tuple[str, ...] = ()  # targets for which a setting left out is an error (--strict)
     select: tuple[str, ...] = ()
 
 
@@ -186,10 +186,7 @@ class _Validator:
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 2:
             self.problem(self.where(key, "level", item), f"expected 0, 1 or 2, got {level!r}",
                          "the optimization level, as -O of `dagshift compile`")
-        unsupported = merged.get("unsupported", "error")
-        if unsupported not in ("error", "warn"):
-            self.problem(self.where(key, "unsupported", item), f"expected \"error\" or \"warn\", got {unsupported!r}",
-                         "as --unsupported of `dagshift compile`")
+        strict = self.strict(key, item, targets)
         select = merged.get("select", [])
         if not isinstance(select, list) or not all(isinstance(name, str) for name in select):
             self.problem(f"{key}.select", "expected an array of task ids", 'select = ["train"]')
@@ -198,7 +195,38 @@ class _Validator:
         return PipelineEntry(
             file=(self.root / file).resolve(), file_label=_label(file), targets=targets, per_target_dirs=per_target,
             output=(self.root / output).resolve(), output_label=_label(output), options=options, level=level,
-            unsupported=unsupported, select=tuple(select))
+            strict=strict, select=tuple(select))
+
+    def strict(self, key: str, item: dict, targets: tuple[str, ...]) -> tuple[str, ...]:
+        """The pipeline's strict targets: its own `strict` (or the old `unsupported`), else the default's."""
+        for table, prefix in ((item, f"{key}."), (self.defaults, "")):
+            if "strict" in table and "unsupported" in table:
+                self.problem(f"{prefix}unsupported", "both strict and unsupported are set",
+                             "keep strict: unsupported is its old spelling (\"error\" is strict = true)")
+            if "strict" in table:
+                return self.strict_targets(f"{prefix}strict", table["strict"], targets)
+            if "unsupported" in table:
+                value = table["unsupported"]
+                if value not in ("error", "warn"):
+                    self.problem(f"{prefix}unsupported", f"expected \"error\" or \"warn\", got {value!r}",
+                                 "better: strict = true (what \"error\" meant) or leave it out (\"warn\")")
+                return targets if value == "error" else ()
+        return ()
+
+    def strict_targets(self, key: str, value: Any, targets: tuple[str, ...]) -> tuple[str, ...]:
+        from .backends import registry
+
+        help = ('true (every target), false, or the targets to be strict for: strict = ["dvc"]; strict makes a '
+                "setting the target leaves out an error, as --strict of `dagshift compile`")
+        if isinstance(value, bool):
+            return targets if value else ()
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            self.problem(key, f"expected true, false or an array of target names, got {value!r}", help)
+            return ()
+        unknown = [name for name in value if name not in registry.names()]
+        if unknown:
+            self.problem(key, f"unknown target {', '.join(map(repr, unknown))}", help)
+        return tuple(name for name in targets if name in value)
 
     def targets(self, key: str, value: Any) -> tuple[tuple[str, ...], bool]:
         from .backends import registry

@@ -7,6 +7,7 @@ path into file:line:col, the source line and a caret span.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SourceLoc, YamlPath
@@ -61,10 +62,11 @@ class SourceFile:
         help: str | None = None,
         at_key: bool = False,
         node: NodeLoc | None = None,
+        notes: tuple[str, ...] = (),
     ) -> Diagnostic:
         node = node or self.find(path, at_key=at_key)
         if node is None:
-            return Diagnostic(code, severity, message, SourceLoc(self.name, 1, 1), path, help)
+            return Diagnostic(code, severity, message, SourceLoc(self.name, 1, 1), path, help, notes=notes)
         return Diagnostic(
             code,
             severity,
@@ -74,6 +76,7 @@ class SourceFile:
             help,
             self.line_text(node.line),
             node.width,
+            notes,
         )
 
 
@@ -92,14 +95,29 @@ class Reporter:
 
     source: SourceFile
     diagnostics: Diagnostics
+    # Where a path's value was written, when that is elsewhere (a task's setting that came from
+    # `defaults`): the path to report, and notes that say why.
+    written_at: Callable[[YamlPath], tuple[YamlPath, tuple[str, ...]]] | None = None
 
-    def error(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False) -> None:
-        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, at_key=at_key))
+    def error(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False,
+              notes: tuple[str, ...] = ()) -> None:
+        self._add(code, Severity.ERROR, message, path, help, at_key, notes)
 
-    def warning(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False) -> None:
-        self.diagnostics.add(self.source.diagnostic(code, Severity.WARNING, message, path, help=help, at_key=at_key))
+    def warning(self, code: str, message: str, path: YamlPath = (), *, help: str | None = None, at_key: bool = False,
+                notes: tuple[str, ...] = ()) -> None:
+        self._add(code, Severity.WARNING, message, path, help, at_key, notes)
 
     def error_at_text(self, code: str, message: str, path: YamlPath, needle: str, *, help: str | None = None) -> None:
         """An error pointing at `needle` inside the text at `path` (a placeholder in a command)."""
+        path, notes = self.written_at(path) if self.written_at else (path, ())
         node = self.source.refine(self.source.find(path), needle)
-        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, node=node))
+        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, node=node,
+                                                    notes=notes))
+
+    def _add(self, code: str, severity: Severity, message: str, path: YamlPath, help: str | None, at_key: bool,
+             notes: tuple[str, ...]) -> None:
+        if self.written_at is not None:
+            path, why = self.written_at(path)
+            notes = (*why, *notes)
+        self.diagnostics.add(self.source.diagnostic(code, severity, message, path, help=help, at_key=at_key,
+                                                    notes=notes))

@@ -40,6 +40,7 @@ tasks:
     command: cat out.txt
     after: [fetch]
     cache: true
+    trigger_rule: all_done
 """
 
 
@@ -89,19 +90,24 @@ def test_unsupported_feature_shows_the_cross_and_the_workaround(tmp_path):
     path = write(tmp_path, NASTY)
     comparison = compare_loaded(check_file(path))
     cells = {(row.task, row.feature): row.cells for row in comparison.rows}
-    retries = cells["fetch", Feature.RETRIES]["dvc"]
-    dvc_workaround = registry.get("dvc").support(Feature.RETRIES).how
-    assert retries.symbol == "✗" and retries.how == dvc_workaround and retries.outcome == BLOCKS
+    retries = cells["fetch", Feature.RETRIES]["dvc"]  # operational: left out
+    assert retries.symbol == "✗" and retries.outcome == LEFT_OUT
+    assert retries.how == registry.get("dvc").support(Feature.RETRIES).how
+    rule = cells["use", Feature.TRIGGER_RULE]["dvc"]  # semantic: stops the target
+    dvc_workaround = registry.get("dvc").support(Feature.TRIGGER_RULE).how
+    assert rule.symbol == "✗" and rule.how == dvc_workaround and rule.outcome == BLOCKS
     caching = cells["use", Feature.CACHE]["airflow"]
     assert caching.symbol == "✗" and caching.outcome == LEFT_OUT
     assert caching.how == registry.get("airflow").support(Feature.CACHE).how
 
     text = to_text(comparison)
-    row = next(line for line in text.splitlines() if line.startswith("fetch") and Feature.RETRIES.value in line)
-    assert f"✗{retries.note}" in row.split()
-    assert f"[{retries.note}] dvc: {Feature.RETRIES.value}: not expressible; workaround: {dvc_workaround}" in text
+    row = next(line for line in text.splitlines() if line.startswith("use") and Feature.TRIGGER_RULE.value in line)
+    assert f"✗{rule.note}" in row.split()
+    assert f"[{rule.note}] dvc: {Feature.TRIGGER_RULE.value}: not expressible; workaround: {dvc_workaround}" in text
+    assert f"[{retries.note}] dvc: {Feature.RETRIES.value}: not expressible; workaround: " in text
     dvc = next(t for t in comparison.targets if t.name == "dvc")
     assert not dvc.compiles and [d.code for d in dvc.errors] == ["E301"] and not dvc.files
+    assert "W301" in [d.code for d in dvc.warnings]  # the retries, left out
     assert "dvc: cannot compile: 1 error(s)" in text
     airflow = next(t for t in comparison.targets if t.name == "airflow")
     assert airflow.compiles and "W301" in [d.code for d in airflow.warnings]
@@ -111,14 +117,14 @@ def test_json_schema_is_stable():
     code, out, _ = run_cli("compare", str(EXAMPLES / "churn.yaml"), "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert data["schema"] == "dagshift.compare/1"
-    assert list(data) == ["schema", "pipeline", "source", "unsupported", "legend", "targets", "rows", "notes"]
-    assert data["unsupported"] == "warn"
+    assert data["schema"] == "dagshift.compare/2"
+    assert list(data) == ["schema", "pipeline", "source", "strict", "legend", "targets", "rows", "notes"]
+    assert data["strict"] is False
     assert [t["name"] for t in data["targets"]] == registry.names()
     for target in data["targets"]:
         assert list(target) == ["name", "title", "compiles", "files", "errors", "warnings"]
         for diagnostic in target["errors"] + target["warnings"]:
-            assert list(diagnostic) == ["code", "severity", "message", "file", "line", "col", "path", "help"]
+            assert list(diagnostic) == ["code", "severity", "message", "file", "line", "col", "path", "notes", "help"]
     for row in data["rows"]:
         assert list(row) == ["task", "feature", "feature_id", "cells"]
         assert list(row["cells"]) == registry.names()
@@ -218,7 +224,7 @@ def test_html_has_every_part(tmp_path):
     edges = [tag for tag, attrs in parsed.tags if tag == "path" and attrs.get("class") == "edge"]
     assert len(edges) == build_graph(loaded.pipeline).number_of_edges()
     assert "flowchart TD" in page and "<details>" in page
-    assert "--unsupported warn" in page
+    assert "without <code>--strict</code>" in page
     summary = page.split('<table class="summary">', 1)[1].split("</table>", 1)[0]
     assert all(f'href="#target-{name}"' in summary for name in registry.names())
     # The target that compiles shows its files; the one that cannot shows its errors.
@@ -261,5 +267,5 @@ def test_html_option_conflicts_are_usage_errors(tmp_path):
 def test_help_names_the_formats_and_warn_semantics():
     code, out, _ = run_cli("compare", "--help")
     assert code == 0
-    for word in ("--html", "--format", "markdown", "--unsupported warn", "Examples:"):
+    for word in ("--html", "--format", "markdown", "not --strict", "Examples:"):
         assert word in out

@@ -50,7 +50,7 @@ def test_an_error_writes_nothing_and_keeps_existing_files(cli, tmp_path: Path) -
     (out / "other.py").write_text("# unrelated\n")
     good = ROOT / "examples" / "sequential.yaml"
     bad = write(tmp_path, "cached.yaml", CACHED)
-    result = cli("compile", str(good), str(bad), "-t", "airflow", "-o", str(out))
+    result = cli("compile", str(good), str(bad), "-t", "airflow", "-o", str(out), "--strict")
     assert result.exit_code == 1
     assert "E301" in result.stdout and "result caching (task 'a')" in result.stdout
     assert "nothing written" in result.stdout
@@ -66,14 +66,91 @@ def test_invalid_pipeline_writes_nothing(cli, tmp_path: Path) -> None:
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_unsupported_warn_leaves_the_setting_out(cli, tmp_path: Path) -> None:
+def test_an_operational_setting_the_target_lacks_is_left_out_with_a_warning(cli, tmp_path: Path) -> None:
     out = tmp_path / "dags"
     path = write(tmp_path, "cached.yaml", CACHED)
-    result = cli("compile", str(path), "-t", "airflow", "-o", str(out), "--unsupported", "warn")
+    result = cli("compile", str(path), "-t", "airflow", "-o", str(out))
     assert result.exit_code == 0, result.stdout
-    assert "warning[W301]" in result.stdout and "left out" in result.stdout
+    assert ("warning[W301]: Airflow 3 cannot express result caching (task 'a'): it is left out, so the task runs "
+            "every time") in result.stdout
     assert (out / "cached.py").is_file()
     assert 'pool="io"' in (out / "cached.py").read_text()
+
+
+SCHEDULED = """\
+name: nightly
+schedule: {cron: "0 2 * * *", timezone: Europe/Berlin}
+defaults: {retries: 3, retry_delay: 5m, timeout: 5m}
+tasks:
+  extract: {command: echo extract}
+  load: {command: echo load, after: [extract], timeout: 2h}
+"""
+
+
+def test_a_scheduled_pipeline_with_retries_compiles_to_every_target(cli, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = cli("compile", str(write(tmp_path, "nightly.yaml", SCHEDULED)), "-t", "all", "-o", str(out), "-q")
+    assert result.exit_code == 0, result.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(registry.names())
+    warnings = [block for block in result.stdout.split("\n\n") if block.startswith("warning[W301]: DVC")]
+    assert [block.splitlines()[0] for block in warnings] == [
+        ("warning[W301]: DVC cannot express cron schedule with time zone (the pipeline): it is left out, so runs "
+         "start only when started by hand or by another scheduler"),
+        ("warning[W301]: DVC cannot express retries with delay (2 tasks): it is left out, so a failed attempt fails "
+         "the task at once"),
+        ("warning[W301]: DVC cannot express task timeout (task 'extract'): it is left out, so the task runs with no "
+         "time limit"),
+        ("warning[W301]: DVC cannot express task timeout (task 'load'): it is left out, so the task runs with no "
+         "time limit"),
+    ]
+    dvc = (out / "dvc" / "dvc.yaml").read_text()
+    assert "retr" not in dvc and "timeout" not in dvc and "cron" not in dvc
+    assert "retries=3" in (out / "airflow" / "nightly.py").read_text()  # the others keep them
+
+
+def test_an_inherited_setting_is_reported_at_its_defaults_key_with_the_users_numbers(cli, tmp_path: Path) -> None:
+    path = write(tmp_path, "nightly.yaml", SCHEDULED)
+    result = cli("compile", str(path), "-t", "dvc", "-o", str(tmp_path / "out"))
+    blocks = {block.splitlines()[0]: block for block in result.stdout.split("\n\n")}
+    retries = next(block for first, block in blocks.items() if "retries with delay" in first)
+    assert f"--> {path}:3:21  (defaults.retries)" in retries
+    assert "= note: set in `defaults` and inherited by tasks 'extract', 'load'" in retries
+    inherited = next(block for first, block in blocks.items() if "task timeout (task 'extract')" in first)
+    assert f"--> {path}:3:50  (defaults.timeout)" in inherited
+    assert "= note: set in `defaults` and inherited by task 'extract'" in inherited
+    assert "= help: `timeout 300 CMD` inside the command" in inherited  # 5m
+    own = next(block for first, block in blocks.items() if "task timeout (task 'load')" in first)
+    assert f"--> {path}:6:57  (tasks.load.timeout)" in own and "= note" not in own
+    assert "= help: `timeout 7200 CMD` inside the command" in own  # 2h
+
+
+@pytest.mark.parametrize("flags", [["--strict"], ["--unsupported", "error"]])
+def test_strict_makes_every_setting_left_out_an_error(cli, tmp_path: Path, flags: list[str]) -> None:
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "keep.txt").write_text("kept\n")
+    result = cli("compile", str(write(tmp_path, "nightly.yaml", SCHEDULED)), "-t", "all", "-o", str(out), *flags)
+    assert result.exit_code == 1
+    assert "warning[" not in result.stdout
+    codes = [line.split("]")[0] for line in result.stdout.splitlines() if line.startswith("error[")]
+    assert codes.count("error[E301") == 4  # DVC: schedule, retries, two timeouts
+    assert codes.count("error[E302") == 1  # Kubeflow's own limit: the schedule's time zone
+    assert "= note: an error because of --strict: without it, the DVC output leaves this setting out" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_strict_and_unsupported_warn_contradict(cli, tmp_path: Path) -> None:
+    result = cli("compile", "examples/minimal.yaml", "-t", "dvc", "-o", str(tmp_path), "--strict", "--unsupported",
+                 "warn")
+    assert result.exit_code == 2 and "contradict" in result.stderr
+
+
+def test_what_changes_what_runs_is_an_error_without_strict(cli, tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    result = cli("compile", "examples/fan_out.yaml", "-t", "all", "-o", str(out))
+    assert result.exit_code == 1
+    assert ("error[E301]: DVC cannot express dynamic fan-out (foreach over an upstream output)" in result.stdout)
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_nothing_is_left_behind_in_the_output_directory(cli, tmp_path: Path) -> None:
@@ -111,7 +188,10 @@ def test_targets_matrix_comes_from_the_declarations(cli, fmt: str) -> None:
     assert "Airflow 3" in result.stdout
     assert airflow.support(__import__("compiler.features").features.Feature.CACHE).how in result.stdout
     if fmt == "markdown":
-        assert result.stdout.startswith("| feature | Airflow 3")
+        assert result.stdout.startswith("| feature | kind | Airflow 3")
+        rows = [line.split(" | ") for line in result.stdout.splitlines()[2:] if line.startswith("| ")]
+        kinds = {cells[0].lstrip("| "): cells[1] for cells in rows}
+        assert kinds["retries with delay"] == "operational" and kinds["conditional task (when / else_of)"] == "semantic"
 
 
 PLUGIN = '''
@@ -165,3 +245,16 @@ def test_a_pipeline_whose_every_task_is_removed_still_compiles(cli, tmp_path, ta
     assert result.exit_code == 0, result.stdout
     assert "warning[W501]" in result.stdout and "error" not in result.stdout
     assert any((tmp_path / "out").iterdir())
+
+
+def test_a_backends_own_limit_on_an_inherited_setting_points_at_defaults(cli, tmp_path: Path) -> None:
+    path = write(tmp_path, "pooled.yaml", 'name: pooled\ndefaults: {pool: "gpu pool"}\n'
+                                          "tasks:\n  a: {command: echo a}\n  b: {command: echo b, pool: io}\n")
+    result = cli("compile", str(path), "-t", "argo", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stdout
+    (block,) = [block for block in result.stdout.split("\n\n") if block.startswith("warning[W302]")]
+    assert "pool 'gpu pool' is not one, so it is left out and task 'a' is not limited by it" in block
+    assert f"--> {path}:2:18  (defaults.pool)" in block
+    assert "= note: set in `defaults` and inherited by task 'a'" in block
+    workflow = (tmp_path / "out" / "workflow.yaml").read_text()
+    assert "gpu pool" not in workflow and "key: io" in workflow

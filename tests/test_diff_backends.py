@@ -1,8 +1,8 @@
 """`dagshift diff EXAMPLE COMPILED`: every example, compiled by the real CLI to each non-engine
-backend with `--unsupported warn`, diffed with its own output. The diff must show exactly what
+backend (not --strict), diffed with its own output. The diff must show exactly what
 that backend cannot hold, nothing else:
 - every difference is explained by the backend's own declarations: a feature it declares
-  unsupported (`backend.support`, which --unsupported warn drops with W301), a compile warning
+  unsupported (`backend.support`, which the compile leaves out with W301), a compile warning
   at that path (W3xx), or a field its importer declares not carried (`Importer.not_carried`);
 - every setting the compile step dropped shows up in the diff.
 Kubeflow is left out here: its PipelineSpec is produced by kfp, which lives in the engine venv.
@@ -51,7 +51,7 @@ def _related(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
 
 
 def _compile(cli, example: str, backend: str, out: Path):
-    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(out), "-q", "--unsupported", "warn",
+    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(out), "-q",
                  "--format", "json")
     return result, (json.loads(result.stdout) if result.stdout.strip() else [])
 
@@ -109,7 +109,7 @@ def test_diff_with_compiled_output_shows_only_what_the_backend_cannot_hold(cli, 
 
     dropped = [_path(d["path"]) for d in diagnostics if d["code"] == "W301"]
     missing = [p for p in dropped if not any(_related(p, r) for r in reported)]
-    assert not missing, f"settings --unsupported warn left out that the diff does not show: {missing}"
+    assert not missing, f"settings the compile left out that the diff does not show: {missing}"
 
 
 def test_dvc_diff_shows_the_schedule_it_cannot_hold(cli, tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_the_check_catches_a_difference_the_backend_could_hold(cli, tmp_path: Pa
     edited = tmp_path / "sequential.yaml"
     edited.write_text((ROOT / "examples" / "sequential.yaml").read_text().replace("tinyml.ingest", "tinyml.fetch"))
     out = tmp_path / "airflow"
-    compiled = cli("compile", str(edited), "-t", "airflow", "-o", str(out), "-q", "--unsupported", "warn")
+    compiled = cli("compile", str(edited), "-t", "airflow", "-o", str(out), "-q")
     assert compiled.exit_code == 0, compiled.stdout
     result = cli("diff", "examples/sequential.yaml", str(out / "sequential.py"), "--format", "json")
     assert result.exit_code == 1

@@ -81,11 +81,11 @@ def test_output_is_deterministic_across_hash_seeds_and_directories(tmp_path: Pat
     for seed, cwd in (("1", ROOT), ("2", tmp_path)):
         outdir = tmp_path / f"out-{seed}"
         # fan_out (every fan-out form) to each target that can express it; parallel to all of them
-        # (Kubeflow has no max_active_tasks: --unsupported warn leaves it out)
+        # (Kubeflow has no max_active_tasks: it is left out, with a warning)
         for example, targets in (("fan_out", "airflow,prefect,argo"), ("parallel", "all")):
             subprocess.run(
                 [sys.executable, "-m", "compiler", "compile", str(ROOT / "examples" / f"{example}.yaml"),
-                 "-t", targets, "-o", str(outdir / example), "-q", "--unsupported", "warn"],
+                 "-t", targets, "-o", str(outdir / example), "-q"],
                 cwd=cwd, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True,
             )
         outputs.append({p.relative_to(outdir).as_posix(): p.read_bytes() for p in outdir.rglob("*") if p.is_file()})

@@ -91,7 +91,7 @@ def test_reads_a_dagshift_toml(tmp_path: Path) -> None:
     assert entry.file_label == "pipelines/minimal.yaml"
     assert entry.targets == ("airflow", "argo") and entry.per_target_dirs
     assert entry.output == (tmp_path / "build").resolve() and entry.output_label == "build"
-    assert (entry.level, entry.unsupported, entry.select, entry.options) == (1, "error", (), {})
+    assert (entry.level, entry.strict, entry.select, entry.options) == (1, (), (), {})
 
 
 def test_reads_tool_dagshift_with_defaults(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_reads_tool_dagshift_with_defaults(tmp_path: Path) -> None:
         name = "x"
 
         [tool.dagshift]
-        unsupported = "warn"
+        strict = ["airflow", "dvc"]
         level = 2
         options = {container = "docker", image = "python:3.12"}
 
@@ -116,10 +116,18 @@ def test_reads_tool_dagshift_with_defaults(tmp_path: Path) -> None:
         level = 0
         select = ["train"]
         options = {image = "python:3.13"}
+
+        [[tool.dagshift.pipelines]]
+        file = "pipelines/minimal.yaml"
+        targets = ["argo", "dvc"]
+        output = "more"
+        unsupported = "error"
         """, name="pyproject.toml")
-    first, second = load_config(config / "pyproject.toml").pipelines
+    first, second, third = load_config(config / "pyproject.toml").pipelines
     assert first.targets == ("airflow",) and not first.per_target_dirs
-    assert (first.unsupported, first.level) == ("warn", 2)
+    assert (first.strict, first.level) == (("airflow",), 2)  # strict for the default's targets it compiles to
+    assert second.strict == ("airflow", "dvc")
+    assert third.strict == ("argo", "dvc")  # the old spelling: unsupported = "error" is strict = true
     assert first.options == {"container": "docker"}  # `image` is not an airflow option: not passed to it
     assert second.targets == ("airflow", "prefect", "argo", "dvc", "kubeflow") and second.per_target_dirs
     assert second.output_label == "build" and second.level == 0 and second.select == ("train",)
@@ -167,6 +175,10 @@ def test_unknown_top_level_key_in_pyproject_names_the_full_path(tmp_path: Path) 
     (('output = "build"', 'output = "build"\nlevel = 3'), "pipelines[0].level", "expected 0, 1 or 2"),
     (('output = "build"', 'output = "build"\nlevel = true'), "pipelines[0].level", "expected 0, 1 or 2"),
     (('output = "build"', 'output = "build"\nunsupported = "ignore"'), "pipelines[0].unsupported", 'expected "error"'),
+    (('output = "build"', 'output = "build"\nstrict = "yes"'), "pipelines[0].strict", "expected true, false or an array"),
+    (('output = "build"', 'output = "build"\nstrict = ["dvcc"]'), "pipelines[0].strict", "unknown target 'dvcc'"),
+    (('output = "build"', 'output = "build"\nstrict = true\nunsupported = "warn"'), "pipelines[0].unsupported",
+     "both strict and unsupported are set"),
     (('output = "build"', 'output = "build"\nselect = "train"'), "pipelines[0].select", "expected an array"),
     (('output = "build"', 'output = "build"\noptions = {contaner = "docker"}'), "pipelines[0].options.contaner",
      "unknown option 'contaner'"),
@@ -204,7 +216,7 @@ def test_every_problem_at_once_with_its_line(tmp_path: Path) -> None:
 
 
 def test_no_pipelines(tmp_path: Path) -> None:
-    (tmp_path / "dagshift.toml").write_text('unsupported = "warn"\n')
+    (tmp_path / "dagshift.toml").write_text('strict = true\n')
     [(key, message)] = problems(tmp_path / "dagshift.toml")
     assert (key, message) == ("pipelines", "no pipelines listed")
 
@@ -243,7 +255,7 @@ def test_cli_without_files_or_config_is_a_usage_error(cli, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("args", [["-t", "airflow"], ["-o", "out"], ["-O", "2"], ["--select", "train"],
-                                  ["--unsupported", "warn"], ["--option", "container=docker"]])
+                                  ["--strict"], ["--unsupported", "warn"], ["--option", "container=docker"]])
 def test_cli_settings_only_go_with_files(cli, tmp_path: Path, args: list[str]) -> None:
     project(tmp_path)
     result = cli("compile", *args, cwd=tmp_path)
@@ -290,3 +302,26 @@ def test_cli_two_entries_generating_one_file_write_nothing(cli, tmp_path: Path) 
     assert "E402" in result.stdout
     assert "pipelines/minimal.yaml and pipelines/minimal.yaml both generate build/airflow/minimal.py" in result.stdout
     assert not (tmp_path / "build").exists()
+
+
+@pytest.mark.parametrize("strict, exit_code", [('["dvc"]', 1), ('["airflow"]', 0), ("false", 0)])
+def test_strict_per_target_decides_what_a_left_out_setting_is(cli, tmp_path: Path, strict: str,
+                                                              exit_code: int) -> None:
+    project(tmp_path, f"""\
+        strict = {strict}
+
+        [[pipelines]]
+        file = "pipelines/minimal.yaml"
+        targets = ["airflow", "dvc"]
+        output = "build"
+        """)
+    pipeline = tmp_path / "pipelines" / "minimal.yaml"
+    pipeline.write_text(pipeline.read_text().replace("\ntasks:", '\nschedule: "0 2 * * *"\ntasks:', 1))
+    result = cli("compile", cwd=tmp_path)
+    assert result.exit_code == exit_code, result.stdout
+    if exit_code:  # DVC has no schedules: an error for a strict DVC
+        assert "error[E301]: DVC cannot express cron schedule" in result.stdout
+        assert not (tmp_path / "build").exists()
+    else:
+        assert "warning[W301]: DVC cannot express cron schedule" in result.stdout
+        assert (tmp_path / "build" / "dvc" / "dvc.yaml").is_file()

@@ -121,6 +121,9 @@ class AirflowBackend(Backend):
         Feature.RETRY_ALERTS: native("on_retry_callback"),
         Feature.SUCCESS_ALERTS: native("on_success_callback"),
         Feature.WORKDIR: native("cwd of every task"),
+        Feature.OWNER: native("default_args owner"),
+        Feature.TAGS: native("DAG tags"),
+        Feature.PRIORITY: native("priority_weight with weight_rule absolute"),
     }
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
@@ -260,8 +263,9 @@ class _DagBuilder:
                                       ("tasks", task_id, "secrets"), at_key=True,
                                       help="use --option container=kpo, whose pods read Kubernetes Secrets")
         if any(t.type is TriggerType.CONTINUOUS for t in self.p.triggers) and (self.p.max_active_runs or 1) > 1:
-            self.ctx.report.error("E302", "Airflow runs continuous DAGs with max_active_runs=1", ("max_active_runs",),
-                                  help="remove max_active_runs or the continuous trigger")
+            self.ctx.report.warning("W302", f"Airflow runs continuous DAGs with max_active_runs=1: "
+                                            f"max_active_runs {self.p.max_active_runs} is left out",
+                                    ("max_active_runs",), help="remove max_active_runs or the continuous trigger")
         for index, trigger in enumerate(self.p.triggers):
             if trigger.poll_interval is not None:
                 self.ctx.report.warning("W302", "Airflow assets are event-driven: poll_interval is not used",
@@ -671,7 +675,7 @@ class _DagBuilder:
             kwargs.append(("max_active_tasks", py(p.max_active_tasks)))
         continuous = any(t.type is TriggerType.CONTINUOUS for t in p.triggers)
         if p.max_active_runs is not None or continuous:
-            kwargs.append(("max_active_runs", py(p.max_active_runs or 1)))
+            kwargs.append(("max_active_runs", py(1 if continuous else p.max_active_runs)))
         if p.timeout is not None:
             kwargs.append(("dagrun_timeout", self._timedelta(p.timeout)))
         kwargs.extend(self._callbacks([a for a in p.alerts if a.on is not AlertEvent.RETRY]))

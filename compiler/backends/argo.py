@@ -39,6 +39,11 @@ POOLS_CONFIGMAP = "dagshift-pools"
 NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
+
+def _whole_backoff(task: Task) -> bool:
+    return task.retry_backoff == int(task.retry_backoff)
+
+
 _VALUE_KINDS = {
     ValueType.STR: "str", ValueType.INT: "int", ValueType.FLOAT: "float",
     ValueType.BOOL: "bool", ValueType.LIST: "json", ValueType.DICT: "json",
@@ -98,6 +103,9 @@ class ArgoBackend(Backend):
         Feature.RETRY_ALERTS: unsupported("Argo has no retry hook: alert from the command"),
         Feature.SUCCESS_ALERTS: native("onExit step / lifecycle hook on Succeeded"),
         Feature.WORKDIR: native("workingDir of every container"),
+        Feature.OWNER: emulated("the annotation dagshift.dev/owner"),
+        Feature.TAGS: emulated("the annotation dagshift.dev/tags"),
+        Feature.PRIORITY: unsupported("give the task's pods a priorityClassName (podSpecPatch)"),
     }
     option_help = {
         "image": f"image for shell and python tasks (default {DEFAULT_IMAGE})",
@@ -332,13 +340,15 @@ class _WorkflowBuilder:
                                 ("schedule", "start_date"), at_key=True,
                                 help="suspend the CronWorkflow until then (spec.suspend), or leave start_date out")
         for task_id, task in self.p.tasks.items():
-            if task.retry_backoff is not None and task.retry_backoff != int(task.retry_backoff):
-                self.report.error("E302", f"Argo backoff factors are whole numbers (task '{task_id}' has "
-                                          f"{task.retry_backoff})", ("tasks", task_id, "retry_backoff"),
-                                  help="use 2 or 3")
+            if task.retry_backoff is not None and not _whole_backoff(task):
+                self.report.warning("W302", f"Argo backoff factors are whole numbers: task '{task_id}' has "
+                                            f"{task.retry_backoff}, so its backoff is left out and every retry waits "
+                                            f"retry_delay", ("tasks", task_id, "retry_backoff"),
+                                    help=f"use a whole number, such as {max(2, round(task.retry_backoff))}")
             if task.pool is not None and not _CONFIGMAP_KEY.match(task.pool):
-                self.report.error("E302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one",
-                                  ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
+                self.report.warning("W302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one, so "
+                                            f"it is left out and task '{task_id}' is not limited by it",
+                                    ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
             if isinstance(task.foreach, list) and any("{{" in text for text in texts_in(task.foreach)):
                 self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
                                   ("tasks", task_id, "foreach"),
@@ -598,7 +608,7 @@ class _WorkflowBuilder:
             backoff: dict[str, Any] = {}
             if task.retry_delay is not None:
                 backoff["duration"] = f"{task.retry_delay}s"
-            if task.retry_backoff is not None:
+            if task.retry_backoff is not None and _whole_backoff(task):
                 backoff["factor"] = str(int(task.retry_backoff))
             if task.retry_max_delay is not None:
                 backoff["cap"] = f"{task.retry_max_delay}s"
@@ -606,7 +616,7 @@ class _WorkflowBuilder:
                 strategy["backoff"] = backoff
             policies["retryStrategy"] = strategy
         semaphores = []
-        if task.pool is not None:
+        if task.pool is not None and _CONFIGMAP_KEY.match(task.pool):
             semaphores.append({"configMapKeyRef": {"name": POOLS_CONFIGMAP, "key": task.pool}})
         if task.max_parallel is not None:
             key = self.task_names[task_id]

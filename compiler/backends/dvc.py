@@ -61,8 +61,8 @@ class DvcBackend(Backend):
         Feature.RETRIES: unsupported("retry inside the command (a shell loop), or re-run `dvc repro`"),
         Feature.RETRY_BACKOFF: unsupported("retry inside the command"),
         Feature.RETRY_MAX_DELAY: unsupported("retry inside the command"),
-        Feature.TIMEOUT: unsupported("`timeout 600 CMD` inside the command"),
-        Feature.PIPELINE_TIMEOUT: unsupported("`timeout 3600 dvc repro`"),
+        Feature.TIMEOUT: unsupported("`timeout SECONDS CMD` inside the command"),
+        Feature.PIPELINE_TIMEOUT: unsupported("`timeout SECONDS dvc repro`"),
         Feature.CONDITION: unsupported(
             "decide inside the command, or split the pipeline and run `dvc repro STAGE` for the branch you want"),
         Feature.TRIGGER_RULE: unsupported("`dvc repro --keep-going` runs what does not depend on the failure"),
@@ -85,6 +85,9 @@ class DvcBackend(Backend):
         Feature.RETRY_ALERTS: unsupported("alert from the command"),
         Feature.SUCCESS_ALERTS: unsupported("`dvc repro && notify`"),
         Feature.WORKDIR: native("the stage's wdir"),
+        Feature.OWNER: unsupported("DVC has no pipeline owner: name it in a comment of dvc.yaml or in the README"),
+        Feature.TAGS: unsupported("DVC has no pipeline tags: name them in a comment of dvc.yaml or in the README"),
+        Feature.PRIORITY: unsupported("`dvc repro` runs stages in dependency order: run `dvc repro STAGE` first"),
     }
 
     option_help = {

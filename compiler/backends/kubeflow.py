@@ -61,7 +61,7 @@ _CHANNEL_ATTRIBUTES = frozenset({
     "from_raw_items", "name_code_friendly", "name_override",
 })
 # Names the generated module binds at the top level (a param of the same name would shadow them).
-_MODULE_NAMES = frozenset({"dsl", "compiler", "kubernetes", "NamedTuple", "PIPELINE", "IMAGE"})
+_MODULE_NAMES = frozenset({"dsl", "compiler", "kubernetes", "NamedTuple", "IMAGE"})
 _BODY_NAMES = frozenset({"dsl", "kubernetes"})  # module names the pipeline function's body uses
 _KFP_RESERVED = frozenset({"Output"})  # kfp: "invalid parameter name"
 # What YAML cannot hold at all (control characters), and line breaks: neither may sit in a comment.
@@ -141,16 +141,20 @@ class KubeflowBackend(Backend):
         Feature.TASK_ALERTS: emulated("an alerts task after the task that ignores upstream failure and acts on "
                                       "its final state (PipelineTaskFinalStatus)"),
         Feature.RETRY_ALERTS: unsupported("KFP has no retry hooks: alert from the task's command"),
+        Feature.OWNER: unsupported("KFP pipelines have no owner: name it in the description"),
+        Feature.TAGS: unsupported("KFP pipelines have no tags: name them in the description, or label the runs"),
+        Feature.PRIORITY: unsupported("KFP has no task priority: give the pods a priority class in the cluster"),
     }
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         builder = _ModuleBuilder(pipeline, ctx)
         if not builder.build():
             return {}
-        module = f"{python_name(pipeline.name)}.py"
-        source = emit.render("kubeflow", "pipeline.py.j2", **builder.context(module))
+        function = python_name(pipeline.name)
+        module = f"{function}.py"
+        source = emit.render("kubeflow", "pipeline.py.j2", **builder.context(module, function))
         files = {module: emit.format_python(source, module)}
-        package = compile_with_kfp(module, files[module])
+        package = compile_with_kfp(module, files[module], function)
         if package is None:
             ctx.notes.append(f"the Kubeflow PipelineSpec is compiled by kfp itself: `pip install 'dagshift[kubeflow]'` "
                              f"to get {module[:-3]}.yaml from dagshift too, or run `python {module}`")
@@ -161,10 +165,10 @@ class KubeflowBackend(Backend):
         return files
 
 
-def compile_with_kfp(module: str, source: str) -> str | None:
-    """The PipelineSpec YAML that kfp's own compiler makes of the module, or None without kfp
-    (the `kubeflow` extra). kfp reads the components' source from their file, so the module is
-    written to a scratch directory and imported from there."""
+def compile_with_kfp(module: str, source: str, function: str) -> str | None:
+    """The PipelineSpec YAML that kfp's own compiler makes of the module's pipeline `function`, or
+    None without kfp (the `kubeflow` extra). kfp reads the components' source from their file, so
+    the module is written to a scratch directory and imported from there."""
     try:
         from kfp import compiler
     except ImportError:
@@ -181,12 +185,24 @@ def compile_with_kfp(module: str, source: str) -> str | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # a deprecation in generated code is a dagshift bug
                 spec.loader.exec_module(loaded)
-                compiler.Compiler().compile(loaded.PIPELINE, str(path.with_suffix(".yaml")))
+                compiler.Compiler().compile(_only_pipeline(loaded, function), str(path.with_suffix(".yaml")))
         except Exception as exc:  # kfp rejects the module: never write half the output
             raise emit.InvalidOutput(f"kfp {KFP_VERSION} could not compile {module}: {exc}") from exc
         finally:
             sys.modules.pop(name, None)
         return path.with_suffix(".yaml").read_text(encoding="utf-8")
+
+
+def _only_pipeline(module: Any, function: str) -> Any:
+    """The module's pipeline `function`, checked to be its only module-level pipeline: `kfp dsl
+    compile --py` (without --function) compiles a module only when exactly one name holds one."""
+    from kfp.dsl.graph_component import GraphComponent
+
+    pipelines = [name for name, value in vars(module).items() if isinstance(value, GraphComponent)]
+    if pipelines != [function]:
+        raise ValueError(f"the module must hold one pipeline, {function}, for `kfp dsl compile --py`; "
+                         f"it holds {pipelines}")
+    return getattr(module, function)
 
 
 def _recurring_run(pipeline: Pipeline, package: str, ctx: EmitContext) -> str:
@@ -632,7 +648,7 @@ class _ModuleBuilder:
         assert isinstance(expr, conditions.Literal)
         return code_literal(expr.value)
 
-    def context(self, module: str) -> dict[str, Any]:
+    def context(self, module: str, function: str) -> dict[str, Any]:
         return {
             "name": self.p.name,
             "source": self.ctx.source_name,
@@ -641,7 +657,7 @@ class _ModuleBuilder:
             "image": self.image,
             "kfp_version": KFP_VERSION,
             "components": self.component_code,
-            "function": python_name(self.p.name),
+            "function": function,
             "description": self.p.description,
             "params": [f"{name}: {_TYPES[param.value_type]} = {code_literal(param.default)}"
                        for name, param in self.p.params.items()],

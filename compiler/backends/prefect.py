@@ -90,6 +90,9 @@ class PrefectBackend(Backend):
         Feature.RETRY_ALERTS: unsupported("Prefect has no retry hook: alert from the command, or use Automations"),
         Feature.SUCCESS_ALERTS: native("on_completion hook"),
         Feature.WORKDIR: native("cwd of every command (and of python calls)"),
+        Feature.OWNER: unsupported("Prefect has no owner: name it in the description or a tag"),
+        Feature.TAGS: native("deployment tags in prefect.yaml"),
+        Feature.PRIORITY: unsupported("Prefect task runners have no priority: order the work in the flow"),
     }
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:

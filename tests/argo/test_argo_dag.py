@@ -204,7 +204,7 @@ def test_model_reads_a_misplaced_dependency(cli, tmp_path: Path) -> None:
 def test_every_template_a_workflow_names_is_in_it(cli, example: Path, tmp_path: Path, level: str) -> None:
     """Every `template:` a dag task or step names, and the entrypoint and onExit, is defined in
     the same spec (Argo fails the run on a missing one; the schema cannot tell)."""
-    result = cli("compile", str(example), "-t", "argo", level, "-o", str(tmp_path), "-q", "--unsupported", "warn")
+    result = cli("compile", str(example), "-t", "argo", level, "-o", str(tmp_path), "-q")
     if result.exit_code != 0:
         return  # the backend cannot express it (golden diagnostics.txt pins why)
     for path in sorted(tmp_path.glob("*.yaml")):

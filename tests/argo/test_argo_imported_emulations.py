@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import external_corpus
 import pytest
 import schema as argo_schema
 
@@ -16,15 +17,12 @@ from compiler.compile import compile_loaded
 from compiler.importers import import_file, pipeline_yaml
 from compiler.importers.base import Grade
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "argo" / "examples"
 EMULATED = ("runs as a task: kubectl", "runs as a task: curl", "containerSet '")
 
 
 def emulated_imports():
-    if not CORPUS.is_dir():
-        pytest.fail(f"the Argo corpus is missing: expected {CORPUS} (../shared next to the repository)",
-                    pytrace=False)
-    return [result for path in sorted(CORPUS.rglob("*.yaml")) for result in import_file(path, "argo")
+    corpus = external_corpus.path("argo", "examples")
+    return [result for path in sorted(corpus.rglob("*.yaml")) for result in import_file(path, "argo")
             if result.grade is Grade.REVIEW and any(any(mark in d.message for mark in EMULATED)
                                                     for d in result.diagnostics)]
 
@@ -38,13 +36,14 @@ def commands(pipeline) -> dict[str, list[str]]:
             for task_id, task in pipeline.tasks.items()}
 
 
+@pytest.mark.corpus
 def test_emulated_templates_compile_to_strict_argo_and_read_back_the_same(tmp_path: Path) -> None:
     imports = emulated_imports()
     assert len(imports) >= 14  # 10 resource files, 2 http, 3 containerSets (one file has both kinds)
     compiled_count = 0
     for result in imports:
         loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
-        compiled = compile_loaded(loaded, ["argo"], unsupported="warn", per_target_dirs=False)
+        compiled = compile_loaded(loaded, ["argo"], per_target_dirs=False)
         errors = [d for d in compiled.diagnostics if d.severity.value == "error"]
         if errors:  # only an Argo variable the importer kept as text, which Argo cannot hold literally
             assert all(d.code == "E302" and "'{{'" in d.message for d in errors), (result.file, errors)

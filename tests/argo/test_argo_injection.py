@@ -93,6 +93,13 @@ def strict_spec(documents: list[dict]) -> dict:
     return spec
 
 
+def _params_only(text: str) -> bool:
+    """Placeholders that parse and name only this test's params: NASTY's pieces can join into
+    `${{tasks.a.outputs.result}}`, which validation rightly refuses (no task `a`)."""
+    segments, errors = parse_placeholders(text)
+    return not errors and all(s.kind == "param" for s in segments if isinstance(s, Ref))
+
+
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -107,7 +114,7 @@ def test_shell_and_python_text_reach_the_container(cli, tmp_path_factory, litera
     command = "printf '%s' " + shlex.quote(literal)
     segments, errors = parse_placeholders(command)
     assume(not errors and not any(isinstance(s, Ref) for s in segments))
-    assume(not parse_placeholders(arg)[1])
+    assume(_params_only(arg))
     work = tmp_path_factory.mktemp("argo-injection")
     data = {
         "name": "inject",
@@ -155,7 +162,7 @@ def test_shell_and_python_text_reach_the_container(cli, tmp_path_factory, litera
 def test_env_and_exec_text_reach_the_container_or_are_refused(cli, tmp_path_factory, value: str, argv: list[str],
                                                               p0: str) -> None:
     assume("{{inputs.parameters." not in p0)
-    assume(not parse_placeholders(value)[1] and not any(parse_placeholders(a)[1] for a in argv))
+    assume(_params_only(value) and all(_params_only(a) for a in argv))
     work = tmp_path_factory.mktemp("argo-injection")
     data = {
         "name": "inject",

@@ -76,14 +76,18 @@ def test_what_dvc_cannot_hold_is_refused_and_nothing_written(cli, tmp_path: Path
     assert not files
 
 
-def test_retries_and_timeouts_are_refused_unless_emulation_is_asked_for(cli, tmp_path: Path) -> None:
+def test_retries_and_timeouts_are_left_out_unless_emulation_is_asked_for(cli, tmp_path: Path) -> None:
     pipeline = """
         name: p
         tasks:
           a: {command: "exit 1", retries: 2, retry_delay: 10s, retry_backoff: 3, retry_max_delay: 20s, timeout: 5s}
     """
-    refused, _ = compile_dvc(cli, tmp_path, pipeline)
-    assert refused.exit_code == 1 and "--option retries=emulate" in refused.stdout
+    left_out, files = compile_dvc(cli, tmp_path, pipeline)
+    assert left_out.exit_code == 0 and "--option retries=emulate" in left_out.stdout
+    assert left_out.stdout.count("warning[W301]") == 2  # retries (with their backoff and cap) and the timeout
+    assert ".dagshift/tasks/a.json" not in files and "cmd: exit 1" in files["dvc.yaml"]
+    refused, _ = compile_dvc(cli, tmp_path, pipeline, "--strict")
+    assert refused.exit_code == 1 and "--option timeouts=emulate" in refused.stdout
     result, files = compile_dvc(cli, tmp_path, pipeline, "--option", "retries=emulate", "--option", "timeouts=emulate")
     assert result.exit_code == 0, result.stdout
     spec = json.loads(files[".dagshift/tasks/a.json"])

@@ -1,7 +1,10 @@
-"""Every generated dvc.yaml validates against the official dvc.yaml JSON schema (the shared corpus's
-schema.json), which rejects misspelled keys as DVC does. The validator is checked on the corpus
-itself: the real-world files it accepts and rejects, and the deliberately invalid examples.
-Running the files on the real DVC is tests/engines/test_dvc_engine.py."""
+"""Every generated dvc.yaml validates against the official dvc.yaml JSON schema (the external
+corpus's schema.json), which rejects misspelled keys as DVC does. The validator is checked on the
+corpus itself: the real-world files it accepts and rejects, and the deliberately invalid examples.
+Running the files on the real DVC is tests/engines/test_dvc_engine.py.
+
+Every test here needs the corpus (the schema is in it): marked `corpus`, skipped without it
+except on CI (tests/external_corpus.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "golden"
 GOLDEN_DVC = sorted(GOLDEN.glob("*/dvc/dvc.yaml"))
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+pytestmark = pytest.mark.corpus
 
 # Real-world corpus files the schema rejects, and why (each reason checked by the test below).
 CORPUS_INVALID = {
@@ -31,13 +35,6 @@ CORPUS_UNREADABLE = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _corpus() -> None:
-    """Fail, never skip, without the shared corpus: a missing schema is a broken setup."""
-    if not dvc_schema.SCHEMA.is_file():
-        pytest.fail(f"{dvc_schema.MISSING}: {dvc_schema.SCHEMA} not found", pytrace=False)
-
-
 # ----------------------------------------------------------------------------- the goldens
 
 
@@ -52,19 +49,6 @@ def test_golden_validates(path: Path) -> None:
     assert not problems, f"{path.relative_to(ROOT)} does not validate:\n" + "\n".join(problems)
     params = dvc_schema.load(path.with_name("params.yaml"))
     assert isinstance(params, dict), "params.yaml must be a mapping (DVC reads params by name)"
-
-
-@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_output_with_unsupported_settings_left_out_validates(cli, example: Path, tmp_path: Path) -> None:
-    """`--unsupported warn` compiles more examples (a schedule or a trigger left out): their
-    dvc.yaml must validate too. A refusal is fine here; a traceback is not."""
-    result = cli("compile", str(example), "-t", "dvc", "--unsupported", "warn", "-o", str(tmp_path), "-q")
-    assert result.exception is None and "Traceback" not in result.traceback_text, result.traceback_text
-    if result.exit_code != 0:
-        assert not (tmp_path / "dvc.yaml").exists(), "a failed compile must write nothing"
-        return
-    problems = dvc_schema.errors(dvc_schema.load(tmp_path / "dvc.yaml"))
-    assert not problems, "\n".join(problems)
 
 
 # ----------------------------------------------------------------------------- the schema

@@ -37,6 +37,12 @@ def _engine_python(name: str, title: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def black_oldest_python() -> Path:
+    """dagshift's runtime dependencies with the oldest black they admit (test_black_range.py)."""
+    return _engine_python("black-oldest", "oldest black")
+
+
+@pytest.fixture(scope="session")
 def airflow_python() -> Path:
     """The engine venv's python (built on first use, then cached; see scripts/engines.py)."""
     return _engine_python("airflow", "Airflow")

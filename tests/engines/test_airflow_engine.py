@@ -139,8 +139,8 @@ tasks:
 @dataclass
 class Generated:
     dags: Path  # one folder holding every generated DAG file
-    strict: dict[str, Compiled] = field(default_factory=dict)  # example -> `compile -t airflow`
-    warn: dict[str, Compiled] = field(default_factory=dict)  # ... with --unsupported warn, if strict failed
+    strict: dict[str, Compiled] = field(default_factory=dict)  # example -> `compile -t airflow --strict`
+    warn: dict[str, Compiled] = field(default_factory=dict)  # ... without --strict, if strict failed
     files: dict[str, Path] = field(default_factory=dict)  # pipeline name -> its DAG file
     pipelines: dict[str, Pipeline] = field(default_factory=dict)  # pipeline name -> IR (defaults folded)
 
@@ -164,9 +164,9 @@ def _compile_into(generated: Generated, name: str, source: Path, *options: str) 
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     generated = Generated(tmp_path_factory.mktemp("dags"))
     for path in EXAMPLE_FILES:
-        generated.strict[path.stem] = _compile_into(generated, path.stem, path)
+        generated.strict[path.stem] = _compile_into(generated, path.stem, path, "--strict")
         if not generated.strict[path.stem].ok:
-            generated.warn[path.stem] = _compile_into(generated, path.stem, path, "--unsupported", "warn")
+            generated.warn[path.stem] = _compile_into(generated, path.stem, path)
     sources = tmp_path_factory.mktemp("sources")
     for name, text in (("container_features", CONTAINER_FEATURES), ("exit_99", EXIT_99)):
         (sources / f"{name}.yaml").write_text(text)
@@ -293,7 +293,7 @@ def dag_facts(inspected: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
 def test_examples_compile_or_are_refused_for_capabilities(generated: Generated, example: str) -> None:
     """An example compiles for Airflow unless it uses a feature the backend declares unsupported;
-    then it is refused with capability errors only (even with --unsupported warn), never a crash."""
+    then it is refused with capability errors only (even without --strict), never a crash."""
     backend = registry.get("airflow")
     pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
     unsupported = sorted({use.feature.value for use in feature_uses(pipeline)
@@ -303,7 +303,7 @@ def test_examples_compile_or_are_refused_for_capabilities(generated: Generated, 
         assert strict.ok, f"{example} uses nothing Airflow lacks, yet:\n{strict.output}"
         return
     assert strict.exit_code == 1 and not strict.files, strict.output
-    compiled_or_refused(generated, example)  # with --unsupported warn: compiled, or refused cleanly
+    compiled_or_refused(generated, example)  # without --strict: compiled, or refused cleanly
 
 
 def test_every_generated_file_imports_without_errors(generated: Generated, inspected: dict[str, Any]) -> None:

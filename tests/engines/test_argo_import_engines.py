@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import external_corpus
 import pytest
 from engine_harness import inspected_graphs
 
@@ -23,14 +24,10 @@ from compiler.importers.base import Grade
 
 pytestmark = pytest.mark.engine
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "argo" / "examples"
-
 
 def automatic_pipelines():
-    if not CORPUS.is_dir():
-        pytest.fail(f"the Argo corpus is missing: expected {CORPUS}", pytrace=False)
     found = []
-    for path in sorted(CORPUS.rglob("*.yaml")):
+    for path in sorted(external_corpus.path("argo", "examples").rglob("*.yaml")):
         found += [r for r in import_file(path, "argo") if r.grade is Grade.AUTOMATIC]
     return found
 
@@ -45,6 +42,7 @@ def dag_keyword(source: str, name: str):
     return None
 
 
+@pytest.mark.corpus
 def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     expected: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
@@ -52,7 +50,7 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
     limits: dict[str, tuple[int | None, int | None]] = {}  # pipeline: (its max_active_tasks, the DAG file's)
     for index, result in enumerate(automatic_pipelines()):
         loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
-        compiled = compile_loaded(loaded, ["airflow"], unsupported="error", per_target_dirs=False)
+        compiled = compile_loaded(loaded, ["airflow"], strict=["airflow"], per_target_dirs=False)
         assert not compiled.diagnostics.has_errors, (result.file, [str(d) for d in compiled.diagnostics])
         if loaded.pipeline.name in expected:  # the same pipeline in two files (a CronWorkflow and its Workflow)
             continue
@@ -86,18 +84,19 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.corpus
 def test_argo_templates_run_as_kubectl_curl_or_container_tasks_load_in_airflow(airflow_engine, tmp_path: Path) -> None:
     """The resource, http and containerSet examples (graded review: argo_emulated.py) convert to DAG
     files real Airflow imports with the graph the importer read."""
     marks = ("runs as a task: kubectl", "runs as a task: curl", "containerSet '")
     dags = tmp_path / "dags"
     expected: dict[str, tuple[set[str], set[tuple[str, str]]]] = {}
-    for path in sorted(CORPUS.rglob("*.yaml")):
+    for path in sorted(external_corpus.path("argo", "examples").rglob("*.yaml")):
         for result in import_file(path, "argo"):
             if result.grade is not Grade.REVIEW or not any(m in d.message for d in result.diagnostics for m in marks):
                 continue
             loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
-            compiled = compile_loaded(loaded, ["airflow"], unsupported="warn", per_target_dirs=False)
+            compiled = compile_loaded(loaded, ["airflow"], per_target_dirs=False)
             assert not compiled.diagnostics.has_errors, (result.file, [str(d) for d in compiled.diagnostics])
             for relative, text in compiled.files.items():
                 (dags / path.stem / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +134,7 @@ spec:
     assert result.grade is Grade.REVIEW
     del result.data["tasks"]["each"]["image"]
     loaded = check_text(pipeline_yaml(result), "imported")
-    compiled = compile_loaded(loaded, ["airflow"], unsupported="error", per_target_dirs=False)
+    compiled = compile_loaded(loaded, ["airflow"], strict=["airflow"], per_target_dirs=False)
     assert not compiled.diagnostics.has_errors, [str(d) for d in compiled.diagnostics]
     dags = tmp_path / "dags"
     for relative, text in compiled.files.items():

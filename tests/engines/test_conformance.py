@@ -8,17 +8,17 @@ backends' capability tables):
 | example         | Airflow | Prefect | DVC                                                   | Kubeflow (kfp.local) |
 | --------------- | ------- | ------- | ----------------------------------------------------- | -------------------- |
 | minimal         | yes     | yes     | yes                                                   | no: no-op tasks      |
-| sequential      | yes     | yes     | yes, `--unsupported warn` (drops the cron schedule)   | no: shell tasks      |
-| parallel        | yes     | yes     | yes                                                   | no: shell tasks      |
-| event_triggered | yes     | yes     | yes, `--unsupported warn` (drops the data trigger)    | no: shell tasks      |
+| sequential      | yes     | yes     | yes, leaving out the cron schedule, owner and tags    | no: shell tasks      |
+| parallel        | yes     | yes     | yes, leaving out the tags                             | no: shell tasks      |
+| event_triggered | yes     | yes     | yes, leaving out the data trigger and the tags        | no: shell tasks      |
 | conditional     | yes     | yes     | no: when / else_of, the none_failed join              | no: shell tasks      |
 | fan_out         | yes     | yes     | no: the dynamic fan-out over shard's output           | no: shell tasks      |
 | error_handling  | yes     | yes     | no: retries with delays, timeouts, alerts, one_failed | no: shell tasks      |
 | python_tasks    | yes     | yes     | no: when / else_of                                    | yes: all python      |
 | churn           | no      | no      | no: images, s3:// paths, secrets (runnable nowhere)   | no                   |
 
-DVC compiles sequential and event_triggered as test_dvc_engine.py does: `--unsupported warn`
-leaves out only when a run starts, never what it does. Every compared example runs on at least
+DVC compiles its examples as `dagshift compile` does by default: what it leaves out (with a
+warning) is only when a run starts and the pipeline's labels, never what a run does. Every compared example runs on at least
 two engines (minimal too, though its no-op tasks leave nothing: the engines must agree on that).
 
 Kubeflow runs an example on kfp.local (tests/engines/kfp_local_runner.py: SubprocessRunner, the
@@ -88,12 +88,12 @@ EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 NOT_RUNNABLE = {"churn": "container images, s3:// paths and secrets that do not exist (its header says so)"}
 
 AIRFLOW, PREFECT, DVC, KUBEFLOW = "airflow", "prefect", "dvc", "kubeflow"
-# DVC compile options of the examples DVC can express (as test_dvc_engine.py compiles them).
-DVC_OPTIONS: dict[str, tuple[str, ...]] = {
-    "minimal": (),
-    "parallel": (),
-    "sequential": ("--unsupported", "warn"),  # drops the cron schedule only
-    "event_triggered": ("--unsupported", "warn"),  # drops the data trigger only
+# The examples DVC can express, and what its output leaves out of each.
+DVC_LEAVES_OUT: dict[str, set[Feature]] = {
+    "minimal": set(),
+    "parallel": {Feature.TAGS},
+    "sequential": {Feature.SCHEDULE, Feature.OWNER, Feature.TAGS},
+    "event_triggered": {Feature.DATA_TRIGGER, Feature.TAGS},
 }
 DVC_CANNOT = {
     "conditional": "when / else_of, and the none_failed join",
@@ -101,8 +101,10 @@ DVC_CANNOT = {
     "error_handling": "retries with delays, timeouts, alerts, and the one_failed fallback",
     "python_tasks": "when / else_of (deploy, keep_previous)",
 }
-# What `--unsupported warn` may leave out for a DVC run: when a run starts, not what it does.
-DROPPABLE = {Feature.SCHEDULE, Feature.DATA_TRIGGER}
+# Labels of the pipeline, which no run reads.
+LABELS = {Feature.OWNER, Feature.TAGS}
+# What a target may leave out here: when a run starts and the labels, not what a run does.
+DROPPABLE = {Feature.SCHEDULE, Feature.DATA_TRIGGER} | LABELS
 
 
 def python_only(example: str) -> bool:
@@ -114,7 +116,7 @@ def python_only(example: str) -> bool:
 RUNNABLE = [name for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE]
 PYTHON_ONLY = {name for name in RUNNABLE if python_only(name)}  # also run on kfp.local
 ENGINES: dict[str, tuple[str, ...]] = {
-    name: (AIRFLOW, PREFECT) + ((DVC,) if name in DVC_OPTIONS else ()) + ((KUBEFLOW,) if name in PYTHON_ONLY else ())
+    name: (AIRFLOW, PREFECT) + ((DVC,) if name in DVC_LEAVES_OUT else ()) + ((KUBEFLOW,) if name in PYTHON_ONLY else ())
     for name in RUNNABLE
 }
 # Default runs that end failed on purpose (the example's header): the run's artifacts still count.
@@ -315,7 +317,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         generated.airflow[example] = compile_pipeline(source, root / "airflow" / example)
         generated.prefect[example] = compile_pipeline(source, root / "prefect" / example, target="prefect")
         if DVC in engines:
-            generated.dvc[example] = compile_dvc(source, root / "dvc" / example, *DVC_OPTIONS[example])
+            generated.dvc[example] = compile_dvc(source, root / "dvc" / example)
         if KUBEFLOW in engines:
             generated.kubeflow[example] = compile_pipeline(source, root / "kubeflow" / example, target="kubeflow")
     return generated
@@ -382,7 +384,7 @@ def test_the_table_covers_every_example() -> None:
     """Every example is compared or named as not runnable; every DVC example has its options;
     exactly the python-only examples run on Kubeflow; the docstring's table says the same."""
     assert set(ENGINES) | set(NOT_RUNNABLE) == set(EXAMPLE_NAMES)
-    assert set(DVC_OPTIONS) | set(DVC_CANNOT) == set(ENGINES)
+    assert set(DVC_LEAVES_OUT) | set(DVC_CANNOT) == set(ENGINES)
     assert all(len(engines) >= 2 for engines in ENGINES.values()), ENGINES
     assert PYTHON_ONLY, "no example is made of python tasks only: nothing runs on kfp.local"
     assert {example for example, engines in ENGINES.items() if KUBEFLOW in engines} == PYTHON_ONLY
@@ -396,8 +398,8 @@ def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated,
     """The table above is what the backends say: Airflow and Prefect compile every runnable
     example as it is; Kubeflow compiles every python-only example as it is, into lightweight
     python components only (what kfp.local's SubprocessRunner runs); DVC compiles its examples,
-    with --unsupported warn only where all it leaves out is a schedule or a trigger, and refuses
-    the others for what a run does."""
+    leaving out at most a schedule, a trigger and the labels, and refuses the others for what a
+    run does."""
     for engine, compiled in ((AIRFLOW, generated.airflow[example]), (PREFECT, generated.prefect[example])):
         assert compiled.ok, f"{example} does not compile for {engine}:\n{compiled.output}"
     if KUBEFLOW in ENGINES[example]:
@@ -406,20 +408,20 @@ def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated,
         kubeflow = registry.get("kubeflow")
         unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
                        if kubeflow.support(use.feature).level is Level.UNSUPPORTED}
-        assert not unsupported, f"{example}: Kubeflow cannot express {sorted(unsupported)}"
+        assert not unsupported - LABELS, f"{example}: Kubeflow cannot express {sorted(unsupported)}"
         module = compiled.files[0].read_text(encoding="utf-8")
         assert "@dsl.component(" in module and "container_component" not in module, (
             f"{example}: the Kubeflow module is not made of lightweight python components only")
     backend = registry.get("dvc")
     unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
                    if backend.support(use.feature).level is Level.UNSUPPORTED}
-    if example in DVC_OPTIONS:
+    if example in DVC_LEAVES_OUT:
         compiled = generated.dvc[example]
-        assert compiled.ok, f"{example} does not compile for DVC {DVC_OPTIONS[example]}:\n{compiled.output}"
+        assert compiled.ok, f"{example} does not compile for DVC:\n{compiled.output}"
         assert unsupported <= DROPPABLE, f"{example}: DVC would leave out {sorted(unsupported)}"
-        assert bool(unsupported) == bool(DVC_OPTIONS[example]), (example, sorted(unsupported), DVC_OPTIONS[example])
+        assert unsupported == DVC_LEAVES_OUT[example], (example, sorted(unsupported))
         return
-    assert unsupported - DROPPABLE, f"{example}: DVC lacks only {sorted(unsupported)}: add it to DVC_OPTIONS"
+    assert unsupported - DROPPABLE, f"{example}: DVC lacks only {sorted(unsupported)}: add it to DVC_LEAVES_OUT"
     strict = compile_dvc(EXAMPLES / f"{example}.yaml", generated.root / "dvc-strict" / example)
     codes = {line.split("[", 1)[1].split("]", 1)[0] for line in strict.output.splitlines() if line.startswith("error[")}
     assert strict.exit_code == 1 and codes and codes <= CAPABILITY_ERRORS, (

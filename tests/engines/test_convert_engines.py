@@ -10,12 +10,12 @@ The sources (what a user migrates from), per runnable example:
 | prefect  | `compile -t prefect`                                | airflow      |
 | argo     | `compile -t argo` (the Workflow, CronWorkflow or     | prefect      |
 |          | WorkflowTemplate document; Argo cannot run here)    |              |
-| dvc      | `compile -t dvc` with test_conformance.DVC_OPTIONS  | prefect      |
-|          | (the four examples DVC compiles)                    |              |
-| kubeflow | `compile -t kubeflow --unsupported warn` by the      | prefect      |
-|          | kubeflow engine venv (kfp writes NAME.yaml); every  |              |
-|          | example: warn drops only schedules, triggers and    |              |
-|          | task limits, never what a run does                  |              |
+| dvc      | `compile -t dvc` (the four examples DVC compiles:   | prefect      |
+|          | test_conformance.DVC_LEAVES_OUT)                    |              |
+| kubeflow | `compile -t kubeflow` by the kubeflow engine venv   | prefect      |
+|          | (kfp writes NAME.yaml); every example: it leaves    |              |
+|          | out only schedules, triggers, task limits and       |              |
+|          | labels, never what a run does                       |              |
 
 Argo, DVC and Kubeflow sources are converted to Prefect only: a Prefect run costs a second or two,
 a dag.test() twenty or more, and the Airflow side of the importers and the backend is already
@@ -62,7 +62,7 @@ from click.testing import CliRunner
 from engine_harness import ROOT, AirflowEngine, PrefectEngine, load_pipeline
 from test_conformance import (
     AIRFLOW,
-    DVC_OPTIONS,
+    DVC_LEAVES_OUT,
     EXAMPLE_NAMES,
     FAILS_BY_DESIGN,
     PREFECT,
@@ -84,7 +84,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 ARGO, DVC, KUBEFLOW = "argo", "dvc", "kubeflow"
 TARGETS = {AIRFLOW: (PREFECT,), PREFECT: (AIRFLOW,), ARGO: (PREFECT,), DVC: (PREFECT,), KUBEFLOW: (PREFECT,)}
 SOURCES: dict[str, tuple[str, ...]] = {
-    example: (AIRFLOW, PREFECT, ARGO) + ((DVC,) if example in DVC_OPTIONS else ()) + (KUBEFLOW,)
+    example: (AIRFLOW, PREFECT, ARGO) + ((DVC,) if example in DVC_LEAVES_OUT else ()) + (KUBEFLOW,)
     for example in RUNNABLE
 }
 CONVERSIONS = [(example, source, target) for example, sources in SOURCES.items() for source in sources
@@ -132,7 +132,7 @@ def cli(*args: str, outdir: Path) -> Step:
 def kfp_compile(python: Path, example: str, outdir: Path) -> Step:
     """The kubeflow engine venv's dagshift (kfp installed) writes NAME.py and NAME.yaml."""
     process = subprocess.run([str(python), "-m", "compiler", "compile", f"examples/{example}.yaml", "-t", "kubeflow",
-                              "-o", str(outdir), "-q", "--unsupported", "warn"], cwd=ROOT, capture_output=True,
+                              "-o", str(outdir), "-q"], cwd=ROOT, capture_output=True,
                              text=True, timeout=300, check=False)
     return Step(process.returncode, process.stdout + process.stderr, outdir)
 
@@ -211,8 +211,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory, kubeflow_python: Path) -
             path = str(ROOT / "examples" / f"{example}.yaml")
             for fmt in (AIRFLOW, PREFECT, ARGO, DVC):
                 if fmt in sources:
-                    options = DVC_OPTIONS[example] if fmt == DVC else ()
-                    generated.direct[(example, fmt)] = cli("compile", path, "-t", fmt, *options,
+                    generated.direct[(example, fmt)] = cli("compile", path, "-t", fmt,
                                                            outdir=root / "source" / fmt / example)
         for example in RUNNABLE:
             generated.direct[(example, KUBEFLOW)] = kfp[example].result()

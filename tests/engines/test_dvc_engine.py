@@ -1,9 +1,9 @@
 """The generated dvc.yaml files on a real DVC 3 (scripts/engines/dvc.txt), never a mock.
 
-Every example with a golden `golden/<example>/dvc/dvc.yaml` (it compiles for DVC as it stands) is
-compiled through the real CLI, and so are a few more: examples whose only problem for DVC is a
-setting `--unsupported warn` leaves out (a schedule, a data trigger), and fan_out without its
-dynamic fan-out (the static fan-outs, over a list param and over a literal list of objects).
+Every example with a golden `golden/<example>/dvc/dvc.yaml` (it compiles for DVC as it stands,
+leaving out with a warning what only changes how runs are operated, such as a schedule or a data
+trigger) is compiled through the real CLI, and so is fan_out without its dynamic fan-out (the
+static fan-outs, over a list param and over a literal list of objects).
 
 Each runs in a fresh git + DVC repository holding a copy of examples/ and the generated files
 (dvc_harness.py), all scenarios in parallel threads, one `dvc` process per step:
@@ -41,15 +41,10 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 GOLDEN = ROOT / "golden"
 GOLDEN_DVC = sorted(path.parent.parent.name for path in GOLDEN.glob("*/dvc/dvc.yaml"))
-# Examples DVC refuses only for a setting `--unsupported warn` drops without changing what runs.
-WARN_ONLY = {
-    "sequential": "its cron schedule (run `dvc repro` from cron)",
-    "event_triggered": "its data trigger (run `dvc repro` when the batch lands)",
-}
 # fan_out minus the dynamic fan-out DVC cannot express (score_shard over an upstream output, and
 # summarize after it): what is left fans out over a list param and over a literal list of objects.
 DERIVED = {"fan_out_static": ("fan_out", ["score_shard", "summarize"], ["predictions"])}
-SCENARIOS = [*GOLDEN_DVC, *(name for name in WARN_ONLY if name not in GOLDEN_DVC), *DERIVED]
+SCENARIOS = [*GOLDEN_DVC, *DERIVED]
 
 
 # ----------------------------------------------------------------------------- running the scenarios
@@ -71,7 +66,6 @@ class ParamChange:
 class Scenario:
     name: str
     source: Path
-    options: tuple[str, ...]
     pipeline: Pipeline
     compiled: Compiled
     repo: DvcRepo | None = None
@@ -90,7 +84,7 @@ class Scenario:
 
     def context(self) -> str:
         where = f"\nrepository: {self.repo.path}\nDVC calls: {self.repo.timings()}" if self.repo else ""
-        return f"[{self.name}: {self.source.name} {' '.join(self.options)}]{where}"
+        return f"[{self.name}: {self.source.name}]{where}"
 
     def require(self, step: str) -> None:
         """Fail, with what stopped the scenario, when it did not get as far as STEP."""
@@ -119,9 +113,8 @@ def _derive(name: str, directory: Path) -> Path:
 def _prepare(name: str, scratch: Path) -> Scenario:
     """Compile one scenario through the CLI (in the main thread: click's runner swaps sys.stdout)."""
     source = _derive(name, scratch) if name in DERIVED else EXAMPLES / f"{name}.yaml"
-    options = ("--unsupported", "warn") if name in WARN_ONLY and name not in GOLDEN_DVC else ()
-    compiled = compile_dvc(source, scratch / "out", *options)
-    return Scenario(name, source, options, load_pipeline(source), compiled)
+    compiled = compile_dvc(source, scratch / "out")
+    return Scenario(name, source, load_pipeline(source), compiled)
 
 
 def _bumped(pipeline: Pipeline, name: str, value: Any) -> Any:
@@ -198,15 +191,6 @@ def scenario_of(scenarios: dict[str, Future[Scenario]], name: str) -> Scenario:
 def test_some_examples_compile_to_dvc() -> None:
     # Without this an empty parametrization below would pass without running anything.
     assert GOLDEN_DVC, "no golden/*/dvc/dvc.yaml: the DVC backend's golden output is missing"
-
-
-@pytest.mark.parametrize("name", sorted(WARN_ONLY))
-def test_warn_only_examples_are_refused_by_default(name: str) -> None:
-    """Keeps WARN_ONLY honest: once DVC compiles one by default it belongs to GOLDEN_DVC."""
-    diagnostics = GOLDEN / name / "dvc" / "diagnostics.txt"
-    if name in GOLDEN_DVC:
-        return
-    assert diagnostics.is_file() and "error[E301]" in diagnostics.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -1,7 +1,7 @@
 """`dagshift diff EXAMPLE SPEC` for Kubeflow, as tests/test_diff_backends.py does for the other
 backends: the PipelineSpec is compiled by kfp (the kubeflow engine venv's python runs dagshift),
 then diffed by the main venv's dagshift. Every difference must be something Kubeflow declares it
-cannot hold, and every setting `--unsupported warn` left out must show."""
+cannot hold, and every setting the compile left out must show."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_diff_with_the_kfp_spec_shows_only_what_kubeflow_cannot_hold(kubeflow_py
                                                                      example: str) -> None:
     out = tmp_path / "out"
     compiled = subprocess.run([str(kubeflow_python), "-m", "compiler", "compile", f"examples/{example}.yaml", "-t",
-                               "kubeflow", "-o", str(out), "-q", "--unsupported", "warn", "--format", "json"],
+                               "kubeflow", "-o", str(out), "-q", "--format", "json"],
                               check=False, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     diagnostics = json.loads(compiled.stdout) if compiled.stdout.strip() else []

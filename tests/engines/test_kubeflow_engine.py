@@ -1,7 +1,8 @@
 """The Kubeflow backend's output on the real kfp 2.17.3 (the kubeflow engine venv): every golden
-module (and every example compiled with --unsupported warn) compiles with kfp's own compiler
+module (and every example, compiled without --strict) compiles with kfp's own compiler
 without warnings, reads back strictly as a PipelineSpec (tests/engines/kfp_inspect.py), and its
-DAG, read from the compiled spec, has the IR's tasks and edges.
+DAG, read from the compiled spec, has the IR's tasks and edges. kfp's own CLI (`kfp dsl compile
+--py`) compiles every example's module to the same PipelineSpec dagshift writes.
 
 Failure trigger rules and task alerts are read back structurally (compare_dag): kfp.local runs every
 task that reads a PipelineTaskFinalStatus after all the others, as an exit handler's task, so it
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from test_kfp_harness import inspect_module
+from test_kfp_harness import inspect_module, inspect_yaml
 
 from compiler.api import check_file
 from compiler.backends import registry
@@ -32,16 +33,15 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))
 
 
 def _compiled(cli, example: str, outdir: Path, level: str = "-O1") -> Path | None:
-    result = cli("compile", f"examples/{example}.yaml", "-t", "kubeflow", "-o", str(outdir), "-q",
-                 "--unsupported", "warn", level)
+    result = cli("compile", f"examples/{example}.yaml", "-t", "kubeflow", "-o", str(outdir), "-q", level)
     assert "Traceback" not in result.stdout + result.traceback_text
     modules = sorted(outdir.glob("*.py")) if result.exit_code == 0 else []
     return modules[0] if modules else None
 
 
 def test_every_example_compiles_for_kubeflow(cli, tmp_path: Path) -> None:
-    """With --unsupported warn (which leaves out only what KFP has no place for: triggers, pools,
-    a per-run task limit), every example compiles: none is skipped by the test below."""
+    """Without --strict (which leaves out only what KFP has no place for: triggers, pools, a per-run
+    task limit, labels), every example compiles: none is skipped by the test below."""
     compiled = [e for e in EXAMPLES if _compiled(cli, e, tmp_path / e)]
     assert compiled == EXAMPLES
 
@@ -243,7 +243,7 @@ def test_with_the_kubeflow_extra_dagshift_writes_kfps_own_pipelinespec(kubeflow_
     for seed in ("1", "2"):
         out = tmp_path / f"out-{seed}"
         run = _dagshift_with_kfp(kubeflow_python, "compile", f"examples/{example}.yaml", "-t", "kubeflow", "-o",
-                                 str(out), "--unsupported", "warn", seed=seed)
+                                 str(out), seed=seed)
         assert run.returncode == 0, run.stdout + run.stderr
         assert f"wrote {out / (example + '.yaml')}" in run.stdout and "note:" not in run.stdout
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
@@ -253,6 +253,36 @@ def test_with_the_kubeflow_extra_dagshift_writes_kfps_own_pipelinespec(kubeflow_
                                           tmp_path / "by-kfp.yaml")
     assert code == 0 and report["ok"], stderr[-3000:]
     assert (tmp_path / "by-kfp.yaml").read_bytes() == outputs[0][f"{example}.yaml"]
+
+
+def _kfp_cli_compile(kubeflow_python: Path, module: Path, output: Path, *options: str) -> subprocess.CompletedProcess:
+    """`kfp dsl compile --py MODULE --output OUTPUT`: kfp's own CLI, as users run it, from the engine venv."""
+    kfp = kubeflow_python.parent / "kfp"
+    assert kfp.is_file(), f"the kubeflow engine venv has no kfp command: {kfp}"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([str(kfp), "dsl", "compile", "--py", str(module), "--output", str(output), *options],
+                          cwd=output.parent, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_kfps_own_cli_compiles_every_example_module(kubeflow_python: Path, tmp_path: Path, example: str) -> None:
+    """`kfp dsl compile --py` takes a module only when exactly one module-level name holds a pipeline
+    (issue 17: an alias made two). Without --function and with it, it writes the very PipelineSpec
+    dagshift writes beside the module, and that spec has the pipeline's tasks and order."""
+    out = tmp_path / "out"
+    run = _dagshift_with_kfp(kubeflow_python, "compile", f"examples/{example}.yaml", "-t", "kubeflow", "-o", str(out),
+                             "-q")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (module,) = out.glob("*.py")
+    by_dagshift = module.with_suffix(".yaml").read_bytes()
+    for options, written in [((), tmp_path / "by-cli.yaml"), (("--function", module.stem), tmp_path / "named.yaml")]:
+        cli = _kfp_cli_compile(kubeflow_python, module, written, *options)
+        assert cli.returncode == 0, f"kfp dsl compile --py {module.name} {' '.join(options)}:\n{cli.stderr[-3000:]}"
+        assert written.read_bytes() == by_dagshift, options
+    code, report, stderr = inspect_yaml(kubeflow_python, tmp_path / "by-cli.yaml")
+    assert code == 0 and report["ok"], stderr[-3000:]
+    compare_dag(report, optimize(fold_defaults(check_file(f"examples/{example}.yaml").pipeline),
+                                 cost=registry.get("kubeflow").cost).pipeline)
 
 
 def test_without_kfp_the_command_says_how_to_get_the_yaml(cli, tmp_path: Path) -> None:

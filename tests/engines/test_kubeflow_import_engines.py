@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _kfp_spec(kubeflow_python: Path, example: str, out: Path, level: int) -> Path:
     result = subprocess.run([str(kubeflow_python), "-m", "compiler", "compile", f"examples/{example}.yaml", "-t",
-                             "kubeflow", "-o", str(out), "-q", "--unsupported", "warn", f"-O{level}"],
+                             "kubeflow", "-o", str(out), "-q", f"-O{level}"],
                             check=False, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     (spec,) = [p for p in out.glob("*.yaml") if p.name != "recurring_run.yaml"]

@@ -33,7 +33,7 @@ def test_generated_deployments_load_in_prefect(cli, tmp_path: Path, prefect_pyth
     directories, pipelines = [], {}
     for example in EXAMPLES:
         out = tmp_path / example.stem
-        result = cli("compile", str(example), "-t", "prefect", "-o", str(out), "-q", "--unsupported", "warn")
+        result = cli("compile", str(example), "-t", "prefect", "-o", str(out), "-q")
         if result.exit_code != 0:
             assert "E301" in result.stdout, result.stdout  # only capability errors (churn's containers)
             continue

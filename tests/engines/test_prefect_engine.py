@@ -91,8 +91,8 @@ HAND_WRITTEN = {"exit_99": EXIT_99, "timeout_kill": TIMEOUT_KILL, "shared_cwd": 
 @dataclass
 class Generated:
     root: Path  # one folder per pipeline: <root>/<name>/{<module>.py, prefect.yaml}
-    strict: dict[str, Compiled] = field(default_factory=dict)  # example -> `compile -t prefect`
-    warn: dict[str, Compiled] = field(default_factory=dict)  # ... with --unsupported warn, if strict failed
+    strict: dict[str, Compiled] = field(default_factory=dict)  # example -> `compile -t prefect --strict`
+    warn: dict[str, Compiled] = field(default_factory=dict)  # ... without --strict, if strict failed
     files: dict[str, Path] = field(default_factory=dict)  # pipeline name -> its flow module
     pipelines: dict[str, Pipeline] = field(default_factory=dict)  # pipeline name -> IR (defaults folded)
 
@@ -120,9 +120,9 @@ def _compile_into(generated: Generated, name: str, source: Path, *options: str) 
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     generated = Generated(tmp_path_factory.mktemp("flows"))
     for path in EXAMPLE_FILES:
-        generated.strict[path.stem] = _compile_into(generated, path.stem, path)
+        generated.strict[path.stem] = _compile_into(generated, path.stem, path, "--strict")
         if not generated.strict[path.stem].ok:
-            generated.warn[path.stem] = _compile_into(generated, path.stem, path, "--unsupported", "warn")
+            generated.warn[path.stem] = _compile_into(generated, path.stem, path)
     sources = tmp_path_factory.mktemp("sources")
     for name, text in HAND_WRITTEN.items():
         (sources / f"{name}.yaml").write_text(text)
@@ -280,7 +280,7 @@ def compiled_or_refused(generated: Generated, example: str) -> Pipeline | None:
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
 def test_examples_compile_or_are_refused_for_capabilities(generated: Generated, example: str) -> None:
     """An example compiles for Prefect unless it uses a feature the backend declares unsupported;
-    then it is refused with capability errors only (even with --unsupported warn), never a crash."""
+    then it is refused with capability errors only (even without --strict), never a crash."""
     backend = registry.get("prefect")
     pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
     unsupported = sorted({use.feature.value for use in feature_uses(pipeline)

@@ -49,7 +49,7 @@ def loaded(result):
 def test_prefect_output_imports_back_with_its_graph_types_and_triggers(cli, tmp_path: Path, example: str, level: int) -> None:
     expected = expected_pipeline(example, "prefect", level)
     out = tmp_path / "out"
-    result = cli("compile", f"examples/{example}.yaml", "-t", "prefect", "-o", str(out), "-q", "--unsupported", "warn",
+    result = cli("compile", f"examples/{example}.yaml", "-t", "prefect", "-o", str(out), "-q",
                  f"-O{level}")
     if result.exit_code != 0:
         assert result.exit_code == 1 and "error[E30" in result.stdout, result.stdout

@@ -4,8 +4,8 @@ carries it (`Importer.carried`: by default without the fields in `not_carried`, 
 reason; a format may instead rewrite a field into the shape it keeps).
 
 The pipeline expected back is the one the backend was given: defaults folded in, optimized at
-the level compiled (-O1, and -O2 where the target's cost model fuses or merges tasks), with what
-`--unsupported warn` left out removed. Kubeflow is checked in tests/engines/ (its PipelineSpec
+the level compiled (-O1, and -O2 where the target's cost model fuses or merges tasks), with the
+operational settings the target cannot express left out. Kubeflow is checked in tests/engines/ (its PipelineSpec
 YAML is compiled by kfp, which lives in the engine venv).
 """
 
@@ -41,7 +41,7 @@ def expected_pipeline(example: str, backend_name: str, level: int):
     backend = registry.get(backend_name)
     pipeline = optimize(fold_defaults(loaded.pipeline), level, (), backend.cost).pipeline
     diagnostics = Diagnostics()
-    lowered = check_capabilities(pipeline, backend, Reporter(loaded.source, diagnostics), "warn", {})
+    lowered = check_capabilities(pipeline, backend, Reporter(loaded.source, diagnostics), written=loaded.pipeline)
     return None if diagnostics.has_errors else lowered
 
 
@@ -52,8 +52,7 @@ def test_compiled_output_imports_back_as_the_same_pipeline(cli, tmp_path: Path, 
                                                            level: int) -> None:
     expected = expected_pipeline(example, backend, level)
     out = tmp_path / "out"
-    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(out), "-q", "--unsupported",
-                 "warn", f"-O{level}")
+    result = cli("compile", f"examples/{example}.yaml", "-t", backend, "-o", str(out), "-q", f"-O{level}")
     if result.exit_code != 0:  # the backend cannot express it (golden diagnostics.txt pins why)
         assert result.exit_code == 1 and "error[E30" in result.stdout, result.stdout
         return

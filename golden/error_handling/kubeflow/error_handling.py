@@ -300,7 +300,5 @@ def error_handling(fail_times: int = 2, primary_down: bool = True):
             deploy_fallback_alerts_task.set_caching_options(enable_caching=False)
 
 
-PIPELINE = error_handling
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "error_handling.yaml")
+    compiler.Compiler().compile(error_handling, "error_handling.yaml")

@@ -227,7 +227,5 @@ def fan_out(
     summarize_task.set_caching_options(enable_caching=False)
 
 
-PIPELINE = fan_out
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "fan_out.yaml")
+    compiler.Compiler().compile(fan_out, "fan_out.yaml")

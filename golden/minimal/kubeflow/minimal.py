@@ -73,7 +73,5 @@ def minimal():
     deploy_task.set_caching_options(enable_caching=False)
 
 
-PIPELINE = minimal
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "minimal.yaml")
+    compiler.Compiler().compile(minimal, "minimal.yaml")

@@ -280,7 +280,5 @@ def python_tasks(
         keep_previous_task.set_caching_options(enable_caching=False)
 
 
-PIPELINE = python_tasks
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "python_tasks.yaml")
+    compiler.Compiler().compile(python_tasks, "python_tasks.yaml")

@@ -173,7 +173,5 @@ def sequential(
     deploy_task.set_caching_options(enable_caching=False)
 
 
-PIPELINE = sequential
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "sequential.yaml")
+    compiler.Compiler().compile(sequential, "sequential.yaml")

@@ -184,7 +184,5 @@ def conditional(threshold: float = 0.7, model: str = "logreg", seed: int = 42):
         record_task_else.after(evaluate_task, keep_previous_task)
 
 
-PIPELINE = conditional
-
 if __name__ == "__main__":
-    compiler.Compiler().compile(PIPELINE, "conditional.yaml")
+    compiler.Compiler().compile(conditional, "conditional.yaml")
