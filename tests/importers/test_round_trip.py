@@ -17,7 +17,8 @@ import pytest
 
 from compiler.api import check_file
 from compiler.backends import registry
-from compiler.compile import check_capabilities, fold_defaults
+from compiler.capabilities import check_capabilities
+from compiler.compile import fold_defaults
 from compiler.diagnostics import Diagnostics
 from compiler.importers import Grade, get, import_file
 from compiler.optimize import optimize

@@ -1,0 +1,193 @@
+"""What a target cannot express: the capability check between the optimizer and a backend.
+
+An operational setting (features.FeatureKind) the target lacks is left out of the pipeline the
+backend sees, with a warning (W301) that names it, the task and what a run does without it; a
+semantic feature is an error (E301). With --strict the warnings, and a backend's own warnings
+that it left a setting out (W302), are errors. docs/capabilities.md is the user's view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from .backends.base import Level
+from .diagnostics import Diagnostics, Severity, YamlPath
+from .features import Feature, FeatureKind, FeatureUse, feature_uses
+from .ir import AlertEvent, Pipeline
+from .source import Reporter
+
+# How to leave each operational feature out of the pipeline a backend sees (features.FeatureKind):
+# settings whose absence changes how a run is operated, never what it computes.
+_DROP: dict[Feature, Callable[[Pipeline, FeatureUse], Pipeline]] = {}
+
+
+def _drop_task_fields(**values: Any) -> Callable[[Pipeline, FeatureUse], Pipeline]:
+    def drop(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
+        if use.task is None:
+            return pipeline
+        tasks = dict(pipeline.tasks)
+        tasks[use.task] = tasks[use.task].model_copy(update=values)
+        return pipeline.model_copy(update={"tasks": tasks})
+
+    return drop
+
+
+def _drop_pipeline_fields(**values: Any) -> Callable[[Pipeline, FeatureUse], Pipeline]:
+    return lambda pipeline, use: pipeline.model_copy(update=values)
+
+
+def _drop_alerts(event: AlertEvent) -> Callable[[Pipeline, FeatureUse], Pipeline]:
+    """Only the alerts on `event`, of the task or (task None) of the pipeline: the others may be expressible."""
+
+    def drop(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
+        owner = pipeline if use.task is None else pipeline.tasks[use.task]
+        kept = owner.model_copy(update={"alerts": [alert for alert in owner.alerts if alert.on is not event]})
+        if use.task is None:
+            return kept
+        return pipeline.model_copy(update={"tasks": {**pipeline.tasks, use.task: kept}})
+
+    return drop
+
+
+def _drop_schedule_catchup(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
+    schedule = pipeline.schedule
+    return pipeline.model_copy(update={"schedule": schedule.model_copy(update={"catchup": False})}) if schedule else pipeline
+
+
+def _drop_trigger(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
+    index = use.path[1]
+    return pipeline.model_copy(update={"triggers": [t for i, t in enumerate(pipeline.triggers) if i != index]})
+
+
+_DROP.update({
+    Feature.RETRIES: _drop_task_fields(retries=0, retry_delay=None, retry_backoff=None, retry_max_delay=None),
+    Feature.RETRY_BACKOFF: _drop_task_fields(retry_backoff=None),
+    Feature.RETRY_MAX_DELAY: _drop_task_fields(retry_max_delay=None),
+    Feature.TIMEOUT: _drop_task_fields(timeout=None),
+    Feature.RESOURCES: _drop_task_fields(resources=None),
+    Feature.GPU: _drop_task_fields(resources=None),
+    Feature.CACHE: _drop_task_fields(cache=None),
+    Feature.POOL: _drop_task_fields(pool=None),
+    Feature.MAX_PARALLEL: _drop_task_fields(max_parallel=None),
+    Feature.TASK_ALERTS: _drop_alerts(AlertEvent.FAILURE),
+    Feature.RETRY_ALERTS: _drop_alerts(AlertEvent.RETRY),
+    Feature.SUCCESS_ALERTS: _drop_alerts(AlertEvent.SUCCESS),
+    Feature.PRIORITY: _drop_task_fields(priority=None),
+    Feature.PIPELINE_TIMEOUT: _drop_pipeline_fields(timeout=None),
+    Feature.MAX_ACTIVE_TASKS: _drop_pipeline_fields(max_active_tasks=None),
+    Feature.MAX_ACTIVE_RUNS: _drop_pipeline_fields(max_active_runs=None),
+    Feature.PIPELINE_ALERTS: _drop_alerts(AlertEvent.FAILURE),
+    Feature.SCHEDULE: _drop_pipeline_fields(schedule=None),
+    Feature.CATCHUP: _drop_schedule_catchup,
+    Feature.DATA_TRIGGER: _drop_trigger,
+    Feature.MANUAL_TRIGGER: _drop_trigger,
+    Feature.CONTINUOUS_TRIGGER: _drop_trigger,
+    Feature.OWNER: _drop_pipeline_fields(owner=None),
+    Feature.TAGS: _drop_pipeline_fields(tags=[]),
+})
+
+# A part of another setting: left out with it, so it is not reported a second time.
+_PART_OF = {Feature.RETRY_BACKOFF: Feature.RETRIES, Feature.RETRY_MAX_DELAY: Feature.RETRIES,
+            Feature.CATCHUP: Feature.SCHEDULE}
+
+# Codes of the warnings that say an operational setting is left out (W301 here, W302 from a
+# backend's own checks), and the error each becomes under --strict.
+LEFT_OUT_CODES = {"W301": "E301", "W302": "E302"}
+
+
+def inherited_from_defaults(written: Pipeline) -> Callable[[YamlPath], tuple[YamlPath, tuple[str, ...]]]:
+    """For Reporter.written_at: a task's setting it did not write itself, but inherited from
+    `defaults`, is reported at the `defaults` key, with a note naming the task."""
+
+    def written_at(path: YamlPath) -> tuple[YamlPath, tuple[str, ...]]:
+        if len(path) < 3 or path[0] != "tasks" or path[1] not in written.tasks:
+            return path, ()
+        task_id, key = path[1], path[2]
+        if key in written.tasks[task_id].model_fields_set or key not in written.defaults.model_fields_set:
+            return path, ()
+        return ("defaults", *path[2:]), (f"set in `defaults` and inherited by task '{task_id}'",)
+
+    return written_at
+
+
+def check_capabilities(pipeline: Pipeline, backend, report: Reporter, *, strict: bool = False,
+                       options: Mapping[str, Any] | None = None, written: Pipeline | None = None) -> Pipeline:
+    """Report every feature use the backend cannot express, and return the pipeline the backend
+    should see. An operational setting is left out with a warning (an error when `strict`); any
+    other feature is an error. `written` is the pipeline as written (see features.feature_uses):
+    an inherited setting is reported once, at its `defaults` key, naming the tasks that inherit it."""
+    lowered = pipeline
+    left_out: set[tuple[str | None, Feature]] = set()
+    for (feature, path), uses in _grouped(feature_uses(pipeline, written)).items():
+        support = backend.support(feature, options)
+        if support.level is not Level.UNSUPPORTED:
+            continue
+        uses = [use for use in uses if (use.task, _PART_OF.get(feature)) not in left_out]
+        if not uses:
+            continue
+        message = f"{backend.title} cannot express {feature.value} ({_subject(uses)})"
+        notes = _inherited_note(uses)
+        help = _with_user_numbers(support.how, uses[0], pipeline)
+        if feature.kind is FeatureKind.SEMANTIC:
+            report.error("E301", message, path, help=help, notes=notes)
+        elif strict:
+            report.error("E301", message, path, help=help, notes=(*notes, _strict_note(backend.title)))
+        else:
+            report.warning("W301", f"{message}: it is left out, so {feature.left_out_means}", path, help=help,
+                           notes=notes)
+            for use in uses:
+                lowered = _DROP[feature](lowered, use)
+                left_out.add((use.task, feature))
+    return lowered
+
+
+def _grouped(uses) -> dict[tuple[Feature, tuple], list[FeatureUse]]:
+    """Uses by feature and place, in file order: one `defaults` key inherited by many tasks is one group."""
+    groups: dict[tuple[Feature, tuple], list[FeatureUse]] = {}
+    for use in uses:
+        groups.setdefault((use.feature, use.path), []).append(use)
+    return groups
+
+
+def _subject(uses: list[FeatureUse]) -> str:
+    tasks = [use.task for use in uses if use.task is not None]
+    if not tasks:
+        return "the pipeline"
+    if len(tasks) == 1:
+        return f"task '{tasks[0]}'"
+    return f"{len(tasks)} tasks"
+
+
+_NAMED_TASKS = 5  # an inherited setting's note names this many tasks, then counts the rest
+
+
+def _inherited_note(uses: list[FeatureUse]) -> tuple[str, ...]:
+    if uses[0].path[:1] != ("defaults",):
+        return ()
+    tasks = [f"'{use.task}'" for use in uses if use.task is not None]
+    shown = ", ".join(tasks[:_NAMED_TASKS]) + (f" and {len(tasks) - _NAMED_TASKS} more" if len(tasks) > _NAMED_TASKS
+                                               else "")
+    return (f"set in `defaults` and inherited by task{'s' if len(tasks) > 1 else ''} {shown}",)
+
+
+def _with_user_numbers(how: str, use: FeatureUse, pipeline: Pipeline) -> str:
+    """A declared workaround with the pipeline's own value: SECONDS becomes the timeout in seconds."""
+    if "SECONDS" not in how:
+        return how
+    timeout = pipeline.tasks[use.task].timeout if use.task is not None else pipeline.timeout
+    return how.replace("SECONDS", str(timeout)) if timeout is not None else how
+
+
+def _strict_note(title: str) -> str:
+    return f"an error because of --strict: without it, the {title} output leaves this setting out, with a warning"
+
+
+def left_out_as_errors(diagnostics: Diagnostics, first: int, title: str) -> None:
+    """--strict: a backend's own warnings that a setting is left out (W302) become errors."""
+    for index in range(first, len(diagnostics.items)):
+        found = diagnostics.items[index]
+        if found.severity is Severity.WARNING and found.code in LEFT_OUT_CODES:
+            diagnostics.items[index] = replace(found, code=LEFT_OUT_CODES[found.code], severity=Severity.ERROR,
+                                               notes=(*found.notes, _strict_note(title)))
