@@ -40,8 +40,11 @@ def _entry(backend: str, out: Path, name: str) -> Path:
 
 
 def _path(text: str) -> tuple[str, ...]:
-    """`triggers[1].poll_interval` -> ('triggers', '1', 'poll_interval')."""
-    return tuple(part for part in re.split(r"[.\[\]]+", text) if part)
+    """`triggers[1].poll_interval` -> ('triggers', '1', 'poll_interval'). A diagnostic at a
+    `defaults` key is about the tasks that inherit it, which is where the diff (of the pipeline
+    with defaults applied) shows it: `defaults.pool` -> ('tasks', '*', 'pool')."""
+    parts = tuple(part for part in re.split(r"[.\[\]]+", text) if part)
+    return ("tasks", "*", *parts[1:]) if parts[:1] == ("defaults",) else parts
 
 
 def _related(one: tuple[str, ...], other: tuple[str, ...]) -> bool:
