@@ -115,13 +115,13 @@ def test_a_pipeline_dropped_from_the_config_leaves_orphans(cli, proj: Path) -> N
 
 def test_diff_is_a_patch_that_brings_the_files_up_to_date(cli, proj: Path) -> None:
     edited = proj / "build/airflow/minimal.py"
-    edited.write_text(edited.read_text().replace("ingest >> transform", "ingest >> transform  # edited"))
+    edited.write_text(edited.read_text().replace('dag_id="minimal",', 'dag_id="minimal",  # edited'))
     (proj / "dvc/dvc.yaml").unlink()
     result = cli("compile", "--check", "--diff", cwd=proj)
     assert result.exit_code == 1
     out = result.stdout
     assert "--- a/build/airflow/minimal.py\n+++ b/build/airflow/minimal.py\n@@ " in out
-    assert "\n-    ingest >> transform  # edited\n+    ingest >> transform\n" in out
+    assert '\n-    dag_id="minimal",  # edited\n+    dag_id="minimal",\n' in out
     assert "--- /dev/null\n+++ b/dvc/dvc.yaml\n@@ -0,0 +1," in out
     # The diff is a real patch: applied to the files, it makes them what dagshift generates.
     patch = "".join(line for line in out.splitlines(keepends=True)

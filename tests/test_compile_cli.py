@@ -105,7 +105,7 @@ def test_a_scheduled_pipeline_with_retries_compiles_to_every_target(cli, tmp_pat
     ]
     dvc = (out / "dvc" / "dvc.yaml").read_text()
     assert "retr" not in dvc and "timeout" not in dvc and "cron" not in dvc
-    assert "retries=3" in (out / "airflow" / "nightly.py").read_text()  # the others keep them
+    assert '"retries": 3' in (out / "airflow" / "nightly.py").read_text()  # the others keep them (default_args)
 
 
 def test_an_inherited_setting_is_reported_at_its_defaults_key_with_the_users_numbers(cli, tmp_path: Path) -> None:

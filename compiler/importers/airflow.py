@@ -2,9 +2,9 @@
 
 The walk over the module (airflow_scan) finds each DAG, its tasks and edges; airflow_tasks maps
 each operator; this module maps the DAG's own arguments and puts the pipeline together. dagshift's
-own output (compiler/backends/airflow.py) is recognized: its task specs (`_SPECS`), condition
-functions (`_when_<task>` behind `<task>__branch`), fan-out helpers (`<task>__items`), fallback
-guards (`<task>__succeeded`) and alert callbacks read back as the pipeline they came from.
+own output (compiler/backends/airflow.py) is recognized by its docstring (airflow_generated): its
+TaskFlow functions, `@task.branch` conditions (`<task>__branch`), fan-out helpers (`<task>__items`),
+fallback guards (`<task>__succeeded`) and alert callbacks read back as the pipeline they came from.
 
 What Airflow output does not carry, and why (AirflowImporter.carried):
 - artifact names: the backend writes an artifact's path into the commands and arguments and its
@@ -13,6 +13,7 @@ What Airflow output does not carry, and why (AirflowImporter.carried):
 - estimate: the optimizer turns it into `priority` (priority_weight), which is carried.
 - output descriptions; retry settings of a task that does not retry.
 - whether start_date was a date or midnight of that day (a DAG's start_date is a datetime).
+- an ordering edge another path already keeps (airflow_edges.reduce_edges: the DAG file leaves it out).
 """
 
 from __future__ import annotations
@@ -25,20 +26,20 @@ from typing import Any
 
 from ..ir import Pipeline
 from . import Importer
+from .airflow_generated import GeneratedFile, is_generated, pod_argv
 from .airflow_scan import Found, FoundDag, Scanner
 from .airflow_tasks import (
     Context,
     bash,
     common,
     container,
-    from_spec,
     param,
     python_callable,
     static,
     taskflow,
-    taskflow_spec,
+    templated,
 )
-from .airflow_values import CallValue, Evaluator, NotStatic, Seconds, When, dotted, plain_data
+from .airflow_values import CallValue, Evaluator, NotStatic, Seconds, When, plain_data
 from .airflow_xcom import RETURN_VALUE, Results, branch_condition, output_ref, read_results, takes_arguments
 from .base import Imported, Reporter
 from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
@@ -47,7 +48,8 @@ EXECUTE_HINT = ("port this DAG by hand, or run `dagshift import --execute` (it r
                 "loads it in a real Airflow 3 to read DAGs built dynamically")
 _CRON_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 _POLICY = ("retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "pool",
-           "trigger_rule", "on_failure_callback", "on_retry_callback", "on_success_callback", "executor_config")
+           "trigger_rule", "on_failure_callback", "on_retry_callback", "on_success_callback", "executor_config",
+           "weight_rule")
 # DAG arguments dagshift's output always writes, and those that change nothing a pipeline says.
 _DAG_IGNORED = {"dag_id", "user_defined_filters", "catchup", "start_date", "schedule", "schedule_interval",
                 "timetable", "params", "tags", "description", "default_args", "max_active_tasks", "concurrency",
@@ -61,7 +63,8 @@ class AirflowImporter(Importer):
     not_carried = (
         "triggers",  # a data trigger names an artifact (see carried)
         "tasks.*.estimate",  # only its effect, priority (priority_weight), is in the DAG
-        "tasks.*.outputs.*.description",  # the runtime spec keeps an output's type and path only
+        "tasks.*.outputs.*.description",  # the code keeps an output's name, type and path only
+        "tasks.*.cache",  # Airflow has no result cache (an enabled one is left out when compiling, with a warning)
     )
 
     def carried(self, pipeline: Pipeline) -> dict[str, Any]:
@@ -73,7 +76,7 @@ class AirflowImporter(Importer):
         start = data.get("schedule", {}).get("start_date")
         if isinstance(start, str) and start.endswith("T00:00:00"):  # a date is that day at midnight
             data["schedule"]["start_date"] = start[:-len("T00:00:00")]
-        return without_idle_retry_settings(order_edges_as_after(data, pipeline))
+        return _without_redundant_after(without_idle_retry_settings(order_edges_as_after(data, pipeline)), pipeline)
 
     def detect(self, path: Path, text: str) -> bool:
         return path.suffix == ".py" and "airflow" in text and re.search(r"\bDAG\b|@dag\b", text) is not None
@@ -105,21 +108,16 @@ class _File:
         self.module_name = path.stem
         self.constants: dict[str, ast.expr] = {}
         self.functions: dict[str, ast.FunctionDef] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
         for node in module.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.constants[node.targets[0].id] = node.value
             elif isinstance(node, ast.FunctionDef):
                 self.functions[node.name] = node
-        # dagshift's output defines its runtime (_run) and the task specs it reads.
-        self.generated = "_run" in self.functions and "_SPECS" in self.constants or (
-            "_text" in self.functions and "WORKDIR" in self.constants)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+        self.generated = is_generated(module)
         self.evaluator = Evaluator({k: v for k, v in self.constants.items() if k != "WORKDIR"})
-        self.specs: dict[str, Any] = {}
-        if self.generated and "_SPECS" in self.constants:
-            try:
-                self.specs = self.evaluator.value(self.constants["_SPECS"])
-            except NotStatic:
-                self.specs = {}
 
     def dag(self, found: FoundDag, several: bool) -> Imported:
         reporter = Reporter(self.display, self.text)
@@ -137,13 +135,16 @@ class _File:
 class _DagReader:
     def __init__(self, file: _File, found: FoundDag, reporter: Reporter):
         self.file, self.found, self.reporter = file, found, reporter
-        self.ctx = Context(file.evaluator, file.module_name, file.specs, file.generated, self._loss,
-                           file.functions)
+        self.gen = GeneratedFile(file.functions, file.classes, found) if file.generated else None
+        self.ctx = Context(file.evaluator, file.module_name, file.generated, self._loss, file.functions,
+                           outputs={t: next(iter(o)) for t, o in self.gen.outputs.items()} if self.gen else {},
+                           alerts=self.gen.alert if self.gen else None)
         self.kwargs = found.kwargs
         self.data: dict[str, Any] = {"name": found.dag_id}
         self.default_args: dict[str, ast.expr] = {}
+        self.bash_env: ast.expr | None = None  # default_args env: BashOperators take it
         self.dropped: set[str] = set()  # dagshift helper tasks, read into the tasks they serve
-        # Return values passed between hand-written TaskFlow tasks (dagshift's output has specs).
+        # Return values passed between hand-written TaskFlow tasks (dagshift's output names its own).
         self.results = Results() if file.generated else read_results(found)
 
     def _loss(self, message: str, node: Any, approximate: bool = False) -> None:
@@ -206,6 +207,10 @@ class _DagReader:
                     self.data["owner"] = owner
             elif key in _POLICY:
                 self.default_args[key] = value
+            elif key == "env":
+                self.bash_env = value
+            elif key in ("cwd", "skip_on_exit_code", "do_xcom_push", "append_env") and self.file.generated:
+                continue  # how dagshift's output runs commands (docs/backends/airflow.md)
             elif key in ("start_date", "end_date", "email", "email_on_failure", "email_on_retry", "depends_on_past",
                          "queue", "sla", "priority_weight", "weight_rule"):
                 if key == "start_date":
@@ -422,13 +427,15 @@ class _DagReader:
         if base not in self.found.tasks:
             return False
         if suffix == "branch":
-            return found.cls == "BranchPythonOperator"
+            return found.cls == "task.branch"
         if suffix == "items":
-            return (taskflow_spec(found, self.ctx) or {}).get("function") == "_items"
+            return found.cls == "task"
         return suffix == "succeeded" and found.cls == "EmptyOperator"
 
     def _task(self, found: Found) -> dict[str, Any]:
         kwargs = {**self.default_args, **found.kwargs}
+        if self.bash_env is not None and found.cls == "BashOperator":
+            kwargs = {"env": self.bash_env, "append_env": ast.Constant(True), **kwargs}
         kwargs.pop("start_date", None)
         task: dict[str, Any] = {}
         for group_id, group_kwargs in found.group_kwargs:
@@ -449,9 +456,8 @@ class _DagReader:
 
     def _operator(self, found: Found, kwargs: dict[str, ast.expr], task: dict[str, Any]) -> None:
         cls = found.cls
-        spec = taskflow_spec(found, self.ctx)
-        if spec is not None:
-            from_spec(spec["spec"], task)
+        if self.gen is not None and cls == "task" and found.function is not None:
+            self._generated(lambda: task.update(self.gen.task(found)), found)
         elif _runs_items(found):
             pass  # each instance runs one item: the command is set when the task is mapped (_map)
         elif cls == "BashOperator" or cls == "task.bash":
@@ -471,6 +477,8 @@ class _DagReader:
             pass
         elif cls in ("KubernetesPodOperator", "DockerOperator"):
             container(found, kwargs, self.ctx, task)
+            if self.gen is not None:
+                self._generated(lambda: self._generated_pod(found, kwargs, task), found)
         elif cls == "TriggerDagRunOperator":
             self._trigger_dag_run(found, kwargs, task)
         elif cls.endswith("Sensor"):
@@ -506,6 +514,42 @@ class _DagReader:
             return
         self._loss("@task.bash builds its command in Python; imported as a no-op", found.function)
 
+    def _generated(self, read: Any, found: Found) -> None:
+        """Read dagshift's own code of a task; code it does not recognize is a loss, not a crash."""
+        try:
+            read()
+        except (NotStatic, ValueError, KeyError, IndexError, StopIteration, SyntaxError):
+            self._loss(f"task {found.task_id}: dagshift's code was edited and cannot be read back", found.node)
+
+    def _generated_pod(self, found: Found, kwargs: dict[str, ast.expr], task: dict[str, Any]) -> None:
+        """A generated pod's command: its fixed part and its own (or each item's) arguments."""
+        docker = found.cls == "DockerOperator"
+        fixed_key, own_key = ("entrypoint", "command") if docker else ("cmds", "arguments")
+        fixed = templated(self.ctx, kwargs[fixed_key], fixed_key) if fixed_key in kwargs else []
+        own: list | None = []
+        if own_key in kwargs:
+            own = templated(self.ctx, kwargs[own_key], own_key)
+        elif own_key in (found.expand or {}):
+            helper = self._helper_of(found.expand[own_key])
+            if helper is None:
+                return  # mapped over a literal list: read as the operator's own arguments (_container_items)
+            _, own = self.gen.items(helper)  # type: ignore[union-attr]
+        fields, outputs = pod_argv([*fixed, *(own or [])])
+        if fields:
+            for key in ("command", "args"):
+                task.pop(key, None)
+            task.update(fields)
+        if outputs:
+            task["outputs"] = outputs
+
+    def _helper_of(self, node: ast.expr) -> Found | None:
+        """The `<task>__items` task a call made inline (`train.expand(model=train__items())`)."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            for task_id, found in self.found.tasks.items():
+                if found.function is not None and found.function.name == node.func.id and task_id.endswith("__items"):
+                    return found
+        return None
+
     def _control_loss(self, what: str, node: Any) -> None:
         self._loss(f"{what} chooses at run time which downstream tasks run; dagshift conditions are `when:` "
                    "expressions over params and outputs, so it is imported as a python task and every downstream "
@@ -533,11 +577,7 @@ class _DagReader:
     def _fan_out(self, found: Found, task: dict[str, Any]) -> None:
         if found.expand is None:
             return
-        spec_items = self.file.specs.get(f"{found.task_id}__items") if self.file.generated else None
-        if isinstance(spec_items, dict) and "items" in spec_items:
-            from .airflow_values import spec_text
-
-            task["foreach"] = spec_text(spec_items["items"])
+        if self.gen is not None and self._generated_fan_out(found, task):
             return
         if "<kwargs>" in found.expand:
             self._loss("expand_kwargs (a mapping of arguments per instance) is not carried over; the task is not "
@@ -563,6 +603,21 @@ class _DagReader:
             self._map(found, name, output_ref(self.ids[source]), task)
             return
         self._loss(_unmapped_source(name, source), node)
+
+    def _generated_fan_out(self, found: Found, task: dict[str, Any]) -> bool:
+        """dagshift's own mapping: over a `<task>__items` helper or over an upstream result."""
+        assert self.gen is not None and found.expand is not None
+        ((_, node),) = found.expand.items()
+        helper = self._helper_of(node)
+        if helper is not None:
+            task["foreach"], _ = self.gen.items(helper)
+            return True
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            text, _ = self.gen.argument_ref(node)
+            if text is not None:
+                task["foreach"] = text
+                return True
+        return False
 
     def _map(self, found: Found, name: str, items: list | str, task: dict[str, Any]) -> None:
         """The task runs once per item (`foreach`), and gets the item as the mapped argument."""
@@ -622,18 +677,11 @@ class _DagReader:
     # ------------------------------------------------------------------ conditions
 
     def _condition(self, found: Found, tasks: dict[str, dict[str, Any]]) -> None:
-        """dagshift's `<task>__branch`: `return [task] if COND else [else...]` in `_when_<task>`."""
-        name = dotted(found.kwargs.get("python_callable")) if found.kwargs.get("python_callable") else None
-        function = self.file.functions.get(name or "")
-        body = function.body[-1] if function and function.body else None
-        choice = body.value if isinstance(body, ast.Return) else None
-        if not isinstance(choice, ast.IfExp):
-            self._loss(f"branch {found.task_id} cannot be read back as a condition", found.node)
-            return
+        """dagshift's `<task>__branch`: `return TASK if CONDITION else ELSE`."""
+        assert self.gen is not None
         try:
-            when = _condition_text(choice.test)
-            chosen = [self.ids[v] for v in self.file.evaluator.value(choice.body)]
-            others = [self.ids[v] for v in self.file.evaluator.value(choice.orelse)]
+            when, chosen, others = self.gen.condition(found)
+            chosen, others = [self.ids[t] for t in chosen], [self.ids[t] for t in others]
         except (NotStatic, KeyError, ValueError):
             self._loss(f"branch {found.task_id} cannot be read back as a condition", found.node)
             return
@@ -678,6 +726,22 @@ class _DagReader:
                 artifacts.setdefault(trigger["artifact"], uri)
         if artifacts:
             self.data["artifacts"] = {name: uri for name, uri in artifacts.items() if isinstance(uri, str)}
+
+
+def _without_redundant_after(data: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
+    """The `after` edges the backend writes: without those another path keeps (airflow_edges)."""
+    from ..backends.airflow_edges import reduce_edges
+    from ..graph import build_graph, topological_order
+
+    graph = build_graph(pipeline)
+    rules = {task_id: task.trigger_rule for task_id, task in pipeline.tasks.items()}
+    kept = set(reduce_edges(topological_order(graph), graph.edges, rules))
+    for task_id, task in data.get("tasks", {}).items():
+        after = [upstream for upstream in task.get("after", []) if (upstream, task_id) in kept]
+        task.pop("after", None)
+        if after:
+            task["after"] = after
+    return data
 
 
 def _runs_items(found: Found) -> bool:
@@ -730,38 +794,6 @@ def _implied_edges(tasks: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
                 if path == ("when",) and ref.task:
                     edges.add((ref.task, task_id))
     return edges
-
-
-def _condition_text(node: ast.expr) -> str:
-    from .. import conditions
-
-    return conditions.render(_condition(node))
-
-
-def _condition(node: ast.expr) -> Any:
-    """dagshift's generated condition code back as a condition expression."""
-    from .. import conditions
-    from ..placeholders import Ref
-
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        ops = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-        return conditions.Compare(ops[type(node.ops[0])], _condition(node.left), _condition(node.comparators[0]))
-    if isinstance(node, ast.BoolOp):
-        op = "and" if isinstance(node.op, ast.And) else "or"
-        return conditions.BoolOp(op, tuple(_condition(v) for v in node.values))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return conditions.Not(_condition(node.operand))
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
-        return conditions.Literal(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return conditions.Literal(-node.operand.value)
-    if isinstance(node, ast.Subscript) and dotted(node.value) == "params" and isinstance(node.slice, ast.Constant):
-        return conditions.RefOperand(Ref("param", node.slice.value), 0)
-    if isinstance(node, ast.Call) and dotted(node.func) == "_output" and len(node.args) >= 3:
-        task, name = node.args[1], node.args[2]
-        if isinstance(task, ast.Constant) and isinstance(name, ast.Constant):
-            return conditions.RefOperand(Ref("task_output", name.value, task.value), 0)
-    raise ValueError(ast.unparse(node))
 
 
 __all__ = ["IMPORTER", "AirflowImporter"]

@@ -57,6 +57,7 @@ class FoundDag:
     edges: list[tuple[str, str, int]] = field(default_factory=list)  # upstream, downstream, line
     problems: list[tuple[str, int]] = field(default_factory=list)  # what stops the import, line
     losses: list[tuple[str, int]] = field(default_factory=list)  # losses found while walking
+    variables: dict[str, str] = field(default_factory=dict)  # a name bound to one task -> its id
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,9 @@ class Scanner:
     def _bind(self, target: ast.expr, value: Any, env: dict[str, Any]) -> None:
         if isinstance(target, ast.Name):
             env[target.id] = value
+            dag = self._current_dag()
+            if dag is not None and isinstance(value, Tasks) and value.single:
+                dag.variables[target.id] = value.single
         elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, Tasks) \
                 and len(value.items) == len(target.elts):
             for element, item in zip(target.elts, value.items):

@@ -21,7 +21,6 @@ from .airflow_values import (
     dotted,
     escape,
     plain_data,
-    spec_text,
     template_value,
 )
 
@@ -35,13 +34,10 @@ CLOSEST_RULE = {
 }
 _PARAM_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list",
                 "object": "dict"}
-# The dagshift backend's pod scripts (compiler/backends/airflow.py), recognized by their first line.
-POD_OUTPUTS = "/airflow/xcom/dagshift"
-_PYTHON_IN_IMAGE_START = "import importlib, json, os, sys\n"
-_POD_WRAPPER_START = 'spec="$1"; shift;'
 # Arguments that change nothing a pipeline says (or that dagshift's own output always sets).
 IGNORED = {"task_id", "dag", "cwd", "skip_on_exit_code", "append_env", "name", "do_xcom_push", "weight_rule",
-           "multiple_outputs", "python_callable", "retry_exponential_backoff", "max_retry_delay", "retry_delay"}
+           "multiple_outputs", "python_callable", "retry_exponential_backoff", "max_retry_delay", "retry_delay",
+           "map_index_template"}
 
 
 @dataclass
@@ -50,11 +46,12 @@ class Context:
 
     evaluator: Evaluator
     module: str  # the DAG file's module name (for callables defined in it)
-    specs: dict[str, Any]  # dagshift output: _SPECS
     generated: bool
     loss: Callable[..., None]  # loss(message, node, approximate=False)
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
     results: dict[str, str] = field(default_factory=dict)  # task id -> placeholder of the value it passes on
+    outputs: dict[str, str] = field(default_factory=dict)  # dagshift output: task id -> its first value output
+    alerts: Callable[[str], dict[str, Any] | None] | None = None  # dagshift output: its python alert callbacks
 
 
 def static(ctx: Context, node: ast.AST, what: str) -> Any:
@@ -234,7 +231,7 @@ def callbacks(kwargs: dict[str, ast.expr], ctx: Context) -> list[dict[str, Any]]
     alerts: list[dict[str, Any]] = []
     for event in ("failure", "retry", "success"):
         key = f"on_{event}_callback"
-        if key not in kwargs:
+        if key not in kwargs or (isinstance(kwargs[key], ast.Constant) and kwargs[key].value is None):
             continue
         node = kwargs[key]
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
@@ -250,17 +247,14 @@ def callbacks(kwargs: dict[str, ast.expr], ctx: Context) -> list[dict[str, Any]]
 
 def _alert(node: ast.expr, event: str, ctx: Context) -> dict[str, Any] | None:
     alert: dict[str, Any] = {"on": event}
-    if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") and node.args \
-            and dotted(node.args[0]) == "_alert":  # dagshift's own output
-        values = {k.arg: static(ctx, k.value, "alert") for k in node.keywords}
-        if values.get("command") is not None:
-            alert["command"] = values["command"]
-        else:
-            alert["python"] = values.get("target")
-            if values.get("kwargs"):
-                alert["args"] = values["kwargs"]
+    if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") and len(node.args) == 2 \
+            and dotted(node.args[0]) == "_alert" and ctx.generated:  # dagshift's own output: a command
+        alert["command"] = static(ctx, node.args[1], "alert")
         return alert
     name = dotted(node)
+    generated = ctx.alerts(name) if ctx.alerts is not None and name else None
+    if generated is not None:  # dagshift's own output: a function calling the alert's python function
+        return {**alert, **generated}
     if name and "." not in name and name in ctx.functions:
         alert["python"] = f"{ctx.module}:{name}"
         ctx.loss(f"callback '{name}' is called with Airflow's context; imported as a python alert "
@@ -290,7 +284,7 @@ def templated(ctx: Context, node: ast.AST, what: str) -> Any:
     value = static(ctx, node, what)
     if value is None:
         return None
-    text, unmapped = template_value(value)
+    text, unmapped = template_value(value, ctx.outputs)
     if unmapped:
         ctx.loss(f"{what} uses Airflow Jinja with no dagshift placeholder ({', '.join(unmapped[:3])}); kept as "
                  "literal text", node, approximate=True)
@@ -340,41 +334,6 @@ def _plain(ctx: Context, value: Any, node: ast.AST) -> Any:
     except ValueError:
         ctx.loss("a value is not plain data; it is left out", node)
         return None
-
-
-def taskflow_spec(found: Found, ctx: Context) -> dict[str, Any] | None:
-    """dagshift's own TaskFlow task: `return _run(_SPECS["id"], context)`."""
-    function = found.function
-    if function is None or not ctx.generated:
-        return None
-    body = function.body[-1] if function.body else None
-    call = body.value if isinstance(body, ast.Return) else None
-    if not (isinstance(call, ast.Call) and dotted(call.func) in ("_run", "_items") and call.args):
-        return None
-    key = call.args[0]
-    if not (isinstance(key, ast.Subscript) and isinstance(key.slice, ast.Constant)):
-        return None
-    spec = ctx.specs.get(key.slice.value)
-    return {"function": dotted(call.func), "spec": spec} if isinstance(spec, dict) else None
-
-
-def from_spec(spec: dict[str, Any], task: dict[str, Any]) -> None:
-    """A dagshift runtime spec read back as the task's fields."""
-    if spec.get("kind") == "python":
-        task["python"] = spec["target"]
-        if spec.get("kwargs"):
-            task["args"] = spec_text(spec["kwargs"])
-    elif "argv" in spec:
-        task["command"] = spec_text(spec["argv"])
-    else:
-        task["command"] = spec_text(spec.get("command", ""))
-    if spec.get("env"):
-        task["env"] = spec_text(spec["env"])
-    if spec.get("secrets"):
-        task["secrets"] = {env: {"name": name, "key": key} for env, (name, key) in spec["secrets"].items()}
-    if spec.get("outputs"):
-        task["outputs"] = {name: ({"type": kind, "path": path} if path else kind)
-                           for name, (kind, path) in spec["outputs"].items()}
 
 
 def taskflow(found: Found, ctx: Context, task: dict[str, Any]) -> None:
@@ -454,13 +413,6 @@ def container(found: Found, kwargs: dict[str, ast.expr], ctx: Context, task: dic
 
 
 def _container_command(task: dict[str, Any], cmds: list | None, arguments: list | None) -> None:
-    if cmds and cmds[:2] == ["python3", "-c"] and len(cmds) == 3 and cmds[2].startswith(_PYTHON_IN_IMAGE_START) \
-            and arguments and len(arguments) >= 3:
-        _python_in_image(task, arguments)
-        return
-    if cmds == ["sh", "-c"] and arguments and arguments[0].startswith(_POD_WRAPPER_START) and len(arguments) >= 3:
-        _pod_with_outputs(task, arguments)
-        return
     if cmds == ["sh", "-c"] and arguments:
         task["command"] = arguments[0]
         if arguments[1:]:
@@ -473,41 +425,6 @@ def _container_command(task: dict[str, Any], cmds: list | None, arguments: list 
             task["command"] = arguments
         else:
             task["args"] = arguments
-
-
-def _python_in_image(task: dict[str, Any], arguments: list) -> None:
-    task["python"] = arguments[0]
-    outputs, kinds = json.loads(arguments[1]), json.loads(arguments[2])
-    args: dict[str, Any] = {}
-    for (name, kind), value in zip(kinds, arguments[3:]):
-        if kind == "json" and "${{" not in value:
-            args[name] = json.loads(value.replace("$${{", "${{"))
-        else:
-            args[name] = value
-    if args:
-        task["args"] = args
-    if outputs:  # the types are not in the pod's argv
-        task["outputs"] = {name: "str" for name in outputs}
-
-
-def _pod_with_outputs(task: dict[str, Any], arguments: list) -> None:
-    spec = json.loads(arguments[2])
-    argv = arguments[3:]
-    task["outputs"] = {}
-    paths: dict[str, str] = {}
-    for name, (kind, path) in spec.items():
-        default = f"{POD_OUTPUTS}/{name}"
-        task["outputs"][name] = kind if path == default else {"type": kind, "path": path}
-        paths[path] = f"${{{{ outputs.{name} }}}}"
-
-    def unpath(text: str) -> str:
-        for path, placeholder in paths.items():
-            text = text.replace(path, placeholder)
-        return text
-
-    argv = [unpath(a) for a in argv]
-    _container_command(task, argv[:2] if argv[:2] == ["sh", "-c"] else argv, None) if argv[:2] != ["sh", "-c"] \
-        else _container_command(task, ["sh", "-c"], argv[2:])
 
 
 def _pod_secrets(ctx: Context, node: ast.AST) -> dict[str, Any]:

@@ -1,6 +1,5 @@
-"""Static values of an Airflow DAG file: Python literals read from the AST (never executed),
-Airflow's Jinja templates as dagshift placeholders, and the task specs of dagshift's own output
-(compiler/backends/specs.py `value_spec`) read back as placeholder text."""
+"""Static values of an Airflow DAG file: Python literals read from the AST (never executed), and
+Airflow's Jinja templates as dagshift placeholders."""
 
 from __future__ import annotations
 
@@ -113,6 +112,8 @@ class Evaluator:
             return left * right
         if isinstance(node.op, ast.BitOr) and isinstance(left, dict) and isinstance(right, dict):
             return {**left, **right}
+        if isinstance(node.op, ast.BitOr) and all(isinstance(v, (CallValue, list)) for v in (left, right)):
+            return [*_listed(left), *_listed(right)]  # assets: `a | b` runs on either
         raise NotStatic(node)
 
     def _name(self, node: ast.Name) -> Any:
@@ -144,6 +145,10 @@ class Evaluator:
         if func in ("list", "tuple") and len(args) == 1:
             return list(args[0])
         return CallValue(func, args, kwargs)
+
+
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def _timedelta(node: ast.AST, args: tuple, kwargs: dict) -> Seconds:
@@ -187,45 +192,13 @@ def escape(text: str) -> str:
     return text.replace("${{", "$${{")
 
 
-def spec_text(spec: Any) -> Any:
-    """A dagshift runtime spec value (tuples are placeholders) as pipeline syntax."""
-    if isinstance(spec, list):
-        return [spec_text(v) for v in spec]
-    if isinstance(spec, dict):
-        return {k: spec_text(v) for k, v in spec.items()}
-    if isinstance(spec, str):
-        return escape(spec)
-    if not isinstance(spec, tuple):
-        return spec
-    if spec and spec[0] == "concat":
-        return "".join(_part_text(part) for part in spec[1:])
-    return _placeholder(spec)
-
-
-def _part_text(part: Any) -> str:
-    if isinstance(part, tuple):
-        return _placeholder(part)
-    return escape(str(part))
-
-
-def _placeholder(spec: tuple) -> str:
-    kind = spec[0]
-    if kind == "param":
-        return f"${{{{ params.{spec[1]} }}}}"
-    if kind == "output":
-        return f"${{{{ tasks.{spec[1]}.outputs.{spec[2]} }}}}"
-    if kind == "item":
-        return "${{ item }}" if spec[1] is None else f"${{{{ item.{spec[1]} }}}}"
-    if kind == "out":
-        return f"${{{{ outputs.{spec[1]} }}}}"
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
 _JINJA = re.compile(r"\{\{(.*?)\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _PARAM = re.compile(r"^params(?:\[\s*(['\"])(\w+)\1\s*\]|\.(\w+))$")
-_PULL = re.compile(r"^(?:ti|task_instance)\.xcom_pull\(\s*task_ids\s*=\s*(['\"])([\w.-]+)\1\s*\)"
-                   r"(?:\[\s*(['\"])(\w+)\3\s*\]|\s*\|\s*dagshift_pluck\(\s*(['\"])(\w+)\5\s*\))$")
-_FILTERS = ("dagshift_text", "string")
+_PULL = re.compile(r"^(?:ti|task_instance)\.xcom_pull\(\s*task_ids\s*=\s*(['\"])([\w.-]+)\1"
+                   r"(?:\s*,\s*key\s*=\s*(['\"])(\w+)\3)?\s*\)(?:\[\s*(['\"])(\w+)\5\s*\])?$")
+_PICK = re.compile(r"^map\(\s*attribute\s*=\s*(['\"])(\w+)\1\s*\)$")  # one value of each mapped result
+# Filters that only print the value (as dagshift's text rule does, for the types dagshift gives them).
+_FILTERS = ("string", "tojson", "json_text", "list")
 
 
 @dataclass
@@ -236,9 +209,11 @@ class Template:
     unmapped: list[str]
 
 
-def jinja_text(template: str) -> Template:
+def jinja_text(template: str, outputs: dict[str, str] | None = None) -> Template:
     """Airflow's Jinja as dagshift text: params and XCom pulls become placeholders, the
-    backend's escapes (`{{ '{' }}`) their character; any other Jinja stays as literal text."""
+    backend's escapes (`{{ '{' }}`) their character; any other Jinja stays as literal text.
+    `outputs`: the value output a task's XCom holds (dagshift's output: a task with one value
+    returns it as is)."""
     out: list[str] = []
     unmapped: list[str] = []
     position = 0
@@ -246,7 +221,7 @@ def jinja_text(template: str) -> Template:
         out.append(escape(template[position:match.start()]))
         position = match.end()
         expression = match.group(1)
-        mapped = _jinja_expression(expression.strip()) if expression is not None else None
+        mapped = _jinja_expression(expression.strip(), outputs or {}) if expression is not None else None
         if mapped is None:
             unmapped.append(match.group(0))
             out.append(escape(match.group(0)))
@@ -256,7 +231,7 @@ def jinja_text(template: str) -> Template:
     return Template("".join(out), unmapped)
 
 
-def _jinja_expression(expression: str) -> str | None:
+def _jinja_expression(expression: str, outputs: dict[str, str]) -> str | None:
     try:  # the backend's escapes: a quoted literal printed by an expression
         value = ast.literal_eval(expression)
     except (ValueError, SyntaxError):
@@ -265,17 +240,17 @@ def _jinja_expression(expression: str) -> str | None:
         return escape(value)
     parts = [p.strip() for p in _split_filters(expression)]
     head, filters = parts[0], parts[1:]
-    if any(f not in _FILTERS and not f.startswith("dagshift_pluck") for f in filters):
+    picked = [match.group(2) for f in filters if (match := _PICK.match(f))]
+    if any(f not in _FILTERS and not _PICK.match(f) for f in filters):
         return None
-    plucks = [f for f in filters if f.startswith("dagshift_pluck")]
-    if plucks:
-        head = f"{head} | {plucks[0]}"
     param = _PARAM.match(head)
-    if param:
+    if param and not picked:
         return f"${{{{ params.{param.group(2) or param.group(3)} }}}}"
     pull = _PULL.match(head)
     if pull:
-        return f"${{{{ tasks.{pull.group(2)}.outputs.{pull.group(4) or pull.group(6)} }}}}"
+        task = pull.group(2)
+        name = pull.group(4) or pull.group(6) or (picked[0] if picked else outputs.get(task))
+        return f"${{{{ tasks.{task}.outputs.{name} }}}}" if name else None
     return None
 
 
@@ -300,16 +275,16 @@ def _split_filters(expression: str) -> list[str]:
     return parts
 
 
-def template_value(value: Any) -> tuple[Any, list[str]]:
+def template_value(value: Any, outputs: dict[str, str] | None = None) -> tuple[Any, list[str]]:
     """Every string of a literal value read as a Jinja template."""
     if isinstance(value, str):
-        read = jinja_text(value)
+        read = jinja_text(value, outputs)
         return read.text, read.unmapped
     if isinstance(value, list):
-        pairs = [template_value(v) for v in value]
+        pairs = [template_value(v, outputs) for v in value]
         return [p[0] for p in pairs], [u for p in pairs for u in p[1]]
     if isinstance(value, dict):
-        pairs = {k: template_value(v) for k, v in value.items()}
+        pairs = {k: template_value(v, outputs) for k, v in value.items()}
         return {k: p[0] for k, p in pairs.items()}, [u for p in pairs.values() for u in p[1]]
     return value, []
 

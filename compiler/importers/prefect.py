@@ -19,17 +19,21 @@ Not carried by dagshift's Prefect output (`not_carried`), with the reason:
 * artifacts, consumes, produces: artifact references are written as their paths, so the output
   has files, not named artifacts; the edges they made are kept as plain `after` edges
   (PrefectImporter.carried compares the pipeline in that shape).
+* an `after` edge another path implies, into a task whose trigger rule is all_success or
+  none_failed: a flow that calls its tasks one after the other holds their order, not each edge
+  of it, and such an edge changes nothing a run does (PrefectImporter.carried leaves them out).
 * data triggers name the artifact's path (not the artifact), manual triggers leave no trace
   (a deployment without schedules): `triggers` are compared by type and path in the tests.
 * params' `type` is written as the hint whether it was written or implied by the default, and
-  params' and outputs' descriptions, the owner, tasks' `estimate` and `priority` are not written at all.
+  outputs' descriptions, the owner, tasks' `estimate` and `priority` are not written at all.
 * retry_backoff / retry_max_delay become the list of delays: with one retry, or a cap never
   reached, they leave no trace (the delays themselves round trip).
 * schedule.start_date: Prefect cron schedules have no start (the backend warns W302).
 
-The modules: prefect_module.py (the module's functions and dagshift's specs), prefect_params.py
-(the signature), prefect_options.py (@flow / @task options, hooks), prefect_generated.py and
-prefect_handwritten.py (the two kinds of flow body), prefect_conditions.py, prefect_deployment.py
+The modules: prefect_module.py (the module's functions, and what dagshift's output keeps beside
+them), prefect_params.py (the signature), prefect_options.py (@flow / @task options, hooks),
+prefect_generated.py and prefect_generated_tasks.py (dagshift's flow body and task functions),
+prefect_handwritten.py (hand-written flow bodies), prefect_conditions.py, prefect_deployment.py
 (prefect.yaml), prefect_values.py (static values).
 """
 
@@ -40,6 +44,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
+from ..graph import build_graph
 from ..ir import Pipeline
 from . import Importer
 from .base import Imported, Reporter
@@ -58,7 +65,7 @@ class PrefectImporter(Importer):
     title = "Prefect 3"
     not_carried = (
         "triggers",
-        "params.*.type", "params.*.description", "tasks.*.outputs.*.description", "owner", "tasks.*.estimate",
+        "params.*.type", "tasks.*.outputs.*.description", "owner", "tasks.*.estimate",
         "tasks.*.priority", "tasks.*.retry_backoff", "tasks.*.retry_max_delay", "schedule.start_date",
     )
 
@@ -66,7 +73,7 @@ class PrefectImporter(Importer):
         """Also as the flow holds them: artifact references are the paths (no names), the edges
         they made are plain `wait_for` edges, and a task that does not retry has no retry settings."""
         data = artifacts_as_paths(super().carried(pipeline), pipeline.artifacts)
-        return without_idle_retry_settings(order_edges_as_after(data, pipeline))
+        return without_implied_order(without_idle_retry_settings(order_edges_as_after(data, pipeline)), pipeline)
 
     def detect(self, path: Path, text: str) -> bool:
         return path.suffix == ".py" and re.search(r"^\s*(from prefect\b|import prefect\b)", text, re.MULTILINE) is not None
@@ -96,6 +103,38 @@ class PrefectImporter(Importer):
 IMPORTER = PrefectImporter()
 
 
+def without_implied_order(data: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
+    """`after` edges another path already implies are left out where they change nothing (trigger
+    rules all_success and none_failed): a flow that calls its tasks one after the other holds
+    the order, not each edge of it."""
+    graph = build_graph(pipeline)
+    order = list(nx.topological_sort(graph))
+    index = {task_id: i for i, task_id in enumerate(order)}
+    below = _descendants(graph, order, index)
+    for task_id, task in data.get("tasks", {}).items():
+        if task.get("trigger_rule", "all_success") not in ("all_success", "none_failed") or "after" not in task:
+            continue
+        # implied: the task is below another task that follows the upstream one
+        bit = 1 << index[task_id]
+        kept = [u for u in task["after"] if not any(below[m] & bit for m in graph.successors(u) if m != task_id)]
+        if kept:
+            task["after"] = kept
+        else:
+            del task["after"]
+    return data
+
+
+def _descendants(graph: nx.DiGraph, order: list[str], index: dict[str, int]) -> dict[str, int]:
+    """Each task's descendants, a bit per task (its index): linear in the edges on a large graph."""
+    found: dict[str, int] = {}
+    for task_id in reversed(order):
+        bits = 0
+        for downstream in graph.successors(task_id):
+            bits |= found[downstream] | 1 << index[downstream]
+        found[task_id] = bits
+    return found
+
+
 class FlowReader:
     """One @flow function, with the module it is in and its deployment, as pipeline data."""
 
@@ -113,7 +152,8 @@ class FlowReader:
         decorator = self.m.decorator(self.f, "flow")
         options = decorator_kwargs(decorator)
         name = literal(options.get("name"))
-        self.data["name"] = name if isinstance(name, str) and name else self.f.name
+        # Prefect names a flow after its function, `_` as `-`
+        self.data["name"] = name if isinstance(name, str) and name else self.f.name.replace("_", "-")
         description = literal(options.get("description"))
         if isinstance(description, str):
             self.data["description"] = description
@@ -124,17 +164,13 @@ class FlowReader:
         self.data["params"] = Signature(self.f, self.report).params()
         self.param_names = list(self.data["params"])
         self.options.flow_options(options)
-        if self.m.specs is not None and self._is_generated():
+        if self.m.generated:
             GeneratedBody(self).read()
         else:
             HandWrittenBody(self).read()
         self.data["tasks"] = self.tasks
         DeploymentReader(self).read()
         return {k: v for k, v in self.data.items() if v not in ({}, [], None) or k == "tasks"}
-
-    def _is_generated(self) -> bool:
-        return any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_futures" for t in s.targets)
-                   for s in self.f.body)
 
     def task_options(self, function: ast.FunctionDef, task: dict[str, Any]) -> None:
         """@task(...) keyword arguments as task settings."""

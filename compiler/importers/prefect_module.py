@@ -1,9 +1,9 @@
-"""The module: its @flow and @task functions, and the specs and workdir of dagshift's own output.
+"""The module: its @flow and @task functions, and the workdir, semaphores and output TypedDicts
+of dagshift's own output.
 
-The module is parsed a group of top-level statements at a time, and only what the importer reads
-is kept: a Python AST takes about 50 times the size of its source (more while it is built), and
-dagshift's output for 10,000 tasks is a 4 MB module. Its `_SPECS` literal is kept as its value,
-and a generated task function (`return _run(_SPECS["id"], ...)`) without its body.
+The module is parsed a group of top-level statements at a time: a Python AST takes about 50
+times the size of its source (more while it is built), and dagshift's output for 10,000 tasks is
+a large module; only the statements the importer reads are kept.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
-from .prefect_values import NOT_LITERAL, call_name, decorator_name, literal
+from .prefect_values import decorator_name, literal
 
 # A line where a top-level statement may start: not indented, not a comment, not a clause that
 # continues the statement before (else, elif, except, finally). Inside a string or brackets such a
@@ -56,32 +55,36 @@ def top_level_statements(text: str, filename: str) -> Iterator[ast.stmt]:
 
 
 class ModuleReader:
-    """The module's @task and @flow functions and its dagshift specs (when it is dagshift's output)."""
+    """The module's @task and @flow functions, and what dagshift's own output keeps beside them:
+    the working directory, the semaphores of limited fan-outs and the TypedDicts of outputs."""
 
     def __init__(self, path: Path, text: str, filename: str):
         self.path = path
         self.lines = text.splitlines()
         self.functions: dict[str, ast.FunctionDef] = {}
-        self.specs: dict[str, Any] | None = None
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.slots: dict[str, int] = {}  # semaphore -> how many runs hold it at once (max_parallel)
         self.workdir: str | None = None
-        self._spec_keys: dict[str, Any] = {}  # generated task function -> its _SPECS key
-        found_specs = found_workdir = False
-        for node in top_level_statements(text, filename):
+        self.generated = False
+        found_workdir = False
+        for index, node in enumerate(top_level_statements(text, filename)):
+            if index == 0:
+                self.generated = _generated_docstring(node)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[node.name] = node
-                self._keep_spec_key(node)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
             elif isinstance(node, ast.Assign):
                 names = {t.id for t in node.targets if isinstance(t, ast.Name)}
-                if "_SPECS" in names and not found_specs:
-                    found_specs = True
-                    value = literal(node.value)
-                    self.specs = value if isinstance(value, dict) else None
                 if "WORKDIR" in names and not found_workdir:
                     # dagshift's output: `WORKDIR = '...'` is the pipeline's workdir; the environment
                     # lookup means there was none
                     found_workdir = True
                     value = literal(node.value)
                     self.workdir = value if isinstance(value, str) else None
+                limit = _semaphore(node.value)
+                if limit is not None:
+                    self.slots.update({name: limit for name in names})
 
     def decorator(self, function: ast.AST, kind: str) -> ast.expr | None:
         for node in getattr(function, "decorator_list", []):
@@ -95,23 +98,26 @@ class ModuleReader:
     def tasks(self) -> dict[str, ast.FunctionDef]:
         return {name: f for name, f in self.functions.items() if self.decorator(f, "task") is not None}
 
-    def _keep_spec_key(self, function: ast.FunctionDef) -> None:
-        """`return _run(_SPECS["id"], ...)`: the key is kept, the body dropped (it says nothing more)."""
-        if len(function.body) != 1 or not isinstance(function.body[0], ast.Return):
-            return
-        call = function.body[0].value
-        if call_name(call) != "_run" or not call.args:
-            return
-        first = call.args[0]
-        if isinstance(first, ast.Subscript) and isinstance(first.value, ast.Name) and first.value.id == "_SPECS":
-            key = literal(first.slice)
-            if key is not NOT_LITERAL:
-                self._spec_keys[function.name] = key
-                function.body = [ast.Pass(lineno=function.body[0].lineno, col_offset=function.body[0].col_offset)]
-
-    def spec_id(self, function: ast.FunctionDef) -> str | None:
-        """The task id a dagshift-generated task function runs: `return _run(_SPECS["id"], ...)`."""
-        if self.specs is None:
+    def typed_dict(self, name: str) -> dict[str, str] | None:
+        """The fields of a TypedDict class of the module (output name -> type name)."""
+        node = self.classes.get(name)
+        if node is None or not any(decorator_name(base) == "TypedDict" for base in node.bases):
             return None
-        key = self._spec_keys.get(function.name)
-        return key if isinstance(key, str) and key in self.specs else None
+        return {s.target.id: ast.unparse(s.annotation) for s in node.body
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)}
+
+
+def _generated_docstring(node: ast.stmt) -> bool:
+    """dagshift's output opens with `Prefect 3 flow `NAME`, generated by dagshift ...`."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+        return False
+    return node.value.value.startswith("Prefect 3 flow `") and "generated by dagshift" in node.value.value
+
+
+def _semaphore(node: ast.expr) -> int | None:
+    """`threading.BoundedSemaphore(N)` -> N."""
+    if isinstance(node, ast.Call) and decorator_name(node) in ("BoundedSemaphore", "Semaphore") and node.args:
+        value = literal(node.args[0])
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None

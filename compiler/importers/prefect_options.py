@@ -198,19 +198,36 @@ class Hooks:
         return found
 
     def _generated(self, hook: ast.expr) -> dict[str, Any] | None:
-        """dagshift's `functools.partial(_alert, command=...)` / `(_alert, target=..., kwargs=...)`."""
-        if not (isinstance(hook, ast.Call) and decorator_name(hook) == "partial" and hook.args
-                and isinstance(hook.args[0], ast.Name) and hook.args[0].id == "_alert"):
+        """dagshift's hooks: `alert("command")`, or a function calling the alert's python target."""
+        if self.flow.m.generated and isinstance(hook, ast.Call) and decorator_name(hook) == "alert" \
+                and len(hook.args) == 1 and isinstance(literal(hook.args[0]), str):
+            return {"command": literal(hook.args[0])}
+        function = self.flow.m.functions.get(hook.id) if isinstance(hook, ast.Name) else None
+        if not self.flow.m.generated or function is None or len(function.body) != 2:
             return None
-        kwargs = {k.arg: literal(k.value) for k in hook.keywords}
-        if isinstance(kwargs.get("command"), str):
-            return {"command": kwargs["command"]}
-        if isinstance(kwargs.get("target"), str):
-            alert = {"python": kwargs["target"]}
-            if kwargs.get("kwargs"):
-                alert["args"] = kwargs["kwargs"]
-            return alert
-        return None
+        imported, call = function.body
+        if not (isinstance(imported, ast.ImportFrom) and len(imported.names) == 1 and isinstance(call, ast.Expr)
+                and isinstance(call.value, ast.Call)):
+            return None
+        target = call.value.func
+        path = []
+        while isinstance(target, ast.Attribute):
+            path.insert(0, target.attr)
+            target = target.value
+        alias = imported.names[0]
+        if not isinstance(target, ast.Name) or target.id != (alias.asname or alias.name):
+            return None
+        args: dict[str, Any] = {}
+        for keyword in call.value.keywords:
+            value = literal(keyword.value)
+            if keyword.arg is None and isinstance(value, dict):
+                args.update(value)
+            elif keyword.arg is not None:
+                args[keyword.arg] = value
+        alert: dict[str, Any] = {"python": ".".join([f"{imported.module}:{alias.name}", *path])}
+        if args:
+            alert["args"] = args
+        return alert
 
     def _function(self, hook: ast.expr) -> dict[str, Any] | None:
         if isinstance(hook, ast.Name) and hook.id in self.flow.m.functions:

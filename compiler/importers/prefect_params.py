@@ -7,7 +7,7 @@ from typing import Any
 
 from ..ir import type_of_value
 from .base import Reporter
-from .prefect_values import NOT_LITERAL, TYPE_NAMES, decorator_name, literal
+from .prefect_values import NOT_LITERAL, TYPE_NAMES, decorator_kwargs, decorator_name, literal
 
 
 class Signature:
@@ -35,6 +35,8 @@ class Signature:
     def _param(self, arg: ast.arg, default_node: ast.expr | None) -> dict[str, Any]:
         param: dict[str, Any] = {}
         value_type = self._hint(arg, arg.annotation, param) if arg.annotation is not None else None
+        if isinstance(default_node, ast.Call) and decorator_name(default_node) == "Field":
+            default_node = self._field_default(arg, default_node, param)
         if default_node is not None:
             default = literal(default_node)
             if default is NOT_LITERAL:
@@ -55,6 +57,12 @@ class Signature:
         elif value_type is None and implied is None:
             param["type"] = "str"
         return param
+
+    def _field_default(self, arg: ast.arg, node: ast.Call, param: dict[str, Any]) -> ast.expr | None:
+        """`= Field(default, description=...)`: the default, and the description Prefect shows."""
+        default = node.args[0] if node.args else decorator_kwargs(node).get("default")
+        self._bounds(arg, ast.Call(node.func, [], [k for k in node.keywords if k.arg != "default"]), param)
+        return default
 
     def _hint(self, arg: ast.arg, node: ast.expr, param: dict[str, Any]) -> str | None:
         """The dagshift type of a hint; Annotated bounds and Literal choices go into `param`."""

@@ -11,7 +11,8 @@ object on the last line of stdout (Airflow's own logging goes before it):
 - `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, param
   defaults, and per task its class, upstreams, retry settings, doc, mapping, the template fields of
   templated operators rendered with the DAG's own Jinja environment and the param defaults, and for
-  the dagshift runtime tasks their _SPECS resolved by the module's own `_value` (see `_task_facts`);
+  TaskFlow tasks what their function runs, called with the param defaults without running anything
+  (see `_dry_call`);
 - `test`: runs the DAG with dag.test() and prints the run state and every task instance's state,
   map index and try number; a run that cannot start (say, a conf the params reject) prints
   {"error": {"type": ..., "message": ...}} instead.
@@ -62,18 +63,11 @@ def _attempt(function, *args) -> dict[str, Any]:
     """{"value": function(*args)} or {"error": "..."}: one bad task must not hide the others."""
     try:
         return {"value": _jsonable(function(*args))}
-    except Exception as error:  # reported, and the test decides whether it matters
+    except Exception as error:  # noqa: BLE001 - reported, and the test decides whether it matters
         return {"error": f"{type(error).__name__}: {error}"}
 
 
 # ----------------------------------------------------------------------------- inspect
-
-
-def _callable_of(task):
-    callable_ = getattr(task, "python_callable", None)
-    if callable_ is None:
-        callable_ = (getattr(task, "partial_kwargs", None) or {}).get("python_callable")
-    return callable_
 
 
 def _rendered_fields(task, params: dict) -> dict[str, Any]:
@@ -88,22 +82,80 @@ def _rendered_fields(task, params: dict) -> dict[str, Any]:
     return values
 
 
-def _resolved_spec(task, params: dict) -> dict[str, Any] | None:
-    """The task's _SPECS entry resolved by the generated module's own runtime (`_value`), with
-    `${{ outputs.X }}` standing for "<outputs.X>"; None for tasks that are not dagshift runtime tasks."""
-    callable_ = _callable_of(task)
-    namespace = getattr(callable_, "__globals__", None) or {}
-    specs, value = namespace.get("_SPECS"), namespace.get("_value")
-    if not isinstance(specs, dict) or task.task_id not in specs or value is None:
+# A TaskFlow task called by `inspect` records what it would run instead of running it: the argv and
+# env it gives subprocess.run, or the keyword arguments (and env) it calls PROBE_TARGET with. Value
+# output files made under OUTPUTS_ROOT read as "<outputs.NAME>".
+PROBE_MODULE, PROBE_FUNCTION = "dagshift_probe", "record"
+OUTPUTS_ROOT = "/dagshift-inspect-outputs"
+
+
+class _Recorded(Exception):
+    def __init__(self, facts: dict[str, Any]):
+        super().__init__("recorded")
+        self.facts = facts
+
+
+def _dry_call(task, params: dict) -> dict[str, Any] | None:
+    """What a TaskFlow task's function runs, called with the param defaults (and "<tasks.ID>" for
+    the values other tasks pass it); None for other tasks. Nothing is run: subprocess.run and the
+    probe function record their arguments and stop the call."""
+    import inspect
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import types
+
+    callable_ = getattr(task, "python_callable", None)
+    if callable_ is None or not hasattr(task, "op_kwargs"):
         return None
-    spec = specs[task.task_id]
-    context = {"params": params}
-    outs = {name: f"<outputs.{name}>" for name in spec.get("outputs", {})}
-    resolved: dict[str, Any] = {"kind": spec.get("kind"), "target": spec.get("target")}
-    for field in ("command", "argv", "kwargs", "env", "items"):
-        if field in spec:
-            resolved[field] = _attempt(value, spec[field], context, None, outs)
-    return resolved
+    environ = dict(os.environ)
+
+    def changed_env(env) -> dict[str, str]:
+        return {k: v for k, v in (env or os.environ).items() if environ.get(k) != v}
+
+    def run(argv, **kwargs):
+        raise _Recorded({"argv": list(argv), "env": changed_env(kwargs.get("env"))})
+
+    def record(**kwargs):
+        raise _Recorded({"kwargs": kwargs, "env": changed_env(None)})
+
+    probe = types.ModuleType(PROBE_MODULE)
+    setattr(probe, PROBE_FUNCTION, record)
+    kwargs = {name: f"<tasks.{getattr(value, 'operator', None) and value.operator.task_id}>"
+              for name, value in (task.op_kwargs or {}).items()}
+    if "params" in inspect.signature(callable_).parameters:
+        kwargs["params"] = params
+    saved = subprocess.run, sys.modules.get(PROBE_MODULE), tempfile.tempdir, os.getcwd()
+    subprocess.run, sys.modules[PROBE_MODULE], tempfile.tempdir = run, probe, OUTPUTS_ROOT
+    os.makedirs(OUTPUTS_ROOT, exist_ok=True)
+    try:
+        callable_(**kwargs)
+        return {"error": "the function returned without running anything"}
+    except _Recorded as recorded:
+        return _jsonable(_named_outputs(recorded.facts))
+    except Exception as error:  # noqa: BLE001 - reported, and the test decides whether it matters
+        return {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        subprocess.run, tempfile.tempdir = saved[0], saved[2]
+        if saved[1] is None:
+            sys.modules.pop(PROBE_MODULE, None)
+        os.chdir(saved[3])
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def _named_outputs(value: Any) -> Any:
+    """Value output files under OUTPUTS_ROOT as "<outputs.NAME>"."""
+    import re
+
+    if isinstance(value, str):
+        return re.sub(re.escape(OUTPUTS_ROOT) + r"/[^/]+/(\w+)", r"<outputs.\1>", value)
+    if isinstance(value, list):
+        return [_named_outputs(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _named_outputs(v) for k, v in value.items()}
+    return value
 
 
 def _expand_facts(task) -> dict[str, Any]:
@@ -144,9 +196,9 @@ def _task_facts(task, params: dict) -> dict[str, Any]:
     facts.update(_expand_facts(task))
     if not mapped and task.template_fields:
         facts["rendered"] = _rendered_fields(task, params)
-    spec = None if mapped else _resolved_spec(task, params)  # a mapped spec needs its item
-    if spec is not None:
-        facts["spec"] = spec
+    call = None if mapped else _dry_call(task, params)  # a mapped task needs its item
+    if call is not None:
+        facts["call"] = call
     return facts
 
 
@@ -168,7 +220,7 @@ def _inspect(bag) -> dict[str, Any]:
     for dag_id in sorted(bag.dag_ids):
         try:
             dags[dag_id] = _dag_facts(bag.get_dag(dag_id))
-        except Exception:  # a DAG that imports but cannot be inspected is a finding too
+        except Exception:  # noqa: BLE001 - a DAG that imports but cannot be inspected is a finding too
             dags[dag_id] = {"inspect_error": traceback.format_exc()}
     return {"dags": dags, "import_errors": _errors(bag)}
 
@@ -184,7 +236,7 @@ def _test(bag, dag_id: str, conf: dict) -> tuple[dict[str, Any], int]:
         return {"error": {"type": "LookupError", "message": f"no DAG {dag_id!r}: {sorted(bag.dag_ids)}"}}, 1
     try:
         run = dag.test(run_conf=conf or None)
-    except Exception as error:  # e.g. ParamValidationError: the run never started
+    except Exception as error:  # noqa: BLE001 - e.g. ParamValidationError: the run never started
         traceback.print_exc()
         return {"error": {"type": type(error).__name__, "message": str(error)}}, 0
     values = _return_values(dag_id, run.run_id)

@@ -6,17 +6,21 @@ One process, one ephemeral local Prefect API (started by Prefect itself on first
 module and run of the plan. PLAN_JSON is
 
     {"inspect": [{"key", "module", "flow"}, ...],
-     "runs":    [{"key", "module", "flow", "params", "workdir", "cwd"?}, ...]}
+     "runs":    [{"key", "module", "flow", "params", "workdir", "cwd"?}, ...],
+     "secrets": {block name: JSON value, ...}}
 
 and REPORT_JSON gets {"inspect": {key: facts}, "runs": {key: outcome}} (Prefect logs to the
 console, so the report is a file, written after every item: a crash still leaves what was done).
 
+- secrets: saved as Prefect Secret blocks before anything runs.
 - inspect: imports the generated module under a unique name and describes what Prefect made of
   it: the flow (name, description, parameter defaults from the signature and from Prefect's own
   parameter schema, validation of those defaults, task runner, timeout, hooks), every @task
-  (name, description, retries, delays, timeout, tags, cache policy, hooks), the module's
-  _SPECS resolved by the module's own `_value` with the parameter defaults (`${{ outputs.X }}`
-  standing for "<outputs.X>").
+  (name, description, retries, delays, timeout, tags, cache policy, hooks), and what each task
+  would run with the parameter defaults (`calls`): the flow function is called with its tasks
+  standing in for themselves to see what it passes each one, then each task's own function with
+  those arguments, its `run_command` / python target / `isolated` recording what they were given
+  instead of running it (a value output's temporary directory standing as "<outputs>").
 - runs: for each, chdir into its own working directory (a fresh copy of examples/; or into `cwd`
   when given, to start the flow somewhere else), set DAGSHIFT_WORKDIR, import the module under a
   unique name, call the flow with return_state=True and the params, then read back from the
@@ -104,9 +108,16 @@ def _task_facts(task) -> dict[str, Any]:
     }
 
 
+def _default(parameter: inspect.Parameter) -> Any:
+    """A parameter's default; a pydantic `Field(default, ...)` gives its default."""
+    default = parameter.default
+    return getattr(default, "default", default) if type(default).__name__ == "FieldInfo" else default
+
+
 def _flow_facts(flow) -> dict[str, Any]:
     signature = inspect.signature(flow.fn)
-    defaults = {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    defaults = {name: _default(p) for name, p in signature.parameters.items()
+                if p.default is not inspect.Parameter.empty}
     schema = flow.parameters.model_dump(mode="json")
     runner = flow.task_runner
     return {
@@ -128,19 +139,152 @@ def _flow_facts(flow) -> dict[str, Any]:
     }
 
 
-def _resolved_specs(module, params: dict[str, Any]) -> dict[str, Any]:
-    """Each _SPECS entry resolved by the module's own `_value`; mapped items and upstream task
-    outputs are not known before a run, so a field reading them reports an error."""
-    specs, value = module._SPECS, module._value
-    resolved = {}
-    for task_id, spec in specs.items():
-        outs = {name: f"<outputs.{name}>" for name in spec.get("outputs", {})}
-        entry: dict[str, Any] = {"kind": spec.get("kind"), "target": spec.get("target")}
-        for field in ("command", "argv", "kwargs", "env"):
-            if field in spec:
-                entry[field] = _attempt(value, spec[field], params, {}, None, outs)
-        resolved[task_id] = entry
-    return resolved
+class _Stop(Exception):
+    """Raised by a stand-in once it has recorded what the task would run."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__("recorded")
+        self.record = record
+
+
+class _Value:
+    """What a task stand-in returns in the flow body: any future or result."""
+
+    def result(self, *args, **kwargs):
+        return self
+
+    def wait(self, *args, **kwargs):
+        return None
+
+    def __iter__(self):
+        return iter(())
+
+
+class _TaskStandIn:
+    """A task of the module while the flow body runs: records the arguments of each call."""
+
+    def __init__(self, task, calls: dict[str, Any]):
+        self.task = task
+        self.calls = calls
+
+    def _record(self, *args, **kwargs):
+        kwargs.pop("wait_for", None)
+        bound = inspect.signature(self.task.fn).bind_partial(*args, **kwargs)
+        self.calls[self.task.name] = dict(bound.arguments)
+        return _Value()
+
+    __call__ = submit = _record
+
+    def map(self, items, *args, **kwargs):
+        return [self._record(next(iter(items), None), *args, **kwargs)]
+
+
+def _stand_ins(record_python):
+    """run_command, isolated and tempfile of the module, recording instead of running."""
+
+    class TemporaryDirectory:
+        def __enter__(self):
+            return "<outputs>"
+
+        def __exit__(self, *exc):
+            return False
+
+    def run_command(command, env=None, timeout=None):
+        key = "command" if isinstance(command, str) else "argv"
+        raise _Stop({"kind": "shell", key: command, **({"env": env} if env else {})})
+
+    def isolated(function, timeout=None, env=None):
+        return lambda **kwargs: record_python(function, kwargs, env)
+
+    shim = type("tempfile", (), {"TemporaryDirectory": TemporaryDirectory})
+    return {"run_command": run_command, "isolated": isolated, "tempfile": shim}
+
+
+def _fake_modules(function) -> dict[str, Any]:
+    """A module standing in for each `from M import F` of the task: F records its arguments."""
+    import ast
+    import textwrap
+    import types
+
+    fakes = {}
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            for depth in range(1, len(parts) + 1):
+                name = ".".join(parts[:depth])
+                fakes.setdefault(name, types.ModuleType(name))
+                fakes[name].__path__ = []
+            for alias in node.names:
+                target = f"{node.module}:{alias.name}"
+
+                def recorder(*args, _target=target, **kwargs):
+                    raise _Stop({"kind": "python", "target": _target, "kwargs": kwargs})
+
+                recorder.dagshift_target = target
+                setattr(fakes[node.module], alias.name, recorder)
+    return fakes
+
+
+def _task_calls(module, flow, params: dict[str, Any]) -> dict[str, Any]:
+    """What each task would run with these params (see the module docstring)."""
+    import os as os_module
+
+    tasks = _tasks(module)
+    calls: dict[str, Any] = {}
+    saved = {name: getattr(module, name) for name in vars(module) if getattr(module, name) in tasks.values()}
+    cwd = os_module.getcwd()
+    try:
+        for name, task in saved.items():
+            setattr(module, name, _TaskStandIn(task, calls))
+        flow.fn(**params)
+    finally:
+        for name, task in saved.items():
+            setattr(module, name, task)
+        os_module.chdir(cwd)
+
+    def record_python(function, kwargs, env):
+        record = {"kind": "python", "target": getattr(function, "dagshift_target", None), "kwargs": kwargs}
+        raise _Stop({**record, **({"env": env} if env else {})})
+
+    found = {}
+    for task_id, arguments in calls.items():
+        task = tasks[task_id]
+        fakes = _fake_modules(task.fn)
+        saved_modules = {name: sys.modules.get(name) for name in fakes}
+        saved_names = {name: module.__dict__.get(name) for name in _stand_ins(record_python)}
+        try:
+            sys.modules.update(fakes)
+            vars(module).update(_stand_ins(record_python))
+            task.fn(**arguments)
+            found[task_id] = {"kind": "noop"}
+        except _Stop as stop:
+            record = stop.record
+            found[task_id] = {"kind": record["kind"], "target": record.get("target"),
+                              **{key: {"value": _jsonable(value)} for key, value in record.items()
+                                 if key not in ("kind", "target")}}
+        except Exception as error:
+            found[task_id] = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            for name, saved_module in saved_modules.items():
+                if saved_module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = saved_module
+            for name, value in saved_names.items():
+                if value is None:
+                    module.__dict__.pop(name, None)
+                else:
+                    module.__dict__[name] = value
+    return found
+
+
+def _calls_or_error(module, flow, params: dict[str, Any]) -> dict[str, Any]:
+    """_task_calls, or why it could not see them (a condition over results, say)."""
+    try:
+        return _task_calls(module, flow, params)
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
 
 
 def inspect_module(item: dict[str, Any]) -> dict[str, Any]:
@@ -151,8 +295,8 @@ def inspect_module(item: dict[str, Any]) -> dict[str, Any]:
     facts = {
         "flow": flow_facts,
         "tasks": {name: _task_facts(task) for name, task in _tasks(module).items()},
-        "specs": _resolved_specs(module, params),
-        "workdir": module.WORKDIR,
+        "calls": _calls_or_error(module, flow, params),
+        "workdir": getattr(module, "WORKDIR", None),
     }
     return facts
 
@@ -219,7 +363,7 @@ def run_flow(item: dict[str, Any]) -> dict[str, Any]:
     flow = getattr(module, item["flow"])
     names = {task.task_key: name for name, task in _tasks(module).items()}
     started = time.monotonic()
-    outcome: dict[str, Any] = {"workdir": module.WORKDIR}
+    outcome: dict[str, Any] = {"workdir": getattr(module, "WORKDIR", None)}
     try:
         state = flow(**item.get("params", {}), return_state=True)
     except Exception as error:  # e.g. a call Prefect refuses before any flow run exists
@@ -249,6 +393,10 @@ def main(argv: list[str]) -> int:
     def write() -> None:
         report_path.write_text(json.dumps(report, ensure_ascii=True, indent=1), encoding="utf-8")
 
+    for name, value in plan.get("secrets", {}).items():
+        from prefect.blocks.system import Secret
+
+        Secret(value=value).save(name, overwrite=True)
     for item in plan.get("inspect", []):
         try:
             report["inspect"][item["key"]] = inspect_module(item)

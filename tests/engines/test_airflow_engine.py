@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import EXAMPLES, AirflowEngine, Compiled, DagRun, compile_pipeline, load_pipeline
 
 from compiler.backends import registry
 from compiler.backends.base import Level
@@ -25,8 +26,6 @@ from compiler.graph import build_graph
 from compiler.ir import Pipeline, TriggerRule
 from compiler.placeholders import parse as parse_placeholders
 
-from engine_harness import EXAMPLES, AirflowEngine, Compiled, DagRun, compile_pipeline, load_pipeline
-
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -34,13 +33,14 @@ EXAMPLE_NAMES = [path.stem for path in EXAMPLE_FILES]
 CAPABILITY_ERRORS = {"E301", "E302"}  # "Airflow cannot express ...": a refusal, not a crash
 FALLBACK_RULES = {TriggerRule.ONE_FAILED, TriggerRule.ALL_FAILED}
 
+NOT_RUNNABLE = {"churn": "container images, s3:// paths and secrets that do not exist (its header says so)"}
 # Default runs that end failed on purpose, and why (the pipeline file's header says so).
 FAILS_BY_DESIGN = {"error_handling": "deploy_primary fails while params.primary_down is true (the default)"}
 
 # Not an example: the container side of the backend (KubernetesPodOperator, Kubernetes secrets,
 # resources and GPUs, pod overrides, asset outlets, cron + data triggers, task and pipeline
-# alerts), which no runnable example uses and churn.yaml cannot show on Airflow (see
-# test_examples_compile_or_are_refused_for_capabilities). Imported and inspected, never run.
+# alerts), which no runnable example uses (churn.yaml does, but cannot run here). Imported and
+# inspected, never run; `args_reach`'s rendered command runs in a local shell.
 CONTAINER_FEATURES = """\
 name: container_features
 description: Container tasks, secrets, resources and GPUs, asset outlets, a cron schedule plus data triggers.
@@ -55,6 +55,7 @@ timeout: 1h
 alerts: [{on: failure, command: "echo pipeline failed"}]
 params:
   epochs: {type: int, default: 3, min: 1}
+  models: [a, b]
 artifacts:
   raw: {path: "s3://bucket/raw.csv", external: true}
   model: {path: "s3://bucket/model/", kind: directory}
@@ -83,6 +84,18 @@ tasks:
     foreach: [0.1, 0.01]
     max_parallel: 1
     after: [train]
+  sweep_param:
+    description: a pod per element of a list param (a run-time list)
+    image: ghcr.io/acme/train:1.4
+    command: [python3, -m, sweep]
+    args: ["--model", "${{ item }}", "--epochs", "${{ params.epochs }}"]
+    foreach: ${{ params.models }}
+    after: [train]
+  args_reach:
+    description: a string command with args, which follow it as "$@"
+    image: alpine:3.20
+    command: printf '[%s]' ${{ params.epochs }}
+    args: ["a b", "${{ params.epochs }}", 'it''s "q" $HOME']
   score:
     description: a pod returning a value through the XCom sidecar
     image: ghcr.io/acme/train:1.4
@@ -121,6 +134,15 @@ tasks:
     after: [train]
 """
 
+# A python task whose function fails: the traceback goes from the task's function into tinyml's.
+PYTHON_FAILS = """\
+name: python_fails
+tasks:
+  split_nothing:
+    python: tinyml.split:main
+    args: {src: data/no-such-file.csv}
+"""
+
 # A command's exit code is its verdict: BashOperator's default would *skip* the task on 99.
 EXIT_99 = """\
 name: exit_99
@@ -146,8 +168,9 @@ class Generated:
 
     def runnable(self) -> list[str]:
         """Examples that compile, leaving out at most what only changes how runs are operated (an
-        owner, say): all of them run."""
-        return [name for name in EXAMPLE_NAMES if (self.warn.get(name) or self.strict[name]).ok]
+        owner, say): all of them run, but churn (its header says why)."""
+        return [name for name in EXAMPLE_NAMES
+                if (self.warn.get(name) or self.strict[name]).ok and name not in NOT_RUNNABLE]
 
 
 def _compile_into(generated: Generated, name: str, source: Path, *options: str) -> Compiled:
@@ -169,7 +192,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         if not generated.strict[path.stem].ok:
             generated.warn[path.stem] = _compile_into(generated, path.stem, path)
     sources = tmp_path_factory.mktemp("sources")
-    for name, text in (("container_features", CONTAINER_FEATURES), ("exit_99", EXIT_99)):
+    for name, text in (("container_features", CONTAINER_FEATURES), ("exit_99", EXIT_99),
+                       ("python_fails", PYTHON_FAILS)):
         (sources / f"{name}.yaml").write_text(text)
         compiled = _compile_into(generated, name, sources / f"{name}.yaml")
         assert compiled.ok, compiled.output
@@ -206,6 +230,7 @@ EXTRA_RUNS = {
     "parallel:rows_wrong_type": Run("parallel", {"rows": "many"}),
     "conditional:model_not_in_enum": Run("conditional", {"model": "forest"}),
     "exit_99": Run("exit_99"),
+    "python_fails": Run("python_fails"),
 }
 
 
@@ -227,6 +252,22 @@ def _result(runs: dict[str, Future[DagRun]], key: str) -> DagRun:
 # ----------------------------------------------------------------------------- helpers from the IR
 
 
+def maps_through_helper(pipeline: Pipeline, task_id: str) -> bool:
+    """A task mapped over a list Airflow cannot map over itself (docs/backends/airflow.md): a list
+    param, one of several values a task returns (one XCom each), or any run-time list of a pod
+    (each item's arguments are computed by the helper)."""
+    task = pipeline.tasks[task_id]
+    if not isinstance(task.foreach, str):
+        return False
+    (ref,) = [s for s in parse_placeholders(task.foreach)[0] if not isinstance(s, str)]
+    return ref.kind == "param" or task.image is not None or len(pipeline.tasks[ref.task].outputs) > 1
+
+
+def xcom_value(pipeline: Pipeline, ref, xcom: Any) -> Any:
+    """An output's value in its task's XCom: the value of a task with one, else a dict of them."""
+    return xcom if len(pipeline.tasks[ref.task].outputs) == 1 else xcom[ref.name]
+
+
 def expected_task_ids(pipeline: Pipeline) -> set[str]:
     """The IR's task ids plus the documented helpers (docs/backends/airflow.md)."""
     graph = build_graph(pipeline)
@@ -234,7 +275,7 @@ def expected_task_ids(pipeline: Pipeline) -> set[str]:
     for task_id, task in pipeline.tasks.items():
         if task.when is not None:
             ids.add(f"{task_id}__branch")
-        if isinstance(task.foreach, str):  # a list param or an upstream output: read at run time
+        if maps_through_helper(pipeline, task_id):
             ids.add(f"{task_id}__items")
         if any(pipeline.tasks[d].trigger_rule in FALLBACK_RULES for d in graph.successors(task_id)):
             ids.add(f"{task_id}__succeeded")
@@ -262,9 +303,9 @@ def expected_map_count(pipeline: Pipeline, task_id: str, run: DagRun) -> int:
     if ref.kind == "param":
         return len(pipeline.params[ref.name].default)
     assert ref.kind == "task_output", ref
-    value = run.ti(ref.task)["xcom"]
-    assert isinstance(value, dict) and isinstance(value.get(ref.name), list), f"{ref}: XCom {value!r}"
-    return len(value[ref.name])
+    value = xcom_value(pipeline, ref, run.ti(ref.task)["xcom"])
+    assert isinstance(value, list), f"{ref}: XCom {value!r}"
+    return len(value)
 
 
 def compiled_or_refused(generated: Generated, example: str) -> Pipeline | None:
@@ -324,8 +365,11 @@ def test_dag_has_exactly_the_pipelines_task_ids(generated: Generated, inspected:
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
 def test_every_dependency_reaches_airflow(generated: Generated, inspected: dict[str, Any], example: str) -> None:
-    """Each IR edge u -> v is an Airflow upstream of v, or, for an edge that only feeds v's
-    condition, of v's branch task (which then decides v)."""
+    """Each IR edge u -> v is an Airflow upstream of v (for an edge that only feeds v's condition:
+    of v's branch task, which then decides v), or Airflow keeps it through a path u -> w ... -> v
+    of tasks that run only when all their upstreams succeeded, into a task whose rule such a
+    path keeps (the edges the DAG file leaves out, docs/backends/airflow.md). Airflow's own
+    upstreams and trigger rules, as it loaded the file."""
     pipeline = compiled_or_refused(generated, example)
     if pipeline is None:
         return
@@ -335,12 +379,27 @@ def test_every_dependency_reaches_airflow(generated: Generated, inspected: dict[
         task = pipeline.tasks[downstream]
         decider = task.else_of if task.else_of is not None else downstream
         via_branch = f"{decider}__branch" if (task.when is not None or task.else_of is not None) else None
-        if upstream in tasks[downstream]["upstream"]:
+        if upstream in tasks[downstream]["upstream"] or kept_through_a_path(tasks, upstream, downstream):
             continue
         if via_branch and upstream in tasks[via_branch]["upstream"] and via_branch in tasks[downstream]["upstream"]:
             continue
         missing.append((upstream, downstream))
     assert not missing, f"edges missing in Airflow: {missing}"
+
+
+def kept_through_a_path(tasks: dict[str, Any], upstream: str, downstream: str) -> bool:
+    """Airflow orders `downstream` after `upstream` through all_success tasks, and the rule of
+    `downstream` reads the same outcome through them."""
+    if tasks[downstream]["trigger_rule"] not in ("all_success", "none_failed", "all_done", "one_failed"):
+        return False
+    reached, pending = set(), [t for t, facts in tasks.items() if upstream in facts["upstream"]]
+    while pending:
+        current = pending.pop()
+        if current in reached or current == downstream or tasks[current]["trigger_rule"] != "all_success":
+            continue
+        reached.add(current)
+        pending += [t for t, facts in tasks.items() if current in facts["upstream"]]
+    return any(w in tasks[downstream]["upstream"] for w in reached)
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
@@ -375,17 +434,23 @@ def test_task_settings_and_params_reach_airflow(generated: Generated, inspected:
 
 
 def test_retry_backoff_is_written_as_a_float(generated: Generated) -> None:
-    """`retry_exponential_backoff=2.0`, never `True` (which Airflow 3.2+ reads as 1.0: constant)."""
+    """`retry_exponential_backoff=2.0`, never `True` (which Airflow 3.2+ reads as 1.0: constant),
+    whether a task or `default_args` says it; what each task ends up with is checked on the real
+    task objects (test_task_settings_and_params_reach_airflow)."""
     checked = 0
     for name, path in generated.files.items():
         pipeline = generated.pipelines[name]
-        expected = sorted(float(t.retry_backoff) for t in pipeline.tasks.values()
-                          if t.retries and t.retry_backoff is not None and t.retry_backoff != 1.0)
-        found = [node.value for node in ast.walk(ast.parse(path.read_text()))
+        module = ast.parse(path.read_text())
+        found = [node.value for node in ast.walk(module)
                  if isinstance(node, ast.keyword) and node.arg == "retry_exponential_backoff"]
+        found += [value for node in ast.walk(module) if isinstance(node, ast.Dict)
+                  for key, value in zip(node.keys, node.values)
+                  if isinstance(key, ast.Constant) and key.value == "retry_exponential_backoff"]
         assert all(isinstance(v, ast.Constant) and type(v.value) is float for v in found), ast.dump(found[0])
-        assert sorted(v.value for v in found) == expected, name
-        checked += len(found)
+        backoffs = {float(t.retry_backoff) for t in pipeline.tasks.values()
+                    if t.retries and t.retry_backoff is not None and t.retry_backoff != 1.0}
+        assert backoffs <= {v.value for v in found}, name
+        checked += len(backoffs)
     assert checked, "no pipeline exercises retry_backoff: the check would prove nothing"
 
 
@@ -394,7 +459,8 @@ def test_generated_files_pass_ruff_airflow_rules(generated: Generated, tools_pyt
     files = sorted(str(path) for path in generated.files.values())
     try:
         process = subprocess.run([tools_python, "-m", "ruff", "check", "--preview", "--select", "AIR",
-                                  "--no-cache", "--isolated", *files], capture_output=True, text=True, timeout=120)
+                                  "--no-cache", "--isolated", *files], capture_output=True, text=True, timeout=120,
+                                 check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.fail(f"ruff did not run: {error!r}", pytrace=False)
     assert "No module named ruff" not in process.stderr, "ruff is not installed in the test venv (test extras)"
@@ -406,7 +472,31 @@ def test_generated_files_pass_ruff_airflow_rules(generated: Generated, tools_pyt
 
 def test_every_runnable_example_is_run(generated: Generated) -> None:
     """Only churn (containers, s3, secrets: see its header) is not run; keep that visible."""
-    assert set(generated.runnable()) == set(EXAMPLE_NAMES) - {"churn"}
+    assert set(generated.runnable()) == set(EXAMPLE_NAMES) - set(NOT_RUNNABLE)
+
+
+def test_churn_compiles_and_airflow_imports_it(generated: Generated, inspected: dict[str, Any]) -> None:
+    """churn.yaml, whose pods fan out over a list param, compiles (its cache settings left out,
+    with a warning) and Airflow imports it with every task, its pods mapped."""
+    compiled = generated.warn["churn"]
+    assert compiled.ok and "error[" not in compiled.output, compiled.output
+    pipeline = generated.pipelines["churn"]
+    facts = dag_facts(inspected, pipeline)
+    assert inspected["import_errors"] == {}
+    assert set(facts["tasks"]) == expected_task_ids(pipeline)
+    assert facts["tasks"]["train"]["mapped"] and facts["tasks"]["train"]["class"] == "KubernetesPodOperator"
+
+
+def test_a_container_tasks_args_reach_its_command(inspected: dict[str, Any]) -> None:
+    """A string command with `args` runs as `sh -c 'COMMAND "$@"' sh ARG...`: Airflow renders the
+    pod's command and arguments so, and a shell given them runs the command with the args, each
+    one word, exactly as written."""
+    rendered = inspected["dags"]["container_features"]["tasks"]["args_reach"]["rendered"]
+    cmds, arguments = rendered["cmds"]["value"], rendered["arguments"]["value"]
+    assert arguments == ["a b", "3", 'it\'s "q" $HOME'], rendered
+    assert cmds[:2] == ["sh", "-c"] and cmds[2].endswith(' "$@"'), cmds
+    process = subprocess.run([*cmds, *arguments], capture_output=True, text=True, timeout=30, check=True)
+    assert process.stdout == '[3][a b][3][it\'s "q" $HOME]', process.stdout
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
@@ -474,7 +564,7 @@ def test_the_branch_not_taken_is_skipped_and_the_join_still_runs(generated: Gene
     run = _result(runs, key)
     threshold = (EXTRA_RUNS[key].conf if key in EXTRA_RUNS else {}).get("threshold",
                                                                          pipeline.params["threshold"].default)
-    accuracy = run.ti("evaluate")["xcom"]["accuracy"]
+    accuracy = run.ti("evaluate")["xcom"]  # its one value output
     taken, skipped = (gated, other) if accuracy >= threshold else (other, gated)
     if key == "conditional":
         assert taken == gated, f"the default run should take `{gated}` (accuracy {accuracy})"
@@ -491,14 +581,14 @@ def test_each_mapped_task_runs_once_per_element(generated: Generated, runs) -> N
     pipeline = generated.pipelines["fan_out"]
     run = _result(runs, "fan_out")
     counts = {task_id: len(run.instances(task_id)) for task_id in ("train", "tune_lr", "score_shard")}
-    shards = run.ti("shard")["xcom"]["shards"]
+    shards = run.ti("shard")["xcom"]  # its one value output
     assert counts == {
         "train": len(pipeline.params["models"].default),
         "tune_lr": len(pipeline.tasks["tune_lr"].foreach),
         "score_shard": len(shards),
     }, run.summary()
     assert len(shards) == pipeline.params["shards"].default
-    results = [ti["xcom"]["result"]["name"] for ti in run.instances("train")]
+    results = [ti["xcom"]["name"] for ti in run.instances("train")]  # each instance's `result` dict
     assert results == pipeline.params["models"].default  # in map order: item i is element i
 
 
@@ -509,6 +599,17 @@ def test_params_are_validated_by_airflow(runs, key: str, param: str) -> None:
     assert run.error is not None, f"conf {EXTRA_RUNS[key].conf} was accepted\n{run.summary()}"
     assert run.error["type"] == "ParamValidationError" and param in run.error["message"], run.error
     assert not run.tasks
+
+
+def test_a_failing_python_tasks_traceback_goes_from_the_task_into_the_function(runs) -> None:
+    """No runtime between them: the frame of the task's own function calls the user's function."""
+    run = _result(runs, "python_fails")
+    assert run.states() == {"split_nothing": "failed"}, run.summary()
+    log = (run.stdout + run.stderr).splitlines()
+    frames = [line.strip() for line in log if line.strip().startswith('File "')]
+    called = [index for index, frame in enumerate(frames) if frame.endswith("in split_nothing")]
+    assert called and frames[called[-1]].startswith('File "') and "python_fails.py" in frames[called[-1]], frames
+    assert "tinyml/split.py" in frames[called[-1] + 1] and frames[called[-1] + 1].endswith("in main"), frames
 
 
 def test_a_command_exiting_99_fails_instead_of_skipping(runs) -> None:

@@ -6,10 +6,11 @@ breaks generators: quotes and triple quotes, backslashes, newlines and carriage 
 (`{{ }}`, `{% %}`, `{# #}`, a lone `{` before a placeholder), `${ }`, the `$${{` escape,
 astral characters, `.sh` endings. Every batch is compiled through the real CLI into one folder and
 checked in ONE engine subprocess (airflow_runner.py inspect): the BashOperator and
-KubernetesPodOperator fields rendered with the DAG's own Jinja environment, and the runtime
-tasks' _SPECS resolved by the generated module's own `_value`, must equal the text the pipeline
-means (placeholders replaced by the param defaults). Task ids drawn from text either reach Airflow
-exactly (valid ids) or stop the compile with a clean diagnostic (no traceback).
+KubernetesPodOperator fields rendered with the DAG's own Jinja environment, and what each TaskFlow
+task's function runs (its subprocess argv and env, or the keyword arguments it calls the python
+target with: the runner's probe records them instead of running anything), must equal the text
+the pipeline means (placeholders replaced by the param defaults). Task ids drawn from text either
+reach Airflow exactly (valid ids) or stop the compile with a clean diagnostic (no traceback).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import AirflowEngine, compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from compiler.naming import dns_name, python_name
 from compiler.placeholders import Ref
 from compiler.placeholders import parse as parse_placeholders
-from engine_harness import AirflowEngine, compile_pipeline
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -35,7 +36,7 @@ PARAMS = ("p0", "p1", "n")  # two strings (drawn) and an int (drawn)
 OUT = "<outputs.o>"  # what the runner resolves `${{ outputs.o }}` to
 ENV_NAMES = ("A", "B_2", "LANG_X")
 IMAGE = "alpine:3.20"
-PYTHON_TARGET = "tinyml.notify:main"
+PYTHON_TARGET = "dagshift_probe:record"  # airflow_runner.py records the call instead of making it
 HELPER_SUFFIXES = ("__branch", "__items", "__succeeded")
 
 # The documented id rule (docs/pipeline-syntax.md, compiler/naming.py): a letter, then letters,
@@ -55,6 +56,8 @@ TAILS = ["", ".sh", ".bash", " x.sh", "\n", "{", "\r"]
 # Valid ids that collide with what a generated module defines or imports, or with the helpers.
 TRICKY_IDS = [
     "run", "text", "value", "output", "items", "call", "execute", "typed", "alert", "pluck", "SPECS", "TYPES",
+    "enter_workdir", "environment", "json_text", "read_json", "read_text", "record", "main", "command", "outputs",
+    "result", "subprocess", "tempfile", "contextlib", "TypedDict", "Variable", "functools", "pendulum", "k8s",
     "list", "dict", "str", "type", "print", "open", "len", "isinstance", "Exception", "dag", "task", "DAG", "json",
     "os", "sys", "Param", "BashOperator", "WORKDIR", "context", "item", "params", "ti", "when_a", "class", "None",
     "True", "match", "a--branch", "a--items", "x__y", "A", "z9", "a-b-c",
@@ -368,32 +371,29 @@ def check_dag(case: PipelineCase, dag: dict[str, Any]) -> None:
             assert rendered.get("env", {"value": None}) == {"value": env or None}, where
         elif task.kind == "container":
             rendered = actual["rendered"]
-            if isinstance(task.command, str):
-                cmds, arguments = ["sh", "-c"], [expected(task.command, case)]
+            args = [expected(arg, case) for arg in task.args]
+            if isinstance(task.command, str):  # the args follow the command as "$@"
+                argv = ["sh", "-c", expected(task.command, case) + ' "$@"', "sh", *args] if args else \
+                    ["sh", "-c", expected(task.command, case)]
             else:
-                cmds, arguments = [expected(part, case) for part in task.command], []
-            arguments += [expected(arg, case) for arg in task.args]
-            assert rendered["cmds"] == {"value": cmds}, where
-            assert rendered["arguments"] == {"value": arguments}, where
+                argv = [expected(part, case) for part in task.command] + args
+            arguments = (rendered.get("arguments") or {"value": []})["value"] or []
+            assert rendered["cmds"]["value"] + arguments == argv, where
             if env:
                 assert rendered["env_vars"] == {"value": env}, where
             else:  # no env: KubernetesPodOperator holds an empty list
                 assert rendered["env_vars"]["value"] in ([], {}), where
         else:
-            spec = actual.get("spec")
-            assert spec is not None, f"{where}: not a dagshift runtime task: {actual}"
-            resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
-            want: dict[str, Any] = {}
+            call = actual.get("call")
+            assert call is not None, f"{where}: not a TaskFlow task: {actual}"
             if task.kind == "python":
-                assert spec["target"] == PYTHON_TARGET, where
-                want["kwargs"] = {"value": {k: expected(v, case, whole_value=True) for k, v in task.args.items()}}
+                want: dict[str, Any] = {"kwargs": {k: expected(v, case, whole_value=True) for k, v in task.args.items()}}
             elif task.kind == "argv":
-                want["argv"] = {"value": [expected(part, case) for part in task.command]}
+                want = {"argv": [expected(part, case) for part in task.command]}
             else:
-                want["command"] = {"value": expected(task.command, case)}
-            if env:
-                want["env"] = {"value": env}
-            assert resolved == want, where
+                want = {"argv": ["bash", "-c", expected(task.command, case)]}
+            want["env"] = env
+            assert call == want, where
 
 
 # ----------------------------------------------------------------------------- tests

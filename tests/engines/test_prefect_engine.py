@@ -13,14 +13,27 @@ counts, retry settings, param defaults, alert messages.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shlex
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import (
+    EXAMPLES,
+    Compiled,
+    FlowRun,
+    ModuleRun,
+    PrefectEngine,
+    PrefectReport,
+    compile_pipeline,
+    load_pipeline,
+)
 
 from compiler.backends import registry
 from compiler.backends.base import Level
@@ -28,9 +41,6 @@ from compiler.features import feature_uses
 from compiler.ir import AlertEvent, Pipeline, TriggerRule
 from compiler.naming import python_name
 from compiler.placeholders import parse as parse_placeholders
-
-from engine_harness import (EXAMPLES, Compiled, FlowRun, ModuleRun, PrefectEngine, PrefectReport, compile_pipeline,
-                            load_pipeline)
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -54,7 +64,7 @@ tasks:
 """
 
 # A task timeout must stop the command: Prefect cannot interrupt a task in a worker thread, so
-# the generated runtime kills the command (and what it started) itself.
+# the generated module kills the command (and what it started) itself.
 TIMEOUT_KILL = """\
 name: timeout_kill
 tasks:
@@ -65,8 +75,9 @@ tasks:
     command: echo must not run > downstream.txt
     after: [slow]
 """
-# Python tasks run in threads of one process, which has one cwd: `quick` ends while `slow` is
-# still generating rows, and `slow` writes its file only then (relative to the cwd).
+# Python tasks run in threads of one process, which has one cwd (the flow moves into WORKDIR):
+# `quick` ends while `slow` is still generating rows, and `slow` writes its file only then
+# (relative to the cwd).
 SHARED_CWD = """\
 name: shared_cwd
 artifacts:
@@ -82,7 +93,116 @@ tasks:
     args: {out: "${{ artifacts.slow_rows }}", rows: 300000}
     produces: [slow_rows]
 """
-HAND_WRITTEN = {"exit_99": EXIT_99, "timeout_kill": TIMEOUT_KILL, "shared_cwd": SHARED_CWD}
+# A cached task runs again when its command changes (cache_edited: the same task, another
+# command), not when a param it does not read changes (the run with another `unrelated`).
+CACHED = """\
+name: cache
+params: {word: one, unrelated: 1}
+tasks:
+  say:
+    command: echo ${{ params.word }} > said.txt
+    cache: true
+"""
+CACHED_EDITED = CACHED.replace("name: cache", "name: cache_edited").replace("echo ", "echo edited ")
+# max_parallel is a sliding window beside the rest of the flow: `independent` starts while `fan`
+# is still running, and at most two items of `fan` run at once (the tasks log when they run).
+WINDOW = """\
+name: window
+tasks:
+  fan:
+    foreach: [1, 2, 3, 4]
+    max_parallel: 2
+    command: echo start fan ${{ item }} $(date +%s.%N) >> times.log; sleep 2; echo end fan ${{ item }} $(date +%s.%N) >> times.log
+  independent:
+    command: echo start independent $(date +%s.%N) >> times.log
+"""
+# A python task past its timeout is stopped (it runs in a child process, which is killed).
+PYTHON_TIMEOUT = """\
+name: python_timeout
+tasks:
+  slow:
+    python: dagshift_probe:nap
+    args: {seconds: 40, path: napped.txt}
+    timeout: 2s
+  downstream:
+    command: echo must not run > downstream.txt
+    after: [slow]
+"""
+# A secret reaches a shell task's command and a python task's environment from a Prefect Secret
+# block (the runner saves SECRETS before the runs).
+SECRET_ENV = """\
+name: secret_env
+tasks:
+  shell:
+    command: printf %s "$TOKEN" > shell_token.txt
+    secrets: {TOKEN: {name: dagshift-secret, key: token}}
+  python:
+    python: dagshift_probe:write_env
+    args: {name: TOKEN, path: python_token.txt}
+    secrets: {TOKEN: {name: dagshift-secret, key: token}}
+"""
+# The general form (a pipeline the structured flow body cannot hold: the fallback after
+# everything keeps every task submitted, so the conditional tasks run side by side in a branch).
+GENERAL = """\
+name: general
+params: {threshold: 0.5, items: [a, b]}
+tasks:
+  measure:
+    command: echo 0.7 > ${{ outputs.score }}
+    outputs: {score: float}
+  left:
+    command: echo left >> log.txt
+    when: tasks.measure.outputs.score >= params.threshold
+  right:
+    command: echo right >> log.txt
+    when: tasks.measure.outputs.score >= params.threshold
+  other:
+    command: echo other >> log.txt
+    else_of: left
+  join:
+    command: echo join ${{ tasks.measure.outputs.score }} >> log.txt
+    after: [left, right, other]
+    trigger_rule: none_failed
+  each:
+    foreach: ${{ params.items }}
+    command: echo each ${{ item }} >> log.txt
+    after: [join]
+  cleanup:
+    command: echo cleanup >> log.txt
+    after: [each, left]
+    trigger_rule: all_done
+"""
+# A python task's failure: its traceback goes from the task function straight into the user's.
+PYTHON_FAILURE = """\
+name: python_failure
+tasks:
+  boom:
+    python: dagshift_probe:fail
+    args: {message: the user's code failed}
+"""
+SECRETS = {"dagshift-secret": {"token": "t0k'en \"$HOME\" {{ x }} 😀"}}
+PROBE = """\
+import os
+import time
+
+
+def nap(seconds, path):
+    time.sleep(seconds)
+    with open(path, "w") as file:
+        file.write("woke up")
+
+
+def fail(message):
+    raise ValueError(message)
+
+
+def write_env(name, path):
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(os.environ[name])
+"""
+HAND_WRITTEN = {"exit_99": EXIT_99, "timeout_kill": TIMEOUT_KILL, "shared_cwd": SHARED_CWD, "cache": CACHED,
+                "cache_edited": CACHED_EDITED, "window": WINDOW, "python_timeout": PYTHON_TIMEOUT,
+                "secret_env": SECRET_ENV, "general": GENERAL, "python_failure": PYTHON_FAILURE}
 
 
 # ----------------------------------------------------------------------------- compiling
@@ -140,6 +260,7 @@ class Run:
     pipeline: str
     params: dict[str, Any] | None = None
     start_elsewhere: bool = False  # start the flow in an empty folder, DAGSHIFT_WORKDIR the copy
+    probe: bool = False  # dagshift_probe.py (PROBE) in the working directory
 
 
 # Besides every runnable example with its defaults: the other side of each branch and fallback,
@@ -155,6 +276,16 @@ EXTRA_RUNS = {
     "shared_cwd": Run("shared_cwd", start_elsewhere=True),
     "exit_99": Run("exit_99"),
     "timeout_kill": Run("timeout_kill"),
+    # in this order, in one process: the second run finds the first one's cached result
+    "cache": Run("cache"),
+    "cache:unrelated_param": Run("cache", {"unrelated": 2}),
+    "cache_edited": Run("cache_edited"),
+    "window": Run("window"),
+    "python_timeout": Run("python_timeout", probe=True),
+    "secret_env": Run("secret_env", probe=True),
+    "general": Run("general"),
+    "python_failure": Run("python_failure", probe=True),
+    "general:other_branch": Run("general", {"threshold": 0.9}),
 }
 REJECTED_PARAMS = {"parallel:rows_wrong_type": "rows", "conditional:model_not_in_enum": "model",
                    "sequential:epochs_above_max": "epochs"}
@@ -166,12 +297,15 @@ def _plan(engine: PrefectEngine, generated: Generated) -> dict[str, Any]:
     plan = {name: Run(name) for name in generated.runnable()} | EXTRA_RUNS
     runs = []
     for key, run in plan.items():
+        workdir = engine.workdir()
+        if run.probe:
+            (workdir / "dagshift_probe.py").write_text(PROBE, encoding="utf-8")
         item = {"key": key, "module": str(generated.files[run.pipeline]), "flow": generated.flow_function(run.pipeline),
-                "params": run.params or {}, "workdir": str(engine.workdir())}
+                "params": run.params or {}, "workdir": str(workdir)}
         if run.start_elsewhere:
             item["cwd"] = str(engine.scratch_dir("elsewhere"))
         runs.append(item)
-    return {"inspect": inspect, "runs": runs}
+    return {"inspect": inspect, "runs": runs, "secrets": SECRETS}
 
 
 @pytest.fixture(scope="module")
@@ -353,7 +487,9 @@ def test_task_settings_reach_prefect(generated: Generated, report, name: str) ->
         }
         assert {key: actual[key] for key in expected} == expected, task_id
         if task.retries:
-            assert actual["retry_delay_seconds"] == expected_retry_delays(task), task_id
+            delays = actual["retry_delay_seconds"]  # one number when every retry waits as long
+            delays = delays if isinstance(delays, list) else [delays] * task.retries
+            assert delays == expected_retry_delays(task), task_id
 
 
 # ----------------------------------------------------------------------------- runs
@@ -395,7 +531,7 @@ def test_a_flaky_task_is_retried_until_it_succeeds(generated: Generated, report)
                                                                              fail_times + 1), fetch
     assert [name for name, _ in fetch["history"]].count("AwaitingRetry") == fail_times, fetch["history"]
     starts = [stamp for name, stamp in fetch["history"] if name in ("Running", "Retrying")]
-    waited = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    waited = [later - earlier for earlier, later in itertools.pairwise(starts)]
     for delay, gap in zip(expected_retry_delays(fetch_task), waited):
         assert gap >= delay * 0.9, f"retry after {gap:.2f}s, configured {delay}s: {fetch['history']}"
     healthy = _run(report, "error_handling:healthy").run("fetch")
@@ -524,6 +660,79 @@ def test_a_task_timeout_stops_the_command(generated: Generated, report) -> None:
     assert not (run.workdir / "downstream.txt").exists()
 
 
+def test_a_cached_task_reruns_when_its_command_changes_not_when_an_unrelated_param_does(report) -> None:
+    first, unrelated, edited = (_run(report, key) for key in ("cache", "cache:unrelated_param", "cache_edited"))
+    for run in (first, unrelated, edited):
+        assert run.state == "COMPLETED", run.summary()
+    assert first.run("say")["state_name"] == "Completed", first.summary()
+    assert (first.workdir / "said.txt").read_text() == "one\n"
+    assert unrelated.run("say")["state_name"] == "Cached", unrelated.summary()
+    assert not (unrelated.workdir / "said.txt").exists(), "the cached task ran again"
+    assert edited.run("say")["state_name"] == "Completed", edited.summary()
+    assert (edited.workdir / "said.txt").read_text() == "edited one\n"
+
+
+def test_a_limited_fan_out_is_a_sliding_window_beside_the_rest_of_the_flow(report) -> None:
+    """The tasks write when they start and end: `independent` starts while `fan` still runs, and
+    no more than max_parallel items of `fan` run at any time, four of them in all."""
+    run = _run(report, "window")
+    assert run.state == "COMPLETED", run.summary()
+    events = [line.split() for line in (run.workdir / "times.log").read_text().splitlines()]
+    fan = {(what, item): float(stamp) for what, task, item, stamp in (e for e in events if e[1] == "fan")}
+    (independent,) = [float(e[-1]) for e in events if e[1] == "independent"]
+    items = sorted({item for _, item in fan})
+    assert items == ["1", "2", "3", "4"], events
+    assert independent < max(fan["end", item] for item in items), f"independent started after the fan-out: {events}"
+    for item in items:  # how many ran when this one started
+        start = fan["start", item]
+        running = [i for i in items if fan["start", i] <= start < fan["end", i]]
+        assert len(running) <= 2, f"{running} ran at once: {events}"
+
+
+def test_a_python_task_past_its_timeout_is_stopped(report) -> None:
+    """`time.sleep(40)` under a 2 s timeout: the task fails within seconds, and the function never
+    writes its file, however long one waits (the child process it runs in is killed)."""
+    run = _run(report, "python_timeout")
+    slow = run.run("slow")
+    assert run.state == "FAILED" and slow["state"] == "FAILED", run.summary()
+    started = [stamp for name, stamp in slow["history"] if name == "Running"]
+    ended = [stamp for name, stamp in slow["history"] if name in ("Failed", "TimedOut")]
+    assert started and ended and ended[-1] - started[0] < 15, slow["history"]
+    assert all(r["state"] != "COMPLETED" for r in run.runs("downstream")), run.summary()
+    time.sleep(max(0.0, started[0] + 45 - time.time()))  # past the end of the nap
+    assert not (run.workdir / "napped.txt").exists(), "the timed-out python function kept running"
+    assert not (run.workdir / "downstream.txt").exists()
+
+
+def test_a_python_tasks_traceback_goes_from_the_task_into_the_users_function(report) -> None:
+    run = _run(report, "python_failure")
+    assert run.state == "FAILED" and (run.exception or {}).get("type") == "ValueError", run.summary()
+    frames = re.findall(r'File "([^"]+)", line \d+, in (\w+)', run.run_log())
+    user = next(i for i, (path, function) in enumerate(frames) if function == "fail")
+    assert frames[user][0].endswith("dagshift_probe.py"), frames
+    assert frames[user - 1][0].endswith("python_failure.py") and frames[user - 1][1] == "boom", frames
+
+
+def test_a_secret_reaches_the_tasks_from_a_prefect_secret_block(report) -> None:
+    run = _run(report, "secret_env")
+    assert run.state == "COMPLETED", run.summary()
+    (token,) = [value["token"] for value in SECRETS.values()]
+    assert (run.workdir / "shell_token.txt").read_text(encoding="utf-8") == token
+    assert (run.workdir / "python_token.txt").read_text(encoding="utf-8") == token
+
+
+@pytest.mark.parametrize("key, taken", [("general", ["left", "right"]), ("general:other_branch", ["other"])])
+def test_the_general_form_runs_the_branches_joins_and_fallbacks(generated: Generated, report, key: str,
+                                                                 taken: list[str]) -> None:
+    assert "runs = {}" in generated.files["general"].read_text(), "general.yaml is written in the structured form"
+    run = _run(report, key)
+    assert run.state == "COMPLETED", run.summary()
+    lines = (run.workdir / "log.txt").read_text().splitlines()
+    assert sorted(lines[:len(taken)]) == taken, lines
+    assert lines[len(taken):] == ["join 0.7", "each a", "each b", "cleanup"] or \
+        lines[len(taken):] == ["join 0.7", "each b", "each a", "cleanup"], lines
+
+
 # ----------------------------------------------------------------------------- `python <module>`
 
 
@@ -536,7 +745,8 @@ def test_running_the_module_runs_the_flow_once_with_its_defaults(generated: Gene
     pipeline = generated.pipelines["parallel"]
     run = module_runs["defaults"].result()
     assert run.returncode == 0, run.output[-4000:]
-    assert "flow run finished: COMPLETED" in run.output, run.output[-4000:]
+    finished = [line for line in run.output.splitlines() if "Flow run" in line and "Finished in state" in line]
+    assert len(finished) == 1 and "Finished in state Completed(" in finished[0], run.output[-4000:]
     missing = [p for p in produced_paths(pipeline, pipeline.tasks) if not (run.cwd / p).exists()]
     assert not missing, missing
     assert _raw_rows(run) == pipeline.params["rows"].default
@@ -552,7 +762,7 @@ def test_param_overrides_on_the_command_line_reach_the_tasks(generated: Generate
 def test_a_wrong_param_type_on_the_command_line_fails_the_run(module_runs) -> None:
     run = module_runs["wrong_type"].result()
     assert run.returncode == 1, run.output[-4000:]
-    assert "ParameterTypeError" in run.output and "flow run finished: FAILED" in run.output, run.output[-4000:]
+    assert "ParameterTypeError" in run.output and "Finished in state Failed(" in run.output, run.output[-4000:]
     assert not (run.cwd / "data" / "raw.csv").exists()
 
 

@@ -10,7 +10,9 @@ in ONE engine process (prefect_runner.py):
 
 - inspect: every module imported by Prefect; the flow's description and parameter defaults (the
   signature, Prefect's parameter schema, Prefect's validation), each @task's name and description,
-  and the module's _SPECS resolved by its own `_value` must equal what the pipeline means;
+  and what each task would run (its command, argv, python call's kwargs and env, as the flow
+  passes it the parameter defaults: prefect_runner.py's `calls`) must equal what the pipeline
+  means;
 - runs: a few pipelines of echo-style tasks run on the engine and write what they received to
   files: a shell command its own text (`$BASH_EXECUTION_STRING`: everything after its first line
   is drawn text bash never parses), its env value, an exec-form command its argv, a python task
@@ -26,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import PrefectEngine, PrefectReport, compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from compiler.naming import python_name
-from engine_harness import PrefectEngine, PrefectReport, compile_pipeline
 from test_airflow_injection import (
     ENV_NAMES,
+    OUT,
     PYTHON_TARGET,
     TRICKY_IDS,
     VALID_ID,
@@ -49,6 +50,8 @@ from test_airflow_injection import (
     yaml_flow,
 )
 
+from compiler.naming import python_name
+
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 # Valid ids that collide with what a generated Prefect module defines or imports (the task
@@ -58,6 +61,8 @@ PREFECT_IDS = [
     "importlib", "shlex", "signal", "subprocess", "tempfile", "threading", "functools", "timedelta", "Literal",
     "Field", "Annotated", "Secret", "INPUTS", "TASK_SOURCE", "kill", "lambda", "global", "upstream", "main",
     "inj_0", "inj_1", "PROCESS_LOCK", "finish", "submitted", "rule", "after", "inputs", "condition", "map",
+    "run_command", "read_output", "text", "isolated", "alert", "WORKDIR", "os", "sys", "json", "pickle", "result",
+    "outputs", "item", "print", "float", "TypedDict", "CALL_PICKLED", "runs", "held", "completed", "outcome",
 ]
 
 # Param names: the ones a Prefect flow cannot take are refused (E302): Prefect reserves
@@ -67,7 +72,9 @@ PREFECT_IDS = [
 # types the flow's annotations use.
 ACCEPTED_PARAMS = ["json", "dict", "copy", "schema", "validate", "fields", "construct", "model", "model_x",
                    "item", "params", "upstream", "flow", "task", "print", "float", "str", "int", "bool", "list",
-                   "Literal", "Field", "Annotated", "WORKDIR", "SPECS", "wait", "kill", "main", "inj_0"]
+                   "Literal", "Field", "Annotated", "WORKDIR", "SPECS", "wait", "kill", "main", "inj_0", "os",
+                   "run_command", "text", "isolated", "outputs", "env", "sys", "unmapped", "allow_failure",
+                   "read_output", "tempfile", "Secret", "o_path", "result"]
 REFUSED_PARAMS = ["return_state", "wait_for", "self", "cls", "model_config", "model_dump", "model_validate", "_x",
                   "_params", "_futures", "_when", "_after", "_run"]
 
@@ -162,7 +169,7 @@ def run_files(case: RunCase) -> dict[str, bytes]:
         "argv.argv": json.dumps([expected(a, case) for a in case.argv], ensure_ascii=True).encode(),
         "py.json": json.dumps({k: expected(v, case, whole_value=True) for k, v in case.kwargs.items()},
                               ensure_ascii=True).encode(),
-        "consume.out": (produced[:-1] if produced.endswith("\n") else produced).encode(),
+        "consume.out": (produced.removesuffix("\n")).encode(),
     }
 
 
@@ -299,19 +306,27 @@ def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
     for task in case.tasks:
         where = f"{case.name}.{task.task_id} ({task.kind})"
         assert facts["tasks"][task.task_id]["description"] == (task.description or None), where
-        spec = facts["specs"][task.task_id]
+        spec = facts["calls"][task.task_id]
+        assert "error" not in spec, (where, spec)
         resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
         want: dict[str, Any] = {}
         if task.kind == "python":
             assert spec["target"] == PYTHON_TARGET, where
-            want["kwargs"] = {"value": {k: expected(v, case, whole_value=True) for k, v in task.args.items()}}
+            want["kwargs"] = {"value": {k: meant(v, case, whole_value=True) for k, v in task.args.items()}}
         elif task.kind == "argv":
-            want["argv"] = {"value": [expected(part, case) for part in task.command]}
+            want["argv"] = {"value": [meant(part, case) for part in task.command]}
         else:
-            want["command"] = {"value": expected(task.command, case)}
+            want["command"] = {"value": meant(task.command, case)}
         if task.env:
-            want["env"] = {"value": {k: expected(v, case) for k, v in task.env.items()}}
+            want["env"] = {"value": {k: meant(v, case) for k, v in task.env.items()}}
         assert resolved == want, where
+
+
+def meant(text: Any, case: PipelineCase, whole_value: bool = False) -> Any:
+    """What a text means (test_airflow_injection.expected), `${{ outputs.o }}` being the file `o` in
+    the task's temporary directory (which prefect_runner.py names "<outputs>")."""
+    value = expected(text, case, whole_value=whole_value)
+    return value.replace(OUT, "<outputs>/o") if isinstance(value, str) else value
 
 
 def check_run(case: RunCase, report: PrefectReport) -> None:

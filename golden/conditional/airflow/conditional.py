@@ -3,227 +3,36 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'conditional.yaml'
-
-from __future__ import annotations
-
-import importlib
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, Param, TriggerRule, task
 
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
 
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
     if WORKDIR not in sys.path:
         sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
 
 
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "train": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "model": ("param", "model"),
-            "train": "data/train.csv",
-            "model_out": "models/model.json",
-            "seed": ("param", "seed"),
-        },
-    },
-    "evaluate": {
-        "kind": "shell",
-        "command": (
-            "concat",
-            "python3 -m tinyml.evaluate --model models/model.json --data data/test.csv --metrics-out metrics/metrics.json --accuracy-out ",
-            ("out", "accuracy"),
-        ),
-        "outputs": {"accuracy": ["float", None]},
-    },
-    "keep_previous": {
-        "kind": "python",
-        "target": "tinyml.notify:main",
-        "kwargs": {
-            "file": "state/decisions.log",
-            "message": (
-                "concat",
-                "accuracy below ",
-                ("param", "threshold"),
-                ", kept the previously deployed model",
-            ),
-        },
-    },
-}
-
-
-def _when_deploy(ti, params):
-    # when: 'tasks.evaluate.outputs.accuracy >= params.threshold'
-    return (
-        ["deploy"]
-        if (_output(ti, "evaluate", "accuracy", False) >= params["threshold"])
-        else ["keep_previous"]
-    )
+def _read_json(path):
+    """A value output a command wrote to `path`, as JSON."""
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 with DAG(
     dag_id="conditional",
     description="Gate deployment on the evaluated accuracy.",
     schedule=None,
-    catchup=False,
     params={
         "threshold": Param(0.7, type="number"),
         "model": Param(
@@ -235,59 +44,107 @@ with DAG(
         "seed": Param(42, type="integer"),
     },
     tags=["example", "conditional"],
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+    default_args={
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "do_xcom_push": False,
+    },
+):
+    # conditional.yaml:36 tasks.ingest
     ingest = BashOperator(
         task_id="ingest",
-        bash_command="python3 -m tinyml.ingest --rows 400 --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.ingest --rows 400 --seed {{ params.seed }}"
+            " --out data/raw.csv"
+        ),
     )
+
+    # conditional.yaml:40 tasks.transform
     transform = BashOperator(
         task_id="transform",
-        bash_command="python3 -m tinyml.transform --src data/raw.csv --seed {{ params['seed'] | dagshift_text }} --train-out data/train.csv --test-out data/test.csv",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.transform --src data/raw.csv"
+            " --seed {{ params.seed }} --train-out data/train.csv"
+            " --test-out data/test.csv"
+        ),
     )
 
-    @task(task_id="train")
-    def _train(**context):
-        return _run(_SPECS["train"], context)
+    # conditional.yaml:47 tasks.train
+    @task
+    def train(params: dict):
+        _enter_workdir()
+        from tinyml.train import main
 
-    train = _train()
+        main(
+            model=params["model"],
+            train="data/train.csv",
+            model_out="models/model.json",
+            seed=params["seed"],
+        )
 
-    @task(task_id="evaluate")
-    def _evaluate(**context):
-        return _run(_SPECS["evaluate"], context)
+    train = train()
 
-    evaluate = _evaluate()
-    deploy__branch = BranchPythonOperator(
-        task_id="deploy__branch", python_callable=_when_deploy
-    )
+    # conditional.yaml:57 tasks.evaluate
+    @task(do_xcom_push=True)
+    def evaluate() -> float:
+        with tempfile.TemporaryDirectory() as outputs:
+            accuracy_path = os.path.join(outputs, "accuracy")
+            command = (
+                "python3 -m tinyml.evaluate --model models/model.json"
+                " --data data/test.csv --metrics-out metrics/metrics.json"
+                f" --accuracy-out {accuracy_path}"
+            )
+            subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=True)
+            return _read_json(accuracy_path)
+
+    evaluate = evaluate()
+
+    # conditional.yaml:66 tasks.deploy: its `when`
+    @task.branch
+    def deploy__branch(evaluate_accuracy: float, params: dict):
+        return "deploy" if evaluate_accuracy >= params["threshold"] else "keep_previous"
+
+    deploy__branch = deploy__branch(evaluate_accuracy=evaluate)
+
+    # conditional.yaml:66 tasks.deploy
     deploy = BashOperator(
         task_id="deploy",
-        bash_command='python3 -m tinyml.deploy --model models/model.json --metrics metrics/metrics.json --target deployed && python3 -m tinyml.notify --file state/decisions.log --message "deployed the new model"',
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.deploy --model models/model.json"
+            " --metrics metrics/metrics.json --target deployed && python3"
+            " -m tinyml.notify --file state/decisions.log"
+            ' --message "deployed the new model"'
+        ),
     )
 
-    @task(task_id="keep_previous")
-    def _keep_previous(**context):
-        return _run(_SPECS["keep_previous"], context)
+    # conditional.yaml:75 tasks.keep_previous
+    @task
+    def keep_previous(params: dict):
+        _enter_workdir()
+        from tinyml.notify import main
 
-    keep_previous = _keep_previous()
+        main(
+            file="state/decisions.log",
+            message=(
+                f"accuracy below {json.dumps(params['threshold'])}, kept the previously"
+                " deployed model"
+            ),
+        )
+
+    keep_previous = keep_previous()
+
+    # conditional.yaml:82 tasks.record
     record = BashOperator(
         task_id="record",
-        bash_command="python3 -m tinyml.notify --file state/decisions.log --message \"run finished with accuracy {{ ti.xcom_pull(task_ids='evaluate')['accuracy'] | dagshift_text }} (threshold {{ params['threshold'] | dagshift_text }})\"",
+        bash_command=(
+            "python3 -m tinyml.notify --file state/decisions.log"
+            ' --message "run finished with accuracy'
+            " {{ ti.xcom_pull(task_ids='evaluate') | tojson }} (threshold"
+            ' {{ params.threshold | tojson }})"'
+        ),
         trigger_rule=TriggerRule.NONE_FAILED,
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    ingest >> transform
-    transform >> [train, evaluate]
-    train >> [evaluate, deploy]
-    evaluate >> [deploy__branch, deploy, record]
+    ingest >> transform >> train >> evaluate
     deploy__branch >> [deploy, keep_previous]
-    deploy >> record
-    keep_previous >> record
+    [deploy, keep_previous] >> record

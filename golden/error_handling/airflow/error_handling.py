@@ -3,18 +3,11 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'error_handling.yaml'
-
-from __future__ import annotations
-
+import contextlib
 import functools
-import importlib
-import json
 import os
-import shlex
 import subprocess
 import sys
-import tempfile
 from datetime import timedelta
 
 from airflow.providers.standard.operators.bash import BashOperator
@@ -24,188 +17,35 @@ from airflow.sdk import DAG, Param, TriggerRule, task
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
 
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
     if WORKDIR not in sys.path:
         sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
 
 
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-def _alert(context, command=None, target=None, kwargs=None):
-    """A failure (or retry, success) callback: run the alert; never fail the callback itself."""
+@contextlib.contextmanager
+def _environment(values):
+    """A python task's env, set while it runs (dag.test() runs every task in one process)."""
+    saved = dict(os.environ)
+    os.environ.update(values)
     try:
-        if command is not None:
-            subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=False)
-        else:
-            _call(target, dict(kwargs or {}))
-    except Exception as error:  # an alert must not hide the task's own error
-        print(f"dagshift alert failed: {error!r}", flush=True)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "train": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "train": "data/train.csv",
-            "test": "data/test.csv",
-            "model_out": "models/model.json",
-        },
-        "env": {"PYTHONHASHSEED": "0"},
-    },
-}
+def _alert(command, context):
+    """An alert callback: runs the command; its exit code never changes the task's state."""
+    subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=False)
 
 
 with DAG(
     dag_id="error_handling",
     description="Survive a flaky source and a broken deployment target, and say so.",
     schedule=None,
-    catchup=False,
     params={
         "fail_times": Param(
             2,
@@ -220,115 +60,109 @@ with DAG(
         ),
     },
     tags=["example", "retries", "fallback", "alerts"],
+    default_args={
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "retries": 1,
+        "retry_delay": timedelta(seconds=1),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(seconds=5),
+        "execution_timeout": timedelta(seconds=300),
+        "on_failure_callback": [
+            functools.partial(
+                _alert,
+                "python3 -m tinyml.notify --file state/alerts.log --message 'a task of error_handling failed'",
+            )
+        ],
+        "env": {"PYTHONHASHSEED": "0"},
+        "append_env": True,
+        "do_xcom_push": False,
+    },
     on_failure_callback=[
         functools.partial(
             _alert,
-            command="python3 -m tinyml.notify --file state/alerts.log --message 'pipeline error_handling failed'",
+            "python3 -m tinyml.notify --file state/alerts.log --message 'pipeline error_handling failed'",
         )
     ],
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+):
+    # error_handling.yaml:59 tasks.fetch
     fetch = BashOperator(
         task_id="fetch",
-        bash_command="python3 -m tinyml.flaky --name fetch --fail-times {{ params['fail_times'] | dagshift_text }} --rows 300 --out data/raw.csv",
+        bash_command=(
+            "python3 -m tinyml.flaky --name fetch --fail-times"
+            " {{ params.fail_times }} --rows 300 --out data/raw.csv"
+        ),
         doc_md="an unreliable source; fails the first `fail_times` attempts",
         retries=3,
-        retry_delay=timedelta(seconds=1),
-        retry_exponential_backoff=2.0,
         max_retry_delay=timedelta(seconds=10),
         execution_timeout=timedelta(seconds=60),
         on_failure_callback=[
             functools.partial(
                 _alert,
-                command="python3 -m tinyml.notify --file state/alerts.log --message 'fetch failed after all retries'",
+                "python3 -m tinyml.notify --file state/alerts.log --message 'fetch failed after all retries'",
             )
         ],
-        env={"PYTHONHASHSEED": "0"},
-        append_env=True,
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
+
+    # error_handling.yaml:71 tasks.transform
     transform = BashOperator(
         task_id="transform",
-        bash_command="python3 -m tinyml.transform --src data/raw.csv --train-out data/train.csv --test-out data/test.csv",
-        retries=1,
-        retry_delay=timedelta(seconds=1),
-        retry_exponential_backoff=2.0,
-        max_retry_delay=timedelta(seconds=5),
-        execution_timeout=timedelta(seconds=300),
-        on_failure_callback=[
-            functools.partial(
-                _alert,
-                command="python3 -m tinyml.notify --file state/alerts.log --message 'a task of error_handling failed'",
-            )
-        ],
-        env={"PYTHONHASHSEED": "0"},
-        append_env=True,
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.transform --src data/raw.csv"
+            " --train-out data/train.csv --test-out data/test.csv"
+        ),
     )
 
-    @task(
-        task_id="train",
-        retries=1,
-        retry_delay=timedelta(seconds=1),
-        retry_exponential_backoff=2.0,
-        max_retry_delay=timedelta(seconds=5),
-        execution_timeout=timedelta(seconds=300),
-        on_failure_callback=[
-            functools.partial(
-                _alert,
-                command="python3 -m tinyml.notify --file state/alerts.log --message 'a task of error_handling failed'",
-            )
-        ],
-    )
-    def _train(**context):
-        return _run(_SPECS["train"], context)
+    # error_handling.yaml:78 tasks.train
+    @task
+    def train():
+        _enter_workdir()
+        from tinyml.train import main
 
-    train = _train()
-    # Fails the run when train failed, even though its fallback ran: a DAG run's state comes from its leaves.
+        with _environment({"PYTHONHASHSEED": "0"}):
+            main(
+                train="data/train.csv",
+                test="data/test.csv",
+                model_out="models/model.json",
+            )
+
+    train = train()
+
+    # Fails the run when train failed, even though its fallback ran:
+    # a DAG run's state comes from its leaves.
     train__succeeded = EmptyOperator(task_id="train__succeeded")
+
+    # error_handling.yaml:87 tasks.deploy_primary
     deploy_primary = BashOperator(
         task_id="deploy_primary",
-        bash_command="python3 -m tinyml.deploy --model models/model.json --target deployed/primary --fail {{ params['primary_down'] | dagshift_text }}",
+        bash_command=(
+            "python3 -m tinyml.deploy --model models/model.json"
+            " --target deployed/primary --fail {{ params.primary_down | tojson }}"
+        ),
         doc_md="the main model registry; down while primary_down is true",
-        execution_timeout=timedelta(seconds=300),
+        retries=0,
         on_failure_callback=[
             functools.partial(
                 _alert,
-                command="python3 -m tinyml.notify --file state/alerts.log --message 'deploy_primary failed, deploying to the fallback target'",
+                "python3 -m tinyml.notify --file state/alerts.log --message 'deploy_primary failed, deploying to the fallback target'",
             )
         ],
-        env={"PYTHONHASHSEED": "0"},
-        append_env=True,
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
-    )
-    # Fails the run when deploy_primary failed, even though its fallback ran: a DAG run's state comes from its leaves.
-    deploy_primary__succeeded = EmptyOperator(task_id="deploy_primary__succeeded")
-    deploy_fallback = BashOperator(
-        task_id="deploy_fallback",
-        bash_command="python3 -m tinyml.deploy --model models/model.json --target deployed/fallback",
-        doc_md="runs only when deploy_primary failed",
-        retries=1,
-        retry_delay=timedelta(seconds=1),
-        retry_exponential_backoff=2.0,
-        max_retry_delay=timedelta(seconds=5),
-        execution_timeout=timedelta(seconds=300),
-        trigger_rule=TriggerRule.ONE_FAILED,
-        on_failure_callback=[
-            functools.partial(
-                _alert,
-                command="python3 -m tinyml.notify --file state/alerts.log --message 'a task of error_handling failed'",
-            )
-        ],
-        env={"PYTHONHASHSEED": "0"},
-        append_env=True,
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    fetch >> transform
-    transform >> train
-    train >> [train__succeeded, deploy_primary, deploy_fallback]
+    # Fails the run when deploy_primary failed, even though its fallback ran:
+    # a DAG run's state comes from its leaves.
+    deploy_primary__succeeded = EmptyOperator(task_id="deploy_primary__succeeded")
+
+    # error_handling.yaml:96 tasks.deploy_fallback
+    deploy_fallback = BashOperator(
+        task_id="deploy_fallback",
+        bash_command=(
+            "python3 -m tinyml.deploy --model models/model.json"
+            " --target deployed/fallback"
+        ),
+        doc_md="runs only when deploy_primary failed",
+        trigger_rule=TriggerRule.ONE_FAILED,
+    )
+
+    fetch >> transform >> train >> [train__succeeded, deploy_primary]
     deploy_primary >> [deploy_primary__succeeded, deploy_fallback]

@@ -3,14 +3,8 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'event_triggered.yaml'
-
-from __future__ import annotations
-
-import importlib
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,247 +15,114 @@ from airflow.sdk import DAG, Asset, Param, task
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
 
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
     if WORKDIR not in sys.path:
         sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
 
 
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "clean_batch": {
-        "kind": "python",
-        "target": "tinyml.clean:main",
-        "kwargs": {"src": "incoming/batch.csv", "dst": "data/batch_clean.csv"},
-        "outputs": {"rows": ["int", None]},
-    },
-    "profile_batch": {
-        "kind": "python",
-        "target": "tinyml.stats:main",
-        "kwargs": {"src": "data/batch_clean.csv", "out": "metrics/batch_stats.json"},
-    },
-    "retrain": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "model": "logreg",
-            "train": "data/batch_train.csv",
-            "model_out": "models/batch_model.json",
-            "epochs": 30,
-        },
-    },
-    "evaluate_batch": {
-        "kind": "shell",
-        "command": (
-            "concat",
-            "python3 -m tinyml.evaluate --model models/batch_model.json --data data/batch_test.csv --metrics-out metrics/batch_metrics.json --accuracy-out ",
-            ("out", "accuracy"),
-        ),
-        "outputs": {"accuracy": ["float", None]},
-    },
-}
+def _read_json(path):
+    """A value output a command wrote to `path`, as JSON."""
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 with DAG(
     dag_id="event_triggered",
     description="Clean, check, profile and retrain on every new batch of labelled customers.",
     schedule=[Asset(name="incoming_batch", uri="incoming/batch.csv")],
-    catchup=False,
     params={"min_rows": Param(100, type="integer", minimum=1)},
     tags=["example", "event"],
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+    default_args={
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "do_xcom_push": False,
+    },
+):
+    # event_triggered.yaml:41 tasks.clean_batch
+    @task(do_xcom_push=True)
+    def clean_batch() -> int:
+        _enter_workdir()
+        from tinyml.clean import main
 
-    @task(task_id="clean_batch")
-    def _clean_batch(**context):
-        return _run(_SPECS["clean_batch"], context)
+        rows = main(src="incoming/batch.csv", dst="data/batch_clean.csv")
+        return rows
 
-    clean_batch = _clean_batch()
+    clean_batch = clean_batch()
+
+    # event_triggered.yaml:51 tasks.validate_batch
     validate_batch = BashOperator(
         task_id="validate_batch",
-        bash_command="python3 -m tinyml.validate --src data/batch_clean.csv --min-rows {{ params['min_rows'] | dagshift_text }}",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.validate --src data/batch_clean.csv"
+            " --min-rows {{ params.min_rows }}"
+        ),
     )
 
-    @task(task_id="profile_batch")
-    def _profile_batch(**context):
-        return _run(_SPECS["profile_batch"], context)
+    # event_triggered.yaml:55 tasks.profile_batch
+    @task
+    def profile_batch():
+        _enter_workdir()
+        from tinyml.stats import main
 
-    profile_batch = _profile_batch()
+        main(src="data/batch_clean.csv", out="metrics/batch_stats.json")
+
+    profile_batch = profile_batch()
+
+    # event_triggered.yaml:63 tasks.split_batch
     split_batch = BashOperator(
         task_id="split_batch",
-        bash_command="python3 -m tinyml.split --src data/batch_clean.csv --test-fraction 0.3 --train-out data/batch_train.csv --test-out data/batch_test.csv",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.split --src data/batch_clean.csv"
+            " --test-fraction 0.3 --train-out data/batch_train.csv"
+            " --test-out data/batch_test.csv"
+        ),
     )
 
-    @task(task_id="retrain")
-    def _retrain(**context):
-        return _run(_SPECS["retrain"], context)
+    # event_triggered.yaml:71 tasks.retrain
+    @task
+    def retrain():
+        _enter_workdir()
+        from tinyml.train import main
 
-    retrain = _retrain()
+        main(
+            model="logreg",
+            train="data/batch_train.csv",
+            model_out="models/batch_model.json",
+            epochs=30,
+        )
 
-    @task(task_id="evaluate_batch")
-    def _evaluate_batch(**context):
-        return _run(_SPECS["evaluate_batch"], context)
+    retrain = retrain()
 
-    evaluate_batch = _evaluate_batch()
+    # event_triggered.yaml:81 tasks.evaluate_batch
+    @task(do_xcom_push=True)
+    def evaluate_batch() -> float:
+        with tempfile.TemporaryDirectory() as outputs:
+            accuracy_path = os.path.join(outputs, "accuracy")
+            command = (
+                "python3 -m tinyml.evaluate --model models/batch_model.json"
+                " --data data/batch_test.csv --metrics-out metrics/batch_metrics.json"
+                f" --accuracy-out {accuracy_path}"
+            )
+            subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=True)
+            return _read_json(accuracy_path)
+
+    evaluate_batch = evaluate_batch()
+
+    # event_triggered.yaml:90 tasks.notify
     notify = BashOperator(
         task_id="notify",
-        bash_command="python3 -m tinyml.notify --file state/events.log --message \"batch processed - {{ ti.xcom_pull(task_ids='clean_batch')['rows'] | dagshift_text }} clean rows, retrained model accuracy {{ ti.xcom_pull(task_ids='evaluate_batch')['accuracy'] | dagshift_text }}\"",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        bash_command=(
+            "python3 -m tinyml.notify --file state/events.log"
+            ' --message "batch processed -'
+            " {{ ti.xcom_pull(task_ids='clean_batch') }} clean rows, retrained"
+            " model accuracy"
+            " {{ ti.xcom_pull(task_ids='evaluate_batch') | tojson }}\""
+        ),
     )
 
-    clean_batch >> [validate_batch, profile_batch, split_batch, notify]
-    validate_batch >> split_batch
+    clean_batch >> [validate_batch, profile_batch]
+    validate_batch >> split_batch >> retrain >> evaluate_batch >> notify
     profile_batch >> notify
-    split_batch >> [retrain, evaluate_batch]
-    retrain >> evaluate_batch
-    evaluate_batch >> notify

@@ -3,58 +3,36 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'minimal.yaml'
-
-from __future__ import annotations
-
-import json
-import os
-
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
-
-# Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
-WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
-
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
-
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
 
 with DAG(
     dag_id="minimal",
     description="The six-stage ML DAG as bare ordering; every task is a no-op.",
     schedule=None,
-    catchup=False,
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+):
+    # minimal.yaml:12 tasks.ingest
     ingest = EmptyOperator(task_id="ingest", doc_md="fetch raw data")
+
+    # minimal.yaml:14 tasks.transform
     transform = EmptyOperator(
         task_id="transform", doc_md="clean and reshape the raw data"
     )
+
+    # minimal.yaml:17 tasks.validate
     validate = EmptyOperator(
         task_id="validate", doc_md="check the schema and row counts"
     )
+
+    # minimal.yaml:20 tasks.train
     train = EmptyOperator(task_id="train", doc_md="fit a model")
+
+    # minimal.yaml:23 tasks.evaluate
     evaluate = EmptyOperator(
         task_id="evaluate", doc_md="score the model on held-out data"
     )
+
+    # minimal.yaml:26 tasks.deploy
     deploy = EmptyOperator(task_id="deploy", doc_md="ship the model")
 
-    ingest >> transform
-    transform >> validate
-    validate >> train
-    train >> evaluate
-    evaluate >> deploy
+    ingest >> transform >> validate >> train >> evaluate >> deploy

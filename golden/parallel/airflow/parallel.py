@@ -3,17 +3,8 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'parallel.yaml'
-
-from __future__ import annotations
-
-import importlib
-import json
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Param, task
@@ -21,273 +12,129 @@ from airflow.sdk import DAG, Param, task
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
 
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
     if WORKDIR not in sys.path:
         sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
-
-
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "clean": {
-        "kind": "python",
-        "target": "tinyml.clean:main",
-        "kwargs": {"src": "data/raw.csv", "dst": "data/clean.csv"},
-    },
-    "profile": {
-        "kind": "python",
-        "target": "tinyml.stats:main",
-        "kwargs": {"src": "data/clean.csv", "out": "metrics/stats.json"},
-    },
-    "train_centroid": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "model": "centroid",
-            "train": "data/train.csv",
-            "model_out": "models/centroid.json",
-        },
-    },
-    "evaluate_centroid": {
-        "kind": "python",
-        "target": "tinyml.evaluate:main",
-        "kwargs": {
-            "model": "models/centroid.json",
-            "data": "data/test.csv",
-            "metrics_out": "metrics/centroid.json",
-        },
-    },
-}
 
 
 with DAG(
     dag_id="parallel",
     description="Train two kinds of model and profile the data side by side, then compare.",
     schedule=None,
-    catchup=False,
     params={
         "rows": Param(400, type="integer", minimum=10),
         "seed": Param(42, type="integer"),
     },
     tags=["example", "parallel"],
+    default_args={
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "weight_rule": "absolute",
+        "do_xcom_push": False,
+    },
     max_active_tasks=3,
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+):
+    # parallel.yaml:38 tasks.ingest
     ingest = BashOperator(
         task_id="ingest",
-        bash_command="python3 -m tinyml.ingest --rows {{ params['rows'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
+        bash_command=(
+            "python3 -m tinyml.ingest --rows {{ params.rows }}"
+            " --seed {{ params.seed }} --out data/raw.csv"
+        ),
         priority_weight=150,
-        weight_rule="absolute",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    @task(task_id="clean", priority_weight=145, weight_rule="absolute")
-    def _clean(**context):
-        return _run(_SPECS["clean"], context)
+    # parallel.yaml:43 tasks.clean
+    @task(priority_weight=145)
+    def clean():
+        _enter_workdir()
+        from tinyml.clean import main
 
-    clean = _clean()
+        main(src="data/raw.csv", dst="data/clean.csv")
+
+    clean = clean()
+
+    # parallel.yaml:50 tasks.split
     split = BashOperator(
         task_id="split",
-        bash_command="python3 -m tinyml.split --src data/clean.csv --seed {{ params['seed'] | dagshift_text }} --train-out data/train.csv --test-out data/test.csv",
+        bash_command=(
+            "python3 -m tinyml.split --src data/clean.csv"
+            " --seed {{ params.seed }} --train-out data/train.csv"
+            " --test-out data/test.csv"
+        ),
         priority_weight=140,
-        weight_rule="absolute",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    @task(task_id="profile", priority_weight=15, weight_rule="absolute")
-    def _profile(**context):
-        return _run(_SPECS["profile"], context)
+    # parallel.yaml:59 tasks.profile
+    @task(priority_weight=15)
+    def profile():
+        _enter_workdir()
+        from tinyml.stats import main
 
-    profile = _profile()
+        main(src="data/clean.csv", out="metrics/stats.json")
+
+    profile = profile()
+
+    # parallel.yaml:67 tasks.train_logreg
     train_logreg = BashOperator(
         task_id="train_logreg",
-        bash_command="python3 -m tinyml.train --model logreg --train data/train.csv --seed {{ params['seed'] | dagshift_text }} --model-out models/logreg.json",
+        bash_command=(
+            "python3 -m tinyml.train --model logreg --train data/train.csv"
+            " --seed {{ params.seed }} --model-out models/logreg.json"
+        ),
         priority_weight=135,
-        weight_rule="absolute",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
+
+    # parallel.yaml:74 tasks.evaluate_logreg
     evaluate_logreg = BashOperator(
         task_id="evaluate_logreg",
-        bash_command="python3 -m tinyml.evaluate --model models/logreg.json --data data/test.csv --metrics-out metrics/logreg.json",
+        bash_command=(
+            "python3 -m tinyml.evaluate --model models/logreg.json"
+            " --data data/test.csv --metrics-out metrics/logreg.json"
+        ),
         priority_weight=15,
-        weight_rule="absolute",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    @task(task_id="train_centroid", priority_weight=35, weight_rule="absolute")
-    def _train_centroid(**context):
-        return _run(_SPECS["train_centroid"], context)
+    # parallel.yaml:83 tasks.train_centroid
+    @task(priority_weight=35)
+    def train_centroid():
+        _enter_workdir()
+        from tinyml.train import main
 
-    train_centroid = _train_centroid()
+        main(model="centroid", train="data/train.csv", model_out="models/centroid.json")
 
-    @task(task_id="evaluate_centroid", priority_weight=15, weight_rule="absolute")
-    def _evaluate_centroid(**context):
-        return _run(_SPECS["evaluate_centroid"], context)
+    train_centroid = train_centroid()
 
-    evaluate_centroid = _evaluate_centroid()
+    # parallel.yaml:92 tasks.evaluate_centroid
+    @task(priority_weight=15)
+    def evaluate_centroid():
+        _enter_workdir()
+        from tinyml.evaluate import main
+
+        main(
+            model="models/centroid.json",
+            data="data/test.csv",
+            metrics_out="metrics/centroid.json",
+        )
+
+    evaluate_centroid = evaluate_centroid()
+
+    # parallel.yaml:103 tasks.report
     report = BashOperator(
         task_id="report",
-        bash_command="python3 -m tinyml.report --stats metrics/stats.json --metrics metrics/logreg.json metrics/centroid.json --out metrics/report.json",
+        bash_command=(
+            "python3 -m tinyml.report --stats metrics/stats.json"
+            " --metrics metrics/logreg.json metrics/centroid.json"
+            " --out metrics/report.json"
+        ),
         priority_weight=5,
-        weight_rule="absolute",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    ingest >> clean
-    clean >> [split, profile]
-    split >> [train_logreg, evaluate_logreg, train_centroid, evaluate_centroid]
+    ingest >> clean >> [split, profile]
+    split >> [train_logreg, train_centroid]
     profile >> report
-    train_logreg >> evaluate_logreg
-    evaluate_logreg >> report
-    train_centroid >> evaluate_centroid
-    evaluate_centroid >> report
+    train_logreg >> evaluate_logreg >> report
+    train_centroid >> evaluate_centroid >> report

@@ -3,321 +3,49 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'python_tasks.yaml'
-
-from __future__ import annotations
-
-import importlib
 import json
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
+from typing import TypedDict
 
-from airflow.providers.standard.operators.python import BranchPythonOperator
 from airflow.sdk import DAG, Param, task
 
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
+
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
+    if WORKDIR not in sys.path:
+        sys.path.insert(0, WORKDIR)
 
 
 def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
+    """A value inside a text: strings as they are, anything else as compact JSON."""
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
+class TrainOutputs(TypedDict):
+    """What train returns (one XCom each)."""
+
+    name: str
+    accuracy: float
 
 
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
+class PickBestOutputs(TypedDict):
+    """What pick_best returns (one XCom each)."""
 
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _items(spec, context):
-    items = _value(spec["items"], context)
-    if not isinstance(items, list):
-        raise TypeError(f"foreach needs a list, got {type(items).__name__}")
-    return items
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
-    if WORKDIR not in sys.path:
-        sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
-
-
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "ingest": {
-        "kind": "python",
-        "target": "tinyml.ingest:main",
-        "kwargs": {
-            "out": "data/raw.csv",
-            "rows": ("param", "rows"),
-            "seed": ("param", "seed"),
-        },
-    },
-    "clean": {
-        "kind": "python",
-        "target": "tinyml.clean:main",
-        "kwargs": {"src": "data/raw.csv", "dst": "data/clean.csv"},
-    },
-    "split": {
-        "kind": "python",
-        "target": "tinyml.split:main",
-        "kwargs": {
-            "src": "data/clean.csv",
-            "train_out": "data/train.csv",
-            "test_out": "data/test.csv",
-            "test_fraction": ("param", "test_fraction"),
-            "seed": ("param", "seed"),
-        },
-    },
-    "holdout": {
-        "kind": "python",
-        "target": "tinyml.split:main",
-        "kwargs": {
-            "src": "data/train.csv",
-            "train_out": "data/fit.csv",
-            "test_out": "data/valid.csv",
-            "test_fraction": 0.25,
-            "seed": ("param", "seed"),
-        },
-    },
-    "train": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "model": ("item", None),
-            "train": "data/fit.csv",
-            "test": "data/valid.csv",
-            "model_out": ("concat", "models/", ("item", None), ".json"),
-            "seed": ("param", "seed"),
-        },
-        "outputs": {"name": ["str", None], "accuracy": ["float", None]},
-    },
-    "train__items": {"items": ("param", "models")},
-    "pick_best": {
-        "kind": "python",
-        "target": "tinyml.select:best",
-        "kwargs": {
-            "scores": ("output", "train", "accuracy", True),
-            "labels": ("output", "train", "name", True),
-            "out": "metrics/leaderboard.json",
-        },
-        "outputs": {"name": ["str", None], "accuracy": ["float", None]},
-    },
-    "evaluate": {
-        "kind": "python",
-        "target": "tinyml.evaluate:main",
-        "kwargs": {
-            "model": (
-                "concat",
-                "models/",
-                ("output", "pick_best", "name", False),
-                ".json",
-            ),
-            "data": "data/test.csv",
-            "metrics_out": None,
-        },
-        "outputs": {"accuracy": ["float", None]},
-    },
-    "deploy": {
-        "kind": "python",
-        "target": "tinyml.deploy:main",
-        "kwargs": {
-            "model": (
-                "concat",
-                "models/",
-                ("output", "pick_best", "name", False),
-                ".json",
-            ),
-            "target": "deployed",
-        },
-    },
-    "announce": {
-        "kind": "python",
-        "target": "tinyml.notify:main",
-        "kwargs": {
-            "file": "state/decisions.log",
-            "message": (
-                "concat",
-                "deployed ",
-                ("output", "pick_best", "name", False),
-                " (validation accuracy ",
-                ("output", "pick_best", "accuracy", False),
-                ", test accuracy ",
-                ("output", "evaluate", "accuracy", False),
-                ")",
-            ),
-        },
-    },
-    "keep_previous": {
-        "kind": "python",
-        "target": "tinyml.notify:main",
-        "kwargs": {
-            "file": "state/decisions.log",
-            "message": (
-                "concat",
-                ("output", "pick_best", "name", False),
-                " has test accuracy ",
-                ("output", "evaluate", "accuracy", False),
-                ", below ",
-                ("param", "threshold"),
-                ": kept the previously deployed model",
-            ),
-        },
-    },
-}
-
-
-def _when_deploy(ti, params):
-    # when: 'tasks.evaluate.outputs.accuracy >= params.threshold'
-    return (
-        ["deploy"]
-        if (_output(ti, "evaluate", "accuracy", False) >= params["threshold"])
-        else ["keep_previous"]
-    )
+    name: str
+    accuracy: float
 
 
 with DAG(
     dag_id="python_tasks",
     description="Train several models, keep the best on validation data, deploy it if the test set agrees.",
     schedule=None,
-    catchup=False,
     params={
         "rows": Param(
             600, type="integer", description="customers to generate", minimum=50
@@ -344,93 +72,176 @@ with DAG(
         ),
     },
     tags=["example", "python"],
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+):
+    # python_tasks.yaml:57 tasks.ingest
+    @task
+    def ingest(params: dict):
+        _enter_workdir()
+        from tinyml.ingest import main
 
-    @task(task_id="ingest")
-    def _ingest(**context):
-        return _run(_SPECS["ingest"], context)
+        main(out="data/raw.csv", rows=params["rows"], seed=params["seed"])
 
-    ingest = _ingest()
+    ingest = ingest()
 
-    @task(task_id="clean")
-    def _clean(**context):
-        return _run(_SPECS["clean"], context)
+    # python_tasks.yaml:65 tasks.clean
+    @task
+    def clean():
+        _enter_workdir()
+        from tinyml.clean import main
 
-    clean = _clean()
+        main(src="data/raw.csv", dst="data/clean.csv")
 
-    @task(task_id="split", doc_md="hold out a test set that only the chosen model sees")
-    def _split(**context):
-        return _run(_SPECS["split"], context)
+    clean = clean()
 
-    split = _split()
+    # python_tasks.yaml:73 tasks.split
+    @task(doc_md="hold out a test set that only the chosen model sees")
+    def split(params: dict):
+        _enter_workdir()
+        from tinyml.split import main
 
+        main(
+            src="data/clean.csv",
+            train_out="data/train.csv",
+            test_out="data/test.csv",
+            test_fraction=params["test_fraction"],
+            seed=params["seed"],
+        )
+
+    split = split()
+
+    # python_tasks.yaml:85 tasks.holdout
     @task(
-        task_id="holdout",
-        doc_md="cut a validation set from the training data to compare the candidates on",
+        doc_md="cut a validation set from the training data to compare the candidates on"
     )
-    def _holdout(**context):
-        return _run(_SPECS["holdout"], context)
+    def holdout(params: dict):
+        _enter_workdir()
+        from tinyml.split import main
 
-    holdout = _holdout()
+        main(
+            src="data/train.csv",
+            train_out="data/fit.csv",
+            test_out="data/valid.csv",
+            test_fraction=0.25,
+            seed=params["seed"],
+        )
 
-    @task(task_id="train__items")
-    def _train__items(**context):
-        return _items(_SPECS["train__items"], context)
+    holdout = holdout()
 
-    train__items = _train__items()
+    # python_tasks.yaml:97 tasks.train: the list it maps over (Airflow maps over task results only)
+    @task
+    def train__items(params: dict) -> list:
+        return params["models"]
 
+    # python_tasks.yaml:97 tasks.train
     @task(
-        task_id="train",
+        map_index_template="{{ task.op_kwargs['model'] }}",
+        multiple_outputs=True,
         doc_md="one candidate per model kind, scored on the validation set",
     )
-    def _train(item, **context):
-        return _run(_SPECS["train"], context, item)
+    def train(model, params: dict) -> TrainOutputs:
+        _enter_workdir()
+        from tinyml.train import main
 
-    train = _train.expand(item=train__items)
+        result = main(
+            model=model,
+            train="data/fit.csv",
+            test="data/valid.csv",
+            model_out=f"models/{_text(model)}.json",
+            seed=params["seed"],
+        )
+        return {"name": result["name"], "accuracy": result["accuracy"]}
 
+    train = train.expand(model=train__items())
+
+    # python_tasks.yaml:112 tasks.pick_best
     @task(
-        task_id="pick_best",
+        multiple_outputs=True,
         doc_md="rank the candidates; returns the winner's name and validation accuracy",
     )
-    def _pick_best(**context):
-        return _run(_SPECS["pick_best"], context)
+    def pick_best(scores, labels) -> PickBestOutputs:
+        _enter_workdir()
+        from tinyml.select import best
 
-    pick_best = _pick_best()
+        result = best(
+            scores=list(scores), labels=list(labels), out="metrics/leaderboard.json"
+        )
+        return {"name": result["name"], "accuracy": result["accuracy"]}
 
-    @task(task_id="evaluate", doc_md="the winner's accuracy on the held-out test set")
-    def _evaluate(**context):
-        return _run(_SPECS["evaluate"], context)
+    pick_best = pick_best(scores=train["accuracy"], labels=train["name"])
 
-    evaluate = _evaluate()
-    deploy__branch = BranchPythonOperator(
-        task_id="deploy__branch", python_callable=_when_deploy
+    # python_tasks.yaml:124 tasks.evaluate
+    @task(doc_md="the winner's accuracy on the held-out test set")
+    def evaluate(pick_best_name: str) -> float:
+        _enter_workdir()
+        from tinyml.evaluate import main
+
+        accuracy = main(
+            model=f"models/{pick_best_name}.json",
+            data="data/test.csv",
+            metrics_out=None,
+        )
+        return accuracy
+
+    evaluate = evaluate(pick_best_name=pick_best["name"])
+
+    # python_tasks.yaml:135 tasks.deploy: its `when`
+    @task.branch
+    def deploy__branch(evaluate_accuracy: float, params: dict):
+        return "deploy" if evaluate_accuracy >= params["threshold"] else "keep_previous"
+
+    deploy__branch = deploy__branch(evaluate_accuracy=evaluate)
+
+    # python_tasks.yaml:135 tasks.deploy
+    @task
+    def deploy(pick_best_name: str):
+        _enter_workdir()
+        from tinyml.deploy import main
+
+        main(model=f"models/{pick_best_name}.json", target="deployed")
+
+    deploy = deploy(pick_best_name=pick_best["name"])
+
+    # python_tasks.yaml:142 tasks.announce
+    @task
+    def announce(
+        pick_best_name: str, pick_best_accuracy: float, evaluate_accuracy: float
+    ):
+        _enter_workdir()
+        from tinyml.notify import main
+
+        main(
+            file="state/decisions.log",
+            message=(
+                f"deployed {pick_best_name} (validation accuracy {json.dumps(pick_best_accuracy)},"
+                f" test accuracy {json.dumps(evaluate_accuracy)})"
+            ),
+        )
+
+    announce = announce(
+        pick_best_name=pick_best["name"],
+        pick_best_accuracy=pick_best["accuracy"],
+        evaluate_accuracy=evaluate,
     )
 
-    @task(task_id="deploy")
-    def _deploy(**context):
-        return _run(_SPECS["deploy"], context)
+    # python_tasks.yaml:151 tasks.keep_previous
+    @task
+    def keep_previous(pick_best_name: str, evaluate_accuracy: float, params: dict):
+        _enter_workdir()
+        from tinyml.notify import main
 
-    deploy = _deploy()
+        main(
+            file="state/decisions.log",
+            message=(
+                f"{pick_best_name} has test accuracy {json.dumps(evaluate_accuracy)},"
+                f" below {json.dumps(params['threshold'])}: kept the previously deployed"
+                " model"
+            ),
+        )
 
-    @task(task_id="announce")
-    def _announce(**context):
-        return _run(_SPECS["announce"], context)
+    keep_previous = keep_previous(
+        pick_best_name=pick_best["name"], evaluate_accuracy=evaluate
+    )
 
-    announce = _announce()
-
-    @task(task_id="keep_previous")
-    def _keep_previous(**context):
-        return _run(_SPECS["keep_previous"], context)
-
-    keep_previous = _keep_previous()
-
-    ingest >> clean
-    clean >> split
-    split >> [holdout, evaluate]
-    holdout >> train
-    train >> pick_best
-    pick_best >> [evaluate, deploy, announce, keep_previous]
-    evaluate >> [deploy__branch, announce, keep_previous]
+    ingest >> clean >> split >> holdout >> train
     deploy__branch >> [deploy, keep_previous]
     deploy >> announce

@@ -3,17 +3,8 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'sequential.yaml'
-
-from __future__ import annotations
-
-import importlib
-import json
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
@@ -22,181 +13,12 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param, task
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
 
-
-def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
     if WORKDIR not in sys.path:
         sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
-
-
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "transform": {
-        "kind": "python",
-        "target": "tinyml.transform:main",
-        "kwargs": {
-            "src": "data/raw.csv",
-            "train_out": "data/train.csv",
-            "test_out": "data/test.csv",
-            "test_fraction": 0.25,
-            "seed": ("param", "seed"),
-        },
-    },
-    "evaluate": {
-        "kind": "python",
-        "target": "tinyml.evaluate:main",
-        "kwargs": {
-            "model": "models/model.json",
-            "data": "data/test.csv",
-            "metrics_out": "metrics/metrics.json",
-        },
-        "outputs": {"accuracy": ["float", None]},
-    },
-}
 
 
 with DAG(
@@ -223,57 +45,86 @@ with DAG(
         ),
     },
     tags=["example", "sequential"],
-    default_args={"owner": "ml-platform"},
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+    default_args={
+        "owner": "ml-platform",
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "do_xcom_push": False,
+    },
+):
+    # sequential.yaml:37 tasks.ingest
     ingest = BashOperator(
         task_id="ingest",
-        bash_command="python3 -m tinyml.ingest --rows {{ params['rows'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv",
+        bash_command=(
+            "python3 -m tinyml.ingest --rows {{ params.rows }}"
+            " --seed {{ params.seed }} --out data/raw.csv"
+        ),
         doc_md="generate a synthetic customer table (about 3% broken rows)",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    @task(
-        task_id="transform",
-        doc_md="drop broken rows and split into train and test sets",
-    )
-    def _transform(**context):
-        return _run(_SPECS["transform"], context)
+    # sequential.yaml:42 tasks.transform
+    @task(doc_md="drop broken rows and split into train and test sets")
+    def transform(params: dict):
+        _enter_workdir()
+        from tinyml.transform import main
 
-    transform = _transform()
+        main(
+            src="data/raw.csv",
+            train_out="data/train.csv",
+            test_out="data/test.csv",
+            test_fraction=0.25,
+            seed=params["seed"],
+        )
+
+    transform = transform()
+
+    # sequential.yaml:54 tasks.validate
     validate = BashOperator(
         task_id="validate",
-        bash_command="python3 -m tinyml.validate --src data/train.csv --min-rows {{ params['min_rows'] | dagshift_text }}",
+        bash_command=(
+            "python3 -m tinyml.validate --src data/train.csv"
+            " --min-rows {{ params.min_rows }}"
+        ),
         doc_md="fail the run early when the training data is not usable",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
+
+    # sequential.yaml:59 tasks.train
     train = BashOperator(
         task_id="train",
-        bash_command="python3 -m tinyml.train --model logreg --train data/train.csv --learning-rate {{ params['learning_rate'] | dagshift_text }} --epochs {{ params['epochs'] | dagshift_text }} --seed {{ params['seed'] | dagshift_text }} --model-out models/model.json",
+        bash_command=(
+            "python3 -m tinyml.train --model logreg --train data/train.csv"
+            " --learning-rate {{ params.learning_rate | tojson }}"
+            " --epochs {{ params.epochs }} --seed {{ params.seed }}"
+            " --model-out models/model.json"
+        ),
         doc_md="logistic regression by stochastic gradient descent",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
+    # sequential.yaml:69 tasks.evaluate
     @task(
-        task_id="evaluate", doc_md="accuracy, precision, recall and F1 on the test set"
+        doc_md="accuracy, precision, recall and F1 on the test set", do_xcom_push=True
     )
-    def _evaluate(**context):
-        return _run(_SPECS["evaluate"], context)
+    def evaluate() -> float:
+        _enter_workdir()
+        from tinyml.evaluate import main
 
-    evaluate = _evaluate()
+        accuracy = main(
+            model="models/model.json",
+            data="data/test.csv",
+            metrics_out="metrics/metrics.json",
+        )
+        return accuracy
+
+    evaluate = evaluate()
+
+    # sequential.yaml:81 tasks.deploy
     deploy = BashOperator(
         task_id="deploy",
-        bash_command="python3 -m tinyml.deploy --model models/model.json --metrics metrics/metrics.json --target deployed",
+        bash_command=(
+            "python3 -m tinyml.deploy --model models/model.json"
+            " --metrics metrics/metrics.json --target deployed"
+        ),
         doc_md="copy the model into deployed/ with a manifest (checksum, accuracy)",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
     )
 
-    ingest >> transform
-    transform >> [validate, train, evaluate]
-    validate >> train
-    train >> [evaluate, deploy]
-    evaluate >> deploy
+    ingest >> transform >> validate >> train >> evaluate >> deploy

@@ -3,14 +3,8 @@
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'fan_out.yaml'
-
-from __future__ import annotations
-
-import importlib
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -21,258 +15,31 @@ from airflow.sdk import DAG, Param, task
 # Tasks run where the run started (a worker's working directory); DAGSHIFT_WORKDIR overrides.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
 
-# --- dagshift runtime ------------------------------------------------------------------
-# Placeholders of python tasks, mapped tasks and tasks with value outputs are resolved here,
-# at run time, from the task specs below; no template engine ever sees their text.
+
+def _enter_workdir():
+    """Python tasks run in WORKDIR, as shell tasks do, and import the pipeline's modules from it."""
+    os.chdir(WORKDIR)
+    if WORKDIR not in sys.path:
+        sys.path.insert(0, WORKDIR)
 
 
 def _text(value):
-    """A value as command text: strings as they are, anything else as compact JSON."""
+    """A value inside a text: strings as they are, anything else as compact JSON."""
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _pluck(values, name):
-    """The output `name` of every instance of a mapped task, in map order."""
-    return [value[name] for value in values]
-
-
-def _output(ti, task_id, name, mapped=False):
-    pulled = ti.xcom_pull(task_ids=task_id)
-    if pulled is None:
-        raise RuntimeError(f"task {task_id!r} left no outputs (was it skipped?)")
-    if mapped:
-        return [value[name] for value in pulled]
-    return pulled[name]
-
-
-def _value(spec, context, item=None, out_paths=None):
-    """A spec value with its placeholders resolved (tuples are placeholders)."""
-    if isinstance(spec, list):
-        return [_value(v, context, item, out_paths) for v in spec]
-    if isinstance(spec, dict):
-        return {k: _value(v, context, item, out_paths) for k, v in spec.items()}
-    if not isinstance(spec, tuple):
-        return spec
-    kind = spec[0]
-    if kind == "concat":
-        return "".join(
-            _text(_value(part, context, item, out_paths)) for part in spec[1:]
-        )
-    if kind == "param":
-        return context["params"][spec[1]]
-    if kind == "output":
-        return _output(context["ti"], spec[1], spec[2], spec[3])
-    if kind == "item":
-        return item if spec[1] is None else item[spec[1]]
-    if kind == "out":
-        return out_paths[spec[1]]
-    raise ValueError(f"unknown placeholder {spec!r}")
-
-
-def _items(spec, context):
-    items = _value(spec["items"], context)
-    if not isinstance(items, list):
-        raise TypeError(f"foreach needs a list, got {type(items).__name__}")
-    return items
-
-
-def _call(target, kwargs):
-    module_name, _, function_name = target.partition(":")
-    if WORKDIR not in sys.path:
-        sys.path.insert(0, WORKDIR)
-    function = importlib.import_module(module_name)
-    for attribute in function_name.split("."):
-        function = getattr(function, attribute)
-    return function(**kwargs)
-
-
-def _execute(argv, env):
-    print("+ " + shlex.join(argv), flush=True)
-    process = subprocess.Popen(
-        argv,
-        cwd=WORKDIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    )
-    for line in process.stdout:
-        print(line, end="", flush=True)
-    if process.wait() != 0:
-        raise RuntimeError(f"command failed with exit code {process.returncode}")
-
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def _typed(name, value, kind):
-    if not isinstance(value, _TYPES[kind]) or (
-        isinstance(value, bool) and kind != "bool"
-    ):
-        raise TypeError(f"output {name!r} should be {kind}, got {type(value).__name__}")
-    return float(value) if kind == "float" else value
-
-
-def _read_output(path):
-    """The text the command wrote, exactly (no newline translation), less one trailing newline."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _run(spec, context, item=None):
-    """Run one task instance: resolve placeholders, run the command or call the function,
-    return its value outputs as one dict (the task's XCom)."""
-    outputs = spec.get("outputs", {})
-    scratch = tempfile.mkdtemp(prefix="dagshift-outputs-") if outputs else ""
-    out_paths = {
-        name: os.path.join(WORKDIR, path) if path else os.path.join(scratch, name)
-        for name, (kind, path) in outputs.items()
-    }
-    env = {
-        name: _text(_value(v, context, item, out_paths))
-        for name, v in spec.get("env", {}).items()
-    }
-    if spec["kind"] == "python":
-        saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ.update(env)
-        os.chdir(WORKDIR)
-        try:
-            result = _call(
-                spec["target"], _value(spec["kwargs"], context, item, out_paths)
-            )
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            result = {next(iter(outputs)): result}
-        elif not isinstance(result, dict):
-            raise TypeError(
-                f"a task with several outputs returns a dict, got {type(result).__name__}"
-            )
-        return {
-            name: _typed(name, result[name], kind)
-            for name, (kind, _) in outputs.items()
-        }
-    if "argv" in spec:
-        argv = [_text(_value(part, context, item, out_paths)) for part in spec["argv"]]
-    else:
-        argv = ["bash", "-c", _value(spec["command"], context, item, out_paths)]
-    _execute(argv, {**os.environ, **env})
-    values = {}
-    for name, (kind, _) in outputs.items():
-        text = _read_output(out_paths[name])
-        values[name] = _typed(name, text if kind == "str" else json.loads(text), kind)
-    return values or None
-
-
-# What each task runs; tuples are placeholders resolved by _run.
-_SPECS = {
-    "split": {
-        "kind": "python",
-        "target": "tinyml.split:main",
-        "kwargs": {
-            "src": "data/clean.csv",
-            "train_out": "data/train.csv",
-            "test_out": "data/test.csv",
-            "seed": ("param", "seed"),
-        },
-    },
-    "train": {
-        "kind": "python",
-        "target": "tinyml.train:main",
-        "kwargs": {
-            "model": ("item", None),
-            "train": "data/train.csv",
-            "test": "data/test.csv",
-            "model_out": ("concat", "models/", ("item", None), ".json"),
-        },
-        "outputs": {"result": ["dict", None]},
-    },
-    "train__items": {"items": ("param", "models")},
-    "pick_best": {
-        "kind": "python",
-        "target": "tinyml.select:best",
-        "kwargs": {
-            "results": ("output", "train", "result", True),
-            "out": "metrics/leaderboard.json",
-            "model_out": "models/best.json",
-        },
-    },
-    "tune_lr": {
-        "kind": "shell",
-        "command": (
-            "concat",
-            "python3 -m tinyml.train --model logreg --name ",
-            ("item", "name"),
-            " --learning-rate ",
-            ("item", "lr"),
-            " --train data/train.csv --test data/test.csv --model-out models/",
-            ("item", "name"),
-            ".json --result-out ",
-            ("out", "result"),
-        ),
-        "outputs": {"result": ["dict", None]},
-    },
-    "pick_lr": {
-        "kind": "python",
-        "target": "tinyml.select:best",
-        "kwargs": {
-            "results": ("output", "tune_lr", "result", True),
-            "out": "metrics/lr_leaderboard.json",
-        },
-    },
-    "shard": {
-        "kind": "python",
-        "target": "tinyml.shard:main",
-        "kwargs": {
-            "src": "data/clean.csv",
-            "out_dir": "data/shards",
-            "shards": ("param", "shards"),
-        },
-        "outputs": {"shards": ["list", None]},
-    },
-    "score_shard": {
-        "kind": "shell",
-        "command": (
-            "concat",
-            "python3 -m tinyml.predict --model models/best.json --data ",
-            ("item", None),
-            " --out-dir data/predictions --summary-out ",
-            ("out", "summary"),
-        ),
-        "outputs": {"summary": ["dict", None]},
-    },
-    "score_shard__items": {"items": ("output", "shard", "shards", False)},
-    "summarize": {
-        "kind": "python",
-        "target": "tinyml.predict:summarize",
-        "kwargs": {
-            "summaries": ("output", "score_shard", "summary", True),
-            "out": "metrics/predictions.json",
-        },
-    },
-}
+def _read_json(path):
+    """A value output a command wrote to `path`, as JSON."""
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 with DAG(
     dag_id="fan_out",
     description="Train several models in parallel, keep the best, and score the data in shards.",
     schedule=None,
-    catchup=False,
     params={
         "models": Param(
             ["logreg", "stump", "centroid"],
@@ -283,45 +50,101 @@ with DAG(
         "seed": Param(42, type="integer"),
     },
     tags=["example", "fan-out"],
-    user_defined_filters={"dagshift_text": _text, "dagshift_pluck": _pluck},
-) as dag:
+    default_args={
+        "cwd": WORKDIR,
+        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+    },
+):
+    # fan_out.yaml tasks.ingest__clean
     ingest__clean = BashOperator(
         task_id="ingest__clean",
-        bash_command="set -e\nprintf '%s\\n' 'dagshift: ingest (1 of 2 in ingest__clean)' >&2\n(\nset +e\npython3 -m tinyml.ingest --rows 400 --seed {{ params['seed'] | dagshift_text }} --out data/raw.csv\n)\nprintf '%s\\n' 'dagshift: clean (2 of 2 in ingest__clean)' >&2\n(\nset +e\npython3 -m tinyml.clean --src data/raw.csv --dst data/clean.csv\n)",
+        bash_command=(
+            "set -e\n"
+            "printf '%s\\n' 'dagshift: ingest (1 of 2 in ingest__clean)' >&2\n"
+            "(\n"
+            "set +e\n"
+            "python3 -m tinyml.ingest --rows 400 --seed {{ params.seed }}"
+            " --out data/raw.csv\n"
+            ")\n"
+            "printf '%s\\n' 'dagshift: clean (2 of 2 in ingest__clean)' >&2\n"
+            "(\n"
+            "set +e\n"
+            "python3 -m tinyml.clean --src data/raw.csv --dst data/clean.csv\n"
+            ")"
+        ),
         doc_md="fused by dagshift -O2: ingest -> clean",
-        cwd=WORKDIR,
-        skip_on_exit_code=None,
+        do_xcom_push=False,
     )
 
-    @task(task_id="split")
-    def _split(**context):
-        return _run(_SPECS["split"], context)
+    # fan_out.yaml:52 tasks.split
+    @task
+    def split(params: dict):
+        _enter_workdir()
+        from tinyml.split import main
 
-    split = _split()
+        main(
+            src="data/clean.csv",
+            train_out="data/train.csv",
+            test_out="data/test.csv",
+            seed=params["seed"],
+        )
 
-    @task(task_id="train__items")
-    def _train__items(**context):
-        return _items(_SPECS["train__items"], context)
+    split = split()
 
-    train__items = _train__items()
+    # fan_out.yaml:62 tasks.train: the list it maps over (Airflow maps over task results only)
+    @task
+    def train__items(params: dict) -> list:
+        return params["models"]
 
-    @task(task_id="train", max_active_tis_per_dagrun=2)
-    def _train(item, **context):
-        return _run(_SPECS["train"], context, item)
+    # fan_out.yaml:62 tasks.train
+    @task(
+        map_index_template="{{ task.op_kwargs['model'] }}",
+        multiple_outputs=False,
+        max_active_tis_per_dagrun=2,
+    )
+    def train(model) -> dict:
+        _enter_workdir()
+        from tinyml.train import main
 
-    train = _train.expand(item=train__items)
+        result = main(
+            model=model,
+            train="data/train.csv",
+            test="data/test.csv",
+            model_out=f"models/{_text(model)}.json",
+        )
+        return result
 
-    @task(task_id="pick_best")
-    def _pick_best(**context):
-        return _run(_SPECS["pick_best"], context)
+    train = train.expand(model=train__items())
 
-    pick_best = _pick_best()
+    # fan_out.yaml:75 tasks.pick_best
+    @task
+    def pick_best(results):
+        _enter_workdir()
+        from tinyml.select import best
 
-    @task(task_id="tune_lr")
-    def _tune_lr(item, **context):
-        return _run(_SPECS["tune_lr"], context, item)
+        best(
+            results=list(results),
+            out="metrics/leaderboard.json",
+            model_out="models/best.json",
+        )
 
-    tune_lr = _tune_lr.expand(
+    pick_best = pick_best(results=train)
+
+    # fan_out.yaml:83 tasks.tune_lr
+    @task(map_index_template="{{ task.op_kwargs['item'] }}", multiple_outputs=False)
+    def tune_lr(item) -> dict:
+        with tempfile.TemporaryDirectory() as outputs:
+            result_path = os.path.join(outputs, "result")
+            command = (
+                f"python3 -m tinyml.train --model logreg --name {item['name']}"
+                f" --learning-rate {json.dumps(item['lr'])} --train data/train.csv"
+                f" --test data/test.csv --model-out models/{item['name']}.json"
+                f" --result-out {result_path}"
+            )
+            subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=True)
+            return _read_json(result_path)
+
+    tune_lr = tune_lr.expand(
         item=[
             {"name": "lr_slow", "lr": 0.01},
             {"name": "lr_medium", "lr": 0.1},
@@ -329,40 +152,54 @@ with DAG(
         ]
     )
 
-    @task(task_id="pick_lr")
-    def _pick_lr(**context):
-        return _run(_SPECS["pick_lr"], context)
+    # fan_out.yaml:96 tasks.pick_lr
+    @task
+    def pick_lr(results):
+        _enter_workdir()
+        from tinyml.select import best
 
-    pick_lr = _pick_lr()
+        best(results=list(results), out="metrics/lr_leaderboard.json")
 
-    @task(task_id="shard")
-    def _shard(**context):
-        return _run(_SPECS["shard"], context)
+    pick_lr(results=tune_lr)
 
-    shard = _shard()
+    # fan_out.yaml:103 tasks.shard
+    @task
+    def shard(params: dict) -> list:
+        _enter_workdir()
+        from tinyml.shard import main
 
-    @task(task_id="score_shard__items")
-    def _score_shard__items(**context):
-        return _items(_SPECS["score_shard__items"], context)
+        shards = main(
+            src="data/clean.csv", out_dir="data/shards", shards=params["shards"]
+        )
+        return shards
 
-    score_shard__items = _score_shard__items()
+    shard = shard()
 
-    @task(task_id="score_shard")
-    def _score_shard(item, **context):
-        return _run(_SPECS["score_shard"], context, item)
+    # fan_out.yaml:113 tasks.score_shard
+    @task(map_index_template="{{ task.op_kwargs['item'] }}", multiple_outputs=False)
+    def score_shard(item) -> dict:
+        with tempfile.TemporaryDirectory() as outputs:
+            summary_path = os.path.join(outputs, "summary")
+            command = (
+                "python3 -m tinyml.predict --model models/best.json"
+                f" --data {_text(item)} --out-dir data/predictions"
+                f" --summary-out {summary_path}"
+            )
+            subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=True)
+            return _read_json(summary_path)
 
-    score_shard = _score_shard.expand(item=score_shard__items)
+    score_shard = score_shard.expand(item=shard)
 
-    @task(task_id="summarize")
-    def _summarize(**context):
-        return _run(_SPECS["summarize"], context)
+    # fan_out.yaml:122 tasks.summarize
+    @task
+    def summarize(summaries):
+        _enter_workdir()
+        from tinyml.predict import summarize as predict_summarize
 
-    summarize = _summarize()
+        predict_summarize(summaries=list(summaries), out="metrics/predictions.json")
+
+    summarize(summaries=score_shard)
 
     ingest__clean >> [split, shard]
     split >> [train, tune_lr]
-    train >> pick_best
     pick_best >> score_shard
-    tune_lr >> pick_lr
-    shard >> [score_shard__items, score_shard]
-    score_shard >> summarize
