@@ -16,7 +16,7 @@ import pytest
 from engine_harness import inspected_graphs
 
 from compiler.api import check_text
-from compiler.backends.airflow import _TRIGGER_RULES
+from compiler.backends.airflow import TRIGGER_RULES
 from compiler.compile import compile_loaded
 from compiler.graph import build_graph
 from compiler.importers import import_file, pipeline_yaml
@@ -65,7 +65,7 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
         graph = build_graph(loaded.pipeline)
         expected[loaded.pipeline.name] = (set(graph.nodes), set(graph.edges))
         policies[loaded.pipeline.name] = {
-            task_id: (_TRIGGER_RULES[task.trigger_rule].lower(), task.retries or 0,
+            task_id: (TRIGGER_RULES[task.trigger_rule].lower(), task.retries or 0,
                       float(task.timeout) if task.timeout is not None else None)
             for task_id, task in loaded.pipeline.tasks.items()}
     assert len(expected) >= 15
