@@ -83,11 +83,12 @@ def edge_lines(order: list[str], edges: list[tuple[str, str]]) -> list[str]:
 
 
 def _shared_targets(lines: list[list[str]]) -> list[list[str]]:
-    """`a >> c` and `b >> c` as `[a, b] >> c` (at the first one's place)."""
+    """`a >> c` and `b >> c` as `[a, b] >> c` (at the first one's place). A list never meets a list:
+    Airflow has no `[a, b] >> [c, d]`."""
     merged: list[list[str]] = []
     by_target: dict[str, list[str]] = {}
     for links in lines:
-        if len(links) != 2:
+        if len(links) != 2 or links[1].startswith("["):
             merged.append(links)
             continue
         if links[1] in by_target:

@@ -381,6 +381,20 @@ def run_flow(item: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- main
 
 
+def _claim_server_port() -> None:
+    """Give this process's ephemeral API a port of its own. Prefect draws one at random from
+    8000-8999 and checks it is free before uvicorn binds it seconds later: two runners started
+    together can draw the same, and the loser's flows then talk to the winner's server until the
+    winner stops it (Connection refused). Runners alive at the same time have distinct PIDs, so a
+    port derived from the PID (below Linux's ephemeral range) is theirs alone; Prefect looks the
+    server up under the key None (as prefect.testing.utilities does)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    port = 10000 + os.getpid() % 22000
+    if SubprocessASGIServer.is_port_available(port):
+        SubprocessASGIServer._instances[None] = SubprocessASGIServer(port=port)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -388,6 +402,7 @@ def main(argv: list[str]) -> int:
     plan = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     report_path = Path(argv[1])
     report: dict[str, Any] = {"inspect": {}, "runs": {}, "python": sys.version}
+    _claim_server_port()
     home = os.getcwd()
 
     def write() -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_harness import EXAMPLES, AirflowEngine, Compiled, DagRun, compile_pipeline, load_pipeline
+from engine_harness import (EXAMPLES, AirflowEngine, Compiled, DagRun, compile_pipeline, kept_through_a_path,
+                            load_pipeline)
 
 from compiler.backends import registry
 from compiler.backends.base import Level
@@ -385,21 +386,6 @@ def test_every_dependency_reaches_airflow(generated: Generated, inspected: dict[
             continue
         missing.append((upstream, downstream))
     assert not missing, f"edges missing in Airflow: {missing}"
-
-
-def kept_through_a_path(tasks: dict[str, Any], upstream: str, downstream: str) -> bool:
-    """Airflow orders `downstream` after `upstream` through all_success tasks, and the rule of
-    `downstream` reads the same outcome through them."""
-    if tasks[downstream]["trigger_rule"] not in ("all_success", "none_failed", "all_done", "one_failed"):
-        return False
-    reached, pending = set(), [t for t, facts in tasks.items() if upstream in facts["upstream"]]
-    while pending:
-        current = pending.pop()
-        if current in reached or current == downstream or tasks[current]["trigger_rule"] != "all_success":
-            continue
-        reached.add(current)
-        pending += [t for t, facts in tasks.items() if current in facts["upstream"]]
-    return any(w in tasks[downstream]["upstream"] for w in reached)
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES + ["container_features", "docker_features"])
