@@ -231,6 +231,7 @@ class _DagBuilder:
             "constants": constants,
             "functions": self.writer.functions,
             "dag_kwargs": dag_kwargs,
+            "skip_code_note": any(code.operator == "BashOperator" for code in self.codes),
             "body": body,
             "edges": edge_code,
         }
@@ -307,7 +308,7 @@ class _DagBuilder:
             entries.append(f'"owner": {emit.python_literal(self.p.owner)},')
         if any(code.operator == "BashOperator" for code in self.codes):
             entries.append('"cwd": WORKDIR,')
-            entries.append('"skip_on_exit_code": None,  # exit code 99 fails a task, as any other does')
+            entries.append('"skip_on_exit_code": None,')
         for key, value in shared.items():
             entries.append(f'"{key}": {value},')
             if key == "env":

@@ -47,9 +47,9 @@ class GenericBody:
         lines = []
         if any(t.kind != "noop" for t in self.p.tasks.values()):
             lines.append(f"{self.module.ref('os')}.chdir({self.module.ref('WORKDIR')})")
-        lines.append(f"{self.runs} = {{}}  # task id -> its future(s); a skipped task has none")
+        lines += ["# Task id -> its future(s); a skipped task has none.", f"{self.runs} = {{}}"]
         if any(task.when for task in self.p.tasks.values()):
-            lines.append(f"{self.held} = {{}}  # task id -> whether its condition held (None: not known)")
+            lines += ["# Task id -> whether its condition held (None: not known).", f"{self.held} = {{}}"]
         for task_id in topological_order(self.g):
             lines += self._task(task_id)
         lines.append(f"return {self._helper('after')}({self.runs}, list({self.runs}))")

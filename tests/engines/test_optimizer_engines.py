@@ -4,8 +4,10 @@
 small shell tasks into one shell task where the target pays per task: Airflow and Prefect fuse,
 DVC never does. The cases (CASES) are, for Airflow and for Prefect, the REQUIRED examples (which
 -O2 must keep fusing, as REQUIRED says) and every other runnable example (test_conformance.py's
-table) whose graph -O2 makes smaller for that target, so an example that starts fusing is run
-here without editing this file.
+table) whose file for that target differs between -O0 and -O2 (fused tasks, or settings such as
+the priority weights -O1 adds), so an example that starts fusing is run here without editing this
+file. With test_conformance.py's runs at -O1, every runnable example then runs at every level
+(test_every_level_runs_somewhere).
 
 Each case is compiled at -O0 and at -O2 through the real CLI and run on the real engine at both
 levels, with its defaults and, for the examples in OTHER_PARAMS, with other params too (a fused
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from functools import cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,9 @@ from engine_harness import (
 )
 from test_conformance import ENGINES, FAILS_BY_DESIGN, REMOVED, UNTOUCHED, describe_difference, produced, snapshot
 
+from compiler.api import check_file
 from compiler.backends import registry
+from compiler.compile import compile_loaded
 from compiler.naming import python_name
 from compiler.optimize import optimize
 
@@ -85,11 +90,19 @@ def _shrinks(example: str, target: str) -> bool:
     return _task_count(example, target, 2) < _task_count(example, target, 0)
 
 
-# The REQUIRED examples, and every other runnable example (test_conformance.py's table) whose graph
-# -O2 makes smaller for the target. REQUIRED ones run even when -O2 stops shrinking them, so that
-# the engine tests fail rather than run nothing.
+@cache
+def _output(example: str, target: str, level: int) -> dict[str, str]:
+    """The files `dagshift compile -t TARGET -O LEVEL` writes for the example (in-process)."""
+    compiled = compile_loaded(check_file(EXAMPLES / f"{example}.yaml"), [target], level=level)
+    return compiled.files
+
+
+# The REQUIRED examples, and every other runnable example (test_conformance.py's table) whose file
+# for the target differs between -O0 and -O2 (fused tasks, or only settings such as priority
+# weights). REQUIRED ones run even when -O2 stops shrinking them, so that the engine tests fail
+# rather than run nothing.
 CASES = [(example, target) for example in sorted(ENGINES) for target in TARGETS
-         if example in REQUIRED or _shrinks(example, target)]
+         if example in REQUIRED or _output(example, target, 0) != _output(example, target, 2)]
 
 
 def _params_label(params: dict[str, Any]) -> str:
@@ -263,6 +276,22 @@ def test_o2_still_fuses_the_required_examples(target: str) -> None:
     assert still == set(REQUIRED), f"-O2 for {target} no longer shrinks {sorted(set(REQUIRED) - still)}"
 
 
+@pytest.mark.parametrize("target", (*TARGETS, "dvc"))
+def test_every_level_runs_somewhere(target: str) -> None:
+    """Each runnable example's file at every level is run on the engine by this module or by
+    test_conformance.py (-O1): the -O1 file is the -O0 or the -O2 one, and where -O0 and -O2
+    differ the example is a case here. DVC is run at -O1 only: its file must not depend on the level."""
+    for example in sorted(ENGINES):
+        if target == "dvc" and "dvc" not in ENGINES[example]:
+            continue
+        at = {level: _output(example, target, level) for level in (0, 1, 2)}
+        if target == "dvc":
+            assert at[0] == at[1] == at[2], f"{example}: the DVC files depend on -O"
+            continue
+        assert at[1] in (at[0], at[2]), f"{example} for {target}: the -O1 file is neither the -O0 nor the -O2 one"
+        assert at[0] == at[2] or (example, target) in CASES, example
+
+
 def test_dvc_does_not_fuse() -> None:
     """DVC's cost model never fuses: its -O2 graph of the REQUIRED examples keeps every task."""
     for example in REQUIRED:
@@ -285,10 +314,16 @@ def test_o2_output_differs(generated: Generated, example: str, target: str) -> N
 
 @pytest.mark.parametrize(("example", "target", "variant"), RUN_CASES)
 def test_o2_runs_fewer_tasks(runs, example: str, target: str, variant: str) -> None:
-    """The engine ran fewer tasks at -O2: some -O0 tasks are gone, new (fused) ones stand for
-    them, and every task both levels ran ended in the same state. For REQUIRED examples, exactly
-    the expected chain is gone, replaced by one task that ended as the chain's last task did."""
+    """Where -O2 fuses: the engine ran fewer tasks at -O2, some -O0 tasks are gone, new (fused)
+    ones stand for them, and every task both levels ran ended in the same state. For REQUIRED
+    examples, exactly the expected chain is gone, replaced by one task that ended as the chain's
+    last task did. Where only settings differ, both levels ran the same tasks to the same states."""
     plain, fused = _both(runs, example, target, variant)
+    if example not in REQUIRED and not _shrinks(example, target):  # only settings differ: the same tasks ran
+        assert fused.states == plain.states, (
+            f"{example} ({variant}) on {target}: -O0 and -O2 ran different tasks or they ended differently\n"
+            f"-O0: {plain.states}\n-O2: {fused.states}")
+        return
     gone, new = plain.task_ids - fused.task_ids, fused.task_ids - plain.task_ids
     listing = f"\n-O0 ran {sorted(plain.task_ids)}\n-O2 ran {sorted(fused.task_ids)}"
     assert len(fused.task_ids) < len(plain.task_ids) and gone and new, (

@@ -29,6 +29,7 @@ def _read_json(path):
         return json.load(file)
 
 
+# skip_on_exit_code=None: exit code 99 fails a shell task, as any other non-zero code does.
 with DAG(
     dag_id="conditional",
     description="Gate deployment on the evaluated accuracy.",
@@ -46,7 +47,7 @@ with DAG(
     tags=["example", "conditional"],
     default_args={
         "cwd": WORKDIR,
-        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "skip_on_exit_code": None,
         "do_xcom_push": False,
     },
 ):

@@ -18,7 +18,8 @@ from pydantic import Field
 
 # Tasks run where the flow run started, unless DAGSHIFT_WORKDIR names another directory.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
-sys.path.insert(0, WORKDIR)  # python tasks import the pipeline's code from there
+# Python tasks import the pipeline's code from there.
+sys.path.insert(0, WORKDIR)
 
 
 def run_command(command: str) -> None:

@@ -42,6 +42,7 @@ def _alert(command, context):
     subprocess.run(["bash", "-c", command], cwd=WORKDIR, check=False)
 
 
+# skip_on_exit_code=None: exit code 99 fails a shell task, as any other non-zero code does.
 with DAG(
     dag_id="error_handling",
     description="Survive a flaky source and a broken deployment target, and say so.",
@@ -62,7 +63,7 @@ with DAG(
     tags=["example", "retries", "fallback", "alerts"],
     default_args={
         "cwd": WORKDIR,
-        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "skip_on_exit_code": None,
         "retries": 1,
         "retry_delay": timedelta(seconds=1),
         "retry_exponential_backoff": 2.0,

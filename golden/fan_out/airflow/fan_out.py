@@ -36,6 +36,7 @@ def _read_json(path):
         return json.load(file)
 
 
+# skip_on_exit_code=None: exit code 99 fails a shell task, as any other non-zero code does.
 with DAG(
     dag_id="fan_out",
     description="Train several models in parallel, keep the best, and score the data in shards.",
@@ -52,7 +53,7 @@ with DAG(
     tags=["example", "fan-out"],
     default_args={
         "cwd": WORKDIR,
-        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "skip_on_exit_code": None,
     },
 ):
     # fan_out.yaml:43 tasks.ingest

@@ -19,7 +19,8 @@ from pydantic import Field
 
 # Tasks run where the flow run started, unless DAGSHIFT_WORKDIR names another directory.
 WORKDIR = os.environ.get("DAGSHIFT_WORKDIR") or os.getcwd()
-sys.path.insert(0, WORKDIR)  # python tasks import the pipeline's code from there
+# Python tasks import the pipeline's code from there.
+sys.path.insert(0, WORKDIR)
 
 # train: at most 2 of its runs at a time (max_parallel)
 TRAIN_SLOTS = threading.BoundedSemaphore(2)

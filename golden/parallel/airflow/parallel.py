@@ -20,6 +20,7 @@ def _enter_workdir():
         sys.path.insert(0, WORKDIR)
 
 
+# skip_on_exit_code=None: exit code 99 fails a shell task, as any other non-zero code does.
 with DAG(
     dag_id="parallel",
     description="Train two kinds of model and profile the data side by side, then compare.",
@@ -31,7 +32,7 @@ with DAG(
     tags=["example", "parallel"],
     default_args={
         "cwd": WORKDIR,
-        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "skip_on_exit_code": None,
         "weight_rule": "absolute",
         "do_xcom_push": False,
     },

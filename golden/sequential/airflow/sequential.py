@@ -21,6 +21,7 @@ def _enter_workdir():
         sys.path.insert(0, WORKDIR)
 
 
+# skip_on_exit_code=None: exit code 99 fails a shell task, as any other non-zero code does.
 with DAG(
     dag_id="sequential",
     description="Generate churn data, clean and split it, check it, train, evaluate and deploy.",
@@ -48,7 +49,7 @@ with DAG(
     default_args={
         "owner": "ml-platform",
         "cwd": WORKDIR,
-        "skip_on_exit_code": None,  # exit code 99 fails a task, as any other does
+        "skip_on_exit_code": None,
         "do_xcom_push": False,
     },
 ):
