@@ -127,16 +127,39 @@ class InvalidOutput(Exception):
     """The backend produced a file that does not parse: a bug in dagshift, never in the input."""
 
 
-def format_python(source: str, name: str) -> str:
-    """black, then a parse of the result (black already refuses invalid Python)."""
-    import black  # imported here: YAML-only targets never pay its start-up
+# How many files format_python handed to black because pylayout refused them, and why the last one was:
+# tests read these to check that the generated code never needs the (slow) fallback.
+black_fallbacks = 0
+last_fallback_reason = ""
+
+
+def format_python(source: str, name: str, *, fallback: bool = True) -> str:
+    """The text black (pinned version, line length 88) makes of `source`, then a parse of the result.
+
+    pylayout writes it, many times faster than black; black runs only on source pylayout refuses
+    (`pylayout.Unsupported`), unless `fallback` is False: then the refusal is raised."""
+    from . import pylayout
 
     try:
-        formatted = black.format_str(source, mode=black.Mode(line_length=BLACK_LINE_LENGTH))
-    except black.InvalidInput as exc:
-        raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc
+        formatted = pylayout.format_source(source)
+    except pylayout.Unsupported as exc:
+        if not fallback:
+            raise
+        formatted = _black_format(source, name, str(exc))
     try:
         ast.parse(formatted, filename=name)
     except SyntaxError as exc:
         raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc
     return formatted
+
+
+def _black_format(source: str, name: str, reason: str) -> str:
+    global black_fallbacks, last_fallback_reason
+    import black  # imported here: only a fallback pays its start-up
+
+    black_fallbacks += 1
+    last_fallback_reason = f"{name}: {reason}"
+    try:
+        return black.format_str(source, mode=black.Mode(line_length=BLACK_LINE_LENGTH))
+    except black.InvalidInput as exc:
+        raise InvalidOutput(f"{name}: generated Python does not parse: {exc}") from exc

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import networkx as nx
+
 from ..ir import TriggerRule
 
 # Rules whose outcome a path of all_success tasks from u keeps, with or without the edge u -> v.
@@ -20,10 +22,12 @@ _PATH_SAFE_RULES = {TriggerRule.ALL_SUCCESS, TriggerRule.NONE_FAILED, TriggerRul
 
 
 def reduce_edges(order: list[str], edges: Iterable[tuple[str, str]], rules: Mapping[str, TriggerRule]) -> list[tuple[str, str]]:
-    """`edges` (between names in `order`, a topological order) without those another path makes
-    redundant (see the module docstring), in a stable order."""
+    """`edges` (between names in `order`, the order the DAG file defines them in) without those
+    another path makes redundant (see the module docstring), in a stable order."""
+    edges = set(edges)
+    order = _topological(order, edges)  # a helper task may be defined after a task it leads to
     index = {name: position for position, name in enumerate(order)}
-    edges = sorted(set(edges), key=lambda edge: (index[edge[0]], index[edge[1]]))
+    edges = sorted(edges, key=lambda edge: (index[edge[0]], index[edge[1]]))
     successors: dict[str, list[str]] = {name: [] for name in order}
     predecessors: dict[str, list[str]] = {name: [] for name in order}
     for upstream, downstream in edges:
@@ -37,6 +41,15 @@ def reduce_edges(order: list[str], edges: Iterable[tuple[str, str]], rules: Mapp
         if not redundant:
             kept.append((upstream, downstream))
     return kept
+
+
+def _topological(order: list[str], edges: set[tuple[str, str]]) -> list[str]:
+    """`order` rearranged so that every edge goes forward, taking the earliest ready name first."""
+    position = {name: index for index, name in enumerate(order)}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    graph.add_edges_from(edges)
+    return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
 
 def _reachable_through_all_success(order: list[str], successors: Mapping[str, list[str]],

@@ -1,7 +1,9 @@
 """dagshift depends on a range of black (`black>=26.1,<27`), not one release, and its output is the
-same across that range: the golden files were written with the range's newest release (the test
-extra's exact pin), and here dagshift runs with the oldest (scripts/engines/black-oldest.txt) and
-must write every generated Python file byte for byte the same."""
+same across that range. dagshift writes black's layout itself (compiler/pylayout, checked against
+the test extra's exact pin by tests/test_black_stable.py) and runs black only on source pylayout
+refuses; here, in a venv with the range's oldest release (scripts/engines/black-oldest.txt),
+dagshift compiles every example and that black must leave every generated Python file byte for byte
+as it is, and as the golden file says: the fallback and a user's own black agree with the output."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ GOLDEN = ROOT / "golden"
 PYTHON_TARGETS = ("airflow", "prefect", "kubeflow")
 
 # Run inside the old-black venv: compile every example to each Python target, as `dagshift compile`
-# does, and print black's version and every generated Python file.
+# does, and print black's version and what that black makes of every generated Python file.
 _COMPILE_EVERYTHING = """
 import json, sys
 from pathlib import Path
@@ -39,7 +41,7 @@ for example in sorted(Path("examples").glob("*.yaml")):
         result = compile_loaded(check_file(str(example)), [target])
         for relative, text in result.files.items():
             if relative.endswith(".py"):
-                files[f"{example.stem}/{target}/{relative}"] = text
+                files[f"{example.stem}/{target}/{relative}"] = black.format_str(text, mode=black.Mode(line_length=88))
 print(json.dumps({"black": black.__version__, "files": files}))
 """
 
