@@ -86,7 +86,8 @@ def test_output_is_deterministic_across_hash_seeds_and_directories(tmp_path: Pat
             subprocess.run(
                 [sys.executable, "-m", "compiler", "compile", str(ROOT / "examples" / f"{example}.yaml"),
                  "-t", targets, "-o", str(outdir / example), "-q"],
-                cwd=cwd, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, check=True,
+                # PYTHONPATH: this checkout's compiler from any directory, not an installed copy
+                cwd=cwd, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, check=True,
             )
         outputs.append({p.relative_to(outdir).as_posix(): p.read_bytes() for p in outdir.rglob("*") if p.is_file()})
     assert outputs[0] and outputs[0] == outputs[1]

@@ -29,6 +29,7 @@ from ..naming import dns_name
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from ..references import parsed_when, task_refs
+from .argo_script import python_script
 from .base import Backend, EmitContext, emulated, native, unsupported
 from .specs import as_text, texts_in, value_spec
 
@@ -165,13 +166,6 @@ def _joined(segments: Segments) -> str:
 
 def _has_literal_braces(segments: Segments) -> bool:
     return len(_pieces(segments)) > 1
-
-
-def _json_without_braces(value: Any) -> str:
-    """Compact JSON in which `{{` can never appear: JSON syntax never puts two `{` together, so
-    every pair lies inside a string, where `\\u007b` means the same."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("{{", "{\\u007b")
 
 
 def _expr_string(text: str) -> str:
@@ -588,8 +582,7 @@ class _WorkflowBuilder:
             content["inputs"] = input_section
         outputs: dict[str, Any] = {}
         if task.outputs:
-            outputs["parameters"] = [{"name": n, "valueFrom": {"path": self._output_file(task, n)}}
-                                     for n in task.outputs]
+            outputs["parameters"] = [self._output_parameter(task, name) for name in task.outputs]
         produced = [n for n in task.produces if n in self.p.artifacts and not self.p.artifacts[n].is_uri]
         if produced:
             outputs["artifacts"] = [{"name": n, "path": self._absolute(self.p.artifacts[n].path)} for n in produced]
@@ -598,6 +591,15 @@ class _WorkflowBuilder:
         content.update(self._policies(task_id, task, inputs))
         content.update(body)
         return content
+
+    def _output_parameter(self, task: Task, name: str) -> dict:
+        parameter: dict[str, Any] = {"name": name}
+        value_type = task.outputs[name].type
+        if task.kind == "python" and value_type is not ValueType.STR:
+            # Argo parameters are text: the type is for readers of the workflow (and dagshift import)
+            parameter["description"] = value_type.value
+        parameter["valueFrom"] = {"path": self._output_file(task, name)}
+        return parameter
 
     def _policies(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
         policies: dict[str, Any] = {}
@@ -762,20 +764,33 @@ class _WorkflowBuilder:
     # python --------------------------------------------------------------
 
     def _script(self, task_id: str, task: Task, inputs: _Inputs) -> dict:
-        refs: list[str] = []
-        kwargs = _encode(value_spec(task.args or {}, self.p, whole_value=True), self, task_id, inputs, refs)
-        call: dict[str, Any] = {"target": task.python, "kwargs": kwargs}
-        if task.outputs:
-            # the type is for readers of the workflow (dagshift import): Argo parameters are text
-            call["outputs"] = [[name, self._output_file(task, name), output.type.value]
-                               for name, output in task.outputs.items()]
         script = self._runtime_fields(task_id, task, inputs, task.image or self.image)
-        env = [{"name": "DAGSHIFT_CALL", "value": _json_without_braces(call)}]
-        env += [{"name": f"DAGSHIFT_REF_{index}", "value": tag} for index, tag in enumerate(refs)]
-        script["env"] = env + script.get("env", [])
+        taken = {*task.env, *task.secrets}
+        source, env = python_script(
+            str(task.python), value_spec(task.args or {}, self.p, whole_value=True),
+            [(name, self._output_file(task, name)) for name in task.outputs],
+            lambda spec: self._script_ref(spec, task_id, inputs), taken | {"PYTHONPATH"})
+        script["env"] = self._python_path(taken) + env + script.get("env", [])
         script["command"] = ["python3"]
-        script["source"] = _call_source()
+        script["source"] = BlockText(source)
         return _ordered_container(script)
+
+    def _python_path(self, taken: set[str]) -> list[dict]:
+        """Argo runs a script from a file of its own, so the working directory (the user's code)
+        is not on sys.path: PYTHONPATH puts it there, unless the task sets PYTHONPATH itself."""
+        return [] if "PYTHONPATH" in taken else [{"name": "PYTHONPATH", "value": self.workdir}]
+
+    def _script_ref(self, spec: tuple, task_id: str, inputs: _Inputs) -> str | tuple[str, str, str]:
+        """A placeholder of a python call: its text when known now (the task's own output file),
+        else (its Argo value, its value kind, the base name of its env var)."""
+        kind = spec[0]
+        if kind == "out":
+            return self._output_file(self.p.tasks[task_id], spec[1], relative=True)
+        if kind == "param":
+            return f"{{{{workflow.parameters.{spec[1]}}}}}", _ref_kind(spec, self.p), f"PARAM_{spec[1]}"
+        ref = Ref("task_output", spec[2], spec[1]) if kind == "output" else Ref("item", spec[1])
+        name = self._input_name(ref)
+        return inputs.tag(self._dag_variable(ref), name), _ref_kind(spec, self.p), name
 
     # container -----------------------------------------------------------
 
@@ -818,10 +833,9 @@ class _WorkflowBuilder:
                              "args": pieces}
             container["workingDir"] = self.workdir
             return self._template("alert", {"container": container})
-        call = {"target": alert.python, "kwargs": ["v", alert.args or {}]}
-        script = {"image": self.image, "command": ["python3"],
-                  "env": [{"name": "DAGSHIFT_CALL", "value": _json_without_braces(call)}],
-                  "workingDir": self.workdir, "source": _call_source()}
+        source, _ = python_script(str(alert.python), alert.args or {}, [], lambda spec: spec)  # args are literal
+        script = {"image": self.image, "command": ["python3"], "source": BlockText(source),
+                  "workingDir": self.workdir, "env": self._python_path(set())}
         return self._template("alert", {"script": script})
 
     def _exit_handler(self) -> dict:
@@ -850,32 +864,6 @@ class _Inputs:
         return Tag(f"{{{{inputs.parameters.{self.names[dag_variable]}}}}}")
 
 
-def _encode(spec: Any, builder: _WorkflowBuilder, task_id: str, inputs: _Inputs, refs: list[str]) -> list:
-    """A value spec (compiler.backends.specs) as the tagged JSON call.py.j2 reads; each placeholder
-    becomes a DAGSHIFT_REF_<n> variable (`refs` collects their Argo values)."""
-    if isinstance(spec, tuple):
-        kind = spec[0]
-        if kind == "concat":
-            return ["c", *(_encode(part, builder, task_id, inputs, refs) for part in spec[1:])]
-        refs.append(str(_ref_value(spec, builder, task_id, inputs)))
-        return ["r", len(refs) - 1, _ref_kind(spec, builder.p)]
-    if isinstance(spec, list) and _has_refs(spec):
-        return ["l", [_encode(item, builder, task_id, inputs, refs) for item in spec]]
-    if isinstance(spec, dict) and _has_refs(spec):
-        return ["d", {key: _encode(item, builder, task_id, inputs, refs) for key, item in spec.items()}]
-    return ["v", spec]
-
-
-def _ref_value(spec: tuple, builder: _WorkflowBuilder, task_id: str, inputs: _Inputs) -> str:
-    kind = spec[0]
-    if kind == "param":
-        return f"{{{{workflow.parameters.{spec[1]}}}}}"
-    if kind in ("output", "item"):
-        ref = Ref("task_output", spec[2], spec[1]) if kind == "output" else Ref("item", spec[1])
-        return inputs.tag(builder._dag_variable(ref), builder._input_name(ref))
-    return builder._output_file(builder.p.tasks[task_id], spec[1], relative=True)
-
-
 def _ref_kind(spec: tuple, pipeline: Pipeline) -> str:
     kind = spec[0]
     if kind == "param":
@@ -888,26 +876,11 @@ def _ref_kind(spec: tuple, pipeline: Pipeline) -> str:
     return "str"
 
 
-def _has_refs(spec: Any) -> bool:
-    if isinstance(spec, tuple):
-        return True
-    if isinstance(spec, list):
-        return any(_has_refs(item) for item in spec)
-    if isinstance(spec, dict):
-        return any(_has_refs(item) for item in spec.values())
-    return False
-
-
 def _either(terms: list[str], op: str) -> str:
     if len(terms) == 1:
         return terms[0]
     return op.join(f"({term})" for term in terms)
 
-
-
-def _call_source() -> BlockText:
-    """The python-task runner, written as a YAML block so it reads like the file it is."""
-    return BlockText(emit.render("argo", "call.py.j2"))
 
 
 # What shell tasks sharing one template may differ in: all of it lives in the DAG task.

@@ -1,6 +1,7 @@
 """Leaf templates as task commands: container and script templates (a script's source passed
 inline to its interpreter), suspend templates, the container's environment, secrets, resources
-and working directory, and dagshift's own python calls (DAGSHIFT_CALL)."""
+and working directory, and dagshift's own python tasks: scripts that import and call the function
+(argo_python.py), or, as earlier versions wrote them, the call as JSON in DAGSHIFT_CALL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import posixpath
 from typing import Any
 
+from .argo_python import read_call
 from .argo_shared import DAGSHIFT_IMAGE, OUTPUT_FILE, ImportStop
 from .argo_values import as_text, first_key, json_text
 from .base import line_of, plain
@@ -89,9 +91,16 @@ class ContainersMixin:
         image = str(script.get("image") or "")
         command = [str(c) for c in script.get("command") or []]
         env = {str(e.get("name")): e.get("value") for e in script.get("env") or [] if isinstance(e, dict)}
-        if self.managed and "DAGSHIFT_CALL" in env:
+        skip_env: set[str] = set()
+        call = self._script_call(script, env, scope) if self.managed and command == ["python3"] else None
+        if call is not None:
+            task, skip_env = call
+            if image != DAGSHIFT_IMAGE:
+                task["image"] = image
+        elif self.managed and "DAGSHIFT_CALL" in env:
             self.current_scope = scope
             task = self._python_call(env, image, task_id, line)
+            skip_env = {"DAGSHIFT_CALL"}
         else:
             source = self._text(str(script.get("source") or ""), scope, line_of(script, "source"))
             interpreter = posixpath.basename(command[0]) if command else ""
@@ -103,8 +112,39 @@ class ContainersMixin:
                 raise ImportStop("a script without an image", line)
             # The source is passed inline instead of as a file: the same program runs.
             task = {"image": image, "command": [*command, flag, source]}
-        self._runtime(script, task, scope, skip_env={"DAGSHIFT_CALL"} if "DAGSHIFT_CALL" in env else set())
+        self._runtime(script, task, scope, skip_env=skip_env)
         return task
+
+    def _script_call(self, script: dict, env: dict, scope: dict) -> tuple[dict, set[str]] | None:
+        """A python task from dagshift's script (argo_python.py) and the env vars it consumes: the
+        values it reads, and PYTHONPATH set to the working directory so that it imports the code."""
+        source = str(script.get("source") or "")
+        read: list[str] = []
+        line = line_of(script, "source")
+
+        def probe(name: str, kind: str) -> str:
+            read.append(name)
+            return ""
+
+        def ref(name: str, kind: str) -> str:
+            text = self._text(str(env[name]), scope, line)
+            self.ref_kinds.append((text, kind))
+            return text
+
+        def literal(text: str) -> str:
+            return text.replace("${{", "$${{")
+
+        # A first reading without side effects: is it ours, and are its values all in env?
+        if read_call(source, probe, literal) is None or any(name not in env for name in read):
+            return None
+        target, kwargs = read_call(source, ref, literal) or ("", {})
+        task: dict[str, Any] = {"python": target}
+        if kwargs:
+            task["args"] = kwargs
+        skip = set(read)
+        if env.get("PYTHONPATH") == script.get("workingDir"):
+            skip.add("PYTHONPATH")
+        return task, skip
 
     def _suspend(self, suspend: dict, line: int | None) -> dict:
         duration = str((suspend or {}).get("duration", "")).strip()

@@ -11,8 +11,9 @@ from .argo_shared import DAGSHIFT_WORKDIR, OUTPUT_FILE, ImportStop
 from .argo_values import first_key, identifier
 from .base import line_of
 
-# dagshift's python-call value kinds (templates/argo/call.py.j2) as output types.
+# dagshift's python value kinds (compiler/backends/argo_script.py) as output types.
 _KIND_TYPES = {"int": "int", "float": "float", "bool": "bool", "json": "dict"}
+_OUTPUT_TYPES = {"str", "int", "float", "bool", "list", "dict"}
 
 
 def _artifact_location(source: Any) -> str | None:
@@ -82,6 +83,8 @@ class InputsOutputsMixin:
             name = str(entry.get("name"))
             value_from = entry.get("valueFrom") or {}
             output: dict[str, Any] = {"type": "str"}
+            if self.managed and entry.get("description") in _OUTPUT_TYPES:
+                output["type"] = entry["description"]  # dagshift writes a python output's type there
             if "resource" in template and ("jsonPath" in value_from or "jqFilter" in value_from):
                 continue  # read by the kubectl task (argo_emulated.py)
             if value_from.get("path"):
