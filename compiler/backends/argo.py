@@ -4,7 +4,8 @@ request) whose entrypoint is one DAG template, valid for Argo v3.7 and v4.
 Every document is built as plain data and written by the YAML serializer; the template only adds a
 header. Argo substitutes `{{...}}` in every string of a template and has no escape for it, so user
 text never reaches a template as-is when it holds `{{`: shell commands are cut into pieces that the
-shell joins again, python calls travel as JSON with `{` escaped, and anything else is an E302.
+shell joins again, python tasks are scripts whose strings never hold `{{` and that read run-time
+values from env (argo_script.py), and anything else is an E302.
 Placeholders become Argo variables; values a template cannot see (`tasks.*`, `item`) come in as
 input parameters. Tasks whose templates would be equal share one template (shell tasks of the same
 shape share one and get their command as an argument), which keeps big workflows small.

@@ -11,7 +11,7 @@ settings, variables with no pipeline equivalent...) is reported as a loss at its
 
 Files written by dagshift (label app.kubernetes.io/managed-by: dagshift) are read with what the
 backend encodes in mind (compiler/backends/argo.py): task ids spelled as DNS names, shell
-commands in `sh -c`, python tasks calling the runtime through DAGSHIFT_CALL, artifact paths under
+commands in `sh -c`, python tasks as scripts calling the function (argo_python), artifact paths under
 the working directory, alerts as hooks and the exit handler, the CronWorkflow and Sensor
 companions. What that output cannot carry is `not_carried` below.
 
