@@ -146,7 +146,8 @@ def test_markdown_table_has_one_line_per_row():
 
 
 def _run_subprocess(args: list[str], cwd: Path, seed: str) -> bytes:
-    env = {**os.environ, "PYTHONHASHSEED": seed}
+    # PYTHONPATH: this checkout's compiler from any directory, not an installed copy
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, env=env, capture_output=True,
                           check=True)
     return done.stdout
