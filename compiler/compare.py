@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .backends import registry
 from .backends.base import Level
+from .capabilities import LEFT_OUT_CODES
 from .compile import compile_loaded, fold_defaults
 from .diagnostics import Diagnostic, Diagnostics, Severity, _printable  # _printable: terminal-safe user text
 from .features import Feature, FeatureKind, FeatureUse, feature_uses
@@ -229,6 +230,13 @@ def _target_summary(target: TargetResult) -> str:
     return f"{target.name}: cannot compile: {len(target.errors)} error(s): {first}{more}"
 
 
+def _other_warnings(target: TargetResult) -> list[str]:
+    """Warnings the table does not already show as "left out": files or code that would not reach
+    a Kubernetes pod (W303, W304), for example."""
+    return [f"warning[{d.code}] {d.loc}: {d.message}" if d.loc else f"warning[{d.code}]: {d.message}"
+            for d in target.warnings if d.code not in LEFT_OUT_CODES]
+
+
 def to_text(comparison: Comparison) -> str:
     header, body = table_rows(comparison)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
@@ -236,7 +244,9 @@ def to_text(comparison: Comparison) -> str:
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *body]]
     lines += ["", LEGEND, "", "notes:"]
     lines += [f"  [{n.number}] {note_text(n)}" for n in comparison.notes] or ["  (none: every feature is native)"]
-    lines += ["", "targets:"] + [f"  {_target_summary(t)}" for t in comparison.targets]
+    lines += ["", "targets:"]
+    for target in comparison.targets:
+        lines += [f"  {_target_summary(target)}"] + [f"    {line}" for line in _other_warnings(target)]
     return "\n".join(_printable(line) for line in lines) + "\n"
 
 
@@ -251,6 +261,8 @@ def to_markdown(comparison: Comparison) -> str:
     lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in body]
     lines += ["", LEGEND, "", "## Notes", ""]
     lines += [f"{n.number}. {_md(note_text(n))}" for n in comparison.notes] or ["None: every feature is native."]
-    lines += ["", "## Targets", ""] + [f"- {_md(_target_summary(t))}" for t in comparison.targets]
+    lines += ["", "## Targets", ""]
+    for target in comparison.targets:
+        lines += [f"- {_md(_target_summary(target))}"] + [f"  - {_md(line)}" for line in _other_warnings(target)]
     return "\n".join(_printable(line) for line in lines) + "\n"
 

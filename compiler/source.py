@@ -109,9 +109,18 @@ class Reporter:
 
     def error_at_text(self, code: str, message: str, path: YamlPath, needle: str, *, help: str | None = None) -> None:
         """An error pointing at `needle` inside the text at `path` (a placeholder in a command)."""
+        self._add_at_text(code, Severity.ERROR, message, path, needle, help)
+
+    def warning_at_text(self, code: str, message: str, path: YamlPath, needle: str, *,
+                        help: str | None = None) -> None:
+        """A warning pointing at `needle` inside the text at `path` (a file path in a command)."""
+        self._add_at_text(code, Severity.WARNING, message, path, needle, help)
+
+    def _add_at_text(self, code: str, severity: Severity, message: str, path: YamlPath, needle: str,
+                     help: str | None) -> None:
         path, notes = self.written_at(path) if self.written_at else (path, ())
         node = self.source.refine(self.source.find(path), needle)
-        self.diagnostics.add(self.source.diagnostic(code, Severity.ERROR, message, path, help=help, node=node,
+        self.diagnostics.add(self.source.diagnostic(code, severity, message, path, help=help, node=node,
                                                     notes=notes))
 
     def _add(self, code: str, severity: Severity, message: str, path: YamlPath, help: str | None, at_key: bool,
