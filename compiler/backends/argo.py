@@ -38,6 +38,8 @@ API_VERSION = "argoproj.io/v1alpha1"
 DEFAULT_IMAGE = "python:3.12-slim"
 DEFAULT_WORKDIR = "/workspace"
 POOLS_CONFIGMAP = "dagshift-pools"
+# The ids of the tasks whose Argo names read back as other ids, comma-separated (compiler/importers/argo_managed.py).
+TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"
 NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
@@ -64,7 +66,8 @@ class ArgoBackend(Backend):
     title = "Argo Workflows"
     cost = TaskCost(5.0, "each task is a pod: scheduling, image check, init and wait containers")
     capabilities = {
-        Feature.SHELL: native("a container template running `sh -c` in the default image (--option image)"),
+        Feature.SHELL: native("a container template running the command with bash in the default image "
+                              "(--option image)"),
         Feature.PYTHON: emulated("a script template that imports module:function and calls it (python in the image)"),
         Feature.CONTAINER: native("a container template"),
         Feature.PYTHON_IN_IMAGE: native("a script template in the task's image"),
@@ -161,6 +164,18 @@ def _pieces(segments: Segments) -> list[str]:
     return pieces
 
 
+# Runs its arguments joined as one bash script: the pieces of a command that holds `{{`.
+BASH_JOIN = ["bash", "-c", 'IFS=; exec bash -c "$*"', "bash"]
+
+
+def _bash(pieces: list[str]) -> dict:
+    """The command and args that run shell text (given as `_pieces`) with bash, as every backend
+    runs shell tasks: one piece as `bash -c PIECE`, more through BASH_JOIN."""
+    if len(pieces) == 1:
+        return {"command": ["bash", "-c"], "args": pieces}
+    return {"command": list(BASH_JOIN), "args": pieces}
+
+
 def _joined(segments: Segments) -> str:
     return "".join(segments)
 
@@ -245,10 +260,19 @@ class _WorkflowBuilder:
             annotations["dagshift.dev/owner"] = self.p.owner
         if self.p.tags:
             annotations["dagshift.dev/tags"] = ", ".join(self.p.tags)
+        if kind != "Sensor" and self._renamed_ids():
+            annotations[TASK_IDS_ANNOTATION] = ", ".join(self._renamed_ids())
         metadata = {**metadata, "labels": {"app.kubernetes.io/managed-by": "dagshift"}}
         if annotations:
             metadata["annotations"] = annotations
         return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+    def _renamed_ids(self) -> list[str]:
+        """The task ids that their Argo names do not give back (`load-data` is read back as
+        `load_data`, `Train` as `train`): the annotation TASK_IDS_ANNOTATION lists them, so that
+        `dagshift import` restores them exactly. One annotation on the workflow, not one per
+        template: tasks may share a template."""
+        return [task_id for task_id in self.p.tasks if dns_name(task_id).replace("-", "_") != task_id]
 
     def _events(self) -> list[tuple[str, str]]:
         """(event name, what it stands for) of each data trigger."""
@@ -716,14 +740,7 @@ class _WorkflowBuilder:
                 argv.append(_joined(segments))
             container["command"] = argv
         else:
-            pieces = _pieces(self._segments(self._command_text(task), task_id, inputs))
-            if len(pieces) == 1:
-                container["command"] = ["sh", "-c"]
-                container["args"] = pieces
-            else:
-                # `sh -c 'IFS=; exec sh -c "$*"' sh PIECE...` runs the pieces joined: no piece holds `{{`.
-                container["command"] = ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"]
-                container["args"] = pieces
+            container.update(_bash(_pieces(self._segments(self._command_text(task), task_id, inputs))))
         return _ordered_container(container)
 
     def _shell_shape(self, task: Task) -> str | None:
@@ -751,8 +768,7 @@ class _WorkflowBuilder:
         if not shape_name:
             scratch = _Inputs()  # the shape has no placeholders outside the command: stays empty
             container = self._runtime_fields(task_id, task, scratch, self.image)
-            container["command"] = ["sh", "-c"]
-            container["args"] = ["{{inputs.parameters.cmd}}"]
+            container.update(_bash(["{{inputs.parameters.cmd}}"]))
             content = {"inputs": {"parameters": [{"name": "cmd"}]}}
             content.update(self._policies(task_id, task, scratch))
             content["container"] = _ordered_container(container)
@@ -808,7 +824,8 @@ class _WorkflowBuilder:
             segments = self._segments(task.command, task_id, inputs)
             if _has_literal_braces(segments):
                 self._literal_braces(task_id, ("command",), "container command")
-            # The command is shell text; the task's args follow it as "$@", exactly as given.
+            # The command is shell text; the task's args follow it as "$@", exactly as given. `sh`,
+            # not bash: the user's image may have no bash.
             container["command"] = ["sh", "-c", _joined(segments) + ' "$@"', "sh"]
         elif task.command:
             command = []
@@ -826,13 +843,7 @@ class _WorkflowBuilder:
 
     def _alert_template(self, alert: Alert) -> str:
         if alert.command is not None:
-            pieces = _pieces([alert.command])
-            if len(pieces) == 1:
-                container = {"image": self.image, "command": ["sh", "-c"], "args": pieces}
-            else:
-                container = {"image": self.image, "command": ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"],
-                             "args": pieces}
-            container["workingDir"] = self.workdir
+            container = {"image": self.image, **_bash(_pieces([alert.command])), "workingDir": self.workdir}
             return self._template("alert", {"container": container})
         source, _ = python_script(str(alert.python), alert.args or {}, [], lambda spec: spec)  # args are literal
         script = {"image": self.image, "command": ["python3"], "source": BlockText(source),

@@ -22,12 +22,19 @@ _TEMPLATE_KEYS = {"name", "inputs", "outputs", "container", "script", "retryStra
 _CONTAINER_KEYS = {"image", "command", "args", "source", "env", "resources", "workingDir", "name"}
 
 
+# dagshift's shell tasks: `SHELL -c COMMAND`, or the command's pieces joined by `SHELL -c JOIN SHELL
+# PIECE...`; SHELL is bash, or sh as earlier versions wrote it.
+_SHELLS = ("bash", "sh")
+_SHELL_RUNS = [[shell, "-c"] for shell in _SHELLS]
+_JOINERS = [[shell, "-c", f'IFS=; exec {shell} -c "$*"', shell] for shell in _SHELLS]
+
+
 def _managed_command(image: str, command: list[str], args: list[str]) -> dict | None:
     """dagshift's shell and container encodings (compiler/backends/argo.py)."""
     if image == DAGSHIFT_IMAGE:
-        if command == ["sh", "-c"] and len(args) == 1:
+        if command in _SHELL_RUNS and len(args) == 1:
             return {"command": args[0]}
-        if command == ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"]:
+        if command in _JOINERS and args:
             return {"command": "".join(args)}
         if command and not args and command[:2] != ["sh", "-c"]:
             return {"command": command}

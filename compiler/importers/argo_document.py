@@ -15,9 +15,9 @@ from .argo_containers import ContainersMixin
 from .argo_emulated import EmulatedMixin
 from .argo_graph import GraphMixin
 from .argo_io import InputsOutputsMixin
-from .argo_managed import ManagedMixin, replace_in
+from .argo_managed import ManagedMixin, exact_task_ids, replace_in
 from .argo_policies import PoliciesMixin
-from .argo_shared import DAGSHIFT_WORKDIR, ImportStop
+from .argo_shared import DAGSHIFT_WORKDIR, TASK_IDS_ANNOTATION, ImportStop
 from .argo_values import ValuesMixin, deadline_seconds, first_key, identifier, is_identifier, typed_value
 from .base import Reporter, line_of, plain
 from .yaml_read import read_yaml
@@ -154,6 +154,7 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         labels = metadata.get("labels") or {}
         self.managed = labels.get("app.kubernetes.io/managed-by") == "dagshift"
         self.spec = self._workflow_spec()
+        self.exact_ids = exact_task_ids(metadata) if self.managed else {}  # Argo task name -> task id
         self.templates = self._templates()
         self.tasks: dict[str, dict] = {}
         self.argo_ids: dict[str, str] = {}  # Argo node path ("main/train") -> task id
@@ -217,6 +218,8 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
                 data["owner"] = str(value)
             elif key == "dagshift.dev/tags" and self.managed:
                 data["tags"] = [t.strip() for t in str(value).split(",") if t.strip()]
+            elif key == TASK_IDS_ANNOTATION and self.managed:
+                continue  # read into self.exact_ids
             else:
                 kept.append(f"{key}: {value}")
         if kept:

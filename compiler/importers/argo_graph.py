@@ -321,7 +321,7 @@ class GraphMixin:
                              "(an alert runs a command, on failure or success)", line_of(node, "onExit"))
 
     def _new_id(self, argo_name: str) -> str:
-        base = argo_name.replace("-", "_") if self.managed else argo_name
+        base = (self.exact_ids.get(argo_name) or argo_name.replace("-", "_")) if self.managed else argo_name
         base = _ID_CHARS.sub("_", base)
         if not base or not base[0].isalpha():
             base = "t_" + base

@@ -9,7 +9,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from .argo_shared import OUTPUT_FILE
+from ..naming import dns_name
+from .argo_shared import OUTPUT_FILE, TASK_IDS_ANNOTATION
 
 
 def replace_in(value: Any, old: str, new: str) -> bool:
@@ -37,6 +38,13 @@ def replace_in(value: Any, old: str, new: str) -> bool:
             if key in value:
                 value[key] = walk(value[key])
     return changed
+
+
+def exact_task_ids(metadata: dict) -> dict[str, str]:
+    """Argo task name -> the task's id, for the ids dagshift listed because the name does not give
+    them back (an id's Argo name is dns_name(id), one to one within a pipeline)."""
+    listed = str((metadata.get("annotations") or {}).get(TASK_IDS_ANNOTATION) or "")
+    return {dns_name(task_id): task_id for task_id in (t.strip() for t in listed.split(",")) if task_id}
 
 
 class ManagedMixin:

@@ -7,6 +7,8 @@ DAGSHIFT_IMAGE = "python:3.12-slim"
 DAGSHIFT_WORKDIR = "/workspace"
 DAGSHIFT_POOLS = "dagshift-pools"
 OUTPUT_FILE = "/tmp/dagshift-output-"
+# The task ids that the Argo names do not give back ("load-data", not "load_data"), comma-separated.
+TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"
 
 
 class ImportStop(Exception):

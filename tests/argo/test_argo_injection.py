@@ -10,7 +10,7 @@ values, python args and param defaults. Each pipeline is compiled through the re
   cannot substitute or evaluate any user text;
 - after Argo's substitution (argo_model.resolve_task, param defaults as the values), a shell task's
   script, an exec command's argv and an env value equal the text the pipeline means; a shell
-  task is also run with the resolved argv by a real `sh`, and a python task's script by a real
+  task is also run with the resolved argv by a real `bash`, and a python task's script by a real
   `python3`, whose function receives exactly the args meant;
 - text Argo cannot carry (a literal `{{` in an env value or an exec argument) is an E302 with
   nothing written, never a changed text.
@@ -133,12 +133,12 @@ def test_shell_and_python_text_reach_the_container(cli, tmp_path_factory, litera
     script = "".join(segments)
     shell = resolve_task(spec, "sh", params)["container"]
     argv = shell["command"] + shell.get("args", [])
-    if argv[:2] == ["sh", "-c"] and len(argv) == 3:
+    if argv[:2] == ["bash", "-c"] and len(argv) == 3:
         assert argv[2] == script
     else:
         assert "".join(argv[4:]) == script and "{{" not in "".join(json.dumps(a) for a in argv)
     run = subprocess.run(argv, capture_output=True, cwd=work, timeout=30, check=False)
-    direct = subprocess.run(["sh", "-c", script], capture_output=True, cwd=work, timeout=30, check=False)
+    direct = subprocess.run(["bash", "-c", script], capture_output=True, cwd=work, timeout=30, check=False)
     assert run.returncode == direct.returncode == 0, run.stderr
     assert run.stdout == direct.stdout == shlex.split(script)[2].encode()
 

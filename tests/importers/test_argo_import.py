@@ -578,3 +578,48 @@ def test_an_entrypoint_input_without_a_value_is_a_required_param(tmp_path: Path)
     assert [message for _, _, message in losses(result)] == [
         "input 'from-map' of the entrypoint takes its value from configMapKeyRef: give its value when the pipeline runs",
         "param 'from-map' is renamed 'from_map' (param names are identifiers): pass it by its new name"]
+
+
+IDS = """
+name: ids
+schedule: "0 3 * * *"
+tasks:
+  load-data: {command: echo load > data.txt}
+  clean_data: {command: cat data.txt, after: [load-data]}
+  Train-Model_v2:
+    python: m.train:main
+    args: {rows: 1}
+    outputs: {acc: float}
+    after: [clean_data]
+  report: {command: "echo ${{ tasks.Train-Model_v2.outputs.acc }}"}
+"""
+
+
+@pytest.mark.parametrize("kind, entry", [("workflow", "cronworkflow.yaml"), ("template", "cronworkflow.yaml"),
+                                         ("template", "workflowtemplate.yaml")])
+def test_task_ids_that_argo_names_change_come_back_exactly(cli, tmp_path: Path, kind: str, entry: str) -> None:
+    """Argo names are DNS names (`load-data`, `train-model-v2`), which the importer reads back with
+    '_' for '-'; the ids they do not give back are listed in an annotation, and only those."""
+    from compiler.api import check_text
+    from compiler.importers import pipeline_yaml
+
+    source = write(tmp_path, IDS, "ids.yaml")
+    out = tmp_path / "out"
+    assert cli("compile", str(source), "-t", "argo", "-o", str(out), "-q", "--option", f"kind={kind}").exit_code == 0
+    assert "dagshift.dev/task-ids: load-data, Train-Model_v2\n" in (out / entry).read_text()
+    (imported,) = import_file(out / entry, "argo")
+    assert imported.grade is Grade.AUTOMATIC, losses(imported)
+    importer = get("argo")
+    back = check_text(pipeline_yaml(imported), imported.file).pipeline
+    assert list(back.tasks) == ["load-data", "clean_data", "Train-Model_v2", "report"]
+    expected = importer.carried(check_text(IDS, "ids.yaml").pipeline)
+    if entry == "workflowtemplate.yaml":  # the schedule is the CronWorkflow's
+        del expected["schedule"]
+    assert importer.carried(back) == expected
+    assert not back.description  # the annotation is read, not kept as text
+
+
+def test_ids_argo_names_give_back_need_no_annotation(cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert cli("compile", "examples/fan_out.yaml", "-t", "argo", "-o", str(out), "-q").exit_code == 0
+    assert "dagshift.dev/task-ids" not in (out / "workflow.yaml").read_text()
