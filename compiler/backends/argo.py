@@ -18,7 +18,7 @@ import hashlib
 import json
 import posixpath
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from .. import conditions, emit
 from ..yaml_out import BlockText
@@ -42,6 +42,11 @@ POOLS_CONFIGMAP = "dagshift-pools"
 TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"
 NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+# A PersistentVolumeClaim's name: a DNS-1123 subdomain.
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_CLAIM_NAME = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
+_MAX_CLAIM_NAME = 253
+WORKDIR_VOLUME = "workdir"  # the volume --option volume=CLAIM mounts at the working directory
 
 
 def _whole_backoff(task: Task) -> bool:
@@ -107,7 +112,7 @@ class ArgoBackend(Backend):
         Feature.TASK_ALERTS: native("a lifecycle hook on the task's status"),
         Feature.RETRY_ALERTS: unsupported("Argo has no retry hook: alert from the command"),
         Feature.SUCCESS_ALERTS: native("onExit step / lifecycle hook on Succeeded"),
-        Feature.WORKDIR: native("workingDir of every container"),
+        Feature.WORKDIR: native("workingDir of every container (shared by the tasks with --option volume=CLAIM)"),
         Feature.OWNER: emulated("the annotation dagshift.dev/owner"),
         Feature.TAGS: emulated("the annotation dagshift.dev/tags"),
         Feature.PRIORITY: unsupported("give the task's pods a priorityClassName (podSpecPatch)"),
@@ -119,6 +124,8 @@ class ArgoBackend(Backend):
         "argo-version": "3.7 (default) | 4: the only difference is memoize's cache ConfigMap reference, which "
                         "needs a key up to 3.7 and takes none in v4",
         "workdir": f"working directory in the containers when the pipeline sets none (default {DEFAULT_WORKDIR})",
+        "volume": "CLAIM: mount this existing PersistentVolumeClaim at the working directory of every task, so that "
+                  "files pass between tasks (each task is a pod); default: none",
     }
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
@@ -132,6 +139,13 @@ class ArgoBackend(Backend):
                                apply=_apply_command(document), body=emit.to_yaml(document).rstrip("\n"))
             files[filename] = text  # to_yaml has read the body back; the header is comments
         return files
+
+
+def requested_volume(options: Mapping[str, Any]) -> str | None:
+    """The PersistentVolumeClaim `--option volume=CLAIM` mounts at every task's working directory,
+    or None: then only declared artifacts and outputs pass between tasks (each task is a pod)."""
+    claim = options.get("volume")
+    return None if claim is None else str(claim)
 
 
 def _apply_command(document: dict) -> str:
@@ -184,6 +198,10 @@ def _has_literal_braces(segments: Segments) -> bool:
     return len(_pieces(segments)) > 1
 
 
+def _is_claim_name(name: str) -> bool:
+    return len(name) <= _MAX_CLAIM_NAME and bool(_CLAIM_NAME.match(name))
+
+
 def _expr_string(text: str) -> str:
     """An expr string literal; braces escaped so that no `}}` ends Argo's `{{=...}}` early."""
     escaped = (text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
@@ -208,6 +226,7 @@ class _WorkflowBuilder:
         self.kind = str(ctx.options.get("kind", "workflow"))
         self.version = str(ctx.options.get("argo-version", "3.7"))
         self.workdir = self._workdir()
+        self.volume = requested_volume(ctx.options)
         self.name = dns_name(pipeline.name)
         self.names: set[str] = set()
         self.templates: list[dict] = []
@@ -327,6 +346,8 @@ class _WorkflowBuilder:
             self.limits["max-active-runs"] = str(self.p.max_active_runs)
             spec["synchronization"] = {"semaphores": [
                 {"configMapKeyRef": {"name": self._limits_configmap(), "key": "max-active-runs"}}]}
+        if self.volume is not None:
+            spec["volumes"] = [{"name": WORKDIR_VOLUME, "persistentVolumeClaim": {"claimName": self.volume}}]
         spec["templates"] = templates
         return spec
 
@@ -353,6 +374,11 @@ class _WorkflowBuilder:
         if self.version not in ("3.7", "4"):
             self.report.error("E303", f"unknown value '{self.version}' for the argo option `argo-version`",
                               help="use --option argo-version=3.7 or argo-version=4")
+        if self.volume is not None and not _is_claim_name(self.volume):
+            self.report.error("E303", f"'{self.volume}' for the argo option `volume` is not a PersistentVolumeClaim "
+                                      "name (a DNS-1123 name)",
+                              help="use the name of an existing claim: lower-case letters, digits, '-' and '.', "
+                                   f"starting and ending with a letter or digit, at most {_MAX_CLAIM_NAME} characters")
         schedule = self.p.schedule
         if schedule is not None and schedule.start_date is not None:
             self.report.warning("W302", "Argo CronWorkflows have no start date: start_date is not used",
@@ -722,7 +748,14 @@ class _WorkflowBuilder:
         if resources:
             fields["resources"] = resources
         fields["workingDir"] = self.workdir
+        fields.update(self._volume_mounts())
         return fields
+
+    def _volume_mounts(self) -> dict:
+        """The claim of --option volume mounted at the working directory (nothing without it)."""
+        if self.volume is None:
+            return {}
+        return {"volumeMounts": [{"name": WORKDIR_VOLUME, "mountPath": self.workdir}]}
 
     # shell ---------------------------------------------------------------
 
@@ -843,11 +876,12 @@ class _WorkflowBuilder:
 
     def _alert_template(self, alert: Alert) -> str:
         if alert.command is not None:
-            container = {"image": self.image, **_bash(_pieces([alert.command])), "workingDir": self.workdir}
+            container = {"image": self.image, **_bash(_pieces([alert.command])), "workingDir": self.workdir,
+                         **self._volume_mounts()}
             return self._template("alert", {"container": container})
         source, _ = python_script(str(alert.python), alert.args or {}, [], lambda spec: spec)  # args are literal
         script = {"image": self.image, "command": ["python3"], "source": BlockText(source),
-                  "workingDir": self.workdir, "env": self._python_path(set())}
+                  "workingDir": self.workdir, "env": self._python_path(set()), **self._volume_mounts()}
         return self._template("alert", {"script": script})
 
     def _exit_handler(self) -> dict:
@@ -901,7 +935,7 @@ _NOT_SHAPE = {"command", "description", "after", "alerts", "when", "else_of", "t
 # Scheduling hints never change a task's result, so they are not part of its memoize key.
 _NOT_CACHE_KEY = {"description", "alerts", "estimate", "priority"}
 
-_CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources")
+_CONTAINER_ORDER = ("image", "command", "args", "source", "workingDir", "env", "resources", "volumeMounts")
 
 
 def _ordered_container(fields: dict) -> dict:

@@ -10,10 +10,12 @@ one-task pipeline. Argo variables become placeholders: `{{workflow.parameters.X}
 settings, variables with no pipeline equivalent...) is reported as a loss at its line.
 
 Files written by dagshift (label app.kubernetes.io/managed-by: dagshift) are read with what the
-backend encodes in mind (compiler/backends/argo.py): task ids spelled as DNS names, shell
-commands in `sh -c`, python tasks as scripts calling the function (argo_python), artifact paths under
-the working directory, alerts as hooks and the exit handler, the CronWorkflow and Sensor
-companions. What that output cannot carry is `not_carried` below.
+backend encodes in mind (compiler/backends/argo.py): task ids spelled as DNS names (the ids they
+do not give back listed in the annotation dagshift.dev/task-ids), shell commands in `bash -c` (or
+`sh -c`, as earlier versions wrote them), python tasks as scripts calling the function
+(argo_python), artifact paths under the working directory, alerts as hooks and the exit handler,
+the CronWorkflow and Sensor companions, the claim of `--option volume` (a compile option: one
+W602). What that output cannot carry is `not_carried` below.
 
 The modules: argo_document (the document, its spec and companions), argo_graph (templates and
 tasks), argo_conditions (when and depends), argo_containers (commands and scripts), argo_io

@@ -10,7 +10,7 @@ import posixpath
 from typing import Any
 
 from .argo_python import read_call
-from .argo_shared import DAGSHIFT_IMAGE, OUTPUT_FILE, ImportStop
+from .argo_shared import DAGSHIFT_IMAGE, DAGSHIFT_VOLUME, OUTPUT_FILE, ImportStop
 from .argo_values import as_text, first_key, json_text
 from .base import line_of, plain
 
@@ -44,6 +44,12 @@ def _managed_command(image: str, command: list[str], args: list[str]) -> dict | 
             task["args"] = args
         return task
     return None
+
+
+def _mounts_shared_volume(container: dict) -> bool:
+    """Whether the only mount is the volume of --option volume, at the working directory."""
+    mounts = plain(container.get("volumeMounts"))
+    return mounts == [{"name": DAGSHIFT_VOLUME, "mountPath": container.get("workingDir")}]
 
 
 class ContainersMixin:
@@ -166,6 +172,8 @@ class ContainersMixin:
 
     def _container_extras(self, container: dict) -> None:
         for key in container:
+            if key == "volumeMounts" and self.managed and _mounts_shared_volume(container):
+                continue  # dagshift's --option volume: reported once, at spec.volumes
             if key not in _CONTAINER_KEYS:
                 self.report.loss(f"container {key} is not carried", line_of(container, key))
 

@@ -17,7 +17,7 @@ from .argo_graph import GraphMixin
 from .argo_io import InputsOutputsMixin
 from .argo_managed import ManagedMixin, exact_task_ids, replace_in
 from .argo_policies import PoliciesMixin
-from .argo_shared import DAGSHIFT_WORKDIR, TASK_IDS_ANNOTATION, ImportStop
+from .argo_shared import DAGSHIFT_VOLUME, DAGSHIFT_WORKDIR, TASK_IDS_ANNOTATION, ImportStop
 from .argo_values import ValuesMixin, deadline_seconds, first_key, identifier, is_identifier, typed_value
 from .base import Reporter, line_of, plain
 from .yaml_read import read_yaml
@@ -337,8 +337,23 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         if self.managed:
             self._triggers(data)
         for key in spec:
-            if key not in _SPEC_KEYS:
+            claim = self._shared_claim() if key == "volumes" and self.managed else None
+            if claim is not None:
+                self.report.loss(f"spec.volumes: claim '{claim}', mounted at every task's working directory, is a "
+                                 "compile option, not a pipeline setting", line_of(spec, key), approximate=True,
+                                 help=f"compile with --option volume={claim} to share the files between tasks again")
+            elif key not in _SPEC_KEYS:
                 self.report.loss(f"spec.{key} is not carried (no pipeline setting for it)", line_of(spec, key))
+
+    def _shared_claim(self) -> str | None:
+        """The claim of dagshift's --option volume=CLAIM, when spec.volumes is that volume alone."""
+        volumes = plain(self.spec.get("volumes"))
+        if not (isinstance(volumes, list) and len(volumes) == 1 and isinstance(volumes[0], dict)):
+            return None
+        claim = volumes[0].get("persistentVolumeClaim")
+        name = claim.get("claimName") if isinstance(claim, dict) else None
+        expected = {"name": DAGSHIFT_VOLUME, "persistentVolumeClaim": {"claimName": name}}
+        return str(name) if name is not None and volumes[0] == expected else None
 
     def _schedule(self, data: dict) -> None:
         spec = self.document.get("spec") or {}

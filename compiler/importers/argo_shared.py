@@ -6,6 +6,7 @@ from __future__ import annotations
 DAGSHIFT_IMAGE = "python:3.12-slim"
 DAGSHIFT_WORKDIR = "/workspace"
 DAGSHIFT_POOLS = "dagshift-pools"
+DAGSHIFT_VOLUME = "workdir"  # --option volume=CLAIM: the claim, mounted at every task's working directory
 OUTPUT_FILE = "/tmp/dagshift-output-"
 # The task ids that the Argo names do not give back ("load-data", not "load_data"), comma-separated.
 TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"

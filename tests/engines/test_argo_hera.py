@@ -56,7 +56,8 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 @pytest.fixture(scope="module")
 def golden_report(hera_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every golden Argo file, plus every example compiled for Argo v4 (hera 7 models v4: it drops
-    the cache key that memoize needs up to 3.7), read by hera in one process."""
+    the cache key that memoize needs up to 3.7) with a shared volume (the goldens have none), read
+    by hera in one process."""
     from click.testing import CliRunner
 
     from compiler.cli import main
@@ -64,7 +65,7 @@ def golden_report(hera_python: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("argo-v4")
     for example in EXAMPLES:
         result = CliRunner().invoke(main, ["compile", str(example), "-t", "argo", "--option", "argo-version=4",
-                                           "-o", str(out / example.stem), "-q"])
+                                           "--option", "volume=pipeline-data", "-o", str(out / example.stem), "-q"])
         assert result.exit_code == 0, result.output
     files = [*GOLDEN_ARGO, *sorted(out.glob("*/*.yaml"))]
     report = hera_check(hera_python, files, tmp_path_factory.mktemp("hera"))
@@ -99,7 +100,8 @@ def test_version_4_output_round_trips_through_hera(golden_report: dict[str, Any]
     results = {name: result for name, result in golden_report.items() if name.startswith(f"v4/{example.stem}/")}
     assert results, f"no v4 output for {example.name}"
     found = [f"{name}: {line}" for name, result in sorted(results.items()) for line in problems(result)]
-    assert not found, f"{example.name} (argo-version=4) does not round-trip through hera 7.1.0:\n" + "\n".join(found)
+    assert not found, (f"{example.name} (argo-version=4, volume) does not round-trip through hera 7.1.0:\n"
+                       + "\n".join(found))
 
 
 # ----------------------------------------------------------------------------- the check can fail
