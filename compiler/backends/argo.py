@@ -279,8 +279,9 @@ class _WorkflowBuilder:
             annotations["dagshift.dev/owner"] = self.p.owner
         if self.p.tags:
             annotations["dagshift.dev/tags"] = ", ".join(self.p.tags)
-        if kind != "Sensor" and self._renamed_ids():
-            annotations[TASK_IDS_ANNOTATION] = ", ".join(self._renamed_ids())
+        renamed = self._renamed_ids() if kind != "Sensor" else []
+        if renamed:
+            annotations[TASK_IDS_ANNOTATION] = ", ".join(renamed)
         metadata = {**metadata, "labels": {"app.kubernetes.io/managed-by": "dagshift"}}
         if annotations:
             metadata["annotations"] = annotations
