@@ -133,3 +133,20 @@ def test_a_command_the_shell_cannot_split_still_gets_its_words_read():
             command: "echo 'unbalanced > logs/out.txt"
     """, default_image=None)
     assert "'logs/out.txt'" in warning
+
+
+@pytest.mark.parametrize("target", ["argo"])
+def test_compiling_fan_out_warns_about_the_files_passed_between_pods_unless_a_volume_is_mounted(target):
+    from compiler.compile import compile_loaded
+    from compiler.compare import compare_loaded, to_text
+
+    loaded = check_file(EXAMPLES / "fan_out.yaml")
+    without = compile_loaded(loaded, [target])
+    named = {d.message.split("'")[3] for d in without.diagnostics if d.code == "W303"}
+    assert {"data/shards", "data/predictions", "models/${{ item }}.json"} <= named
+    assert [d.code for d in without.diagnostics].count("W304") == 1
+    report = to_text(compare_loaded(check_file(EXAMPLES / "fan_out.yaml"), [target]))
+    assert "warning[W303]" in report and "'data/shards'" in report and "warning[W304]" in report
+    mounted = compile_loaded(check_file(EXAMPLES / "fan_out.yaml"), [target], options={"volume": "pipeline-data"})
+    assert not [d for d in mounted.diagnostics if d.code in ("W303", "W304")] and mounted.files
+    assert all("pipeline-data" in text for name, text in mounted.files.items() if name.endswith((".py", "workflow.yaml")))

@@ -32,6 +32,7 @@ from ..placeholders import parse as parse_placeholders
 from ..references import parsed_when, task_refs
 from .argo_script import python_script
 from .base import Backend, EmitContext, emulated, native, unsupported
+from .kubernetes_pods import warn_pod_boundaries
 from .specs import as_text, texts_in, value_spec
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -41,7 +42,7 @@ POOLS_CONFIGMAP = "dagshift-pools"
 # The ids of the tasks whose Argo names read back as other ids, comma-separated (compiler/importers/argo_managed.py).
 TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"
 NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
-_CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
 # A PersistentVolumeClaim's name: a DNS-1123 subdomain.
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _CLAIM_NAME = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
@@ -380,6 +381,8 @@ class _WorkflowBuilder:
                                       "name (a DNS-1123 name)",
                               help="use the name of an existing claim: lower-case letters, digits, '-' and '.', "
                                    f"starting and ending with a letter or digit, at most {_MAX_CLAIM_NAME} characters")
+        warn_pod_boundaries(self.p, self.report, "Argo", volume=self.volume,
+                            default_image=None if "image" in self.ctx.options else DEFAULT_IMAGE)
         schedule = self.p.schedule
         if schedule is not None and schedule.start_date is not None:
             self.report.warning("W302", "Argo CronWorkflows have no start date: start_date is not used",
