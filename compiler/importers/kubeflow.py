@@ -59,7 +59,8 @@ from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline
 from . import Importer
 from .base import Imported, Reporter, line_of, plain
-from .kubeflow_bodies import PythonBody, alerts_body, dagshift_form, decode, function_of, probe_body
+from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift_form, decode, does_nothing, function_of,
+                              probe_body, returned_name)
 from .kubeflow_schedule import read_recurring_run, recurring_run
 from .kubeflow_scope import _and, _duration, _Inputs, _Scope, _strip, _task_id
 from .normalize import artifacts_as_paths, drop_field, normalized, without_idle_retry_settings
@@ -145,8 +146,10 @@ class _SpecReader:
         self.pipeline_config = kubernetes.get("pipelineConfig") or {}
         self.dagshift = any(dagshift_form([str(c) for c in (e.get("container") or {}).get("command") or []])
                             for e in self.executors.values()) \
-            or any(k.startswith("comp-dagshift-") for k in self.components) or self._prefixed_names()
+            or any(k.startswith("comp-dagshift-") for k in self.components) or self._prefixed_names() \
+            or self._calls_imported_functions()
         self.image = self._default_image()
+        self.single_outputs: dict[str, str] = {}  # KFP task key -> the name of its python function's one output
         self.probes: dict[str, tuple[str, str]] = {}  # probe task key -> (fallback's name, watched task key)
         self.occurrences: dict[str, list[bool]] = {}  # task id -> for each copy in the spec, whether in an Else
         self.alerts: list[dict[str, Any]] = []
@@ -196,8 +199,15 @@ class _SpecReader:
             self.report.error("the PipelineSpec runs no task", code="E601")
         return data
 
+    def _calls_imported_functions(self) -> bool:
+        """dagshift's python components import a function and call it, or do nothing (its names
+        are plain then, prefixed only where they would clash)."""
+        functions = [self._python_function(c) for c in self.components.values() if "executorLabel" in c]
+        functions = [f for f in functions if f is not None]
+        return bool(functions) and all(calls_an_import(f) or does_nothing(f) for f in functions)
+
     def _prefixed_names(self) -> bool:
-        """dagshift names every component input and output p_/a_/o_/v_ (or item)."""
+        """dagshift (before issue 19) named every component input and output p_/a_/o_/v_ (or item)."""
         names = [str(n) for c in self.components.values() if "executorLabel" in c
                  for side in ("inputDefinitions", "outputDefinitions") for kind in ("parameters", "artifacts")
                  for n in ((c.get(side) or {}).get(kind) or {})]
@@ -229,6 +239,9 @@ class _SpecReader:
             self.kfp_names.setdefault(str(key), _task_id(name))
             if "importer" in (self.executors.get(str(component.get("executorLabel"))) or {}):
                 self.importers[str(key)] = _task_id(name)
+            single = self._single_output_name(component)
+            if single is not None:
+                self.single_outputs[str(key)] = single
             found = re.fullmatch(r"(.+): state of (.+)", name)
             function = self._final_state_function(component)
             if found and function is not None and probe_body(function) and len(task.get("dependentTasks") or []) == 1:
@@ -241,6 +254,24 @@ class _SpecReader:
         parameters = (component.get("inputDefinitions") or {}).get("parameters") or {}
         if not any((d or {}).get("parameterType") == "TASK_FINAL_STATUS" for d in parameters.values()):
             return None
+        return self._python_function(component)
+
+    def _single_output_name(self, component: Any) -> str | None:
+        """The name of a python component's one output, which kfp calls `Output`: dagshift returns
+        it from a variable of that name."""
+        outputs = ((component.get("outputDefinitions") or {}).get("parameters") or {})
+        function = self._python_function(component) if list(outputs) == ["Output"] else None
+        name = returned_name(function) if function is not None else None
+        return _strip(name, self.dagshift) if name is not None else None
+
+    def _output_name(self, producer: str, key: str) -> str:
+        """A task's output parameter key as the output's name."""
+        if key == "Output" and producer in self.single_outputs:
+            return self.single_outputs[producer]
+        return _strip(key, self.dagshift)
+
+    def _python_function(self, component: Any) -> Any:
+        """The function a lightweight python component runs, or None."""
         container = (self.executors.get(str(component.get("executorLabel"))) or {}).get("container") or {}
         args = [str(a) for a in container.get("args") or []]
         command = [str(c) for c in container.get("command") or []]
@@ -483,8 +514,7 @@ class _SpecReader:
             if collected and self.components.get(f"comp-{producer_key}", {}).get("dag") is not None:
                 producer_key, key = collected.groups()  # dsl.Collected: the loop's task's output
             producer = self.kfp_names.get(producer_key, producer_key)
-            key = _strip(key, self.dagshift)
-            return wrap(f"tasks.{producer}.outputs.{key}")
+            return wrap(f"tasks.{producer}.outputs.{self._output_name(producer_key, key)}")
         if "runtimeValue" in binding:
             constant = plain((binding["runtimeValue"] or {}).get("constant"))
             return constant if not bare else json.dumps(constant)
@@ -550,10 +580,11 @@ class _SpecReader:
         command = [str(c) for c in container.get("command") or []]
         args = [str(a) for a in container.get("args") or []]
         outputs = component.get("outputDefinitions") or {}
+        single = self._single_output_name(component)
         for key, definition in (outputs.get("parameters") or {}).items():
             kind = _TYPES.get(str(definition.get("parameterType")), "str")
-            if key != "Output":
-                result.setdefault("outputs", {})[_strip(str(key), self.dagshift)] = kind
+            if key != "Output" or single is not None:
+                result.setdefault("outputs", {})[single or _strip(str(key), self.dagshift)] = kind
         for key, definition in (outputs.get("artifacts") or {}).items():
             self._artifact(str(key), definition, result, "produces")
         for key, definition in ((component.get("inputDefinitions") or {}).get("artifacts") or {}).items():

@@ -246,11 +246,11 @@ class PythonBody:
         if function is None:
             self._manual(f"the function {function_name} is not in its source (or the source is not valid Python)")
             return
-        body = [s for s in function.body if not _docstring(s)]
-        if all(isinstance(s, ast.Pass) for s in body):
+        if does_nothing(function):
             return  # dagshift's no-op task
+        body = [s for s in function.body if not _docstring(s)]
         imported: dict[str, str] = {}
-        call = None
+        call, returned = None, None
         for statement in body:
             if _imports(statement, {"os", "sys", "json"}) or _call_of(statement, "sys.path.insert"):
                 continue
@@ -267,10 +267,10 @@ class PythonBody:
             value = statement.value if isinstance(statement, (ast.Expr, ast.Assign, ast.Return)) else None
             target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
             if call is None and isinstance(value, ast.Call) and (_dotted(value.func) or "").split(".")[0] in imported \
-                    and (isinstance(statement, ast.Expr) or getattr(target, "id", None) == "result"):
-                call = value
+                    and (isinstance(statement, ast.Expr) or isinstance(target, ast.Name)):
+                call, returned = value, getattr(target, "id", None)
                 continue
-            if call is not None and self.result.get("outputs") and _outputs_return(statement, target):
+            if call is not None and self.result.get("outputs") and _outputs_return(statement, target, returned):
                 continue
             self._manual(f"its body is Python code (line {statement.lineno} of its source: "
                          f"{ast.unparse(statement).splitlines()[0][:60]!r}), not a call of an imported function")
@@ -337,9 +337,33 @@ class PythonBody:
         return ref if ref is not None else name
 
 
-def _outputs_return(statement: ast.stmt, target: ast.expr | None) -> bool:
-    """`outputs = NamedTuple(...)` and `return outputs(...)`: how dagshift returns value outputs."""
+def _outputs_return(statement: ast.stmt, target: ast.expr | None, returned: str | None) -> bool:
+    """How dagshift returns value outputs: `return NAME` of the call's result (one output), or
+    `outputs = NamedTuple(...)` and `return outputs(...)` (several; one, before issue 19)."""
     if isinstance(statement, ast.Assign) and getattr(target, "id", None) == "outputs":
         return isinstance(statement.value, ast.Call) and _dotted(statement.value.func) == "NamedTuple"
-    return isinstance(statement, ast.Return) and isinstance(statement.value, ast.Call) \
-        and _dotted(statement.value.func) == "outputs"
+    value = statement.value if isinstance(statement, ast.Return) else None
+    if isinstance(value, ast.Name):
+        return value.id == returned
+    return isinstance(value, ast.Call) and _dotted(value.func) == "outputs"
+
+
+def returned_name(function: ast.FunctionDef) -> str | None:
+    """The variable a function returns as its last statement (`NAME = F(...)`, `return NAME`)."""
+    last = function.body[-1] if function.body else None
+    if isinstance(last, ast.Return) and isinstance(last.value, ast.Name):
+        return last.value.id
+    return None
+
+
+def does_nothing(function: ast.FunctionDef) -> bool:
+    """A body of a docstring and `pass` only: dagshift's no-op task."""
+    return all(isinstance(s, ast.Pass) or _docstring(s) for s in function.body)
+
+
+def calls_an_import(function: ast.FunctionDef) -> bool:
+    """Whether a function's body imports a function (`from M import F`) and calls it."""
+    imported = {alias.asname or alias.name for s in function.body if isinstance(s, ast.ImportFrom)
+                for alias in s.names}
+    calls = [s.value for s in function.body if isinstance(s, (ast.Expr, ast.Assign, ast.Return))]
+    return any(isinstance(c, ast.Call) and (_dotted(c.func) or "").split(".")[0] in imported for c in calls)

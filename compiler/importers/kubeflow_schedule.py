@@ -4,8 +4,8 @@ kfp.Client().create_recurring_run that dagshift's Kubeflow backend writes for a 
 
 Read: `cron_expression` (KFP's cron has seconds first: `0 M H DoM Mon DoW` -> `M H DoM Mon DoW`)
 -> schedule.cron; `no_catchup` -> schedule.catchup (KFP catches up unless told not to);
-`start_time` (RFC 3339) -> schedule.start_date (midnight UTC as a date, `Z` as a naive time, as
-the backend writes them); `max_concurrency` -> max_active_runs (KFP's default is 1); the
+`start_time` (RFC 3339) -> schedule.start_date (a time at the schedule's zone's own offset, as
+the backend writes it, or `Z`, as it wrote it before: a naive time, a date at midnight); `max_concurrency` -> max_active_runs (KFP's default is 1); the
 `# Time zone: ZONE` line of dagshift's header -> schedule.timezone (KFP runs every cron in the
 cluster's CRON_SCHEDULE_TIMEZONE: without the header the zone is unknown, imported as UTC with a
 loss). Losses: a cron with seconds other than 0, an interval schedule (`interval_second`), an
@@ -16,7 +16,8 @@ name, description and where the pipeline and experiment are.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def read_recurring_run(path: Path, display: str) -> tuple[dict[str, Any], Report
                         line_of(document, "cron_expression"), approximate=True,
                         help="set schedule.timezone to the cluster's time zone")
         if values.get("start_time"):
-            start = _start(str(values["start_time"]), report, line_of(document, "start_time"))
+            start = _start(str(values["start_time"]), schedule.get("timezone", "UTC"), report,
+                           line_of(document, "start_time"))
             if start is not None:
                 schedule["start_date"] = start
         schedule["catchup"] = not values.get("no_catchup", False)
@@ -112,14 +114,19 @@ def _cron(text: str, report: Reporter, line: int | None) -> str | None:
     return " ".join(fields)
 
 
-def _start(text: str, report: Reporter, line: int | None) -> date | datetime | None:
-    """RFC 3339 as the backend writes it: a date at midnight `Z`, a naive time with `Z`, or an offset."""
+def _start(text: str, zone: str, report: Reporter, line: int | None) -> date | datetime | None:
+    """RFC 3339 as the backend writes it: a time at the offset the schedule's zone has then (or
+    `Z`) is that zone's local time, a date when it is midnight; any other offset stays."""
     try:
         start = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         report.loss(f"start_time {text!r} is not an RFC 3339 time: not carried", line)
         return None
-    if text.endswith("Z") and start.tzinfo == timezone.utc:
+    try:
+        local = start.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = start
+    if text.endswith("Z") or (start.tzinfo is not None and local.utcoffset() == start.utcoffset()):
         start = start.replace(tzinfo=None)
         if start.time() == datetime.min.time():
             return start.date()

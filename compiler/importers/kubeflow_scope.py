@@ -8,7 +8,8 @@ from typing import Any
 
 
 def _strip(name: str, dagshift: bool) -> str:
-    """dagshift prefixes names in components (p_ params, a_ artifacts, o_ outputs, k_ item keys)."""
+    """dagshift prefixes names in components (p_ params, a_ artifacts, o_ outputs, k_ item keys):
+    all of them before issue 19, since then only those that would clash or look prefixed."""
     return name[2:] if dagshift and re.match(r"[paok]_", name) else name
 
 

@@ -8,25 +8,32 @@ Do not edit: change the pipeline file and run `dagshift compile` again.
 # Source: 'examples/churn.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
-from typing import NamedTuple
-
 from kfp import compiler, dsl
 from kfp import kubernetes
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
+# sh (the task's image may lack bash) runs the arguments joined as one script: never read as KFP placeholders
+JOIN_IN_SH = ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"]
+
+# sh runs a script and argv joined from counted pieces: user text is never read as KFP placeholders
+JOIN_WITH_ARGS_IN_SH = [
+    "sh",
+    "-c",
+    'n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; n=$((n-1)); done; set -- "$@" "$a"; g=$((g-1)); done; exec sh -c "$s" sh "$@"',
+    "sh",
+]
+
 
 @dsl.container_component
-def clean(a_clean: dsl.Output[dsl.Dataset]):
+def clean(clean: dsl.Output[dsl.Dataset]):
     "drop broken rows from the export"
     return dsl.ContainerSpec(
         image="ghcr.io/acme/churn-etl:2.3",
-        command=[
-            "sh",
-            "-c",
-            'n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; n=$((n-1)); done; set -- "$@" "$a"; g=$((g-1)); done; exec sh -c "$s" sh "$@"',
-            "sh",
-        ],
+        command=JOIN_WITH_ARGS_IN_SH,
         args=[
             "3",
             "cd -- /srv/churn || exit\n",
@@ -40,7 +47,7 @@ def clean(a_clean: dsl.Output[dsl.Dataset]):
             "1",
             "--dst",
             "1",
-            a_clean.path,
+            clean.path,
         ],
     )
 
@@ -65,9 +72,7 @@ def clean_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.component(base_image="ghcr.io/acme/churn-etl:2.3")
-def validate(
-    p_min_rows: int, a_clean: dsl.Input[dsl.Dataset]
-) -> NamedTuple("Outputs", [("o_rows", int)]):
+def validate(min_rows: int, clean: dsl.Input[dsl.Dataset]) -> int:
     "stop early on a short or malformed export"
     import os
     import sys
@@ -76,9 +81,8 @@ def validate(
     sys.path.insert(0, os.getcwd())
     from tinyml.validate import main
 
-    result = main(src=a_clean.path, min_rows=p_min_rows)
-    outputs = NamedTuple("Outputs", [("o_rows", int)])
-    return outputs(result)
+    rows = main(src=clean.path, min_rows=min_rows)
+    return rows
 
 
 @dsl.component(base_image=IMAGE)
@@ -101,7 +105,7 @@ def validate_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.component(base_image=IMAGE)
-def profile(a_clean: dsl.Input[dsl.Dataset], a_profile: dsl.Output[dsl.Metrics]):
+def profile(clean: dsl.Input[dsl.Dataset], profile: dsl.Output[dsl.Metrics]):
     "data profile for the dashboard"
     import os
     import sys
@@ -110,7 +114,7 @@ def profile(a_clean: dsl.Input[dsl.Dataset], a_profile: dsl.Output[dsl.Metrics])
     sys.path.insert(0, os.getcwd())
     from tinyml.stats import main
 
-    main(src=a_clean.path, out=a_profile.path)
+    main(src=clean.path, out=profile.path)
 
 
 @dsl.component(base_image=IMAGE)
@@ -134,21 +138,21 @@ def profile_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.container_component
 def split(
-    a_clean: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    clean: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "cd -- /srv/churn || exit\n",
             "python3 -m tinyml.split --src ",
-            a_clean.path,
+            clean.path,
             " --train-out ",
-            a_train_set.path,
+            train_set.path,
             " --test-out ",
-            a_test_set.path,
+            test_set.path,
         ],
     )
 
@@ -174,22 +178,17 @@ def split_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.container_component
 def train(
-    p_learning_rate: float,
-    p_epochs: int,
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_test_set: dsl.Input[dsl.Dataset],
+    learning_rate: float,
+    epochs: int,
+    train_set: dsl.Input[dsl.Dataset],
+    test_set: dsl.Input[dsl.Dataset],
     item: str,
-    o_result: dsl.OutputPath(dict),
+    result: dsl.OutputPath(dict),
 ):
     "one training job per model kind, on a GPU node"
     return dsl.ContainerSpec(
         image="ghcr.io/acme/churn-train:1.4",
-        command=[
-            "sh",
-            "-c",
-            'n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$((n-1)); done; g=$1; shift; while [ "$g" -gt 0 ]; do n=$1; shift; a=; while [ "$n" -gt 0 ]; do a=$a$1; shift; n=$((n-1)); done; set -- "$@" "$a"; g=$((g-1)); done; exec sh -c "$s" sh "$@"',
-            "sh",
-        ],
+        command=JOIN_WITH_ARGS_IN_SH,
         args=[
             "3",
             "cd -- /srv/churn || exit\n",
@@ -203,19 +202,19 @@ def train(
             "1",
             "--train",
             "1",
-            a_train_set.path,
+            train_set.path,
             "1",
             "--test",
             "1",
-            a_test_set.path,
+            test_set.path,
             "1",
             "--learning-rate",
             "1",
-            p_learning_rate,
+            learning_rate,
             "1",
             "--epochs",
             "1",
-            p_epochs,
+            epochs,
             "1",
             "--model-out",
             "3",
@@ -225,7 +224,7 @@ def train(
             "1",
             "--result-out",
             "1",
-            o_result,
+            result,
         ],
     )
 
@@ -251,9 +250,7 @@ def train_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.component(base_image=IMAGE)
 def pick_best(
-    v_train__result: list,
-    a_leaderboard: dsl.Output[dsl.Metrics],
-    a_model: dsl.Output[dsl.Model],
+    result: list, leaderboard: dsl.Output[dsl.Metrics], model: dsl.Output[dsl.Model]
 ):
     import os
     import sys
@@ -262,7 +259,7 @@ def pick_best(
     sys.path.insert(0, os.getcwd())
     from tinyml.select import best
 
-    best(results=v_train__result, out=a_leaderboard.path, model_out=a_model.path)
+    best(results=result, out=leaderboard.path, model_out=model.path)
 
 
 @dsl.component(base_image=IMAGE)
@@ -286,24 +283,24 @@ def pick_best_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.container_component
 def evaluate(
-    a_model: dsl.Input[dsl.Model],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_metrics: dsl.Output[dsl.Metrics],
-    o_accuracy: dsl.OutputPath(float),
+    model: dsl.Input[dsl.Model],
+    test_set: dsl.Input[dsl.Dataset],
+    metrics: dsl.Output[dsl.Metrics],
+    accuracy: dsl.OutputPath(float),
 ):
     return dsl.ContainerSpec(
         image="ghcr.io/acme/churn-train:1.4",
-        command=["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"],
+        command=JOIN_IN_SH,
         args=[
             "cd -- /srv/churn || exit\n",
             "python3 -m tinyml.evaluate --model ",
-            a_model.path,
+            model.path,
             " --data ",
-            a_test_set.path,
+            test_set.path,
             " --metrics-out ",
-            a_metrics.path,
+            metrics.path,
             " --accuracy-out ",
-            o_accuracy,
+            accuracy,
         ],
     )
 
@@ -328,17 +325,17 @@ def evaluate_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.container_component
-def publish(a_model: dsl.Input[dsl.Model], a_metrics: dsl.Input[dsl.Metrics]):
+def publish(model: dsl.Input[dsl.Model], metrics: dsl.Input[dsl.Metrics]):
     "upload the model where serving picks it up"
     return dsl.ContainerSpec(
         image="ghcr.io/acme/churn-deploy:0.9",
-        command=["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"],
+        command=JOIN_IN_SH,
         args=[
             "cd -- /srv/churn || exit\n",
             "python3 -m tinyml.deploy --model ",
-            a_model.path,
+            model.path,
             " --metrics ",
-            a_metrics.path,
+            metrics.path,
             " --target ",
             "s3://acme-ml/churn/releases/current/",
         ],
@@ -365,15 +362,15 @@ def publish_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.container_component
-def hold(v_evaluate__accuracy: float):
+def hold(accuracy: float):
     "the model is not good enough (or this is a dry run); keep serving the old one"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "cd -- /srv/churn || exit\n",
             'python3 -m tinyml.notify --file /srv/churn/decisions.log --message "held back a model with accuracy ',
-            v_evaluate__accuracy,
+            accuracy,
             '"',
         ],
     )
@@ -403,7 +400,7 @@ def page_oncall():
     "publishing broke; page whoever is on call"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "cd -- /srv/churn || exit\n",
             'python3 -m tinyml.notify --file /srv/churn/pages.log --message "churn model publish failed, serving the previous release"',
@@ -431,7 +428,7 @@ def page_oncall_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.component(base_image=IMAGE)
-def announce(v_evaluate__accuracy: float):
+def announce(accuracy: float):
     import json
 
     def _text(value):
@@ -450,7 +447,7 @@ def announce(v_evaluate__accuracy: float):
 
     main(
         file="/srv/churn/decisions.log",
-        message=("run finished, best accuracy " + _text(v_evaluate__accuracy)),
+        message=("run finished, best accuracy " + _text(accuracy)),
     )
 
 
@@ -512,11 +509,9 @@ def churn(
     min_rows: int = 1000,
 ):
     alerts_task = dagshift_alerts()
-    alerts_task.set_display_name("dagshift-alerts")
     alerts_task.set_caching_options(enable_caching=False)
     with dsl.ExitHandler(alerts_task):
         clean_task = clean()
-        clean_task.set_display_name("clean")
         clean_task.set_caching_options(enable_caching=True)
         clean_task.set_retry(
             num_retries=2,
@@ -539,10 +534,7 @@ def churn(
         clean_alerts_task.after(clean_task)
         clean_alerts_task.ignore_upstream_failure()
         clean_alerts_task.set_caching_options(enable_caching=False)
-        validate_task = validate(
-            p_min_rows=min_rows, a_clean=clean_task.outputs["a_clean"]
-        )
-        validate_task.set_display_name("validate")
+        validate_task = validate(min_rows=min_rows, clean=clean_task.outputs["clean"])
         validate_task.set_caching_options(enable_caching=False)
         validate_task.set_env_variable("LOG_LEVEL", "info")
         validate_task.set_env_variable("PYTHONHASHSEED", "0")
@@ -559,8 +551,7 @@ def churn(
         validate_alerts_task.after(validate_task)
         validate_alerts_task.ignore_upstream_failure()
         validate_alerts_task.set_caching_options(enable_caching=False)
-        profile_task = profile(a_clean=clean_task.outputs["a_clean"])
-        profile_task.set_display_name("profile")
+        profile_task = profile(clean=clean_task.outputs["clean"])
         profile_task.set_caching_options(enable_caching=True)
         profile_task.set_retry(
             num_retries=2,
@@ -583,8 +574,7 @@ def churn(
         profile_alerts_task.after(profile_task)
         profile_alerts_task.ignore_upstream_failure()
         profile_alerts_task.set_caching_options(enable_caching=False)
-        split_task = split(a_clean=clean_task.outputs["a_clean"])
-        split_task.set_display_name("split")
+        split_task = split(clean=clean_task.outputs["clean"])
         split_task.after(validate_task)
         split_task.set_caching_options(enable_caching=False)
         split_task.set_retry(
@@ -610,13 +600,12 @@ def churn(
         split_alerts_task.set_caching_options(enable_caching=False)
         with dsl.ParallelFor(models, parallelism=2) as train_item:
             train_task = train(
-                p_learning_rate=learning_rate,
-                p_epochs=epochs,
-                a_train_set=split_task.outputs["a_train_set"],
-                a_test_set=split_task.outputs["a_test_set"],
+                learning_rate=learning_rate,
+                epochs=epochs,
+                train_set=split_task.outputs["train_set"],
+                test_set=split_task.outputs["test_set"],
                 item=train_item,
             )
-            train_task.set_display_name("train")
             train_task.set_caching_options(enable_caching=False)
             train_task.set_retry(
                 num_retries=3,
@@ -647,9 +636,7 @@ def churn(
             train_alerts_task.after(train_task)
             train_alerts_task.ignore_upstream_failure()
             train_alerts_task.set_caching_options(enable_caching=False)
-        pick_best_task = pick_best(
-            v_train__result=dsl.Collected(train_task.outputs["o_result"])
-        )
+        pick_best_task = pick_best(result=dsl.Collected(train_task.outputs["result"]))
         pick_best_task.set_display_name("pick_best")
         pick_best_task.set_caching_options(enable_caching=False)
         pick_best_task.set_retry(
@@ -674,10 +661,9 @@ def churn(
         pick_best_alerts_task.ignore_upstream_failure()
         pick_best_alerts_task.set_caching_options(enable_caching=False)
         evaluate_task = evaluate(
-            a_model=pick_best_task.outputs["a_model"],
-            a_test_set=split_task.outputs["a_test_set"],
+            model=pick_best_task.outputs["model"],
+            test_set=split_task.outputs["test_set"],
         )
-        evaluate_task.set_display_name("evaluate")
         evaluate_task.set_caching_options(enable_caching=False)
         evaluate_task.set_retry(
             num_retries=2,
@@ -700,13 +686,12 @@ def churn(
         evaluate_alerts_task.after(evaluate_task)
         evaluate_alerts_task.ignore_upstream_failure()
         evaluate_alerts_task.set_caching_options(enable_caching=False)
-        with dsl.If(evaluate_task.outputs["o_accuracy"] >= threshold):
+        with dsl.If(evaluate_task.outputs["accuracy"] >= threshold):
             with dsl.If(mode == "full"):
                 publish_task = publish(
-                    a_model=pick_best_task.outputs["a_model"],
-                    a_metrics=evaluate_task.outputs["a_metrics"],
+                    model=pick_best_task.outputs["model"],
+                    metrics=evaluate_task.outputs["metrics"],
                 )
-                publish_task.set_display_name("publish")
                 publish_task.set_caching_options(enable_caching=False)
                 publish_task.set_retry(
                     num_retries=1,
@@ -771,10 +756,7 @@ def churn(
                     page_oncall_alerts_task.after(page_oncall_task)
                     page_oncall_alerts_task.ignore_upstream_failure()
                     page_oncall_alerts_task.set_caching_options(enable_caching=False)
-                announce_task = announce(
-                    v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"]
-                )
-                announce_task.set_display_name("announce")
+                announce_task = announce(accuracy=evaluate_task.outputs["accuracy"])
                 announce_task.set_caching_options(enable_caching=False)
                 announce_task.set_retry(
                     num_retries=2,
@@ -799,10 +781,7 @@ def churn(
                 announce_alerts_task.set_caching_options(enable_caching=False)
                 announce_task.after(evaluate_task, publish_task)
             with dsl.Else():
-                hold_task = hold(
-                    v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"]
-                )
-                hold_task.set_display_name("hold")
+                hold_task = hold(accuracy=evaluate_task.outputs["accuracy"])
                 hold_task.set_caching_options(enable_caching=False)
                 hold_task.set_retry(
                     num_retries=2,
@@ -826,7 +805,7 @@ def churn(
                 hold_alerts_task.ignore_upstream_failure()
                 hold_alerts_task.set_caching_options(enable_caching=False)
                 announce_task_else1 = announce(
-                    v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"]
+                    accuracy=evaluate_task.outputs["accuracy"]
                 )
                 announce_task_else1.set_display_name("announce")
                 announce_task_else1.set_caching_options(enable_caching=False)
@@ -853,7 +832,7 @@ def churn(
                 announce_alerts_task.set_caching_options(enable_caching=False)
                 announce_task_else1.after(evaluate_task, hold_task)
         with dsl.Else():
-            hold_task = hold(v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"])
+            hold_task = hold(accuracy=evaluate_task.outputs["accuracy"])
             hold_task.set_display_name("hold")
             hold_task.set_caching_options(enable_caching=False)
             hold_task.set_retry(
@@ -877,9 +856,7 @@ def churn(
             hold_alerts_task.after(hold_task)
             hold_alerts_task.ignore_upstream_failure()
             hold_alerts_task.set_caching_options(enable_caching=False)
-            announce_task_else = announce(
-                v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"]
-            )
+            announce_task_else = announce(accuracy=evaluate_task.outputs["accuracy"])
             announce_task_else.set_display_name("announce")
             announce_task_else.set_caching_options(enable_caching=False)
             announce_task_else.set_retry(

@@ -13,18 +13,21 @@ from kfp import kubernetes
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.container_component
-def fetch(p_fail_times: int, a_raw: dsl.Output[dsl.Dataset]):
+def fetch(fail_times: int, raw: dsl.Output[dsl.Dataset]):
     "an unreliable source; fails the first `fail_times` attempts"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.flaky --name fetch --fail-times ",
-            p_fail_times,
+            fail_times,
             " --rows 300 --out ",
-            a_raw.path,
+            raw.path,
         ],
     )
 
@@ -47,20 +50,20 @@ def fetch_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.container_component
 def transform(
-    a_raw: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    raw: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.transform --src ",
-            a_raw.path,
+            raw.path,
             " --train-out ",
-            a_train_set.path,
+            train_set.path,
             " --test-out ",
-            a_test_set.path,
+            test_set.path,
         ],
     )
 
@@ -83,13 +86,13 @@ def transform_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.component(base_image=IMAGE)
 def train(
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_model: dsl.Output[dsl.Model],
+    train_set: dsl.Input[dsl.Dataset],
+    test_set: dsl.Input[dsl.Dataset],
+    model: dsl.Output[dsl.Model],
 ):
     from tinyml.train import main
 
-    main(train=a_train_set.path, test=a_test_set.path, model_out=a_model.path)
+    main(train=train_set.path, test=test_set.path, model_out=model.path)
 
 
 @dsl.component(base_image=IMAGE)
@@ -110,21 +113,19 @@ def train_alerts(status: dsl.PipelineTaskFinalStatus):
 
 @dsl.container_component
 def deploy_primary(
-    p_primary_down: bool,
-    a_model: dsl.Input[dsl.Model],
-    a_primary: dsl.Output[dsl.Artifact],
+    primary_down: bool, model: dsl.Input[dsl.Model], primary: dsl.Output[dsl.Artifact]
 ):
     "the main model registry; down while primary_down is true"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.deploy --model ",
-            a_model.path,
+            model.path,
             " --target ",
-            a_primary.path,
+            primary.path,
             " --fail ",
-            p_primary_down,
+            primary_down,
         ],
     )
 
@@ -146,18 +147,16 @@ def deploy_primary_alerts(status: dsl.PipelineTaskFinalStatus):
 
 
 @dsl.container_component
-def deploy_fallback(
-    a_model: dsl.Input[dsl.Model], a_fallback: dsl.Output[dsl.Artifact]
-):
+def deploy_fallback(model: dsl.Input[dsl.Model], fallback: dsl.Output[dsl.Artifact]):
     "runs only when deploy_primary failed"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.deploy --model ",
-            a_model.path,
+            model.path,
             " --target ",
-            a_fallback.path,
+            fallback.path,
         ],
     )
 
@@ -206,11 +205,9 @@ def dagshift_alerts(status: dsl.PipelineTaskFinalStatus):
 )
 def error_handling(fail_times: int = 2, primary_down: bool = True):
     alerts_task = dagshift_alerts()
-    alerts_task.set_display_name("dagshift-alerts")
     alerts_task.set_caching_options(enable_caching=False)
     with dsl.ExitHandler(alerts_task):
-        fetch_task = fetch(p_fail_times=fail_times)
-        fetch_task.set_display_name("fetch")
+        fetch_task = fetch(fail_times=fail_times)
         fetch_task.set_caching_options(enable_caching=False)
         fetch_task.set_retry(
             num_retries=3,
@@ -225,8 +222,7 @@ def error_handling(fail_times: int = 2, primary_down: bool = True):
         fetch_alerts_task.after(fetch_task)
         fetch_alerts_task.ignore_upstream_failure()
         fetch_alerts_task.set_caching_options(enable_caching=False)
-        transform_task = transform(a_raw=fetch_task.outputs["a_raw"])
-        transform_task.set_display_name("transform")
+        transform_task = transform(raw=fetch_task.outputs["raw"])
         transform_task.set_caching_options(enable_caching=False)
         transform_task.set_retry(
             num_retries=1,
@@ -242,10 +238,9 @@ def error_handling(fail_times: int = 2, primary_down: bool = True):
         transform_alerts_task.ignore_upstream_failure()
         transform_alerts_task.set_caching_options(enable_caching=False)
         train_task = train(
-            a_train_set=transform_task.outputs["a_train_set"],
-            a_test_set=transform_task.outputs["a_test_set"],
+            train_set=transform_task.outputs["train_set"],
+            test_set=transform_task.outputs["test_set"],
         )
-        train_task.set_display_name("train")
         train_task.set_caching_options(enable_caching=False)
         train_task.set_retry(
             num_retries=1,
@@ -261,7 +256,7 @@ def error_handling(fail_times: int = 2, primary_down: bool = True):
         train_alerts_task.ignore_upstream_failure()
         train_alerts_task.set_caching_options(enable_caching=False)
         deploy_primary_task = deploy_primary(
-            p_primary_down=primary_down, a_model=train_task.outputs["a_model"]
+            primary_down=primary_down, model=train_task.outputs["model"]
         )
         deploy_primary_task.set_display_name("deploy_primary")
         deploy_primary_task.set_caching_options(enable_caching=False)
@@ -280,9 +275,7 @@ def error_handling(fail_times: int = 2, primary_down: bool = True):
         deploy_fallback_watch_deploy_primary.ignore_upstream_failure()
         deploy_fallback_watch_deploy_primary.set_caching_options(enable_caching=False)
         with dsl.If(deploy_fallback_watch_deploy_primary.output == "FAILED"):
-            deploy_fallback_task = deploy_fallback(
-                a_model=train_task.outputs["a_model"]
-            )
+            deploy_fallback_task = deploy_fallback(model=train_task.outputs["model"])
             deploy_fallback_task.set_display_name("deploy_fallback")
             deploy_fallback_task.set_caching_options(enable_caching=False)
             deploy_fallback_task.set_retry(

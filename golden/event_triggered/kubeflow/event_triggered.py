@@ -8,114 +8,105 @@ Do not edit: change the pipeline file and run `dagshift compile` again.
 # Source: 'examples/event_triggered.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
-from typing import NamedTuple
-
 from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.component(base_image=IMAGE)
-def clean_batch(
-    a_clean_batch: dsl.Output[dsl.Dataset],
-) -> NamedTuple("Outputs", [("o_rows", int)]):
+def clean_batch(clean_batch: dsl.Output[dsl.Dataset]) -> int:
     from tinyml.clean import main
 
-    result = main(src="incoming/batch.csv", dst=a_clean_batch.path)
-    outputs = NamedTuple("Outputs", [("o_rows", int)])
-    return outputs(result)
+    rows = main(src="incoming/batch.csv", dst=clean_batch.path)
+    return rows
 
 
 @dsl.container_component
-def validate_batch(p_min_rows: int, a_clean_batch: dsl.Input[dsl.Dataset]):
+def validate_batch(min_rows: int, clean_batch: dsl.Input[dsl.Dataset]):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.validate --src ",
-            a_clean_batch.path,
+            clean_batch.path,
             " --min-rows ",
-            p_min_rows,
+            min_rows,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
 def profile_batch(
-    a_clean_batch: dsl.Input[dsl.Dataset], a_batch_stats: dsl.Output[dsl.Metrics]
+    clean_batch: dsl.Input[dsl.Dataset], batch_stats: dsl.Output[dsl.Metrics]
 ):
     from tinyml.stats import main
 
-    main(src=a_clean_batch.path, out=a_batch_stats.path)
+    main(src=clean_batch.path, out=batch_stats.path)
 
 
 @dsl.container_component
 def split_batch(
-    a_clean_batch: dsl.Input[dsl.Dataset],
-    a_batch_train: dsl.Output[dsl.Dataset],
-    a_batch_test: dsl.Output[dsl.Dataset],
+    clean_batch: dsl.Input[dsl.Dataset],
+    batch_train: dsl.Output[dsl.Dataset],
+    batch_test: dsl.Output[dsl.Dataset],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.split --src ",
-            a_clean_batch.path,
+            clean_batch.path,
             " --test-fraction 0.3 --train-out ",
-            a_batch_train.path,
+            batch_train.path,
             " --test-out ",
-            a_batch_test.path,
+            batch_test.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def retrain(
-    a_batch_train: dsl.Input[dsl.Dataset], a_batch_model: dsl.Output[dsl.Model]
-):
+def retrain(batch_train: dsl.Input[dsl.Dataset], batch_model: dsl.Output[dsl.Model]):
     from tinyml.train import main
 
-    main(
-        model="logreg",
-        train=a_batch_train.path,
-        model_out=a_batch_model.path,
-        epochs=30,
-    )
+    main(model="logreg", train=batch_train.path, model_out=batch_model.path, epochs=30)
 
 
 @dsl.container_component
 def evaluate_batch(
-    a_batch_model: dsl.Input[dsl.Model],
-    a_batch_test: dsl.Input[dsl.Dataset],
-    a_batch_metrics: dsl.Output[dsl.Metrics],
-    o_accuracy: dsl.OutputPath(float),
+    batch_model: dsl.Input[dsl.Model],
+    batch_test: dsl.Input[dsl.Dataset],
+    batch_metrics: dsl.Output[dsl.Metrics],
+    accuracy: dsl.OutputPath(float),
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.evaluate --model ",
-            a_batch_model.path,
+            batch_model.path,
             " --data ",
-            a_batch_test.path,
+            batch_test.path,
             " --metrics-out ",
-            a_batch_metrics.path,
+            batch_metrics.path,
             " --accuracy-out ",
-            o_accuracy,
+            accuracy,
         ],
     )
 
 
 @dsl.container_component
-def notify(v_clean_batch__rows: int, v_evaluate_batch__accuracy: float):
+def notify(rows: int, accuracy: float):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             'python3 -m tinyml.notify --file state/events.log --message "batch processed - ',
-            v_clean_batch__rows,
+            rows,
             " clean rows, retrained model accuracy ",
-            v_evaluate_batch__accuracy,
+            accuracy,
             '"',
         ],
     )
@@ -130,35 +121,31 @@ def event_triggered(min_rows: int = 100):
     clean_batch_task.set_display_name("clean_batch")
     clean_batch_task.set_caching_options(enable_caching=False)
     validate_batch_task = validate_batch(
-        p_min_rows=min_rows, a_clean_batch=clean_batch_task.outputs["a_clean_batch"]
+        min_rows=min_rows, clean_batch=clean_batch_task.outputs["clean_batch"]
     )
     validate_batch_task.set_display_name("validate_batch")
     validate_batch_task.set_caching_options(enable_caching=False)
     profile_batch_task = profile_batch(
-        a_clean_batch=clean_batch_task.outputs["a_clean_batch"]
+        clean_batch=clean_batch_task.outputs["clean_batch"]
     )
     profile_batch_task.set_display_name("profile_batch")
     profile_batch_task.set_caching_options(enable_caching=False)
-    split_batch_task = split_batch(
-        a_clean_batch=clean_batch_task.outputs["a_clean_batch"]
-    )
+    split_batch_task = split_batch(clean_batch=clean_batch_task.outputs["clean_batch"])
     split_batch_task.set_display_name("split_batch")
     split_batch_task.after(validate_batch_task)
     split_batch_task.set_caching_options(enable_caching=False)
-    retrain_task = retrain(a_batch_train=split_batch_task.outputs["a_batch_train"])
-    retrain_task.set_display_name("retrain")
+    retrain_task = retrain(batch_train=split_batch_task.outputs["batch_train"])
     retrain_task.set_caching_options(enable_caching=False)
     evaluate_batch_task = evaluate_batch(
-        a_batch_model=retrain_task.outputs["a_batch_model"],
-        a_batch_test=split_batch_task.outputs["a_batch_test"],
+        batch_model=retrain_task.outputs["batch_model"],
+        batch_test=split_batch_task.outputs["batch_test"],
     )
     evaluate_batch_task.set_display_name("evaluate_batch")
     evaluate_batch_task.set_caching_options(enable_caching=False)
     notify_task = notify(
-        v_clean_batch__rows=clean_batch_task.outputs["o_rows"],
-        v_evaluate_batch__accuracy=evaluate_batch_task.outputs["o_accuracy"],
+        rows=clean_batch_task.outputs["Output"],
+        accuracy=evaluate_batch_task.outputs["accuracy"],
     )
-    notify_task.set_display_name("notify")
     notify_task.after(profile_batch_task)
     notify_task.set_caching_options(enable_caching=False)
 

@@ -8,57 +8,48 @@ Do not edit: change the pipeline file and run `dagshift compile` again.
 # Source: 'examples/fan_out.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
-from typing import NamedTuple
-
 from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.container_component
-def ingest(p_seed: int, a_raw: dsl.Output[dsl.Dataset]):
+def ingest(seed: int, raw: dsl.Output[dsl.Dataset]):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
-        args=[
-            "python3 -m tinyml.ingest --rows 400 --seed ",
-            p_seed,
-            " --out ",
-            a_raw.path,
-        ],
+        command=JOIN_IN_BASH,
+        args=["python3 -m tinyml.ingest --rows 400 --seed ", seed, " --out ", raw.path],
     )
 
 
 @dsl.container_component
-def clean(a_raw: dsl.Input[dsl.Dataset], a_clean: dsl.Output[dsl.Dataset]):
+def clean(raw: dsl.Input[dsl.Dataset], clean: dsl.Output[dsl.Dataset]):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
-        args=["python3 -m tinyml.clean --src ", a_raw.path, " --dst ", a_clean.path],
+        command=JOIN_IN_BASH,
+        args=["python3 -m tinyml.clean --src ", raw.path, " --dst ", clean.path],
     )
 
 
 @dsl.component(base_image=IMAGE)
 def split(
-    p_seed: int,
-    a_clean: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    seed: int,
+    clean: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     from tinyml.split import main
 
-    main(
-        src=a_clean.path,
-        train_out=a_train_set.path,
-        test_out=a_test_set.path,
-        seed=p_seed,
-    )
+    main(src=clean.path, train_out=train_set.path, test_out=test_set.path, seed=seed)
 
 
 @dsl.component(base_image=IMAGE)
 def train(
-    a_train_set: dsl.Input[dsl.Dataset], a_test_set: dsl.Input[dsl.Dataset], item: str
-) -> NamedTuple("Outputs", [("o_result", dict)]):
+    train_set: dsl.Input[dsl.Dataset], test_set: dsl.Input[dsl.Dataset], item: str
+) -> dict:
     import json
 
     def _text(value):
@@ -72,94 +63,90 @@ def train(
 
     result = main(
         model=item,
-        train=a_train_set.path,
-        test=a_test_set.path,
+        train=train_set.path,
+        test=test_set.path,
         model_out=("models/" + _text(item) + ".json"),
     )
-    outputs = NamedTuple("Outputs", [("o_result", dict)])
-    return outputs(result)
+    return result
 
 
 @dsl.component(base_image=IMAGE)
 def pick_best(
-    v_train__result: list,
-    a_leaderboard: dsl.Output[dsl.Metrics],
-    a_best_model: dsl.Output[dsl.Model],
+    result: list,
+    leaderboard: dsl.Output[dsl.Metrics],
+    best_model: dsl.Output[dsl.Model],
 ):
     from tinyml.select import best
 
-    best(results=v_train__result, out=a_leaderboard.path, model_out=a_best_model.path)
+    best(results=result, out=leaderboard.path, model_out=best_model.path)
 
 
 @dsl.container_component
 def tune_lr(
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_test_set: dsl.Input[dsl.Dataset],
+    train_set: dsl.Input[dsl.Dataset],
+    test_set: dsl.Input[dsl.Dataset],
     item_name: str,
     item_lr: str,
-    o_result: dsl.OutputPath(dict),
+    result: dsl.OutputPath(dict),
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.train --model logreg --name ",
             item_name,
             " --learning-rate ",
             item_lr,
             " --train ",
-            a_train_set.path,
+            train_set.path,
             " --test ",
-            a_test_set.path,
+            test_set.path,
             " --model-out models/",
             item_name,
             ".json --result-out ",
-            o_result,
+            result,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def pick_lr(v_tune_lr__result: list, a_lr_leaderboard: dsl.Output[dsl.Metrics]):
+def pick_lr(result: list, lr_leaderboard: dsl.Output[dsl.Metrics]):
     from tinyml.select import best
 
-    best(results=v_tune_lr__result, out=a_lr_leaderboard.path)
+    best(results=result, out=lr_leaderboard.path)
 
 
 @dsl.component(base_image=IMAGE)
-def shard(
-    p_shards: int, a_clean: dsl.Input[dsl.Dataset]
-) -> NamedTuple("Outputs", [("o_shards", list)]):
+def shard(shards: int, clean: dsl.Input[dsl.Dataset]) -> list:
     from tinyml.shard import main
 
-    result = main(src=a_clean.path, out_dir="data/shards", shards=p_shards)
-    outputs = NamedTuple("Outputs", [("o_shards", list)])
-    return outputs(result)
+    shards = main(src=clean.path, out_dir="data/shards", shards=shards)
+    return shards
 
 
 @dsl.container_component
 def score_shard(
-    a_best_model: dsl.Input[dsl.Model], item: str, o_summary: dsl.OutputPath(dict)
+    best_model: dsl.Input[dsl.Model], item: str, summary: dsl.OutputPath(dict)
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.predict --model ",
-            a_best_model.path,
+            best_model.path,
             " --data ",
             item,
             " --out-dir data/predictions --summary-out ",
-            o_summary,
+            summary,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def summarize(v_score_shard__summary: list, a_predictions: dsl.Output[dsl.Metrics]):
+def summarize(summary: list, predictions: dsl.Output[dsl.Metrics]):
     from tinyml.predict import summarize
 
-    summarize(summaries=v_score_shard__summary, out=a_predictions.path)
+    summarize(summaries=summary, out=predictions.path)
 
 
 @dsl.pipeline(
@@ -169,26 +156,20 @@ def summarize(v_score_shard__summary: list, a_predictions: dsl.Output[dsl.Metric
 def fan_out(
     models: list = ["logreg", "stump", "centroid"], shards: int = 3, seed: int = 42
 ):
-    ingest_task = ingest(p_seed=seed)
-    ingest_task.set_display_name("ingest")
+    ingest_task = ingest(seed=seed)
     ingest_task.set_caching_options(enable_caching=False)
-    clean_task = clean(a_raw=ingest_task.outputs["a_raw"])
-    clean_task.set_display_name("clean")
+    clean_task = clean(raw=ingest_task.outputs["raw"])
     clean_task.set_caching_options(enable_caching=False)
-    split_task = split(p_seed=seed, a_clean=clean_task.outputs["a_clean"])
-    split_task.set_display_name("split")
+    split_task = split(seed=seed, clean=clean_task.outputs["clean"])
     split_task.set_caching_options(enable_caching=False)
     with dsl.ParallelFor(models, parallelism=2) as train_item:
         train_task = train(
-            a_train_set=split_task.outputs["a_train_set"],
-            a_test_set=split_task.outputs["a_test_set"],
+            train_set=split_task.outputs["train_set"],
+            test_set=split_task.outputs["test_set"],
             item=train_item,
         )
-        train_task.set_display_name("train")
         train_task.set_caching_options(enable_caching=False)
-    pick_best_task = pick_best(
-        v_train__result=dsl.Collected(train_task.outputs["o_result"])
-    )
+    pick_best_task = pick_best(result=dsl.Collected(train_task.output))
     pick_best_task.set_display_name("pick_best")
     pick_best_task.set_caching_options(enable_caching=False)
     with dsl.ParallelFor(
@@ -199,31 +180,27 @@ def fan_out(
         ]
     ) as tune_lr_item:
         tune_lr_task = tune_lr(
-            a_train_set=split_task.outputs["a_train_set"],
-            a_test_set=split_task.outputs["a_test_set"],
+            train_set=split_task.outputs["train_set"],
+            test_set=split_task.outputs["test_set"],
             item_name=tune_lr_item.k_name,
             item_lr=tune_lr_item.k_lr,
         )
         tune_lr_task.set_display_name("tune_lr")
         tune_lr_task.set_caching_options(enable_caching=False)
-    pick_lr_task = pick_lr(
-        v_tune_lr__result=dsl.Collected(tune_lr_task.outputs["o_result"])
-    )
+    pick_lr_task = pick_lr(result=dsl.Collected(tune_lr_task.outputs["result"]))
     pick_lr_task.set_display_name("pick_lr")
     pick_lr_task.set_caching_options(enable_caching=False)
-    shard_task = shard(p_shards=shards, a_clean=clean_task.outputs["a_clean"])
-    shard_task.set_display_name("shard")
+    shard_task = shard(shards=shards, clean=clean_task.outputs["clean"])
     shard_task.set_caching_options(enable_caching=False)
-    with dsl.ParallelFor(shard_task.outputs["o_shards"]) as score_shard_item:
+    with dsl.ParallelFor(shard_task.output) as score_shard_item:
         score_shard_task = score_shard(
-            a_best_model=pick_best_task.outputs["a_best_model"], item=score_shard_item
+            best_model=pick_best_task.outputs["best_model"], item=score_shard_item
         )
         score_shard_task.set_display_name("score_shard")
         score_shard_task.set_caching_options(enable_caching=False)
     summarize_task = summarize(
-        v_score_shard__summary=dsl.Collected(score_shard_task.outputs["o_summary"])
+        summary=dsl.Collected(score_shard_task.outputs["summary"])
     )
-    summarize_task.set_display_name("summarize")
     summarize_task.set_caching_options(enable_caching=False)
 
 

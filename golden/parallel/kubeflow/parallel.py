@@ -12,143 +12,142 @@ from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.container_component
-def ingest(p_rows: int, p_seed: int, a_raw: dsl.Output[dsl.Dataset]):
+def ingest(rows: int, seed: int, raw: dsl.Output[dsl.Dataset]):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.ingest --rows ",
-            p_rows,
+            rows,
             " --seed ",
-            p_seed,
+            seed,
             " --out ",
-            a_raw.path,
+            raw.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def clean(a_raw: dsl.Input[dsl.Dataset], a_clean: dsl.Output[dsl.Dataset]):
+def clean(raw: dsl.Input[dsl.Dataset], clean: dsl.Output[dsl.Dataset]):
     from tinyml.clean import main
 
-    main(src=a_raw.path, dst=a_clean.path)
+    main(src=raw.path, dst=clean.path)
 
 
 @dsl.container_component
 def split(
-    p_seed: int,
-    a_clean: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    seed: int,
+    clean: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.split --src ",
-            a_clean.path,
+            clean.path,
             " --seed ",
-            p_seed,
+            seed,
             " --train-out ",
-            a_train_set.path,
+            train_set.path,
             " --test-out ",
-            a_test_set.path,
+            test_set.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def profile(a_clean: dsl.Input[dsl.Dataset], a_stats: dsl.Output[dsl.Metrics]):
+def profile(clean: dsl.Input[dsl.Dataset], stats: dsl.Output[dsl.Metrics]):
     from tinyml.stats import main
 
-    main(src=a_clean.path, out=a_stats.path)
+    main(src=clean.path, out=stats.path)
 
 
 @dsl.container_component
 def train_logreg(
-    p_seed: int,
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_logreg_model: dsl.Output[dsl.Model],
+    seed: int, train_set: dsl.Input[dsl.Dataset], logreg_model: dsl.Output[dsl.Model]
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.train --model logreg --train ",
-            a_train_set.path,
+            train_set.path,
             " --seed ",
-            p_seed,
+            seed,
             " --model-out ",
-            a_logreg_model.path,
+            logreg_model.path,
         ],
     )
 
 
 @dsl.container_component
 def evaluate_logreg(
-    a_logreg_model: dsl.Input[dsl.Model],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_logreg_metrics: dsl.Output[dsl.Metrics],
+    logreg_model: dsl.Input[dsl.Model],
+    test_set: dsl.Input[dsl.Dataset],
+    logreg_metrics: dsl.Output[dsl.Metrics],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.evaluate --model ",
-            a_logreg_model.path,
+            logreg_model.path,
             " --data ",
-            a_test_set.path,
+            test_set.path,
             " --metrics-out ",
-            a_logreg_metrics.path,
+            logreg_metrics.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
 def train_centroid(
-    a_train_set: dsl.Input[dsl.Dataset], a_centroid_model: dsl.Output[dsl.Model]
+    train_set: dsl.Input[dsl.Dataset], centroid_model: dsl.Output[dsl.Model]
 ):
     from tinyml.train import main
 
-    main(model="centroid", train=a_train_set.path, model_out=a_centroid_model.path)
+    main(model="centroid", train=train_set.path, model_out=centroid_model.path)
 
 
 @dsl.component(base_image=IMAGE)
 def evaluate_centroid(
-    a_centroid_model: dsl.Input[dsl.Model],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_centroid_metrics: dsl.Output[dsl.Metrics],
+    centroid_model: dsl.Input[dsl.Model],
+    test_set: dsl.Input[dsl.Dataset],
+    centroid_metrics: dsl.Output[dsl.Metrics],
 ):
     from tinyml.evaluate import main
 
     main(
-        model=a_centroid_model.path,
-        data=a_test_set.path,
-        metrics_out=a_centroid_metrics.path,
+        model=centroid_model.path, data=test_set.path, metrics_out=centroid_metrics.path
     )
 
 
 @dsl.container_component
 def report(
-    a_stats: dsl.Input[dsl.Metrics],
-    a_logreg_metrics: dsl.Input[dsl.Metrics],
-    a_centroid_metrics: dsl.Input[dsl.Metrics],
-    a_report: dsl.Output[dsl.Metrics],
+    stats: dsl.Input[dsl.Metrics],
+    logreg_metrics: dsl.Input[dsl.Metrics],
+    centroid_metrics: dsl.Input[dsl.Metrics],
+    report: dsl.Output[dsl.Metrics],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.report --stats ",
-            a_stats.path,
+            stats.path,
             " --metrics ",
-            a_logreg_metrics.path,
+            logreg_metrics.path,
             " ",
-            a_centroid_metrics.path,
+            centroid_metrics.path,
             " --out ",
-            a_report.path,
+            report.path,
         ],
     )
 
@@ -158,44 +157,39 @@ def report(
     description="Train two kinds of model and profile the data side by side, then compare.",
 )
 def parallel(rows: int = 400, seed: int = 42):
-    ingest_task = ingest(p_rows=rows, p_seed=seed)
-    ingest_task.set_display_name("ingest")
+    ingest_task = ingest(rows=rows, seed=seed)
     ingest_task.set_caching_options(enable_caching=False)
-    clean_task = clean(a_raw=ingest_task.outputs["a_raw"])
-    clean_task.set_display_name("clean")
+    clean_task = clean(raw=ingest_task.outputs["raw"])
     clean_task.set_caching_options(enable_caching=False)
-    split_task = split(p_seed=seed, a_clean=clean_task.outputs["a_clean"])
-    split_task.set_display_name("split")
+    split_task = split(seed=seed, clean=clean_task.outputs["clean"])
     split_task.set_caching_options(enable_caching=False)
-    profile_task = profile(a_clean=clean_task.outputs["a_clean"])
-    profile_task.set_display_name("profile")
+    profile_task = profile(clean=clean_task.outputs["clean"])
     profile_task.set_caching_options(enable_caching=False)
     train_logreg_task = train_logreg(
-        p_seed=seed, a_train_set=split_task.outputs["a_train_set"]
+        seed=seed, train_set=split_task.outputs["train_set"]
     )
     train_logreg_task.set_display_name("train_logreg")
     train_logreg_task.set_caching_options(enable_caching=False)
     evaluate_logreg_task = evaluate_logreg(
-        a_logreg_model=train_logreg_task.outputs["a_logreg_model"],
-        a_test_set=split_task.outputs["a_test_set"],
+        logreg_model=train_logreg_task.outputs["logreg_model"],
+        test_set=split_task.outputs["test_set"],
     )
     evaluate_logreg_task.set_display_name("evaluate_logreg")
     evaluate_logreg_task.set_caching_options(enable_caching=False)
-    train_centroid_task = train_centroid(a_train_set=split_task.outputs["a_train_set"])
+    train_centroid_task = train_centroid(train_set=split_task.outputs["train_set"])
     train_centroid_task.set_display_name("train_centroid")
     train_centroid_task.set_caching_options(enable_caching=False)
     evaluate_centroid_task = evaluate_centroid(
-        a_centroid_model=train_centroid_task.outputs["a_centroid_model"],
-        a_test_set=split_task.outputs["a_test_set"],
+        centroid_model=train_centroid_task.outputs["centroid_model"],
+        test_set=split_task.outputs["test_set"],
     )
     evaluate_centroid_task.set_display_name("evaluate_centroid")
     evaluate_centroid_task.set_caching_options(enable_caching=False)
     report_task = report(
-        a_stats=profile_task.outputs["a_stats"],
-        a_logreg_metrics=evaluate_logreg_task.outputs["a_logreg_metrics"],
-        a_centroid_metrics=evaluate_centroid_task.outputs["a_centroid_metrics"],
+        stats=profile_task.outputs["stats"],
+        logreg_metrics=evaluate_logreg_task.outputs["logreg_metrics"],
+        centroid_metrics=evaluate_centroid_task.outputs["centroid_metrics"],
     )
-    report_task.set_display_name("report")
     report_task.set_caching_options(enable_caching=False)
 
 

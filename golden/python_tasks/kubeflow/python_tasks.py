@@ -16,65 +16,65 @@ IMAGE = "python:3.12-slim"
 
 
 @dsl.component(base_image=IMAGE)
-def ingest(p_rows: int, p_seed: int, a_raw: dsl.Output[dsl.Dataset]):
+def ingest(rows: int, seed: int, raw: dsl.Output[dsl.Dataset]):
     from tinyml.ingest import main
 
-    main(out=a_raw.path, rows=p_rows, seed=p_seed)
+    main(out=raw.path, rows=rows, seed=seed)
 
 
 @dsl.component(base_image=IMAGE)
-def clean(a_raw: dsl.Input[dsl.Dataset], a_clean: dsl.Output[dsl.Dataset]):
+def clean(raw: dsl.Input[dsl.Dataset], clean: dsl.Output[dsl.Dataset]):
     from tinyml.clean import main
 
-    main(src=a_raw.path, dst=a_clean.path)
+    main(src=raw.path, dst=clean.path)
 
 
 @dsl.component(base_image=IMAGE)
 def split(
-    p_test_fraction: float,
-    p_seed: int,
-    a_clean: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    test_fraction: float,
+    seed: int,
+    clean: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     "hold out a test set that only the chosen model sees"
     from tinyml.split import main
 
     main(
-        src=a_clean.path,
-        train_out=a_train_set.path,
-        test_out=a_test_set.path,
-        test_fraction=p_test_fraction,
-        seed=p_seed,
+        src=clean.path,
+        train_out=train_set.path,
+        test_out=test_set.path,
+        test_fraction=test_fraction,
+        seed=seed,
     )
 
 
 @dsl.component(base_image=IMAGE)
 def holdout(
-    p_seed: int,
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_fit_set: dsl.Output[dsl.Dataset],
-    a_valid_set: dsl.Output[dsl.Dataset],
+    seed: int,
+    train_set: dsl.Input[dsl.Dataset],
+    fit_set: dsl.Output[dsl.Dataset],
+    valid_set: dsl.Output[dsl.Dataset],
 ):
     "cut a validation set from the training data to compare the candidates on"
     from tinyml.split import main
 
     main(
-        src=a_train_set.path,
-        train_out=a_fit_set.path,
-        test_out=a_valid_set.path,
+        src=train_set.path,
+        train_out=fit_set.path,
+        test_out=valid_set.path,
         test_fraction=0.25,
-        seed=p_seed,
+        seed=seed,
     )
 
 
 @dsl.component(base_image=IMAGE)
 def train(
-    p_seed: int,
-    a_fit_set: dsl.Input[dsl.Dataset],
-    a_valid_set: dsl.Input[dsl.Dataset],
+    seed: int,
+    fit_set: dsl.Input[dsl.Dataset],
+    valid_set: dsl.Input[dsl.Dataset],
     item: str,
-) -> NamedTuple("Outputs", [("o_name", str), ("o_accuracy", float)]):
+) -> NamedTuple("Outputs", [("name", str), ("accuracy", float)]):
     "one candidate per model kind, scored on the validation set"
     import json
 
@@ -89,33 +89,29 @@ def train(
 
     result = main(
         model=item,
-        train=a_fit_set.path,
-        test=a_valid_set.path,
+        train=fit_set.path,
+        test=valid_set.path,
         model_out=("models/" + _text(item) + ".json"),
-        seed=p_seed,
+        seed=seed,
     )
-    outputs = NamedTuple("Outputs", [("o_name", str), ("o_accuracy", float)])
+    outputs = NamedTuple("Outputs", [("name", str), ("accuracy", float)])
     return outputs(*(result[name] for name in ["name", "accuracy"]))
 
 
 @dsl.component(base_image=IMAGE)
 def pick_best(
-    v_train__accuracy: list, v_train__name: list, a_leaderboard: dsl.Output[dsl.Metrics]
+    v_train__accuracy: list, v_train__name: list, leaderboard: dsl.Output[dsl.Metrics]
 ) -> NamedTuple("Outputs", [("o_name", str), ("o_accuracy", float)]):
     "rank the candidates; returns the winner's name and validation accuracy"
     from tinyml.select import best
 
-    result = best(
-        scores=v_train__accuracy, labels=v_train__name, out=a_leaderboard.path
-    )
+    result = best(scores=v_train__accuracy, labels=v_train__name, out=leaderboard.path)
     outputs = NamedTuple("Outputs", [("o_name", str), ("o_accuracy", float)])
     return outputs(*(result[name] for name in ["name", "accuracy"]))
 
 
 @dsl.component(base_image=IMAGE)
-def evaluate(
-    a_test_set: dsl.Input[dsl.Dataset], v_pick_best__name: str
-) -> NamedTuple("Outputs", [("o_accuracy", float)]):
+def evaluate(test_set: dsl.Input[dsl.Dataset], name: str) -> float:
     "the winner's accuracy on the held-out test set"
     import json
 
@@ -128,17 +124,14 @@ def evaluate(
 
     from tinyml.evaluate import main
 
-    result = main(
-        model=("models/" + _text(v_pick_best__name) + ".json"),
-        data=a_test_set.path,
-        metrics_out=None,
+    accuracy = main(
+        model=("models/" + _text(name) + ".json"), data=test_set.path, metrics_out=None
     )
-    outputs = NamedTuple("Outputs", [("o_accuracy", float)])
-    return outputs(result)
+    return accuracy
 
 
 @dsl.component(base_image=IMAGE)
-def deploy(v_pick_best__name: str):
+def deploy(name: str):
     import json
 
     def _text(value):
@@ -150,13 +143,11 @@ def deploy(v_pick_best__name: str):
 
     from tinyml.deploy import main
 
-    main(model=("models/" + _text(v_pick_best__name) + ".json"), target="deployed")
+    main(model=("models/" + _text(name) + ".json"), target="deployed")
 
 
 @dsl.component(base_image=IMAGE)
-def announce(
-    v_pick_best__name: str, v_pick_best__accuracy: float, v_evaluate__accuracy: float
-):
+def announce(name: str, v_pick_best__accuracy: float, v_evaluate__accuracy: float):
     import json
 
     def _text(value):
@@ -172,7 +163,7 @@ def announce(
         file="state/decisions.log",
         message=(
             "deployed "
-            + _text(v_pick_best__name)
+            + _text(name)
             + " (validation accuracy "
             + _text(v_pick_best__accuracy)
             + ", test accuracy "
@@ -183,9 +174,7 @@ def announce(
 
 
 @dsl.component(base_image=IMAGE)
-def keep_previous(
-    p_threshold: float, v_pick_best__name: str, v_evaluate__accuracy: float
-):
+def keep_previous(threshold: float, name: str, accuracy: float):
     import json
 
     def _text(value):
@@ -200,11 +189,11 @@ def keep_previous(
     main(
         file="state/decisions.log",
         message=(
-            _text(v_pick_best__name)
+            _text(name)
             + " has test accuracy "
-            + _text(v_evaluate__accuracy)
+            + _text(accuracy)
             + ", below "
-            + _text(p_threshold)
+            + _text(threshold)
             + ": kept the previously deployed model"
         ),
     )
@@ -221,60 +210,49 @@ def python_tasks(
     models: list = ["logreg", "stump", "centroid"],
     threshold: float = 0.8,
 ):
-    ingest_task = ingest(p_rows=rows, p_seed=seed)
-    ingest_task.set_display_name("ingest")
+    ingest_task = ingest(rows=rows, seed=seed)
     ingest_task.set_caching_options(enable_caching=False)
-    clean_task = clean(a_raw=ingest_task.outputs["a_raw"])
-    clean_task.set_display_name("clean")
+    clean_task = clean(raw=ingest_task.outputs["raw"])
     clean_task.set_caching_options(enable_caching=False)
     split_task = split(
-        p_test_fraction=test_fraction,
-        p_seed=seed,
-        a_clean=clean_task.outputs["a_clean"],
+        test_fraction=test_fraction, seed=seed, clean=clean_task.outputs["clean"]
     )
-    split_task.set_display_name("split")
     split_task.set_caching_options(enable_caching=False)
-    holdout_task = holdout(p_seed=seed, a_train_set=split_task.outputs["a_train_set"])
-    holdout_task.set_display_name("holdout")
+    holdout_task = holdout(seed=seed, train_set=split_task.outputs["train_set"])
     holdout_task.set_caching_options(enable_caching=False)
     with dsl.ParallelFor(models) as train_item:
         train_task = train(
-            p_seed=seed,
-            a_fit_set=holdout_task.outputs["a_fit_set"],
-            a_valid_set=holdout_task.outputs["a_valid_set"],
+            seed=seed,
+            fit_set=holdout_task.outputs["fit_set"],
+            valid_set=holdout_task.outputs["valid_set"],
             item=train_item,
         )
-        train_task.set_display_name("train")
         train_task.set_caching_options(enable_caching=False)
     pick_best_task = pick_best(
-        v_train__accuracy=dsl.Collected(train_task.outputs["o_accuracy"]),
-        v_train__name=dsl.Collected(train_task.outputs["o_name"]),
+        v_train__accuracy=dsl.Collected(train_task.outputs["accuracy"]),
+        v_train__name=dsl.Collected(train_task.outputs["name"]),
     )
     pick_best_task.set_display_name("pick_best")
     pick_best_task.set_caching_options(enable_caching=False)
     evaluate_task = evaluate(
-        a_test_set=split_task.outputs["a_test_set"],
-        v_pick_best__name=pick_best_task.outputs["o_name"],
+        test_set=split_task.outputs["test_set"], name=pick_best_task.outputs["o_name"]
     )
-    evaluate_task.set_display_name("evaluate")
     evaluate_task.set_caching_options(enable_caching=False)
-    with dsl.If(evaluate_task.outputs["o_accuracy"] >= threshold):
-        deploy_task = deploy(v_pick_best__name=pick_best_task.outputs["o_name"])
-        deploy_task.set_display_name("deploy")
+    with dsl.If(evaluate_task.output >= threshold):
+        deploy_task = deploy(name=pick_best_task.outputs["o_name"])
         deploy_task.set_caching_options(enable_caching=False)
         announce_task = announce(
-            v_pick_best__name=pick_best_task.outputs["o_name"],
+            name=pick_best_task.outputs["o_name"],
             v_pick_best__accuracy=pick_best_task.outputs["o_accuracy"],
-            v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"],
+            v_evaluate__accuracy=evaluate_task.output,
         )
-        announce_task.set_display_name("announce")
         announce_task.after(deploy_task)
         announce_task.set_caching_options(enable_caching=False)
     with dsl.Else():
         keep_previous_task = keep_previous(
-            p_threshold=threshold,
-            v_pick_best__name=pick_best_task.outputs["o_name"],
-            v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"],
+            threshold=threshold,
+            name=pick_best_task.outputs["o_name"],
+            accuracy=evaluate_task.output,
         )
         keep_previous_task.set_display_name("keep_previous")
         keep_previous_task.set_caching_options(enable_caching=False)

@@ -8,122 +8,122 @@ Do not edit: change the pipeline file and run `dagshift compile` again.
 # Source: 'examples/sequential.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
-from typing import NamedTuple
-
 from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.container_component
-def ingest(p_rows: int, p_seed: int, a_raw: dsl.Output[dsl.Dataset]):
+def ingest(rows: int, seed: int, raw: dsl.Output[dsl.Dataset]):
     "generate a synthetic customer table (about 3% broken rows)"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.ingest --rows ",
-            p_rows,
+            rows,
             " --seed ",
-            p_seed,
+            seed,
             " --out ",
-            a_raw.path,
+            raw.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
 def transform(
-    p_seed: int,
-    a_raw: dsl.Input[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    seed: int,
+    raw: dsl.Input[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     "drop broken rows and split into train and test sets"
     from tinyml.transform import main
 
     main(
-        src=a_raw.path,
-        train_out=a_train_set.path,
-        test_out=a_test_set.path,
+        src=raw.path,
+        train_out=train_set.path,
+        test_out=test_set.path,
         test_fraction=0.25,
-        seed=p_seed,
+        seed=seed,
     )
 
 
 @dsl.container_component
-def validate(p_min_rows: int, a_train_set: dsl.Input[dsl.Dataset]):
+def validate(min_rows: int, train_set: dsl.Input[dsl.Dataset]):
     "fail the run early when the training data is not usable"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.validate --src ",
-            a_train_set.path,
+            train_set.path,
             " --min-rows ",
-            p_min_rows,
+            min_rows,
         ],
     )
 
 
 @dsl.container_component
 def train(
-    p_learning_rate: float,
-    p_epochs: int,
-    p_seed: int,
-    a_train_set: dsl.Input[dsl.Dataset],
-    a_model: dsl.Output[dsl.Model],
+    learning_rate: float,
+    epochs: int,
+    seed: int,
+    train_set: dsl.Input[dsl.Dataset],
+    model: dsl.Output[dsl.Model],
 ):
     "logistic regression by stochastic gradient descent"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.train --model logreg --train ",
-            a_train_set.path,
+            train_set.path,
             " --learning-rate ",
-            p_learning_rate,
+            learning_rate,
             " --epochs ",
-            p_epochs,
+            epochs,
             " --seed ",
-            p_seed,
+            seed,
             " --model-out ",
-            a_model.path,
+            model.path,
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
 def evaluate(
-    a_model: dsl.Input[dsl.Model],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_metrics: dsl.Output[dsl.Metrics],
-) -> NamedTuple("Outputs", [("o_accuracy", float)]):
+    model: dsl.Input[dsl.Model],
+    test_set: dsl.Input[dsl.Dataset],
+    metrics: dsl.Output[dsl.Metrics],
+) -> float:
     "accuracy, precision, recall and F1 on the test set"
     from tinyml.evaluate import main
 
-    result = main(model=a_model.path, data=a_test_set.path, metrics_out=a_metrics.path)
-    outputs = NamedTuple("Outputs", [("o_accuracy", float)])
-    return outputs(result)
+    accuracy = main(model=model.path, data=test_set.path, metrics_out=metrics.path)
+    return accuracy
 
 
 @dsl.container_component
 def deploy(
-    a_model: dsl.Input[dsl.Model],
-    a_metrics: dsl.Input[dsl.Metrics],
-    a_deployment: dsl.Output[dsl.Artifact],
+    model: dsl.Input[dsl.Model],
+    metrics: dsl.Input[dsl.Metrics],
+    deployment: dsl.Output[dsl.Artifact],
 ):
     "copy the model into deployed/ with a manifest (checksum, accuracy)"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.deploy --model ",
-            a_model.path,
+            model.path,
             " --metrics ",
-            a_metrics.path,
+            metrics.path,
             " --target ",
-            a_deployment.path,
+            deployment.path,
         ],
     )
 
@@ -139,37 +139,29 @@ def sequential(
     epochs: int = 20,
     min_rows: int = 50,
 ):
-    ingest_task = ingest(p_rows=rows, p_seed=seed)
-    ingest_task.set_display_name("ingest")
+    ingest_task = ingest(rows=rows, seed=seed)
     ingest_task.set_caching_options(enable_caching=False)
-    transform_task = transform(p_seed=seed, a_raw=ingest_task.outputs["a_raw"])
-    transform_task.set_display_name("transform")
+    transform_task = transform(seed=seed, raw=ingest_task.outputs["raw"])
     transform_task.set_caching_options(enable_caching=False)
     validate_task = validate(
-        p_min_rows=min_rows, a_train_set=transform_task.outputs["a_train_set"]
+        min_rows=min_rows, train_set=transform_task.outputs["train_set"]
     )
-    validate_task.set_display_name("validate")
     validate_task.set_caching_options(enable_caching=False)
     train_task = train(
-        p_learning_rate=learning_rate,
-        p_epochs=epochs,
-        p_seed=seed,
-        a_train_set=transform_task.outputs["a_train_set"],
+        learning_rate=learning_rate,
+        epochs=epochs,
+        seed=seed,
+        train_set=transform_task.outputs["train_set"],
     )
-    train_task.set_display_name("train")
     train_task.after(validate_task)
     train_task.set_caching_options(enable_caching=False)
     evaluate_task = evaluate(
-        a_model=train_task.outputs["a_model"],
-        a_test_set=transform_task.outputs["a_test_set"],
+        model=train_task.outputs["model"], test_set=transform_task.outputs["test_set"]
     )
-    evaluate_task.set_display_name("evaluate")
     evaluate_task.set_caching_options(enable_caching=False)
     deploy_task = deploy(
-        a_model=train_task.outputs["a_model"],
-        a_metrics=evaluate_task.outputs["a_metrics"],
+        model=train_task.outputs["model"], metrics=evaluate_task.outputs["metrics"]
     )
-    deploy_task.set_display_name("deploy")
     deploy_task.set_caching_options(enable_caching=False)
 
 

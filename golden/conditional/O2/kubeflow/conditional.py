@@ -12,31 +12,34 @@ from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
+# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
+
 
 @dsl.container_component
 def ingest__transform(
-    p_seed: int,
-    a_raw: dsl.Output[dsl.Dataset],
-    a_train_set: dsl.Output[dsl.Dataset],
-    a_test_set: dsl.Output[dsl.Dataset],
+    seed: int,
+    raw: dsl.Output[dsl.Dataset],
+    train_set: dsl.Output[dsl.Dataset],
+    test_set: dsl.Output[dsl.Dataset],
 ):
     "fused by dagshift -O2: ingest -> transform"
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "set -e\nprintf '%s\\n' 'dagshift: ingest (1 of 2 in ingest__transform)' >&2\n(\nset +e\npython3 -m tinyml.ingest --rows 400 --seed ",
-            p_seed,
+            seed,
             " --out ",
-            a_raw.path,
+            raw.path,
             "\n)\nprintf '%s\\n' 'dagshift: transform (2 of 2 in ingest__transform)' >&2\n(\nset +e\npython3 -m tinyml.transform --src ",
-            a_raw.path,
+            raw.path,
             " --seed ",
-            p_seed,
+            seed,
             " --train-out ",
-            a_train_set.path,
+            train_set.path,
             " --test-out ",
-            a_test_set.path,
+            test_set.path,
             "\n)",
         ],
     )
@@ -45,61 +48,61 @@ def ingest__transform(
 @dsl.component(base_image=IMAGE)
 def train(
     p_model: str,
-    p_seed: int,
-    a_train_set: dsl.Input[dsl.Dataset],
+    seed: int,
+    train_set: dsl.Input[dsl.Dataset],
     a_model: dsl.Output[dsl.Model],
 ):
     from tinyml.train import main
 
-    main(model=p_model, train=a_train_set.path, model_out=a_model.path, seed=p_seed)
+    main(model=p_model, train=train_set.path, model_out=a_model.path, seed=seed)
 
 
 @dsl.container_component
 def evaluate(
-    a_model: dsl.Input[dsl.Model],
-    a_test_set: dsl.Input[dsl.Dataset],
-    a_metrics: dsl.Output[dsl.Metrics],
-    o_accuracy: dsl.OutputPath(float),
+    model: dsl.Input[dsl.Model],
+    test_set: dsl.Input[dsl.Dataset],
+    metrics: dsl.Output[dsl.Metrics],
+    accuracy: dsl.OutputPath(float),
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.evaluate --model ",
-            a_model.path,
+            model.path,
             " --data ",
-            a_test_set.path,
+            test_set.path,
             " --metrics-out ",
-            a_metrics.path,
+            metrics.path,
             " --accuracy-out ",
-            o_accuracy,
+            accuracy,
         ],
     )
 
 
 @dsl.container_component
 def deploy(
-    a_model: dsl.Input[dsl.Model],
-    a_metrics: dsl.Input[dsl.Metrics],
-    a_deployment: dsl.Output[dsl.Artifact],
+    model: dsl.Input[dsl.Model],
+    metrics: dsl.Input[dsl.Metrics],
+    deployment: dsl.Output[dsl.Artifact],
 ):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             "python3 -m tinyml.deploy --model ",
-            a_model.path,
+            model.path,
             " --metrics ",
-            a_metrics.path,
+            metrics.path,
             " --target ",
-            a_deployment.path,
+            deployment.path,
             ' && python3 -m tinyml.notify --file state/decisions.log --message "deployed the new model"',
         ],
     )
 
 
 @dsl.component(base_image=IMAGE)
-def keep_previous(p_threshold: float):
+def keep_previous(threshold: float):
     import json
 
     def _text(value):
@@ -115,22 +118,22 @@ def keep_previous(p_threshold: float):
         file="state/decisions.log",
         message=(
             "accuracy below "
-            + _text(p_threshold)
+            + _text(threshold)
             + ", kept the previously deployed model"
         ),
     )
 
 
 @dsl.container_component
-def record(p_threshold: float, v_evaluate__accuracy: float):
+def record(threshold: float, accuracy: float):
     return dsl.ContainerSpec(
         image=IMAGE,
-        command=["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"],
+        command=JOIN_IN_BASH,
         args=[
             'python3 -m tinyml.notify --file state/decisions.log --message "run finished with accuracy ',
-            v_evaluate__accuracy,
+            accuracy,
             " (threshold ",
-            p_threshold,
+            threshold,
             ')"',
         ],
     )
@@ -141,43 +144,35 @@ def record(p_threshold: float, v_evaluate__accuracy: float):
     description="Gate deployment on the evaluated accuracy.",
 )
 def conditional(threshold: float = 0.7, model: str = "logreg", seed: int = 42):
-    ingest__transform_task = ingest__transform(p_seed=seed)
+    ingest__transform_task = ingest__transform(seed=seed)
     ingest__transform_task.set_display_name("ingest__transform")
     ingest__transform_task.set_caching_options(enable_caching=False)
     train_task = train(
-        p_model=model,
-        p_seed=seed,
-        a_train_set=ingest__transform_task.outputs["a_train_set"],
+        p_model=model, seed=seed, train_set=ingest__transform_task.outputs["train_set"]
     )
-    train_task.set_display_name("train")
     train_task.set_caching_options(enable_caching=False)
     evaluate_task = evaluate(
-        a_model=train_task.outputs["a_model"],
-        a_test_set=ingest__transform_task.outputs["a_test_set"],
+        model=train_task.outputs["a_model"],
+        test_set=ingest__transform_task.outputs["test_set"],
     )
-    evaluate_task.set_display_name("evaluate")
     evaluate_task.set_caching_options(enable_caching=False)
-    with dsl.If(evaluate_task.outputs["o_accuracy"] >= threshold):
+    with dsl.If(evaluate_task.outputs["accuracy"] >= threshold):
         deploy_task = deploy(
-            a_model=train_task.outputs["a_model"],
-            a_metrics=evaluate_task.outputs["a_metrics"],
+            model=train_task.outputs["a_model"],
+            metrics=evaluate_task.outputs["metrics"],
         )
-        deploy_task.set_display_name("deploy")
         deploy_task.set_caching_options(enable_caching=False)
         record_task = record(
-            p_threshold=threshold,
-            v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"],
+            threshold=threshold, accuracy=evaluate_task.outputs["accuracy"]
         )
-        record_task.set_display_name("record")
         record_task.set_caching_options(enable_caching=False)
         record_task.after(evaluate_task, deploy_task)
     with dsl.Else():
-        keep_previous_task = keep_previous(p_threshold=threshold)
+        keep_previous_task = keep_previous(threshold=threshold)
         keep_previous_task.set_display_name("keep_previous")
         keep_previous_task.set_caching_options(enable_caching=False)
         record_task_else = record(
-            p_threshold=threshold,
-            v_evaluate__accuracy=evaluate_task.outputs["o_accuracy"],
+            threshold=threshold, accuracy=evaluate_task.outputs["accuracy"]
         )
         record_task_else.set_display_name("record")
         record_task_else.set_caching_options(enable_caching=False)
