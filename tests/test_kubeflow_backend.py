@@ -109,3 +109,72 @@ def test_every_module_holds_one_pipeline_and_compiles_it() -> None:
         assert _aliases(tree, function) == [], module
         assert ast.unparse(tree.body[-1]) == (f"if __name__ == '__main__':\n"
                                               f"    compiler.Compiler().compile({function}, '{function}.yaml')"), module
+
+
+def _module(cli, tmp_path: Path, text: str, *options: str) -> str:
+    source = tmp_path / "p.yaml"
+    source.write_text("name: p\n" + text, encoding="utf-8")
+    result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "out"), "-q", *options)
+    assert result.exit_code == 0, result.stdout
+    return (tmp_path / "out" / "p.py").read_text(encoding="utf-8")
+
+
+VOLUME_PIPELINE = """\
+workdir: /srv/p
+tasks:
+  a: {command: "echo a > out.txt", alerts: [{on: failure, command: "echo failed"}]}
+  b: {python: "m:f", after: [a]}
+"""
+
+
+def test_a_volume_is_mounted_at_the_workdir_of_every_task(cli, tmp_path: Path) -> None:
+    module = _module(cli, tmp_path, VOLUME_PIPELINE, "--option", "volume=shared-data")
+    assert "from kfp import kubernetes\n" in module
+    for variable in ("a_task", "a_alerts_task", "b_task"):  # a's alerts task runs in the workdir too
+        assert f'kubernetes.mount_pvc({variable}, pvc_name="shared-data", mount_path="/srv/p")' in module, variable
+
+
+def test_without_a_workdir_the_volume_is_the_working_directory(cli, tmp_path: Path) -> None:
+    module = _module(cli, tmp_path, "tasks:\n  a: {command: 'echo a'}\n", "--option", "volume=data")
+    assert 'kubernetes.mount_pvc(a_task, pvc_name="data", mount_path="/mnt/data")' in module
+    assert "cd -- /mnt/data || exit" in module
+
+
+def test_kfp_kubernetes_is_imported_only_when_used(cli, tmp_path: Path) -> None:
+    assert "from kfp import kubernetes" not in _module(cli, tmp_path, VOLUME_PIPELINE)
+
+
+@pytest.mark.parametrize("claim", ["Data", "data_1", "-data", "data.", "a" * 254])
+def test_a_claim_name_kubernetes_refuses_is_an_error(cli, tmp_path: Path, claim: str) -> None:
+    source = tmp_path / "p.yaml"
+    source.write_text("name: p\n" + VOLUME_PIPELINE, encoding="utf-8")
+    result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "out"), "--option", f"volume={claim}")
+    assert result.exit_code == 1 and "error[E303]" in result.stdout and "--option volume=CLAIM" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_component_names_are_plain_unless_they_clash(cli, tmp_path: Path) -> None:
+    """An input or output keeps its own name, prefixed only when two would clash (param and
+    artifact `model`), the component's code uses it (`str`, read by the _text helper), or it looks
+    prefixed (`p_x`): the importer strips one prefix. One python output is a plain return value."""
+    module = _module(cli, tmp_path, """\
+params: {model: m, str: s, p_x: 1}
+artifacts: {model: model.bin}
+tasks:
+  train:
+    python: "m:train"
+    args: {kind: "${{ params.model }}", out: "${{ artifacts.model }}", label: "a ${{ params.str }}",
+           x: "${{ params.p_x }}"}
+    produces: [model]
+    outputs: {accuracy: float}
+""")
+    assert "def train(\n    p_model: str, p_str: str, p_p_x: int, a_model: dsl.Output[dsl.Dataset]\n) -> float:" in module
+    assert "    accuracy = train(\n" in module and "    return accuracy\n" in module
+    assert "NamedTuple" not in module
+    assert "train_task.set_display_name" not in module  # kfp names the task `train` itself
+
+
+def test_a_display_name_is_set_where_kfp_would_name_the_task_otherwise(cli, tmp_path: Path) -> None:
+    module = _module(cli, tmp_path, "tasks:\n  pick_best: {command: 'echo a'}\n  Upper: {command: 'echo b'}\n")
+    assert 'pick_best_task.set_display_name("pick_best")' in module  # kfp: pick-best
+    assert 'Upper_task.set_display_name("Upper")' in module  # kfp: upper

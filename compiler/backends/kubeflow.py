@@ -72,6 +72,8 @@ _WATCHED_STATE = {TriggerRule.ONE_FAILED: "FAILED", TriggerRule.ALL_FAILED: "FAI
                   TriggerRule.ONE_SUCCESS: "SUCCEEDED"}
 _ALERT_STATE = {AlertEvent.FAILURE: "FAILED", AlertEvent.SUCCESS: "SUCCEEDED"}
 _TASK_CREATED = re.compile(r"\s*(\w+) = (\w+)\(")  # a line of the pipeline function that creates a task
+# A Kubernetes object name (DNS-1123 subdomain), such as a PersistentVolumeClaim's.
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 JOIN = 'IFS=; exec bash -c "$*"'
@@ -117,7 +119,11 @@ class KubeflowBackend(Backend):
     name = "kubeflow"
     title = "Kubeflow Pipelines v2"
     cost = TaskCost(10.0, "each task is a pod, plus the KFP driver and launcher around it")
-    option_help = {"image": f"the image of shell and python tasks (default {DEFAULT_IMAGE})"}
+    option_help = {
+        "image": f"the image of shell and python tasks (default {DEFAULT_IMAGE})",
+        "volume": "an existing PersistentVolumeClaim mounted (kfp-kubernetes mount_pvc) at the working directory "
+                  "of every task: the pipeline's workdir, else /mnt/CLAIM, so tasks share files through it",
+    }
     capabilities = {
         Feature.SHELL: native("a container component running the command with bash"),
         Feature.PYTHON: native("a lightweight python component importing module:function in its body"),
@@ -294,6 +300,9 @@ class _ModuleBuilder:
         self.ctx = ctx
         self.graph = ctx.graph
         self.image = str(ctx.options.get("image") or DEFAULT_IMAGE)
+        # The claim every task mounts (--option volume=CLAIM) at its working directory, or None.
+        self.volume: str | None = str(ctx.options["volume"]) if ctx.options.get("volume") else None
+        self.workdir = pipeline.workdir or (f"/mnt/{self.volume}" if self.volume else None)
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
         used = {*_MODULE_NAMES, python_name(pipeline.name), *pipeline.params}
         self.components = unique_python_names(pipeline.tasks, used)
@@ -330,6 +339,7 @@ class _ModuleBuilder:
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
         self._check_names_and_header()
+        self._check_volume()
         for index, alert in enumerate(self.p.alerts):
             if alert.on is AlertEvent.RETRY:
                 self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
@@ -358,6 +368,7 @@ class _ModuleBuilder:
         self.body = [f"{variable} = {self.alerts_component}()",
                      f"{variable}.set_display_name({code_literal('dagshift-alerts')})",
                      f"{variable}.set_caching_options(enable_caching=False)",
+                     *self._mount_volume(variable),
                      f"with dsl.ExitHandler({variable}):",
                      *("    " + line for line in self.body)]
 
@@ -374,15 +385,15 @@ class _ModuleBuilder:
                 f"{variable}.set_display_name({code_literal(task_id + ': alerts')})",
                 f"{variable}.after({self.variables[task_id]})",
                 f"{variable}.ignore_upstream_failure()",
-                f"{variable}.set_caching_options(enable_caching=False)"]
+                f"{variable}.set_caching_options(enable_caching=False)", *self._mount_volume(variable)]
 
     def _alerts_component(self, name: str, alerts: list, doc: str) -> None:
         lines = ["@dsl.component(base_image=IMAGE)",
                  f"def {name}(status: dsl.PipelineTaskFinalStatus):",
                  f"    {code_literal(doc)}",
                  "    import subprocess", ""]
-        if self.p.workdir is not None:
-            lines[-1:] = ["    import os", "", f"    os.chdir({code_literal(self.p.workdir)})", ""]
+        if self.workdir is not None:
+            lines[-1:] = ["    import os", "", f"    os.chdir({code_literal(self.workdir)})", ""]
         for alert in alerts:
             lines.append(f"    if status.state == {code_literal(_ALERT_STATE[alert.on])}:")
             if alert.command is not None:
@@ -464,6 +475,21 @@ class _ModuleBuilder:
             self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
                                   "a control character makes the file unreadable", ("description",),
                                   at_key=True, help="remove the control characters from it")
+
+    def _check_volume(self) -> None:
+        if self.volume is not None and not _DNS_SUBDOMAIN.fullmatch(self.volume):
+            self.ctx.report.error("E303", f"'{self.volume}' for the kubeflow option `volume` is not a "
+                                  "PersistentVolumeClaim name", help="use --option volume=CLAIM with the name of an "
+                                  "existing claim: lower case letters, digits, '-' and '.', starting and ending with "
+                                  "a letter or digit, at most 253 characters")
+
+    def _mount_volume(self, variable: str) -> list[str]:
+        """The claim mounted at the working directory of a task (none without --option volume)."""
+        if self.volume is None:
+            return []
+        self.kubernetes = True
+        return [f"kubernetes.mount_pvc({variable}, pvc_name={code_literal(self.volume)}, "
+                f"mount_path={code_literal(self.workdir)})"]
 
     def _join_scope(self, task_id: str, task: Task, inherited: list[tuple]) -> tuple | None:
         """none_failed after the branches of one condition: KFP allows no dependency on a task in a
@@ -891,6 +917,7 @@ class _ModuleBuilder:
         if task.timeout is not None:
             self.kubernetes = True
             lines.append(f"kubernetes.set_timeout({variable}, {task.timeout})")
+        lines += self._mount_volume(variable)
         resources = task.resources
         if resources is not None:
             if resources.cpu is not None:
@@ -944,8 +971,8 @@ class _ModuleBuilder:
             lines.append("        return value if isinstance(value, str) else json.dumps(value, separators=(',', ':'), "
                          "ensure_ascii=False)")
             lines.append("")
-        if self.p.workdir is not None:  # before the import: the module may live there
-            lines += ["    import os", "    import sys", "", f"    os.chdir({code_literal(self.p.workdir)})",
+        if self.workdir is not None:  # before the import: the module may live there
+            lines += ["    import os", "    import sys", "", f"    os.chdir({code_literal(self.workdir)})",
                       "    sys.path.insert(0, os.getcwd())"]
         lines.append(f"    from {module} import {head}")
         lines.append("")
@@ -994,8 +1021,8 @@ class _ModuleBuilder:
         if isinstance(task.command, str):
             shell = "bash" if task.image is None else "sh"  # a user's image may have no bash
             args = self._script_args(task.command, task)
-            if self.p.workdir is not None:
-                args = [code_literal(piece) for piece in _pieces(f"cd -- {shlex.quote(self.p.workdir)} || exit\n")] + args
+            if self.workdir is not None:
+                args = [code_literal(piece) for piece in _pieces(f"cd -- {shlex.quote(self.workdir)} || exit\n")] + args
             if extra:  # CMD "$@" with the container args, as `sh -c 'CMD "$@"' sh ARG...` would run it
                 args = [code_literal(str(len(args) + 1)), *args, code_literal(' "$@"'),
                         *self._groups(extra, task)]
@@ -1005,16 +1032,16 @@ class _ModuleBuilder:
         else:
             parts = [*(task.command or []), *extra]
             argv = [self._arg_code(part, task) for part in parts]
-            if (None in argv or self.p.workdir is not None) and not task.command:
+            if (None in argv or self.workdir is not None) and not task.command:
                 self._error(task_id, "container args that mix text and values (or hold '{{'), or a workdir, need "
                             "sh to run the image's command, and the task gives none (the entrypoint is unknown)",
                             ("args",), help="give the task its `command`, or make each placeholder a whole argument")
                 return None
-            if None in argv or self.p.workdir is not None:
+            if None in argv or self.workdir is not None:
                 # a text mixing values (or holding `{{`) cannot be one KFP argument: sh joins its pieces
-                if self.p.workdir is not None:
-                    parts = [self.p.workdir, *parts]
-                command = self._command(EXEC_REBUILT_IN_WORKDIR if self.p.workdir is not None else EXEC_REBUILT)
+                if self.workdir is not None:
+                    parts = [self.workdir, *parts]
+                command = self._command(EXEC_REBUILT_IN_WORKDIR if self.workdir is not None else EXEC_REBUILT)
                 args = self._groups(parts, task)
             else:
                 count = len(task.command or [])

@@ -294,3 +294,21 @@ def test_without_kfp_the_command_says_how_to_get_the_yaml(cli, tmp_path: Path) -
         assert sorted(p.name for p in tmp_path.iterdir()) == ["minimal.py"]
     else:
         assert sorted(p.name for p in tmp_path.iterdir()) == ["minimal.py", "minimal.yaml"]
+
+
+def test_a_volume_is_mounted_at_every_tasks_working_directory(cli, kubeflow_python: Path, tmp_path: Path) -> None:
+    """--option volume=CLAIM: kfp compiles the module (kfp-kubernetes mount_pvc) and every task's
+    executor mounts the claim at the directory the task runs in (fan_out has no workdir: /mnt/CLAIM)."""
+    out = tmp_path / "out"
+    result = cli("compile", "examples/fan_out.yaml", "-t", "kubeflow", "--option", "volume=pipeline-data",
+                 "-o", str(out), "-q")
+    assert result.exit_code == 0, result.stdout
+    code, report, stderr = inspect_module(kubeflow_python, out / "fan_out.py", out / "pipeline.yaml")
+    assert code == 0 and report["ok"], stderr[-3000:]
+    assert report["warnings"] == [], report["warnings"]
+    executors = {task["name"]: task["executor"] for task in report["tasks"] if task["kind"] == "executor"}
+    assert sorted(executors) == sorted(check_file("examples/fan_out.yaml").pipeline.tasks)
+    for name, executor in executors.items():
+        mounts = report["executors"][executor]["kubernetes"]["pvcMount"]
+        assert [(m["pvcNameParameter"]["runtimeValue"]["constant"], m["mountPath"]) for m in mounts] == [
+            ("pipeline-data", "/mnt/pipeline-data")], name
