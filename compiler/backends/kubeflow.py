@@ -105,10 +105,11 @@ _COMMANDS = (
 _COMMAND_NAMES = {script: name for name, script, _ in _COMMANDS}
 # Names the generated module binds at the top level (a param of the same name would shadow them).
 _MODULE_NAMES = frozenset({"dsl", "compiler", "kubernetes", "NamedTuple", "IMAGE", *_COMMAND_NAMES.values()})
-# Names a component's own code reads (module names, locals and builtins of its body; kfp's single
-# output): an input or output with one of these names gets its prefix.
+# Names a component's own code reads (module names, locals and builtins of its body), kfp's name
+# for a single output, and `self` (kfp calls a component as a method, with `self` taken): an input
+# or output with one of these names gets its prefix.
 _COMPONENT_NAMES = frozenset({"dsl", "IMAGE", "NamedTuple", *_COMMAND_NAMES.values(), "json", "os", "sys",
-                              "isinstance", "str", "Output"})
+                              "isinstance", "str", "Output", "self"})
 _NAMED_TUPLE_LOCALS = frozenset({"result", "outputs"})  # what returns several outputs
 # Prefixed names look like this, so a plain name that does gets its prefix too: the importer then
 # strips one prefix from any name that has one.

@@ -75,7 +75,7 @@ from engine_harness import (
     compile_pipeline,
     load_pipeline,
 )
-from test_kfp_harness import LOCAL_RUNNER, run_script
+from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 from compiler.backends import registry
 from compiler.backends.base import Level
@@ -252,7 +252,8 @@ def _dvc_run(engine: DvcEngine, example: str, compiled: Compiled) -> EngineRun:
 def kfp_artifacts(report: dict[str, Any], example: str) -> dict[str, bytes]:
     """The pipeline's artifacts as a kfp.local run stored them, keyed by their pipeline paths.
 
-    The generated module names the output artifact of pipeline artifact NAME `a_NAME`; the runner's
+    The generated module names the output artifact of pipeline artifact NAME `NAME` (`a_NAME` where
+    names would clash, and before issue 19: test_kfp_harness.pipeline_name reads both); the runner's
     report lists each task's output artifacts with their uri (a file, or a directory for a
     `kind: directory` artifact). Every artifact has one producer, so exactly one task may list it."""
     pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
@@ -261,8 +262,8 @@ def kfp_artifacts(report: dict[str, Any], example: str) -> dict[str, bytes]:
     for key, task in sorted(report["tasks"].items()):
         assert "error" not in task, f"{key}: {task['error']}"
         for output, entries in task["artifacts"].items():
-            name = output.removeprefix("a_")
-            assert output.startswith("a_") and name in pipeline.artifacts, (
+            name = pipeline_name(output)
+            assert name in pipeline.artifacts, (
                 f"{key} stored an output artifact {output!r} that names no artifact of {example}")
             assert name not in seen, f"artifact {name!r} stored by both {seen[name]} and {key}"
             assert len(entries) == 1, f"{key}: {len(entries)} artifacts for {output!r}: {entries}"

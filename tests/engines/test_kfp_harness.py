@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -52,6 +53,12 @@ def run_script(python: Path, script: Path, *args: str, cwd: Path) -> tuple[int, 
         raise AssertionError(f"{script.name}: the last stdout line is not JSON:\n{process.stdout[-2000:]}\n"
                              f"{process.stderr[-4000:]}") from None
     return process.returncode, report, process.stderr
+
+
+def pipeline_name(key: str) -> str:
+    """The pipeline's name of a generated component's input or output: dagshift prefixes one (p_,
+    a_, v_, o_, k_) only where names would clash or a name looks prefixed, and once."""
+    return key[2:] if re.match(r"[paovk]_", key) else key
 
 
 def inspect_module(python: Path, module: Path, out: Path) -> tuple[int, dict[str, Any], str]:

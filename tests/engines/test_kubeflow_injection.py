@@ -9,7 +9,7 @@ literal text into pieces with no `{{` inside one (joined again by `sh -c 'IFS=; 
 string literals with `{` and `}` escaped (KFP embeds the component's source in its command).
 
 Hypothesis draws pipelines salted with KFP placeholder syntax (`{{$}}`,
-`{{$.inputs.parameters['p_p0']}}`, `{{$.outputs...output_file}}`, doubled and tripled braces),
+`{{$.inputs.parameters['p0']}}`, `{{$.outputs...output_file}}`, doubled and tripled braces),
 shell and Python quoting, `${ }`, `$(...)`, `%`, the `$${{` escape, placeholders and unicode
 (NEL, LS, PS, BOM, astral), into shell commands, exec-form commands, python args (nested lists
 and dicts too), param defaults, run arguments and names, and descriptions. Each example is
@@ -58,7 +58,7 @@ from engine_harness import compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_airflow_injection import yaml_flow
-from test_kfp_harness import LOCAL_RUNNER, run_script
+from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 from compiler.backends import kubeflow
 from compiler.placeholders import Ref, parse_ref
@@ -87,7 +87,8 @@ ARGV_SCRIPT = 'for a; do printf "%s\\0" "$a"; done > "$0"'  # exec form: each ar
 RUN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 NASTY = [
-    "{{$}}", "{{$.inputs.parameters['p_p0']}}", "{{$.inputs.parameters['x']}}", "{{$.inputs.parameters[''p_n'']}}",
+    "{{$}}", "{{$.inputs.parameters['p0']}}", "{{$.inputs.parameters['p_p0']}}", "{{$.inputs.parameters['x']}}",
+    "{{$.inputs.parameters[''n'']}}", "{{$.inputs.parameters[''p_n'']}}", "{{$.outputs.parameters['o'].output_file}}",
     "{{$.outputs.parameters['o_o'].output_file}}", "{{$.outputs.output_file}}", "{{$.pipeline_job_name}}",
     "{{$.pipeline_task_name}}", "{{$.workspace_path}}", "{{$.", "{{$", "{{", "}}", "{{{", "}}}", "{", "}", "{}",
     "{ {", "$.outputs", "$.inputs", "\\x7b", "\\x7d", "\\u007b", "\\N{LEFT CURLY BRACKET}", "{!r}", "{0}",
@@ -294,7 +295,7 @@ def check_case(case: Case, python: Path, work: Path, *, static: bool = True) -> 
     runs.mkdir()
     for task_id, resolved in main["resolved"].items():
         assert resolved["error"] is None, f"{task_id}: kfp cannot resolve the command: {resolved['error']}"
-        values = {name: case.values[name[2:]] for name in resolved["values"]}
+        values = {name: case.values[pipeline_name(name)] for name in resolved["values"]}
         assert resolved["values"] == values, task_id  # what KFP passes: the argument or the default
         argv = resolved["argv"]  # what kfp's own resolution runs
         if static:
@@ -302,7 +303,7 @@ def check_case(case: Case, python: Path, work: Path, *, static: bool = True) -> 
             assert model == argv, f"{task_id}: KFP's own resolution differs from the model"
         ran = subprocess.run(argv, cwd=runs, env=RUN_ENV, capture_output=True, timeout=60, check=False)
         assert ran.returncode == 0, f"{task_id}: exit {ran.returncode}\n{ran.stderr[-2000:]!r}"
-    outputs = {"o": main["resolved"]["s0"]["outputs"]["o_o"]}
+    outputs = {pipeline_name(key): path for key, path in main["resolved"]["s0"]["outputs"].items()}
     shell = commands(case)
     want = {
         "s0.cmd": meant(shell["s0"], case, outputs).encode(),
@@ -472,8 +473,8 @@ def test_exec_arguments_mixing_text_and_values_are_rebuilt_by_sh(tmp_path: Path)
 
 MUTATION_CASE = Case(
     defaults={"p0": "value", "p1": "", "n": 3},
-    tails=["a{{$.inputs.parameters['p_p0']}}b{{$}}c", ""],
-    kwargs={"k0": "{{$.inputs.parameters['p_p0']}}", "k1": "${{ params.p0 }}"},  # k1: p_p0 is py0's input
+    tails=["a{{$.inputs.parameters['p0']}}b{{$}}c", ""],
+    kwargs={"k0": "{{$.inputs.parameters['p0']}}", "k1": "${{ params.p0 }}"},  # k1: p0 is py0's input
 )
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_kfp_harness import LOCAL_RUNNER, run_script
+from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 pytestmark = pytest.mark.engine
 
@@ -116,12 +116,12 @@ def test_python_pipeline_runs_on_kfp_local_with_the_expected_artifacts(cli, kube
     shutil.copytree(ROOT / "examples" / "tinyml", expected_dir / "tinyml")
     subprocess.run([sys.executable, "-c", EXPECTED_CALLS], cwd=expected_dir, check=True)
 
-    artifacts = {name: Path(entries[0]["uri"]) for task in report["tasks"].values()
+    artifacts = {pipeline_name(name): Path(entries[0]["uri"]) for task in report["tasks"].values()
                  for name, entries in task["artifacts"].items()}
     for name in ("raw", "clean", "train_set", "test_set", "model"):
-        assert artifacts[f"a_{name}"].read_bytes() == (expected_dir / name).read_bytes(), name
+        assert artifacts[name].read_bytes() == (expected_dir / name).read_bytes(), name
     # the metrics record where their inputs were: KFP's artifact paths there, plain names here
-    metrics, expected_metrics = (json.loads(path.read_text()) for path in (artifacts["a_metrics"],
+    metrics, expected_metrics = (json.loads(path.read_text()) for path in (artifacts["metrics"],
                                                                           expected_dir / "metrics"))
     inputs = {key for key, value in expected_metrics.items() if value in ("model", "test_set")}
     assert inputs and {k: v for k, v in metrics.items() if k not in inputs} == {
@@ -131,7 +131,7 @@ def test_python_pipeline_runs_on_kfp_local_with_the_expected_artifacts(cli, kube
                      "data/extra_30.csv"):
         assert (workdir / relative).read_bytes() == (expected_dir / relative).read_bytes(), relative
     assert not (workdir / "state" / "bad.log").exists()
-    accuracy = report["tasks"]["evaluate"]["parameters"]["o_accuracy"]
+    accuracy = report["tasks"]["evaluate"]["parameters"]["Output"]  # a python task's one output: kfp's `Output`
     assert json.loads((expected_dir / "metrics").read_text())["accuracy"] == pytest.approx(accuracy)
 
 
