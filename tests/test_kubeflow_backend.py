@@ -178,3 +178,21 @@ def test_a_display_name_is_set_where_kfp_would_name_the_task_otherwise(cli, tmp_
     module = _module(cli, tmp_path, "tasks:\n  pick_best: {command: 'echo a'}\n  Upper: {command: 'echo b'}\n")
     assert 'pick_best_task.set_display_name("pick_best")' in module  # kfp: pick-best
     assert 'Upper_task.set_display_name("Upper")' in module  # kfp: upper
+
+
+def test_a_reader_of_a_refused_task_is_still_named(cli, tmp_path: Path) -> None:
+    """A task's component names are known before any task is built: a reader of a task refused
+    with E302 is still written, and the refusal is the only error."""
+    source = tmp_path / "r.yaml"
+    source.write_text("""\
+name: r
+params: {go: true, n: 1}
+artifacts: {x: x.txt}
+tasks:
+  a: {python: "m:f", args: {out: "${{ artifacts.x }}"}, produces: [x], outputs: {v: int},
+      when: "params.go == true or params.n > 1"}
+  b: {python: "m:g", args: {src: "${{ artifacts.x }}", v: "${{ tasks.a.outputs.v }}"}, consumes: [x]}
+""", encoding="utf-8")
+    result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "Traceback" not in result.stdout + result.traceback_text
+    assert result.stdout.count("error[") == 1 and "has a part KFP cannot express" in result.stdout

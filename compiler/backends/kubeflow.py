@@ -20,10 +20,10 @@ import importlib.util
 import keyword
 import re
 import shlex
-from collections import Counter
 import sys
 import tempfile
 import warnings
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -328,7 +328,8 @@ class _ModuleBuilder:
                                 for t, ups in self.watched.items() for u in ups}
         self.component_code: list[str] = []
         self.commands: set[str] = set()  # the scripts of the command constants the components use
-        self.names: dict[str, dict[tuple[str, ...], str]] = {}  # task id -> its component's names
+        # task id -> its component's names (a reader needs its producer's, whether or not that one builds)
+        self.names = {task_id: self._component_names(task) for task_id, task in pipeline.tasks.items()}
         self.local: dict[tuple[str, ...], str] = {}  # the names of the component being written
         self.body: list[str] = []
         self.order: list[str] = []
@@ -697,8 +698,7 @@ class _ModuleBuilder:
         return value is kfp's `Output`: `.output` when the task has no other output."""
         variable, task = self.variables[task_id], self.p.tasks[task_id]
         if self._returns_one_value(task):
-            produces = [a for a in task.produces if not self.p.artifacts[a].is_uri]
-            return f'{variable}.outputs["Output"]' if produces else f"{variable}.output"
+            return f'{variable}.outputs["Output"]' if self._made_artifacts(task) else f"{variable}.output"
         return f'{variable}.outputs["{self.names[task_id][("output", output)]}"]'
 
     @staticmethod
@@ -780,9 +780,12 @@ class _ModuleBuilder:
 
     def _kfp_artifacts(self, task: Task) -> list[str]:
         """The artifacts a task's component takes or makes as KFP artifacts: those another task of
-        the pipeline makes, and those it makes itself (a URI stays text)."""
-        return [a for a in task.consumes if a in self.producers] + [
-            a for a in task.produces if not self.p.artifacts[a].is_uri]
+        the pipeline makes, and its own."""
+        return [a for a in task.consumes if a in self.producers] + self._made_artifacts(task)
+
+    def _made_artifacts(self, task: Task) -> list[str]:
+        """The artifacts a task makes as KFP artifacts (a URI stays text)."""
+        return [a for a in task.produces if not self.p.artifacts[a].is_uri]
 
     def _inputs(self, task_id: str, task: Task) -> tuple[list[str], list[str]]:
         """The component's signature entries and the call's keyword arguments, in a stable order:
@@ -829,10 +832,9 @@ class _ModuleBuilder:
                 signature.append(f"item{'_' + key if key else ''}: {declared}")
                 subvar = f".{'k_' if renamed else ''}{key}" if key else ""
                 call.append(f"item{'_' + key if key else ''}={item}{subvar}")
-        for artifact in task.produces:
-            if not self.p.artifacts[artifact].is_uri:
-                kind = _ARTIFACT_TYPES[self.p.artifacts[artifact].kind]
-                signature.append(f"{names[('artifact', artifact)]}: dsl.Output[dsl.{kind}]")
+        for artifact in self._made_artifacts(task):
+            kind = _ARTIFACT_TYPES[self.p.artifacts[artifact].kind]
+            signature.append(f"{names[('artifact', artifact)]}: dsl.Output[dsl.{kind}]")
         return signature, call
 
     def _ref_code(self, ref: Ref, task: Task) -> str | None:
@@ -873,7 +875,7 @@ class _ModuleBuilder:
     def _task(self, task_id: str) -> list[str] | None:
         task = self.p.tasks[task_id]
         component = self.components[task_id]
-        self.local = self.names[task_id] = self._component_names(task)
+        self.local = self.names[task_id]
         signature, call = self._inputs(task_id, task)
         if task.kind == "python":
             code = self._python_component(task_id, task, component, signature)
