@@ -14,7 +14,10 @@ run an executor become tasks, named by their `taskInfo.name`. Read:
 * lightweight python components: a body that imports `module:function` and calls it (dagshift's
   form) -> `python:` with its keyword arguments; other bodies cannot be carried (error: manual);
 * input / output artifacts -> artifacts (by name; kind from the schema title), consumes/produces;
-  output parameters -> outputs;
+  output parameters -> outputs. dagshift names a component's inputs and outputs plainly, with one
+  prefix (p_, a_, o_, k_) where names would clash (every name before issue 19): the prefix is
+  stripped; a python component's one output, kfp's `Output`, is named after the variable its body
+  returns;
 * `retryPolicy` -> retries / retry_delay / retry_backoff / retry_max_delay; `cachingOptions`
   -> cache; the platform spec document: kubernetes `secretAsEnv` -> secrets,
   `activeDeadlineSeconds` -> timeout;

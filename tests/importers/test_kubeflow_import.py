@@ -224,3 +224,14 @@ def test_carried_counts_max_active_runs_with_the_schedule_only() -> None:
     unscheduled = check_text("name: p\nmax_active_runs: 2\ntasks: {a: {command: 'true'}}\n", "p.yaml").pipeline
     assert importer.carried(scheduled)["max_active_runs"] == 1
     assert "max_active_runs" not in importer.carried(unscheduled)
+
+
+def test_a_start_time_at_the_zones_offset_is_a_local_start(tmp_path: Path) -> None:
+    """The backend writes start_time in the schedule's zone (+01:00 in Berlin in January): read
+    back as the local date it was; a time at another offset keeps its offset."""
+    text = DAGSHIFT_RECURRING_RUN.replace('"2025-01-01T00:00:00Z"', '"2025-01-01T00:00:00+01:00"')
+    (result,) = import_file(_with_recurring_run(tmp_path, text))
+    assert result.data["schedule"]["start_date"] == __import__("datetime").date(2025, 1, 1)
+    text = DAGSHIFT_RECURRING_RUN.replace('"2025-01-01T00:00:00Z"', '"2025-07-01T06:30:00+01:00"')
+    (result,) = import_file(_with_recurring_run(tmp_path, text))
+    assert str(result.data["schedule"]["start_date"]) == "2025-07-01 06:30:00+01:00"  # Berlin is +02:00 then
