@@ -88,19 +88,17 @@ JOIN_WITH_ARGS = ('n=$1; shift; s=; while [ "$n" -gt 0 ]; do s=$s$1; shift; n=$(
 EXEC_REBUILT = REBUILD + '; exec "$@"'
 EXEC_REBUILT_IN_WORKDIR = REBUILD + '; cd -- "$1" || exit; shift; exec "$@"'
 # The container commands, as constants of the generated module: (name, script, the comment above it).
-_COMMANDS = (
-    ("JOIN_IN_BASH", JOIN, "bash runs the arguments joined as one script: user text comes in pieces, never read as "
-                           "KFP placeholders"),
-    ("JOIN_IN_SH", JOIN.replace("bash", "sh"), "sh (the task's image may lack bash) runs the arguments joined as one "
-                                               "script: never read as KFP placeholders"),
-    ("JOIN_WITH_ARGS_IN_BASH", JOIN_WITH_ARGS, "bash runs a script and argv joined from counted pieces: user text is "
-                                               "never read as KFP placeholders"),
-    ("JOIN_WITH_ARGS_IN_SH", JOIN_WITH_ARGS.replace("bash", "sh"), "sh runs a script and argv joined from counted "
-                                                                   "pieces: user text is never read as KFP placeholders"),
-    ("EXEC_REBUILT", EXEC_REBUILT, "execs the argv joined from counted pieces: user text is never read as KFP "
-                                   "placeholders"),
-    ("EXEC_REBUILT_IN_WORKDIR", EXEC_REBUILT_IN_WORKDIR, "execs the argv joined from counted pieces in the directory "
-                                                         "given first: never read as KFP placeholders"),
+_COMMANDS = (  # each comment fits black's 88 columns
+    ("JOIN_IN_BASH", JOIN, "bash runs its arguments joined as one script: no user text reads as a KFP placeholder"),
+    ("JOIN_IN_SH", JOIN.replace("bash", "sh"),
+     "sh runs its arguments joined as one script: no user text reads as a KFP placeholder"),
+    ("JOIN_WITH_ARGS_IN_BASH", JOIN_WITH_ARGS,
+     "bash runs a script and argv rebuilt from pieces: no text reads as a KFP placeholder"),
+    ("JOIN_WITH_ARGS_IN_SH", JOIN_WITH_ARGS.replace("bash", "sh"),
+     "sh runs a script and argv rebuilt from pieces: no text reads as a KFP placeholder"),
+    ("EXEC_REBUILT", EXEC_REBUILT, "execs the argv rebuilt from pieces: no user text reads as a KFP placeholder"),
+    ("EXEC_REBUILT_IN_WORKDIR", EXEC_REBUILT_IN_WORKDIR,
+     "cd to the first rebuilt argument, exec the rest: no text reads as a KFP placeholder"),
 )
 _COMMAND_NAMES = {script: name for name, script, _ in _COMMANDS}
 # Names the generated module binds at the top level (a param of the same name would shadow them).

@@ -13,13 +13,13 @@ from kfp import kubernetes
 
 IMAGE = "python:3.12-slim"
 
-# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+# bash runs its arguments joined as one script: no user text reads as a KFP placeholder
 JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
 
-# sh (the task's image may lack bash) runs the arguments joined as one script: never read as KFP placeholders
+# sh runs its arguments joined as one script: no user text reads as a KFP placeholder
 JOIN_IN_SH = ["sh", "-c", 'IFS=; exec sh -c "$*"', "sh"]
 
-# sh runs a script and argv joined from counted pieces: user text is never read as KFP placeholders
+# sh runs a script and argv rebuilt from pieces: no text reads as a KFP placeholder
 JOIN_WITH_ARGS_IN_SH = [
     "sh",
     "-c",

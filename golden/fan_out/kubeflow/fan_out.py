@@ -12,7 +12,7 @@ from kfp import compiler, dsl
 
 IMAGE = "python:3.12-slim"
 
-# bash runs the arguments joined as one script: user text comes in pieces, never read as KFP placeholders
+# bash runs its arguments joined as one script: no user text reads as a KFP placeholder
 JOIN_IN_BASH = ["sh", "-c", 'IFS=; exec bash -c "$*"', "sh"]
 
 
