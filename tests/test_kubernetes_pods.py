@@ -135,7 +135,7 @@ def test_a_command_the_shell_cannot_split_still_gets_its_words_read():
     assert "'logs/out.txt'" in warning
 
 
-@pytest.mark.parametrize("target", ["argo"])
+@pytest.mark.parametrize("target", ["argo", "kubeflow"])
 def test_compiling_fan_out_warns_about_the_files_passed_between_pods_unless_a_volume_is_mounted(target):
     from compiler.compile import compile_loaded
     from compiler.compare import compare_loaded, to_text

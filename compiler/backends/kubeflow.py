@@ -42,6 +42,7 @@ from ..placeholders import parse as parse_placeholders
 from ..references import task_refs, task_texts
 from ..values import CRON_PRESETS
 from .base import Backend, EmitContext, emulated, native, unsupported
+from .kubernetes_pods import warn_pod_boundaries
 from .specs import PYTHON_TYPE_NAMES as _TYPES
 from .specs import refs_in, texts_in, unique_python_names
 
@@ -340,6 +341,8 @@ class _ModuleBuilder:
         before = len(self.ctx.diagnostics.errors)
         self._check_names_and_header()
         self._check_volume()
+        warn_pod_boundaries(self.p, self.ctx.report, "Kubeflow", volume=self.volume,
+                            default_image=None if self.ctx.options.get("image") else DEFAULT_IMAGE)
         for index, alert in enumerate(self.p.alerts):
             if alert.on is AlertEvent.RETRY:
                 self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
