@@ -21,6 +21,7 @@ import json
 import posixpath
 import re
 import shlex
+from pathlib import Path
 from typing import Any, Mapping
 
 from .. import emit
@@ -29,8 +30,10 @@ from ..graph import topological_order
 from ..ir import ArtifactKind, Pipeline, Task, ValueType
 from ..optimize import TaskCost
 from ..placeholders import Ref
+from ..yaml_out import BlockText
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
+from . import dvc_python
 from .base import Backend, EmitContext, Level, Support, emulated, native, unsupported
 from .specs import texts_in, value_spec
 
@@ -256,6 +259,8 @@ class _DvcBuilder:
             folder, name = posixpath.split(target)
             mark = [f"mkdir -p {_sh(folder)} && echo done > {_sh(folder)}/{name if task.is_mapped else _sh(name)}"]
         direct = self._direct_command(task_id, task)
+        if direct is None:
+            direct = self._python_command(task_id, task)
         if direct is not None:
             prepare = [f"mkdir -p {_sh(self._rel(self._outputs_dir(task_id)))}"] if task.outputs else []
             return prepare + [direct] + mark
@@ -324,6 +329,49 @@ class _DvcBuilder:
             return self._rel(self._output_file(task_id, str(ref.name)))
         return None
 
+    # ------------------------------------------------------------------ python stages
+
+    def _python_command(self, task_id: str, task: Task) -> str | None:
+        """`python3 -c '...'` calling the function, when every argument is known when compiling
+        or is a number param (dvc_python.py); else None (the runner reads it at run time)."""
+        if task.kind != "python" or task.env or task.secrets or task.retries or task.timeout or task.is_mapped:
+            return None
+        if any(out.path is not None for out in task.outputs.values()):
+            return None  # only .dagshift/outputs/TASK is prepared by a mkdir the importer knows
+        try:
+            arguments = {key: self._python_code(task_id, value_spec(value, self.p, whole_value=True))
+                         for key, value in (task.args or {}).items()}
+        except dvc_python.NotWritable:
+            return None
+        outputs = [(name, out.type.value, self._rel(self._output_file(task_id, name)))
+                   for name, out in task.outputs.items()]
+        # A `|` block: the line as it is, without YAML's quoting of its quotes.
+        return BlockText(f"python3 -c '{dvc_python.call_line(str(task.python), arguments, outputs)}'")
+
+    def _python_code(self, task_id: str, spec: Any) -> str:
+        """A value spec as Python code for the call (raises NotWritable for run-time values)."""
+        if isinstance(spec, list):
+            return "[" + ", ".join(self._python_code(task_id, item) for item in spec) + "]"
+        if isinstance(spec, dict):
+            return "{" + ", ".join(f"{dvc_python.string(key)}: {self._python_code(task_id, item)}"
+                                   for key, item in spec.items()) + "}"
+        if not isinstance(spec, tuple):
+            return dvc_python.literal(spec)
+        if spec[0] == "concat":
+            return dvc_python.string(*(self._python_text(task_id, part) for part in spec[1:]))
+        text = self._python_text(task_id, spec)
+        return text if isinstance(text, dvc_python.Interpolation) else dvc_python.string(text)
+
+    def _python_text(self, task_id: str, spec: Any) -> str:
+        """A part of a text: literal, a number param as DVC's `${name}`, or this task's output path."""
+        if isinstance(spec, str):
+            return spec
+        if spec[0] == "param" and self.p.params[str(spec[1])].value_type in _NUMBER_PARAMS:
+            return dvc_python.Interpolation(f"${{{spec[1]}}}")
+        if spec[0] == "out":
+            return self._rel(self._output_file(task_id, str(spec[1])))
+        raise dvc_python.NotWritable(repr(spec))
+
     # ------------------------------------------------------------------ runner specs
 
     def _spec(self, task_id: str, task: Task) -> dict:
@@ -388,10 +436,26 @@ class _DvcBuilder:
         for upstream in sorted(self.graph.predecessors(task_id), key=lambda n: self.graph.nodes[n]["index"]):
             if self._needs_sentinel(upstream, task_id):
                 deps.append(self._rel(self._done(upstream)))
+        module_file = self._module_file(task)
+        if module_file is not None:
+            deps.append(module_file)
         if task_id in self.specs:
             deps.append(self._rel(RUNNER))
             deps.append(self._rel(f".dagshift/tasks/{task_id}.json"))
         return list(dict.fromkeys(deps))
+
+    def _module_file(self, task: Task) -> str | None:
+        """The file of a python task's module, relative to the stage's wdir, when it is beside the
+        pipeline file (under its workdir): a dep, so that editing the code re-runs the stage. A
+        module found elsewhere (installed) is not the project's to track."""
+        if task.kind != "python" or not task.python:
+            return None
+        module = task.python.partition(":")[0].replace(".", "/")
+        base = Path(self.ctx.source_name).parent / (self.wdir or "")
+        for relative in (f"{module}.py", f"{module}/__init__.py"):
+            if (base / relative).is_file():
+                return self._dvc_path(relative)
+        return None
 
     def _params_read(self, task: Task) -> list[str]:
         names: dict[str, None] = {}

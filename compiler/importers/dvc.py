@@ -43,7 +43,7 @@ from typing import Any
 from ruamel.yaml.error import YAMLError
 
 from ..ir import Pipeline
-from . import Importer
+from . import Importer, dvc_python
 from .base import Imported, Reporter, line_of, plain, yaml_documents
 from .normalize import artifacts_named_by_path
 from .yaml_read import read_yaml
@@ -717,6 +717,35 @@ def _placeholder(spec: dict, dagshift: Dagshift) -> str:
     raise ValueError(f"unknown runner placeholder {ref!r}")
 
 
+def _python_task(task: dict, called: dict) -> None:
+    """The task fields of a python stage's `python3 -c` line (dvc_python.py); the path of a value
+    output inside an argument is `${{ outputs.NAME }}` again."""
+    task["python"] = called["python"]
+    outputs = called.get("outputs", {})
+    if called.get("args"):
+        task["args"] = _with_output_placeholders(called["args"], {path: name for name, (_, path) in outputs.items()})
+    if outputs:
+        task["outputs"] = {name: type_name for name, (type_name, _) in outputs.items()}
+
+
+def _with_output_placeholders(value: Any, paths: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_with_output_placeholders(item, paths) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_output_placeholders(item, paths) for key, item in value.items()}
+    if isinstance(value, str):
+        for path, name in paths.items():
+            value = value.replace(path, _placeholder_of(f"outputs.{name}"))
+    return value
+
+
+def _module_file(task: dict, path: str, wdir: str) -> bool:
+    """Whether PATH is the file of the task's python module (the backend makes it a dep, so
+    that editing the code re-runs the stage): not an input of the task."""
+    module = task.get("python", "").partition(":")[0].replace(".", "/")
+    return bool(module) and path in (_repo_path(f"{module}.py", wdir), _repo_path(f"{module}/__init__.py", wdir))
+
+
 def _runner_task(task: dict, spec: dict, dagshift: Dagshift, workdir: str) -> None:
     """The task fields a runner spec holds."""
     kind = spec.get("kind")
@@ -978,8 +1007,11 @@ class _Reader:
         commands = [c for c in stage.commands if not self.dagshift_bookkeeping(c)]
         runner = _RUNNER_CMD.match(commands[0]) if len(commands) == 1 else None
         spec = self.dagshift.spec(runner.group(2)) if runner else None
+        called = dvc_python.read(commands[0]) if len(commands) == 1 and self.generated_name else None
         if spec is not None:
             _runner_task(task, spec, self.dagshift, workdir or "")
+        elif called is not None:
+            _python_task(task, called)
         elif commands:
             command = self.joined(commands, stage)
             command = self.value_outputs(command, stage, task, workdir)
@@ -1063,6 +1095,8 @@ class _Reader:
                  artifacts: dict, workdir: str | None) -> None:
         if _is_dagshift_path(dep.path):
             self.dagshift_dep(stage, dep, task, ids)
+            return
+        if self.generated_name and _module_file(task, dep.path, stage.wdir):
             return
         related = [p for p in producers if _overlaps(p, dep.path)]
         for path in related:
