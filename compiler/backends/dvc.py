@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,7 +32,7 @@ from ..placeholders import Ref
 from ..yaml_out import BlockText
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
-from . import dvc_python
+from . import dvc_python, dvc_shell
 from .base import Backend, EmitContext, Level, Support, emulated, native, unsupported
 from .specs import texts_in, value_spec
 
@@ -287,34 +286,31 @@ class _DvcBuilder:
     # ------------------------------------------------------------------ direct commands
 
     def _direct_command(self, task_id: str, task: Task) -> str | None:
-        """The shell command as DVC's cmd, when DVC and the shell read it as written."""
+        """The shell command as DVC's cmd (dvc_shell.py: as written, or run by bash), when DVC
+        can hand it over exactly; else None (the runner fills it in at run time)."""
         if task.kind not in ("shell", "noop") or task.env or task.secrets or isinstance(task.command, list):
             return None
         if task.retries or task.timeout:  # emulated by the runner (they were refused otherwise)
             return None
         if task.kind == "noop":
             return "true"
-        parts = []
+        parts: list[str] = []
         for segment in parse_placeholders(task.command or "")[0]:
-            if isinstance(segment, str):
-                if "${" in segment:
-                    return None  # DVC would interpolate it
-                parts.append(segment)
-                continue
-            text = self._direct_ref(task_id, task, segment)
-            if text is None:
+            part = segment if isinstance(segment, str) else self._direct_ref(task_id, task, segment)
+            if part is None:
                 return None
-            parts.append(text)
-        command = "".join(parts)
-        # DVC runs each line of a cmd in its own shell, and reads `\${` as an escaped `${`.
-        if len(command.splitlines()) > 1 or command != command.rstrip("\n\r") or "\\${" in command:
+            parts.append(part)
+        # DVC runs each line of a cmd in its own shell.
+        if any(len(part.splitlines()) > 1 or part != part.rstrip("\n\r") for part in parts):
             return None
-        return command
+        return dvc_shell.command(parts)
 
     def _direct_ref(self, task_id: str, task: Task, ref: Ref) -> str | None:
-        if ref.kind == "param":  # numbers only: DVC rewrites a text value (backslashes, line breaks)
+        """A placeholder as DVC fills it in, or as literal text; None when DVC would rewrite its
+        value (a text param: `\\${` loses its backslash, a line break splits the command)."""
+        if ref.kind == "param":
             param = self.p.params[str(ref.name)]
-            return f"${{{ref.name}}}" if param.value_type in _NUMBER_PARAMS else None
+            return dvc_shell.Interpolation(f"${{{ref.name}}}", True) if param.value_type in _NUMBER_PARAMS else None
         if ref.kind == "artifact":  # artifact paths are relative to the workdir, as the stage's wdir
             return self.p.artifacts[str(ref.name)].path
         if ref.kind == "item":
@@ -323,7 +319,8 @@ class _DvcBuilder:
             items = task.foreach
             values = [i if ref.name is None else (i.get(ref.name) if isinstance(i, dict) else None) for i in items]
             if all(_plain_item(v) for v in values):
-                return "${item}" if ref.name is None else f"${{item.{ref.name}}}"
+                plain = all(dvc_shell.WORD_CHARS.fullmatch(str(v)) for v in values)
+                return dvc_shell.Interpolation("${item}" if ref.name is None else f"${{item.{ref.name}}}", plain)
             return None
         if ref.kind == "output" and not task.is_mapped:
             return self._rel(self._output_file(task_id, str(ref.name)))
@@ -382,7 +379,7 @@ class _DvcBuilder:
         elif task.kind == "container":
             spec["image"] = task.image
             command = task.command if isinstance(task.command, list) else (
-                ["sh", "-c", task.command + ' "$@"', "sh"] if task.command else [])
+                ["bash", "-c", task.command + ' "$@"', "bash"] if task.command else [])
             spec["argv"] = _encode(value_spec(command + [a if isinstance(a, str) else json.dumps(a)
                                                          for a in (task.args or [])], self.p), self._output_ref)
         elif isinstance(task.command, list):
@@ -516,16 +513,18 @@ def _params_yaml(params: dict) -> str:
 
 
 def _plain_item(value: Any) -> bool:
-    """A literal foreach value DVC puts into a command exactly: a number, or one line of text."""
+    """A literal foreach value DVC puts into a command exactly, inside the quotes of a wrapped
+    command too: a number, or one line of text without `\\` or `'`."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return False
     return not isinstance(value, str) or (len(value.splitlines()) <= 1 and not value.endswith(("\n", "\r"))
-                                          and "\\" not in value)
+                                          and "\\" not in value and "'" not in value)
 
 
 def _sh(path: str) -> str:
-    """A generated path as one shell word (a workdir may hold spaces); DVC never sees `${` in it."""
-    return shlex.quote(path)
+    """A generated path as one word for every shell (a workdir may hold spaces); DVC never
+    sees `${` in it."""
+    return dvc_shell.word(path)
 
 
 def _dvc_literal(text: str) -> str:

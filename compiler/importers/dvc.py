@@ -42,6 +42,7 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
+from ..backends import dvc_shell
 from ..ir import Pipeline
 from . import Importer, dvc_python
 from .base import Imported, Reporter, line_of, plain, yaml_documents
@@ -61,6 +62,7 @@ _DAGSHIFT = ".dagshift/"
 NO_STAGES = "no_stages"  # the one task of a pipeline read from a dvc.yaml without stages
 _DONE_CMD = re.compile(r"^mkdir -p \S+ && echo done > \S+$")
 _RUNNER_CMD = re.compile(r"^python3 (\S*\.dagshift/run\.py) ([A-Za-z][A-Za-z0-9_-]*)$")
+_RESOLVED_PLACEHOLDER = re.compile(r"\$\{\{ [^{}]*? \}\}")  # what the resolver makes of `${x}`
 _PREPARE_CMD = re.compile(r"^mkdir -p \S*\.dagshift/outputs/[A-Za-z0-9_-]+$")
 
 
@@ -739,6 +741,29 @@ def _with_output_placeholders(value: Any, paths: dict[str, str]) -> Any:
     return value
 
 
+def _unwrapped(command: str) -> str:
+    """A command the backend wrapped as `bash -c '...'` (compiler/backends/dvc_shell.py) as the
+    command itself; any other text as it is. DVC's values arrive as `${{ params.x }}`: they are
+    kept out of the unquoting, and a literal `${{` inside is escaped as `$${{`."""
+    if not command.startswith("bash -c '"):
+        return command
+    placeholders: list[str] = []
+
+    def marker(found: re.Match) -> str:
+        placeholders.append(found.group(0))
+        return f"\ue000{len(placeholders) - 1}\ue001"
+
+    marked = _RESOLVED_PLACEHOLDER.sub(marker, command[len("bash -c "):])
+    try:
+        words = shlex.split(marked)
+    except ValueError:
+        return command
+    if len(words) != 1 or dvc_shell.quoted([words[0]]) != marked:
+        return command
+    text = words[0].replace("${{", "$${{")
+    return re.sub("\ue000(\\d+)\ue001", lambda m: placeholders[int(m.group(1))], text)
+
+
 def _module_file(task: dict, path: str, wdir: str) -> bool:
     """Whether PATH is the file of the task's python module (the backend makes it a dep, so
     that editing the code re-runs the stage): not an input of the task."""
@@ -756,7 +781,9 @@ def _runner_task(task: dict, spec: dict, dagshift: Dagshift, workdir: str) -> No
     elif kind == "container":
         task["image"] = spec["image"]
         argv = _decode(spec.get("argv", []), dagshift)
-        if argv[:2] == ["sh", "-c"] and len(argv) >= 4 and argv[2].endswith(' "$@"') and argv[3] == "sh":
+        # `bash -c COMMAND bash ARGS` (`sh` before issue 19)
+        shell = argv[0] if argv[:1] in (["sh"], ["bash"]) else None
+        if shell and argv[1:2] == ["-c"] and len(argv) >= 4 and argv[2].endswith(' "$@"') and argv[3] == shell:
             task["command"] = argv[2][:-len(' "$@"')]
             if argv[4:]:
                 task["args"] = argv[4:]
@@ -1005,6 +1032,8 @@ class _Reader:
         if stage.desc is not None:
             task["description"] = stage.desc
         commands = [c for c in stage.commands if not self.dagshift_bookkeeping(c)]
+        if self.generated_name:
+            commands = [_unwrapped(c) for c in commands]
         runner = _RUNNER_CMD.match(commands[0]) if len(commands) == 1 else None
         spec = self.dagshift.spec(runner.group(2)) if runner else None
         called = dvc_python.read(commands[0]) if len(commands) == 1 and self.generated_name else None

@@ -42,23 +42,59 @@ def test_only_edges_no_path_carries_get_a_sentinel(cli, tmp_path: Path) -> None:
     assert found["b"]["cmd"][0] == "cat data.csv"  # the user's command stays one item, as written
 
 
-def test_commands_dvc_would_interpolate_go_through_the_runner(cli, tmp_path: Path) -> None:
+def test_plain_commands_stay_as_written_and_others_run_by_bash(cli, tmp_path: Path) -> None:
     result, files = compile_dvc(cli, tmp_path, """
         name: p
-        params: {n: 3, names: [x, y]}
+        params: {n: 3, names: [x, y], s: text}
         tasks:
-          plain: {command: "echo ${{ params.n }} '#' : é"}
-          dollar: {command: "echo ${HOME} ${{ params.n }}"}
+          plain: {command: "python3 -m x --n ${{ params.n }} > out.txt && cat out.txt"}
+          quoted: {command: "echo ${{ params.n }} '#' : é"}
+          dollar: {command: "echo ${HOME} $${{ x }} ${{ params.n }}"}
           listy: {command: "echo ${{ params.names }}"}
+          texty: {command: "echo ${{ params.s }}"}
     """)
     assert result.exit_code == 0, result.stdout + result.stderr
     found = stages(files)
-    assert found["plain"]["cmd"] == "echo ${n} '#' : é" and found["plain"]["params"] == ["n"]
-    assert found["dollar"]["cmd"] == "python3 .dagshift/run.py dollar" and found["dollar"]["params"] == ["n"]
+    assert found["plain"]["cmd"] == "python3 -m x --n ${n} > out.txt && cat out.txt"
+    assert found["quoted"]["cmd"] == "bash -c 'echo ${n} '\\''#'\\'' : é'" and found["quoted"]["params"] == ["n"]
+    # DVC would read a literal `${` as its own: `$''{` is the same text to the shell
+    assert found["dollar"]["cmd"] == "bash -c 'echo $''{HOME} $''{{ x }} ${n}'"
+    # DVC rewrites a text or list value in a command (`\\${`, line breaks): the runner fills it in
     assert found["listy"]["cmd"] == "python3 .dagshift/run.py listy"
-    spec = json.loads(files[".dagshift/tasks/dollar.json"])
-    assert spec["command"] == {"$dagshift": ["concat", "echo ${HOME} ", {"$dagshift": ["param", "n"]}]}
-    assert json.loads(files["params.yaml"]) == {"n": 3, "names": ["x", "y"]}
+    assert found["texty"]["cmd"] == "python3 .dagshift/run.py texty" and found["texty"]["params"] == ["s"]
+    assert found["texty"]["deps"] == [".dagshift/run.py", ".dagshift/tasks/texty.json"]
+    assert "deps" not in found["dollar"]
+    spec = json.loads(files[".dagshift/tasks/texty.json"])
+    assert spec["command"] == {"$dagshift": ["concat", "echo ", {"$dagshift": ["param", "s"]}]}
+    assert json.loads(files["params.yaml"]) == {"n": 3, "names": ["x", "y"], "s": "text"}
+
+
+def test_python_stages_call_the_function_in_cmd_and_depend_on_its_module(cli, tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("def f(**kwargs):\n    return 1\n", encoding="utf-8")
+    result, files = compile_dvc(cli, tmp_path, """
+        name: p
+        params: {n: 3, s: text}
+        tasks:
+          call: {python: "pkg.mod:f", args: {a: "it's ${x} \\\\ é", n: "${{ params.n }}", "b c": [1, null]}}
+          value: {python: "pkg.mod:f", outputs: {count: int}}
+          texty: {python: "pkg.mod:f", args: {s: "${{ params.s }}"}}
+          installed: {python: "json:dumps", args: {obj: 1}}
+    """)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    found = stages(files)
+    assert found["call"]["cmd"] == (
+        "python3 -c 'from pkg.mod import f; f(a=\"it\\x27s $\\x7bx} \\x5c \\xe9\", n=${n}, **{\"b c\": [1, None]})'")
+    assert found["call"]["deps"] == ["pkg/mod.py"] and found["call"]["params"] == ["n"]
+    assert found["value"]["cmd"] == [
+        "mkdir -p .dagshift/outputs/value",
+        "python3 -c 'import json; from pkg.mod import f; count: int = f(); "
+        "open(\".dagshift/outputs/value/count\", \"w\", encoding=\"utf-8\").write(json.dumps(count))'"]
+    # a text param: DVC would rewrite its value, so the runner reads it from params.yaml
+    assert found["texty"]["cmd"] == "python3 .dagshift/run.py texty"
+    assert found["texty"]["deps"] == ["pkg/mod.py", ".dagshift/run.py", ".dagshift/tasks/texty.json"]
+    assert "deps" not in found["installed"]  # not a file of the project
+    assert set(files) == {"dvc.yaml", "params.yaml", ".dagshift/run.py", ".dagshift/tasks/texty.json"}
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -175,8 +175,8 @@ def attempt(task, key=None):
     elif "argv" in spec:
         argv = [_text(_value(p, params, item, out_paths)) for p in spec["argv"]]
     else:
-        # The shell DVC runs a stage's cmd with, so a command behaves the same either way.
-        argv = [os.environ.get("SHELL") or "/bin/sh", "-c", _text(_value(spec["command"], params, item, out_paths))]
+        # bash, as every target runs shell commands (docs/backends/dvc.md).
+        argv = ["bash", "-c", _text(_value(spec["command"], params, item, out_paths))]
     return subprocess.run(argv, env=env, check=False).returncode
 
 
