@@ -24,6 +24,9 @@ bytes must be the text the pipeline means (docs/pipeline-syntax.md):
   then the shell must give exactly A + p0 + B;
 - env / py / argv (through the runner): an env value, python kwargs (a tiny module, inj_probe.py,
   dumps them as JSON) and exec-form arguments, all drawn with `${{ params.* }}` placeholders;
+- pyd (a python stage calling the function in its cmd, `python3 -c '...'`): kwargs drawn with
+  only the number param's placeholder, plus a key Python cannot name; the stage must be that
+  direct form, depend on inj_probe.py, and the function must receive the values exactly;
 - make_a / copy_a and make_b / copy_b: an artifact whose PATH is drawn (quotes, `#`, colons,
   spaces, `$`, backslashes, unicode; never `${`, refused with E302 below) is written by one task
   and copied to out/ by another, once through `'${{ artifacts.a }}'` (the path without `'`) and
@@ -69,6 +72,7 @@ def dump(path, **kwargs):
 '''
 ARGV_WRITER = ("import json, sys; open(sys.argv[1], 'w', encoding='utf-8')"
                ".write(json.dumps(sys.argv[2:], ensure_ascii=True))")
+ODD_KEY = "it's a \\ ${key} \u00e9"  # an argument Python cannot name: `**{...}`
 REPO_FILES = {f"{PROBE}.py": PROBE_SOURCE, "out/.keep": ""}
 # DVC's own reading of dvc.yaml (interpolation included): every stage's description as DVC has it.
 DESCRIPTIONS = ("import json\nfrom dvc.repo import Repo\nwith Repo('.') as repo:\n"
@@ -110,6 +114,13 @@ def raw_texts(draw) -> str:
 def templated_texts(draw) -> str:
     """Text with `${{ params.* }}` placeholders; stray `${{ ... }}` become the `$${{` escape."""
     pieces = draw(st.lists(st.one_of(_pieces, st.sampled_from(PLACEHOLDERS)), max_size=7))
+    return _escape_stray_placeholders("".join(pieces) + draw(st.sampled_from(TAILS)))
+
+
+@st.composite
+def number_texts(draw) -> str:
+    """Text whose only placeholders are the int param's: a python stage says them in its cmd."""
+    pieces = draw(st.lists(st.one_of(_pieces, st.just("${{ params.n }}")), max_size=7))
     return _escape_stray_placeholders("".join(pieces) + draw(st.sampled_from(TAILS)))
 
 
@@ -172,6 +183,7 @@ class Batch:
     items: list[str]
     value: str
     descriptions: list[str] = field(default_factory=lambda: [""])
+    direct_kwargs: list[str] = field(default_factory=lambda: ["${{ params.n }}"])  # pyd: only n placeholders
 
     @property
     def params(self) -> dict[str, Any]:
@@ -207,6 +219,7 @@ def batches(draw) -> Batch:
                             max_size=3)),
         value=draw(raw_texts().map(before_placeholder)),
         descriptions=draw(st.lists(raw_texts(), min_size=1, max_size=3)),
+        direct_kwargs=draw(st.lists(number_texts(), min_size=1, max_size=3)),
     )
 
 
@@ -263,6 +276,9 @@ def pipeline_data(batch: Batch) -> dict[str, Any]:
     tasks["env"] = {"command": "printf '%s' \"$V\" > out/env.txt", "env": {"V": batch.env}}
     tasks["py"] = {"python": f"{PROBE}:dump",
                    "args": {"path": "out/py.json", **{f"k{i}": v for i, v in enumerate(batch.kwargs)}}}
+    tasks["pyd"] = {"python": f"{PROBE}:dump",
+                    "args": {"path": "out/pyd.json", **{f"k{i}": v for i, v in enumerate(batch.direct_kwargs)},
+                             ODD_KEY: template(batch.literals[0])}}
     tasks["argv"] = {"command": ["python3", "-c", ARGV_WRITER, "out/argv.json", *batch.argv]}
     tasks["make_a"] = {"command": template(f"mkdir -p 'art a' && printf '%s' {sq(batch.content_a)} > '",
                                            Ph("artifacts.a"), "'"), "produces": ["a"]}
@@ -301,6 +317,9 @@ def expected_files(batch: Batch) -> dict[str, bytes]:
         "out/env.txt": meant(batch.env, params),
         "out/py.json": json.dumps({f"k{i}": meant(v, params, whole_value=True) for i, v in enumerate(batch.kwargs)},
                                   ensure_ascii=True),
+        "out/pyd.json": json.dumps({**{f"k{i}": meant(v, params, whole_value=True)
+                                       for i, v in enumerate(batch.direct_kwargs)}, ODD_KEY: batch.literals[0]},
+                                   ensure_ascii=True),
         "out/argv.json": json.dumps([meant(a, params) for a in batch.argv], ensure_ascii=True),
         "out/copy_a.txt": batch.content_a,
         "out/copy_b.txt": batch.content_b,
@@ -330,6 +349,7 @@ def compiled_repo(engine: DvcEngine, data: dict[str, Any]) -> DvcRepo:
     work = engine.scratch_dir("dvc-injection")
     source = work / "inject.yaml"
     source.write_text(yaml_flow(data) + "\n", encoding="utf-8")
+    (work / f"{PROBE}.py").write_text(PROBE_SOURCE, encoding="utf-8")  # beside the pipeline: a dep of pyd
     compiled = compile_dvc(source, work / "out")
     assert compiled.exception is None, f"{compiled.exception!r}\n{compiled.output}"
     assert compiled.exit_code == 0 and compiled.files, compiled.output
@@ -371,6 +391,7 @@ def check_batch(engine: DvcEngine, batch: Batch) -> None:
         problems.append(f"fan: items {batch.items!r}, out/fan.txt {fan.read_bytes() if fan.is_file() else None!r}")
 
     check_artifact_edges(repo, result, batch, problems)
+    check_direct_python_stage(repo, problems)
 
     descriptions = dvc_descriptions(repo)
     for task_id, task in data["tasks"].items():
@@ -379,6 +400,13 @@ def check_batch(engine: DvcEngine, batch: Batch) -> None:
                 problems.append(f"{stage}: DVC reads the description {descriptions.get(stage)!r}, "
                                 f"expected {task['description']!r}")
     assert not problems, f"repository: {repo.path}\n" + "\n".join(problems)
+
+
+def check_direct_python_stage(repo: DvcRepo, problems: list[str]) -> None:
+    """pyd calls the function in its cmd (no runner) and depends on the module's file."""
+    stage = repo.read_yaml("dvc.yaml")["stages"]["pyd"]
+    if not str(stage["cmd"]).startswith("python3 -c ") or stage.get("deps") != [f"{PROBE}.py"]:
+        problems.append(f"pyd is not a direct python stage depending on {PROBE}.py: {stage}")
 
 
 def check_artifact_edges(repo: DvcRepo, result: Repro, batch: Batch, problems: list[str]) -> None:
@@ -417,6 +445,8 @@ HAND_PICKED = Batch(
     items=["a: b #c @ $HOME `id` \\ é", "-x", "", "i1\ni2"],
     value="v ${x} \\${x} 'q'\n",
     descriptions=["uses ${x}, \\${y}, \\\\${z} and $HOME: # not a comment", "", "line\nbreak ${{ params.p0 }}"],
+    direct_kwargs=["${{ params.n }}", _escape_stray_placeholders("n=${{ params.n }}|\\${{ params.n }}|" + NASTY_LINE),
+                   "line 1\nline 2\r\n\u2028\x85 ${x} \\${x} '\"'"],
 )
 # The same without line breaks and `\${` in direct commands or a `\` right before a placeholder
 # (what REGRESSIONS are about), and with the content and name of artifact a from the direct path.
