@@ -14,7 +14,9 @@ Each runs in a fresh git + DVC repository holding a copy of examples/ and the ge
 3. for every int/float param in turn, changing it in params.yaml makes `dvc repro` re-run every
    stage of the tasks that read it (from the IR, not from dvc.yaml), nothing outside their
    downstream, and a downstream stage only when one of its deps changed (dvc.lock before/after);
-   `dvc status` is up to date afterwards.
+   `dvc status` is up to date afterwards;
+4. editing the module file of a python task (a dep of its stage) makes exactly the stages of the
+   tasks calling into it stale, and `dvc repro` brings them up to date.
 Expectations come from the pipeline IR wherever they can.
 """
 
@@ -299,3 +301,34 @@ def test_param_change_reruns_exactly_its_dependents(scenarios, name: str) -> Non
 def _deps(entry: dict[str, Any] | None) -> dict[str, Any]:
     """A dvc.lock stage's deps, path -> hash entry (params are not deps here: listed separately)."""
     return {dep["path"]: {k: v for k, v in dep.items() if k != "path"} for dep in (entry or {}).get("deps", [])}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_editing_a_python_module_makes_exactly_its_stages_stale(scenarios, name: str) -> None:
+    """A python task's module file is a dep of its stage: after the param changes (up to date),
+    editing the file makes exactly the stages of the tasks calling into it stale, and a repro
+    re-runs them (what follows only if their outputs changed) and is up to date again."""
+    scenario = scenario_of(scenarios, name)
+    scenario.require("param changes")
+    beside = scenario.source.parent / (scenario.pipeline.workdir or "")  # where the backend looks for modules
+    modules = {task_id: _module_file(task.python) for task_id, task in scenario.pipeline.tasks.items()
+               if task.kind == "python" and (beside / _module_file(task.python)).is_file()}
+    if not modules:
+        pytest.skip("no python task whose module is beside the pipeline file")
+    module = next(iter(modules.values()))
+    callers = {task_id for task_id, called in modules.items() if called == module}
+    repo = scenario.repo
+    source = repo.path / (scenario.pipeline.workdir or "") / module
+    source.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    stale = set(repo.status())
+    assert {task_of(stage) for stage in stale} == callers, f"{scenario.context()}\nstale after editing {module}: {stale}"
+    result = repo.repro(check=False)
+    assert result.ok and stale <= result.reproduced, result.describe()
+    below = set().union(*(nx.descendants(scenario.graph, task) for task in callers))
+    assert {task_of(stage) for stage in result.reproduced} <= callers | below, result.describe()
+    assert repo.up_to_date(), repo.status()
+
+
+def _module_file(target: str) -> str:
+    """`tinyml.transform:main` -> `tinyml/transform.py`."""
+    return target.partition(":")[0].replace(".", "/") + ".py"
