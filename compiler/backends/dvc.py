@@ -29,9 +29,9 @@ from ..graph import topological_order
 from ..ir import ArtifactKind, Pipeline, Task, ValueType
 from ..optimize import TaskCost
 from ..placeholders import Ref
-from ..yaml_out import BlockText
 from ..placeholders import parse as parse_placeholders
 from ..references import task_refs
+from ..yaml_out import BlockText
 from . import dvc_python, dvc_shell
 from .base import Backend, EmitContext, Level, Support, emulated, native, unsupported
 from .specs import texts_in, value_spec
@@ -310,7 +310,7 @@ class _DvcBuilder:
         value (a text param: `\\${` loses its backslash, a line break splits the command)."""
         if ref.kind == "param":
             param = self.p.params[str(ref.name)]
-            return dvc_shell.Interpolation(f"${{{ref.name}}}", True) if param.value_type in _NUMBER_PARAMS else None
+            return dvc_shell.Interpolation(f"${{{ref.name}}}") if param.value_type in _NUMBER_PARAMS else None
         if ref.kind == "artifact":  # artifact paths are relative to the workdir, as the stage's wdir
             return self.p.artifacts[str(ref.name)].path
         if ref.kind == "item":
@@ -320,7 +320,8 @@ class _DvcBuilder:
             values = [i if ref.name is None else (i.get(ref.name) if isinstance(i, dict) else None) for i in items]
             if all(_plain_item(v) for v in values):
                 plain = all(dvc_shell.WORD_CHARS.fullmatch(str(v)) for v in values)
-                return dvc_shell.Interpolation("${item}" if ref.name is None else f"${{item.{ref.name}}}", plain)
+                kind = dvc_shell.Interpolation if plain else dvc_shell.TextInterpolation
+                return kind("${item}" if ref.name is None else f"${{item.{ref.name}}}")
             return None
         if ref.kind == "output" and not task.is_mapped:
             return self._rel(self._output_file(task_id, str(ref.name)))
@@ -357,14 +358,14 @@ class _DvcBuilder:
         if spec[0] == "concat":
             return dvc_python.string(*(self._python_text(task_id, part) for part in spec[1:]))
         text = self._python_text(task_id, spec)
-        return text if isinstance(text, dvc_python.Interpolation) else dvc_python.string(text)
+        return text if isinstance(text, dvc_shell.Interpolation) else dvc_python.string(text)
 
     def _python_text(self, task_id: str, spec: Any) -> str:
         """A part of a text: literal, a number param as DVC's `${name}`, or this task's output path."""
         if isinstance(spec, str):
             return spec
         if spec[0] == "param" and self.p.params[str(spec[1])].value_type in _NUMBER_PARAMS:
-            return dvc_python.Interpolation(f"${{{spec[1]}}}")
+            return dvc_shell.Interpolation(f"${{{spec[1]}}}")
         if spec[0] == "out":
             return self._rel(self._output_file(task_id, str(spec[1])))
         raise dvc_python.NotWritable(repr(spec))

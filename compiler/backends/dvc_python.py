@@ -18,6 +18,8 @@ import keyword
 import math
 from typing import Any
 
+from .dvc_shell import Interpolation
+
 # Names the generated line binds besides the user's function (imported under another name if it
 # would shadow one of them) and the values it returns.
 RESERVED = {"json", "open", "result"}
@@ -39,23 +41,24 @@ class NotWritable(Exception):
 
 def string(*parts: str | Interpolation) -> str:
     """A double-quoted Python string that any shell keeps as it is inside single quotes and DVC
-    leaves alone; an Interpolation part is DVC's `${name}`, written as it is (DVC fills it in)."""
+    leaves alone; an Interpolation part is DVC's `${name}` of a number, written as it is (DVC
+    fills it in as Python reads it)."""
     body = []
+    previous = ""
     for part in parts:
         if isinstance(part, Interpolation):
             body.append(part)
+            previous = "}"
             continue
-        for index, char in enumerate(part):
-            if " " <= char <= "~" and char not in "\\'\"":
-                follows_dollar = char == "{" and index and part[index - 1] == "$"
-                body.append("\\x7b" if follows_dollar else char)
+        for char in part:
+            if char == "{" and previous == "$":
+                body.append("\\x7b")
+            elif " " <= char <= "~" and char not in "\\'\"":
+                body.append(char)
             else:
                 body.append(_escape(char))
+            previous = char
     return '"' + "".join(body) + '"'
-
-
-class Interpolation(str):
-    """DVC's `${name}` inside generated code (a number: DVC writes it as Python reads it)."""
 
 
 def _escape(char: str) -> str:

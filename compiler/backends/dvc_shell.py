@@ -25,25 +25,28 @@ import re
 from ..yaml_out import BlockText
 
 WORD_CHARS = re.compile(r"[A-Za-z0-9_./:,+=@-]+")
-_TOKEN = re.compile(r"\s*(?:(?P<op>&&|\|\||>>|[|;<>])|(?P<word>(?:[A-Za-z0-9_./:,+=@-]|\x00)+))\s*")
+_TOKEN = re.compile(r"[ \t]*(?:(?P<op>&&|\|\||>>|[|;<>])|(?P<word>(?:[A-Za-z0-9_./:,+=@-]|\x00)+))[ \t]*")
 _REDIRECTS = {"<", ">", ">>"}
 # Keywords and builtins of sh, bash, zsh and fish that read or act differently between them.
-_DIFFERING = frozenset("""
-    ! [ [[ { } . alias and begin builtin case command declare do done echo elif else end esac eval exec export
-    fi for function if in let local not or printf read readonly return select set shopt source switch test then
-    time trap type typeset ulimit umask unset until while
-""".split())
+_DIFFERING = frozenset({
+    "!", "[", "[[", "{", "}", ".", "alias", "and", "begin", "builtin", "case", "command", "declare", "do", "done",
+    "echo", "elif", "else", "end", "esac", "eval", "exec", "export", "fi", "for", "function", "if", "in", "let",
+    "local", "not", "or", "printf", "read", "readonly", "return", "select", "set", "shopt", "source", "switch",
+    "test", "then", "time", "trap", "type", "typeset", "ulimit", "umask", "unset", "until", "while",
+})
 
 
 class Interpolation(str):
-    """DVC's `${name}` in a command, and whether every value it can take is a plain word."""
+    """DVC's `${name}` in a command, every value of which is a plain word (a number, a safe item)."""
 
-    plain: bool
+    plain = True
 
-    def __new__(cls, text: str, plain: bool) -> Interpolation:
-        made = super().__new__(cls, text)
-        made.plain = plain
-        return made
+
+class TextInterpolation(Interpolation):
+    """DVC's `${name}` whose values may be other text (never `'`, `\\` or a line break: it may
+    sit inside the wrapper's quotes)."""
+
+    plain = False
 
 
 def is_plain(parts: list[str]) -> bool:

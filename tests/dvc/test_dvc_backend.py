@@ -88,8 +88,8 @@ def test_python_stages_call_the_function_in_cmd_and_depend_on_its_module(cli, tm
     assert found["call"]["deps"] == ["pkg/mod.py"] and found["call"]["params"] == ["n"]
     assert found["value"]["cmd"] == [
         "mkdir -p .dagshift/outputs/value",
-        "python3 -c 'import json; from pkg.mod import f; count: int = f(); "
-        "open(\".dagshift/outputs/value/count\", \"w\", encoding=\"utf-8\").write(json.dumps(count))'"]
+        ("python3 -c 'import json; from pkg.mod import f; count: int = f(); "
+         "open(\".dagshift/outputs/value/count\", \"w\", encoding=\"utf-8\").write(json.dumps(count))'")]
     # a text param: DVC would rewrite its value, so the runner reads it from params.yaml
     assert found["texty"]["cmd"] == "python3 .dagshift/run.py texty"
     assert found["texty"]["deps"] == ["pkg/mod.py", ".dagshift/run.py", ".dagshift/tasks/texty.json"]

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.backends.dvc_shell import Interpolation, command, is_plain, quoted, word
+from compiler.backends.dvc_shell import Interpolation, TextInterpolation, command, is_plain, quoted, word
 
-NUMBER = Interpolation("${n}", True)
-ITEM_WITH_SPACE = Interpolation("${item}", False)
+NUMBER = Interpolation("${n}")
+ITEM_WITH_SPACE = TextInterpolation("${item}")
 
 
 @pytest.mark.parametrize("parts", [
@@ -34,7 +34,7 @@ def test_plain_commands(parts: list[str]) -> None:
     ["if true; then a; fi"], ["a; end"], ["set x 1"], ["X=1 a"], ["a && X=1"],
     ["printf '%s' a"], ['a "b"'], ["a $HOME"], ["a ${x}"], ["a *.txt"], ["a {b,c}"], ["a ~/x"], ["a # c"],
     ["a \\ b"], ["a & b"], ["a 2>&1"], ["(a)"], ["a `b`"], ["a é"], ["a !b"], ["[[ -f x ]]"],
-    ["echo ", ITEM_WITH_SPACE],
+    ["echo ", ITEM_WITH_SPACE], ["a\u00a0b"],
 ])
 def test_other_commands_run_by_bash(parts: list[str]) -> None:
     assert not is_plain(parts) and command(parts).startswith("bash -c '")

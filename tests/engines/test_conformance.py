@@ -16,6 +16,12 @@ backends' capability tables):
 | error_handling  | yes     | yes     | no: retries with delays, timeouts, alerts, one_failed | no: shell tasks      |
 | python_tasks    | yes     | yes     | no: when / else_of                                    | yes: all python      |
 | churn           | no      | no      | no: images, s3:// paths, secrets (runnable nowhere)   | no                   |
+| bash_only       | yes     | yes     | yes                                                   | no: shell tasks      |
+
+bash_only is not an example: tests/engines/fixtures/bash_only.yaml, one shell command made of what
+only bash reads that way (an array, `[[ ]]`, `${#...}`, brace expansion, `$'...'`). Every target
+runs shell commands with bash (DVC wraps such a command in `bash -c`, whatever `$SHELL` is), so
+the engines must leave the same file. kfp.local runs shell tasks only with Docker.
 
 DVC compiles its examples as `dagshift compile` does by default: what it leaves out (with a
 warning) is only when a run starts and the pipeline's labels, never what a run does. Every compared example runs on at least
@@ -85,6 +91,8 @@ from compiler.naming import python_name
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
+# Pipelines of this test's own, run in a copy of examples/ like the examples.
+WRITTEN_HERE = {"bash_only": Path(__file__).parent / "fixtures" / "bash_only.yaml"}
 NOT_RUNNABLE = {"churn": "container images, s3:// paths and secrets that do not exist (its header says so)"}
 
 AIRFLOW, PREFECT, DVC, KUBEFLOW = "airflow", "prefect", "dvc", "kubeflow"
@@ -94,6 +102,7 @@ DVC_LEAVES_OUT: dict[str, set[Feature]] = {
     "parallel": {Feature.TAGS},
     "sequential": {Feature.SCHEDULE, Feature.OWNER, Feature.TAGS},
     "event_triggered": {Feature.DATA_TRIGGER, Feature.TAGS},
+    "bash_only": set(),
 }
 DVC_CANNOT = {
     "conditional": "when / else_of, and the none_failed join",
@@ -107,13 +116,17 @@ LABELS = {Feature.OWNER, Feature.TAGS}
 DROPPABLE = {Feature.SCHEDULE, Feature.DATA_TRIGGER} | LABELS
 
 
+def source_of(name: str) -> Path:
+    return WRITTEN_HERE.get(name, EXAMPLES / f"{name}.yaml")
+
+
 def python_only(example: str) -> bool:
     """Every task of the example is a `python:` task: the Kubeflow backend makes each one a
     lightweight python component, which kfp.local's SubprocessRunner runs without Docker."""
-    return all(task.kind == "python" for task in load_pipeline(EXAMPLES / f"{example}.yaml").tasks.values())
+    return all(task.kind == "python" for task in load_pipeline(source_of(example)).tasks.values())
 
 
-RUNNABLE = [name for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE]
+RUNNABLE = [name for name in EXAMPLE_NAMES if name not in NOT_RUNNABLE] + sorted(WRITTEN_HERE)
 PYTHON_ONLY = {name for name in RUNNABLE if python_only(name)}  # also run on kfp.local
 ENGINES: dict[str, tuple[str, ...]] = {
     name: (AIRFLOW, PREFECT) + ((DVC,) if name in DVC_LEAVES_OUT else ()) + ((KUBEFLOW,) if name in PYTHON_ONLY else ())
@@ -256,7 +269,7 @@ def kfp_artifacts(report: dict[str, Any], example: str) -> dict[str, bytes]:
     names would clash, and before issue 19: test_kfp_harness.pipeline_name reads both); the runner's
     report lists each task's output artifacts with their uri (a file, or a directory for a
     `kind: directory` artifact). Every artifact has one producer, so exactly one task may list it."""
-    pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
+    pipeline = load_pipeline(source_of(example))
     stored: dict[str, bytes] = {}
     seen: dict[str, str] = {}
     for key, task in sorted(report["tasks"].items()):
@@ -313,7 +326,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     generated = Generated(tmp_path_factory.mktemp("conformance"))
     root = generated.root
     for example, engines in ENGINES.items():
-        source = EXAMPLES / f"{example}.yaml"
+        source = source_of(example)
         generated.pipeline_names[example] = load_pipeline(source).name
         generated.airflow[example] = compile_pipeline(source, root / "airflow" / example)
         generated.prefect[example] = compile_pipeline(source, root / "prefect" / example, target="prefect")
@@ -384,13 +397,13 @@ def documented_engines() -> dict[str, set[str]]:
 def test_the_table_covers_every_example() -> None:
     """Every example is compared or named as not runnable; every DVC example has its options;
     exactly the python-only examples run on Kubeflow; the docstring's table says the same."""
-    assert set(ENGINES) | set(NOT_RUNNABLE) == set(EXAMPLE_NAMES)
+    assert set(ENGINES) | set(NOT_RUNNABLE) == set(EXAMPLE_NAMES) | set(WRITTEN_HERE)
     assert set(DVC_LEAVES_OUT) | set(DVC_CANNOT) == set(ENGINES)
     assert all(len(engines) >= 2 for engines in ENGINES.values()), ENGINES
     assert PYTHON_ONLY, "no example is made of python tasks only: nothing runs on kfp.local"
     assert {example for example, engines in ENGINES.items() if KUBEFLOW in engines} == PYTHON_ONLY
     assert all({AIRFLOW, PREFECT, KUBEFLOW} <= set(ENGINES[example]) for example in PYTHON_ONLY), ENGINES
-    assert documented_engines() == {example: set(ENGINES.get(example, ())) for example in EXAMPLE_NAMES}, (
+    assert documented_engines() == {example: set(ENGINES.get(example, ())) for example in [*EXAMPLE_NAMES, *WRITTEN_HERE]}, (
         "the module docstring's table is stale")
 
 
@@ -407,14 +420,14 @@ def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated,
         compiled = generated.kubeflow[example]
         assert compiled.ok, f"{example} does not compile for Kubeflow:\n{compiled.output}"
         kubeflow = registry.get("kubeflow")
-        unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
+        unsupported = {use.feature for use in feature_uses(load_pipeline(source_of(example)))
                        if kubeflow.support(use.feature).level is Level.UNSUPPORTED}
         assert not unsupported - LABELS, f"{example}: Kubeflow cannot express {sorted(unsupported)}"
         module = compiled.files[0].read_text(encoding="utf-8")
         assert "@dsl.component(" in module and "container_component" not in module, (
             f"{example}: the Kubeflow module is not made of lightweight python components only")
     backend = registry.get("dvc")
-    unsupported = {use.feature for use in feature_uses(load_pipeline(EXAMPLES / f"{example}.yaml"))
+    unsupported = {use.feature for use in feature_uses(load_pipeline(source_of(example)))
                    if backend.support(use.feature).level is Level.UNSUPPORTED}
     if example in DVC_LEAVES_OUT:
         compiled = generated.dvc[example]
@@ -423,7 +436,7 @@ def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated,
         assert unsupported == DVC_LEAVES_OUT[example], (example, sorted(unsupported))
         return
     assert unsupported - DROPPABLE, f"{example}: DVC lacks only {sorted(unsupported)}: add it to DVC_LEAVES_OUT"
-    strict = compile_dvc(EXAMPLES / f"{example}.yaml", generated.root / "dvc-strict" / example)
+    strict = compile_dvc(source_of(example), generated.root / "dvc-strict" / example)
     codes = {line.split("[", 1)[1].split("]", 1)[0] for line in strict.output.splitlines() if line.startswith("error[")}
     assert strict.exit_code == 1 and codes and codes <= CAPABILITY_ERRORS, (
         f"{example}: DVC should refuse it for capabilities ({DVC_CANNOT[example]}), got exit {strict.exit_code}:\n"
@@ -440,7 +453,7 @@ def test_artifacts_are_byte_identical_across_engines(runs, example: str) -> None
                                  for run in broken), pytrace=False)
     assert len(results) >= 2, f"{example} ran on {sorted(results)} only: nothing to compare"
     paths = sorted(set().union(*(run.artifacts for run in results.values())))
-    pipeline = load_pipeline(EXAMPLES / f"{example}.yaml")
+    pipeline = load_pipeline(source_of(example))
     declared = sorted(a.path for a in pipeline.artifacts.values() if not a.is_uri and not a.external)
     if any(task.produces for task in pipeline.tasks.values()):
         assert paths, f"{example}: no engine left any artifact (it declares {declared})"
