@@ -1,5 +1,5 @@
 """DVC 3 backend: `dvc.yaml` (one stage per task) and `params.yaml`, plus `.dagshift/` with a small
-runner and one JSON file per task that needs it.
+runner and a JSON spec per task that needs it.
 
 DVC links stages only through paths: a consumed artifact is a dep of the consumer and an out of
 its producer; a value output is a file under `.dagshift/outputs/` that the producer writes and the
@@ -7,12 +7,13 @@ consumer depends on; an order-only edge is a sentinel `.dagshift/done/<task>` (c
 Params live in `params.yaml` and every stage lists the params it reads, because DVC does not
 track values used only through `${}`.
 
-A shell command whose text DVC and the shell read as written (literal text without `${`, params
-of number types, artifact paths, one-line fan-out items) is the stage's `cmd`, with `${name}` for params.
-Everything else (python callables, containers, env, upstream values, texts holding `${`) runs
-through `.dagshift/run.py TASK`, which reads the task's spec and resolves placeholders at run
-time: user text is data in a JSON file, never part of a command line DVC or a shell would parse.
-Details: docs/backends/dvc.md.
+A stage's cmd shows what it runs: a shell command as written when every shell reads it alike,
+else as `bash -c '...'` (dvc_shell.py); a python task as `python3 -c '...'` importing and calling
+the function (dvc_python.py), its module's file a dep. Number params are DVC's `${name}`. What DVC
+cannot hand over exactly (text params, upstream values, env, containers, line breaks, emulated
+retries) runs through `.dagshift/run.py TASK`, which reads the task's spec and resolves
+placeholders at run time: user text is data in a JSON file, never part of a command line DVC or
+a shell would parse. Details: docs/backends/dvc.md.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class DvcBackend(Backend):
     title = "DVC"
     cost = TaskCost(0.0, "stages run one after another in one process; fusing would only lose per-stage caching")
     capabilities = {
-        Feature.SHELL: native("the stage's cmd"),
-        Feature.PYTHON: emulated("cmd: python3 .dagshift/run.py TASK, which imports module:function and calls it"),
+        Feature.SHELL: native("the stage's cmd, as `bash -c '...'` unless every shell reads it alike"),
+        Feature.PYTHON: emulated("cmd: python3 -c '...' importing module:function and calling it; its file is a dep"),
         Feature.CONTAINER: emulated("`docker run` of the image, the repository mounted as the working directory"),
         Feature.PYTHON_IN_IMAGE: unsupported("run the function from a shell command: docker run IMAGE python -c ..."),
         Feature.NOOP: native("a stage that only marks itself done"),
