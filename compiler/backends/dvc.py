@@ -124,7 +124,7 @@ class DvcBackend(Backend):
             "params.yaml": _params_yaml(builder.params()),
         }
         if builder.specs:
-            files[RUNNER] = emit.render("dvc", "run.py.j2")
+            files[RUNNER] = emit.render("dvc", "run.py.j2", uses=_runner_uses(builder.specs))
             for task_id, spec in builder.specs.items():
                 files[f".dagshift/tasks/{task_id}.json"] = json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
         return files
@@ -505,6 +505,42 @@ def _encode(spec: Any, output: Any) -> Any:
         encoded = {key: _encode(item, output) for key, item in spec.items()}
         return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
     return spec
+
+
+def _runner_uses(specs: dict[str, dict]) -> dict[str, bool]:
+    """What the runner's tasks need, so that run.py holds only those helpers."""
+    kinds = {spec["kind"] for spec in specs.values()}
+    refs = [ref for spec in specs.values() for ref in _refs(spec)]
+    upstream = [ref for ref in refs if ref[0] == "output"]
+    uses = {
+        "python": "python" in kinds,
+        "container": "container" in kinds,
+        "argv": any(spec["kind"] == "shell" and "argv" in spec for spec in specs.values()),
+        "command": any("command" in spec for spec in specs.values()),
+        "env": any("env" in spec for spec in specs.values()),
+        "outputs": any("outputs" in spec for spec in specs.values()),
+        "attempts": any("retry_delays" in spec or "timeout" in spec for spec in specs.values()),
+        "fanned_out": any("items" in spec for spec in specs.values()),
+        "upstream": bool(upstream),
+    }
+    uses["foreach_keys"] = uses["fanned_out"] or any(ref[-1] is not None for ref in upstream)
+    uses["subprocess"] = uses["attempts"] or uses["container"] or uses["argv"] or uses["command"]
+    return uses
+
+
+def _refs(encoded: Any):
+    """Every placeholder of an encoded spec (see _encode), as its list."""
+    if isinstance(encoded, list):
+        for item in encoded:
+            yield from _refs(item)
+    elif isinstance(encoded, dict):
+        if "$dagshift" in encoded:
+            yield encoded["$dagshift"]
+            if encoded["$dagshift"][0] != "concat":
+                return
+            yield from _refs(encoded["$dagshift"][1:])
+        else:
+            yield from _refs(list(encoded.values()))
 
 
 def _params_yaml(params: dict) -> str:

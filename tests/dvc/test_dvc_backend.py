@@ -141,3 +141,21 @@ def test_descriptions_keep_dollar_braces_as_written(cli, tmp_path: Path) -> None
     """)
     assert result.exit_code == 0, result.stdout
     assert stages(files)["a"]["desc"] == r"uses \${x}, \\${y} and $HOME"
+
+
+RUNNER_USES = ("python", "container", "argv", "command", "env", "outputs", "attempts", "fanned_out", "upstream",
+               "foreach_keys", "subprocess")
+
+
+@pytest.mark.parametrize("on", [(), ("python",), ("command", "subprocess"), ("argv", "subprocess", "env"),
+                                ("python", "outputs", "fanned_out", "foreach_keys"), RUNNER_USES])
+def test_the_runner_holds_only_what_its_tasks_use(on: tuple[str, ...]) -> None:
+    from compiler import emit
+
+    text = emit.render("dvc", "run.py.j2", uses={name: name in on for name in RUNNER_USES})
+    compile(text, "run.py", "exec")
+    assert ("def _call(" in text) == ("python" in on)
+    assert ("import subprocess" in text) == ("subprocess" in on)
+    assert ("def main(" in text) == ("attempts" in on)
+    assert ("def _keys(" in text) == ("foreach_keys" in on)
+    assert ('"bash", "-c"' in text) == ("command" in on)
