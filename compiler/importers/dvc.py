@@ -22,10 +22,12 @@ Lost, each reported at its line: output options (cache, persist, push, remote, t
 meta), params a script reads itself (DVC's change tracking), `frozen` (the task does nothing),
 top-level metrics / plots / params / artifacts / datasets, a stage's `meta`.
 
-dagshift's own DVC output (compiler/backends/dvc.py) is recognized: the runner
-`.dagshift/run.py TASK` with its spec `.dagshift/tasks/TASK.json` (python, container, env,
-placeholders), value outputs under `.dagshift/outputs/`, and sentinels `.dagshift/done/TASK`
-(order-only edges), so a compiled pipeline imports back as itself, minus `not_carried`.
+dagshift's own DVC output (compiler/backends/dvc.py) is recognized: a python stage's
+`python3 -c '...'` line (dvc_python.py; its module's file is no input), a shell command wrapped
+as `bash -c '...'`, the runner `.dagshift/run.py TASK` with its spec `.dagshift/tasks/TASK.json`
+(text params, upstream values, containers, env; python tasks too, as earlier versions wrote
+them), value outputs under `.dagshift/outputs/`, and sentinels `.dagshift/done/TASK` (order-only
+edges), so a compiled pipeline imports back as itself, minus `not_carried`.
 """
 
 from __future__ import annotations
