@@ -50,7 +50,7 @@ def _spec(task):
 def _read(path, kind):
     with open(path, encoding="utf-8", newline="") as handle:
         text = handle.read()
-    text = text[:-1] if text.endswith("\n") else text
+    text = text.removesuffix("\n")
     return text if kind == "str" else json.loads(text)
 
 
@@ -65,7 +65,7 @@ def _value(spec, params, item, out_paths):
     if not isinstance(spec, dict):
         return spec
     if "$dagshift" not in spec:
-        return dict((k, _value(v, params, item, out_paths)) for k, v in spec.items())
+        return {k: _value(v, params, item, out_paths) for k, v in spec.items()}
     ref = spec["$dagshift"]
     kind = ref[0]
     if kind == "literal":
