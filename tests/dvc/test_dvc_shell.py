@@ -50,8 +50,27 @@ def test_quoting_gives_the_text_back_and_hides_dollar_brace_from_dvc(text: str) 
     assert shlex.split(written) == [text]
     assert "${" not in written and "\\${" not in written
     # fish reads `\\` and `\'` inside single quotes: neither may appear there
-    inside = written.split("'")[1::2]
-    assert not any("\\" in run for run in inside)
+    assert not any("\\" in run for run in _single_quoted_runs(written))
+
+
+def _single_quoted_runs(word: str) -> list[str]:
+    """The texts between single quotes, as a POSIX shell reads the word (`\'` outside quotes is
+    an escaped quote, not a quote)."""
+    runs, inside, index = [], None, 0
+    while index < len(word):
+        char = word[index]
+        if inside is not None:
+            if char == "'":
+                runs.append(inside)
+                inside = None
+            else:
+                inside += char
+        elif char == "\\":
+            index += 1  # the escaped character is outside any quotes
+        elif char == "'":
+            inside = ""
+        index += 1
+    return runs
 
 
 @pytest.mark.parametrize("shell", ["sh", "dash", "bash", "zsh", "fish"])
