@@ -12,10 +12,11 @@ reads these scripts back with READERS.
 from __future__ import annotations
 
 import keyword
-import math
 import re
 from collections.abc import Callable
 from typing import Any
+
+from .specs import python_value
 
 # A run-time value (an env var's text, `{}`) as the declared type.
 READERS = {
@@ -50,15 +51,7 @@ def string_literal(text: str) -> str:
 
 
 def literal(value: Any) -> str:
-    if isinstance(value, str):
-        return string_literal(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return f'float("{value}")'
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{string_literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)  # bool, None, int, float
+    return python_value(value, string_literal)
 
 
 def is_keyword_name(key: str) -> bool:

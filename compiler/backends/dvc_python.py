@@ -15,10 +15,10 @@ reads this code back.
 from __future__ import annotations
 
 import keyword
-import math
 from typing import Any
 
 from .dvc_shell import Interpolation
+from .specs import python_value
 
 # Names the generated line binds besides the user's function (imported under another name if it
 # would shadow one of them) and the values it returns.
@@ -74,17 +74,7 @@ def _escape(char: str) -> str:
 
 def literal(value: Any) -> str:
     """A value known when compiling as Python code (see `string` for texts)."""
-    if isinstance(value, str):
-        return string(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return f'float("{value}")'
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{string(k)}: {literal(v)}" for k, v in value.items()) + "}"
-    if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    raise NotWritable(repr(value))
+    return python_value(value, string)
 
 
 def is_keyword_name(key: str) -> bool:

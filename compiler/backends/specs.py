@@ -119,3 +119,16 @@ def unique_python_names(task_ids, used: set[str]) -> dict[str, str]:
         names[task_id] = name
         used.add(name)
     return names
+
+
+def python_value(value: Any, string: Callable[[str], str]) -> str:
+    """A JSON-like value known when compiling, as Python code; `string` writes each text (and
+    dict key) in the form the target needs (ASCII-only, brace-safe, ...). Numbers are finite:
+    validation refuses any other."""
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_value(v, string) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{string(str(k))}: {python_value(v, string)}" for k, v in value.items()) + "}"
+    return repr(value)  # bool, None, int, float
