@@ -16,9 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, Union
 
+from . import values
 from .placeholders import Ref, parse_ref
 
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
+# Deeper nesting of ( ) and `not` is refused: every target writes the condition in its own syntax,
+# and some (Argo's expression language, Python's parser) recurse once per level.
+MAX_NESTING = 32
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,13 @@ class _Parser:
         self.text = text
         self.tokens = list(_tokens(text))
         self.pos = 0
+        self.depth = 0
+
+    def nested(self, offset: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ConditionError(f"the condition nests ( ) and `not` more than {MAX_NESTING} levels deep", offset,
+                                 "write it flatter: a and b and c needs no parentheses")
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -144,8 +155,10 @@ class _Parser:
 
     def parse_not(self) -> Expr:
         if self.at_word("not"):
-            self.take()
-            return Not(self.parse_not())
+            self.nested(self.take()[2])
+            operand = self.parse_not()
+            self.depth -= 1
+            return Not(operand)
         left = self.parse_operand()
         token = self.peek()
         if token is not None and token[0] == "op" and token[1] in COMPARISONS:
@@ -156,11 +169,13 @@ class _Parser:
     def parse_operand(self) -> Expr:
         kind, value, offset = self.take()
         if kind == "number":
-            return Literal(float(value) if any(c in value for c in ".eE") else int(value))
+            return Literal(_number(value, offset))
         if kind == "string":
             return Literal(_unquote(value))
         if kind == "op" and value == "(":
+            self.nested(offset)
             expr = self.parse_or()
+            self.depth -= 1
             closing = self.take()
             if closing[1] != ")":
                 raise ConditionError(f"expected ')' but found '{closing[1]}'", closing[2])
@@ -179,6 +194,13 @@ class _Parser:
                 )
             return RefOperand(ref, offset)
         raise ConditionError(f"unexpected '{value}' in condition", offset)
+
+
+def _number(text: str, offset: int) -> int | float:
+    number = float(text) if any(c in text for c in ".eE") else int(text)
+    if not values.is_portable_number(number):
+        raise ConditionError(f"the number {text} is out of range", offset, values.NUMBER_LIMITS_HELP)
+    return number
 
 
 def parse(text: str) -> Expr:

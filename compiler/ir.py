@@ -11,6 +11,7 @@ shape. The JSON Schema (`dagshift schema`) describes the short forms too.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
@@ -132,12 +133,25 @@ ParamEntry = Annotated[
 # ----------------------------------------------------------------------------- schedule and triggers
 
 
+def _calendar_date(value: Any) -> Any:
+    """Dates as written (2025-01-01, 2025-01-01T06:00:00+01:00); pydantic would read a number, or
+    text of digits, as seconds since 1970."""
+    if isinstance(value, (date, datetime)):
+        return value
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return value
+    raise ValueError(f"expected a date such as 2025-01-01 or 2025-01-01T06:00:00, got {value!r}")
+
+
+StartDate = Annotated[Union[datetime, date], BeforeValidator(_calendar_date, json_schema_input_type=str)]
+
+
 class Schedule(Model):
     """When the pipeline runs on its own. Short form: a cron string."""
 
     cron: Cron
     timezone: TimeZone = "UTC"
-    start_date: datetime | date | None = None
+    start_date: StartDate | None = None
     catchup: bool = Field(False, description="run the intervals missed since start_date")
 
     @model_validator(mode="before")
@@ -243,7 +257,7 @@ class SecretRef(Model):
 class Resources(Model):
     cpu: CpuQuantity | None = None
     memory: MemoryQuantity | None = None
-    gpu: int | None = Field(None, ge=0)
+    gpu: int | None = Field(None, ge=0, le=values.MAX_GPU)
     gpu_type: str = "nvidia.com/gpu"
 
 
@@ -274,9 +288,10 @@ class TriggerRule(str, Enum):
 class TaskPolicy(Model):
     """The keys `defaults:` may set; a task's own value wins."""
 
-    retries: int | None = Field(None, ge=0)
+    retries: int | None = Field(None, ge=0, le=values.MAX_RETRIES)
     retry_delay: Duration | None = None
-    retry_backoff: float | None = Field(None, ge=1.0, description="exponential factor: delay * backoff ** attempt")
+    retry_backoff: float | None = Field(None, ge=1.0, le=values.MAX_BACKOFF, allow_inf_nan=False,
+                                         description="exponential factor: delay * backoff ** attempt")
     retry_max_delay: Duration | None = None
     timeout: Duration | None = None
     env: dict[str, EnvValue] = Field(default_factory=dict)
@@ -328,12 +343,12 @@ class Task(TaskPolicy):
     else_of: str | None = Field(None, description="run exactly when this other task's `when` is false")
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
     foreach: ForEach | None = Field(None, description="a list, a list param or an upstream list output")
-    max_parallel: int | None = Field(None, ge=1)
+    max_parallel: int | None = Field(None, ge=1, le=values.MAX_LIMIT)
     estimate: Duration | None = Field(None, description="how long the task usually takes: the optimizer's "
                                                         "critical path and priorities use it")
-    priority: int | None = Field(None, ge=1, description="scheduling priority, higher first when slots are "
-                                                         "scarce (Airflow priority_weight); set from `estimate` "
-                                                         "when omitted")
+    priority: int | None = Field(None, ge=1, le=values.MAX_PRIORITY,
+                                 description="scheduling priority, higher first when slots are scarce (Airflow "
+                                             "priority_weight); set from `estimate` when omitted")
 
     @model_validator(mode="before")
     @classmethod
@@ -376,8 +391,8 @@ class Pipeline(Model):
     params: dict[str, ParamEntry] = Field(default_factory=dict)
     schedule: ScheduleEntry | None = None
     triggers: list[Trigger] = Field(default_factory=list)
-    max_active_tasks: int | None = Field(None, ge=1)
-    max_active_runs: int | None = Field(None, ge=1)
+    max_active_tasks: int | None = Field(None, ge=1, le=values.MAX_LIMIT)
+    max_active_runs: int | None = Field(None, ge=1, le=values.MAX_LIMIT)
     timeout: Duration | None = None
     alerts: list[Alert] = Field(default_factory=list)
     artifacts: dict[str, ArtifactEntry] = Field(default_factory=dict)

@@ -746,6 +746,8 @@ def _one_diagnostic(path: YamlPath, errors: list[dict], data: Any, source: Sourc
             messages.append(f"must be {words} {error['ctx'][bound]}, not {value!r}")
         elif error["type"] == "value_error":
             messages.append(str(error["ctx"]["error"]))
+        elif error["type"] == "finite_number":
+            messages.append(f"must be a finite number, not {value!r}")
         else:
             messages.append(error["msg"])
     if messages:

@@ -14,8 +14,9 @@ import keyword
 import re
 
 MAX_ID_LENGTH = 63
-ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` also matches before a final newline, and "p\n" is no name on any target.
+ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 # Fixed here rather than taken from `keyword.softkwlist`, which grows with the Python version
 # (3.12 added `type`): the same id must give the same name whichever Python runs the compiler.
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})

@@ -1,5 +1,6 @@
 """Parsers for the small value languages of the pipeline file: durations, resource quantities,
-cron expressions, time zones and `module:function` references.
+cron expressions, time zones and `module:function` references, and the limits every target can
+honour (docs/pipeline-syntax.md, "Limits").
 
 Each parser raises `ValueError` with a message that can be shown to the user as it is.
 """
@@ -7,9 +8,31 @@ Each parser raises `ValueError` with a message that can be shown to the user as 
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
+
+# ----------------------------------------------------------------------------- limits
+
+# The largest values every target runs as written: Airflow's timedelta and int32 database columns,
+# Argo's int64 seconds, KFP's int64 parameters, a shell's `timeout`, Prefect's pydantic settings.
+MAX_DURATION = 365 * 86400  # a timeout, retry delay, cache expiry or estimate: one year
+MAX_RETRIES = 100
+MAX_BACKOFF = 100.0
+MAX_LIMIT = 10_000  # max_parallel, max_active_tasks, max_active_runs
+MAX_PRIORITY = 1_000_000
+MAX_GPU = 64
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1  # a param, argument or list value
+NUMBER_LIMITS_HELP = "numbers must be finite, and whole numbers fit in 64 bits (at most 9223372036854775807)"
+
+
+def is_portable_number(value: int | float) -> bool:
+    """A number every target can carry: finite, and whole numbers within 64 bits."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return MIN_INT <= value <= MAX_INT
+
 
 # ----------------------------------------------------------------------------- durations
 
@@ -38,8 +61,13 @@ def parse_duration(value: object) -> int:
                 raise ValueError(f"'{value}' is not a duration: use 30s, 5m, 2h, 1d, 1h30m or a number of seconds")
     else:
         raise ValueError(f"expected a duration such as 30s, 5m, 2h or 1d, got {type(value).__name__}")
+    if math.isnan(seconds):
+        raise ValueError("a duration must be a number of seconds, not NaN")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"'{value}' is longer than {format_duration(MAX_DURATION)}, the longest duration every "
+                         f"target can run")
     if seconds != int(seconds):
         raise ValueError(f"'{value}' is not a whole number of seconds")
     return int(seconds)
@@ -59,8 +87,8 @@ def format_duration(seconds: int) -> str:
 
 # ----------------------------------------------------------------------------- quantities
 
-_CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m)?$", re.ASCII)
-_MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$", re.ASCII)
+_CPU = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m)?\Z", re.ASCII)
+_MEMORY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?\Z", re.ASCII)
 _MEMORY_FACTORS = {
     None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
@@ -178,13 +206,21 @@ def _is_number(token: str) -> bool:
 # ----------------------------------------------------------------------------- time zones
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", re.ASCII)
+_LONGEST_ZONE_NAME = 64  # the longest IANA name has 32 characters
+
+
 def parse_timezone(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected an IANA time zone name such as Europe/Berlin, got {value!r}")
+    shown = value if len(value) <= _LONGEST_ZONE_NAME else value[:_LONGEST_ZONE_NAME] + "..."
+    unknown = f"unknown time zone '{shown}': use an IANA name such as UTC or Europe/Berlin"
+    if len(value) > _LONGEST_ZONE_NAME or not _ZONE_NAME.fullmatch(value):
+        raise ValueError(unknown)
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone '{value}': use an IANA name such as UTC or Europe/Berlin") from exc
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: `America` is a directory
+        raise ValueError(unknown) from exc
     return value
 
 
@@ -194,7 +230,7 @@ def timezone_names() -> set[str]:
 
 # ----------------------------------------------------------------------------- module:function
 
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
 
 def parse_python_ref(value: object) -> str:

@@ -19,6 +19,7 @@ from compiler.conditions import (
     render,
 )
 from compiler.placeholders import Ref
+from compiler.values import NUMBER_LIMITS_HELP
 
 
 def P(name: str) -> Ref:
@@ -113,9 +114,17 @@ def test_reference_offsets_point_into_the_original_text():
         ("params.a == )", "unexpected ')' in condition", 12, None),
         ("${{ params.a ==  }}", "the condition ends too early", 19, None),
         ("params.a and 'unterminated", "unexpected character ''' in condition", 13, "close the quote"),
+        ("(" * 33 + "params.a" + ")" * 33, "the condition nests ( ) and `not` more than 32 levels deep", 32,
+         "write it flatter: a and b and c needs no parentheses"),
+        ("not " * 33 + "params.a", "the condition nests ( ) and `not` more than 32 levels deep", 128,
+         "write it flatter: a and b and c needs no parentheses"),
+        ("params.a == 1e999", "the number 1e999 is out of range", 12, NUMBER_LIMITS_HELP),
+        ("params.a == 99999999999999999999", "the number 99999999999999999999 is out of range", 12,
+         NUMBER_LIMITS_HELP),
     ],
 )
 def test_errors_with_offsets(text, message, offset, help):
+    """Nesting deep enough to exhaust a recursive parser is refused long before it could."""
     with pytest.raises(ConditionError) as info:
         parse(text)
     assert (str(info.value), info.value.offset, info.value.help) == (message, offset, help)

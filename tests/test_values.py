@@ -39,6 +39,10 @@ def test_durations(value, seconds):
         (True, "expected a duration such as 30s, 5m, 2h or 1d, got True"),
         (None, "got NoneType"),
         ([1], "got list"),
+        (float("inf"), "longer than 365d, the longest duration every target can run"),
+        (1e300, "longer than 365d"),
+        ("366d", "longer than 365d"),
+        (float("nan"), "not NaN"),
     ],
 )
 def test_invalid_durations(value, message):
@@ -47,7 +51,7 @@ def test_invalid_durations(value, message):
     assert message in str(info.value)
 
 
-@given(st.integers(0, 10**8))
+@given(st.integers(0, values.MAX_DURATION))
 def test_format_duration_round_trip(seconds):
     text = values.format_duration(seconds)
     assert values.parse_duration(text) == seconds
@@ -229,3 +233,18 @@ def test_invalid_python_refs(ref, message):
     with pytest.raises(ValueError) as info:
         values.parse_python_ref(ref)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["America", "Europe", "A" * 300, "../../etc/passwd", "Europe/Berlin\n", "", "UTC "])
+def test_time_zones_that_name_directories_or_no_file_are_unknown(name):
+    with pytest.raises(ValueError, match="time zone|IANA") as info:
+        values.parse_timezone(name)
+    assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize("number, portable", [
+    (0, True), (2**63 - 1, True), (-(2**63), True), (2**63, False), (-(2**63) - 1, False),
+    (1.5, True), (1e308, True), (float("inf"), False), (float("-inf"), False), (float("nan"), False),
+])
+def test_portable_numbers_are_finite_and_fit_64_bits(number, portable):
+    assert values.is_portable_number(number) is portable

@@ -29,11 +29,15 @@ class ValidationPass(Protocol):
 
 
 def _validation_passes() -> tuple[ValidationPass, ...]:
-    from . import check_graph, check_names, check_policies, check_references, check_tasks, check_types
+    from . import (check_graph, check_names, check_policies, check_references, check_tasks, check_types,
+                   check_values)
 
     return (
         check_names.ids_are_portable,
         check_names.names_are_identifiers,
+        check_names.env_names_are_names,
+        check_values.text_and_numbers_are_portable,
+        check_values.paths_stay_in_workdir,
         check_tasks.task_kind_is_clear,
         check_tasks.fan_out_settings,
         check_references.after_names_known_tasks,

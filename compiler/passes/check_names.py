@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import re
 
 from .. import naming
 from . import PassContext
@@ -54,6 +55,25 @@ def names_are_identifiers(ctx: PassContext) -> None:
             if problem:
                 ctx.report.error("E112", f"output name {problem}", ("tasks", task_id, "outputs", name),
                                  at_key=True, help=f"use '{_suggest_identifier(name)}'")
+
+
+def env_names_are_names(ctx: PassContext) -> None:
+    """Environment variable names (env and secrets): what every shell and Kubernetes accept."""
+    policies = [(("defaults",), ctx.pipeline.defaults)]
+    policies += [(("tasks", task_id), task) for task_id, task in ctx.pipeline.tasks.items()]
+    for where, policy in policies:
+        for section in ("env", "secrets"):
+            for name in getattr(policy, section):
+                if not naming.IDENTIFIER_PATTERN.match(name):
+                    ctx.report.error("E113", f"env var name {name!r} is not a name a shell can set",
+                                     (*where, section, name), at_key=True,
+                                     help=f"use letters, digits and '_', not starting with a digit, such as "
+                                          f"'{_suggest_env_name(name)}'")
+
+
+def _suggest_env_name(name: str) -> str:
+    suggestion = re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_") or "NAME"
+    return ("_" + suggestion if suggestion[0].isdigit() else suggestion).upper()
 
 
 def _suggest_identifier(name: str) -> str:
