@@ -210,10 +210,8 @@ def _with_output(command: str) -> str:
     return _escape_stray_placeholders(command.replace("${{", "${ {") + " > ${{ outputs.o }}")
 
 
-# Any code point but surrogates, and no NUL where text reaches a process (execve cannot carry one):
-# descriptions draw it too.
+# Any code point but surrogates and NUL (validation refuses a NUL in any text, E216).
 _chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
-_doc_chars = st.characters(exclude_categories=["Cs"])
 _pieces = st.one_of(
     st.sampled_from(NASTY),
     st.text(_chars, max_size=6),
@@ -244,7 +242,7 @@ task_ids = st.one_of(
 @st.composite
 def task_cases(draw, task_id: str) -> TaskCase:
     kind = draw(st.sampled_from(["bash", "bash", "bash_out", "argv", "python", "container"]))
-    task = TaskCase(task_id, kind, description=draw(st.none() | texts(placeholders=False) | st.text(_doc_chars)))
+    task = TaskCase(task_id, kind, description=draw(st.none() | texts(placeholders=False) | st.text(_chars)))
     if kind in ("bash", "bash_out"):
         task.command = draw(command_texts())
         if kind == "bash_out":
