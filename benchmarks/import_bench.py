@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.airflow_bench import pipeline_yaml
 from compiler.api import check_text
-from compiler.compile import compile_loaded, fold_defaults, write_files
+from compiler.compile import compile_loaded, fold_defaults
+from compiler.output_files import write_outputs
 from compiler.gc_pause import paused_gc
 from compiler.importers import get, import_file, pipeline_yaml as imported_yaml
 from compiler.load import load_text
@@ -44,7 +45,7 @@ def compiled(size: int, target: str, directory: Path) -> tuple[Path, object]:
     validate(loaded.pipeline, loaded.source, loaded.diagnostics)
     result = compile_loaded(loaded, [target])
     assert not result.diagnostics.has_errors, [str(d) for d in result.diagnostics]
-    write_files(result.files, directory)
+    write_outputs({directory: result.files})
     return directory / FORMATS[target].format(name=loaded.pipeline.name), fold_defaults(loaded.pipeline)
 
 

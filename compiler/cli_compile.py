@@ -20,7 +20,7 @@ from .cli_common import (
     UNSUPPORTED_OPTION,
     strict_from_flags,
 )
-from .diagnostics import RENDERERS, Diagnostics, Severity
+from .diagnostics import RENDERERS, Diagnostic, Diagnostics, Severity
 
 
 def split_targets(value: str) -> list[str]:
@@ -226,21 +226,18 @@ def _compile_jobs(jobs: list[_CompileJob], *, output_format: str, quiet: bool, c
                     help="give the pipelines different names"))
             files_out[relative] = text
             owners[where] = job.shown
-    one_json_document = check and output_format == "json" and not everything.has_errors
-    if not one_json_document:  # else the check's report carries the warnings
-        click.echo(RENDERERS[output_format](everything.items), nl=False)
     if everything.has_errors:
+        click.echo(RENDERERS[output_format](everything.items), nl=False)
         if output_format == "text":
             click.echo(f"nothing {'checked' if check else 'written'}: {len(everything.errors)} error(s)")
         sys.exit(EXIT_PROBLEMS)
     if check:
+        if output_format != "json":  # in json, the check's report carries the warnings
+            click.echo(RENDERERS[output_format](everything.items), nl=False)
         _check_and_report(outputs, shown_dirs, target_dirs, everything, output_format=output_format,
                           show_diff=show_diff, orphans=from_config)
-    quiet = quiet or output_format != "text"
-    for index, (outdir, files_out) in enumerate(outputs.items()):
-        last = index == len(outputs) - 1  # notes once, after every "wrote" line
-        write_and_report(files_out, outdir, notes if last else [], quiet=quiet,
-                         shown_dir=shown_dirs[outdir] if from_config else None)
+    write_and_report(outputs, notes, everything, quiet=quiet or output_format != "text", output_format=output_format,
+                     shown_dirs=shown_dirs if from_config else None)
 
 
 def _check_and_report(outputs: dict[Path, dict[str, str]], shown_dirs: dict[Path, str],
@@ -268,17 +265,30 @@ def _progress_printer(total: int):
     return lambda number, shown: click.echo(f"[{number}/{total}] {shown}", err=True)
 
 
-def write_and_report(files: dict[str, str], outdir, notes: list[str], *, quiet: bool,
-                     shown_dir: str | None = None) -> None:
-    """Write every file (all or none: compile.write_files), then say what was written and the notes.
-    `shown_dir` names `outdir` in the messages (a config's paths are relative to the config)."""
-    from .compile import write_files
+def write_and_report(outputs: dict[Path, dict[str, str]], notes: list[str], diagnostics: Diagnostics, *,
+                     quiet: bool, output_format: str = "text", shown_dirs: dict[Path, str] | None = None) -> None:
+    """Write every file of every output directory (all or none: output_files.write_outputs), then
+    print the diagnostics (warnings), what was written and the notes. `shown_dirs` names each
+    directory in the messages (a config's paths are relative to the config). A destination that
+    cannot be written is one more diagnostic (E403), and exit code 1."""
+    from .output_files import OutputError, write_outputs
 
-    for written in write_files(files, outdir):
-        if not quiet:
-            shown = written if shown_dir is None else \
-                posixpath.normpath(posixpath.join(shown_dir, written.relative_to(outdir).as_posix()))
-            click.echo(f"wrote {shown}")
-    if not quiet:
-        for note in dict.fromkeys(notes):
-            click.echo(f"note: {note}")
+    try:
+        written = write_outputs(outputs)
+    except OutputError as exc:
+        diagnostics.add(Diagnostic("E403", Severity.ERROR, str(exc), help=exc.help))
+        click.echo(RENDERERS[output_format](diagnostics.items), nl=False)
+        if output_format == "text":
+            click.echo("nothing written: the output cannot be written there")
+        sys.exit(EXIT_PROBLEMS)
+    click.echo(RENDERERS[output_format](diagnostics.items), nl=False)
+    if quiet:
+        return
+    for path in written:
+        shown = path
+        if shown_dirs is not None:
+            outdir = next(d for d in outputs if path.is_relative_to(d))
+            shown = posixpath.normpath(posixpath.join(shown_dirs[outdir], path.relative_to(outdir).as_posix()))
+        click.echo(f"wrote {shown}")
+    for note in dict.fromkeys(notes):
+        click.echo(f"note: {note}")

@@ -105,9 +105,9 @@ def import_command(paths: tuple[str, ...], source_format: str | None, output: st
     if output is None:
         raise click.UsageError("give -o/--output (a .yaml file or a directory), or --assess")
     everything = _diagnostics(results)
-    click.echo(RENDERERS[output_format](everything.items), nl=False)
     failed = everything.has_errors or (strict and everything.warnings)
     if failed:
+        click.echo(RENDERERS[output_format](everything.items), nl=False)
         if output_format == "text":
             reason = f"{len(everything.errors)} error(s)" if everything.has_errors else \
                 f"{len(everything.warnings)} loss(es) with --strict"
@@ -118,7 +118,8 @@ def import_command(paths: tuple[str, ...], source_format: str | None, output: st
 
     target = Path(output)
     outdir = target.parent if target.suffix in (".yaml", ".yml") else target
-    write_and_report(files, outdir, [], quiet=quiet or output_format != "text")
+    write_and_report({outdir: files}, [], everything, quiet=quiet or output_format != "text",
+                     output_format=output_format)
 
 
 def _output_files(results: list[Imported], output: Path) -> dict[str, str]:
@@ -210,9 +211,10 @@ def convert_command(file: str, target: str, outdir: str, source_format: str | No
             files.update({prefix + relative: text for relative, text in compiled.files.items()})
             if keep_ir:
                 files[f"{prefix}{result.name}.yaml"] = pipeline_yaml(result)
-    click.echo(RENDERERS[output_format](everything.items), nl=False)
     if everything.has_errors or (strict and everything.warnings):
+        click.echo(RENDERERS[output_format](everything.items), nl=False)
         if output_format == "text":
             click.echo("nothing written")
         sys.exit(EXIT_PROBLEMS)
-    write_and_report(files, Path(outdir), notes, quiet=quiet or output_format != "text")
+    write_and_report({Path(outdir): files}, notes, everything, quiet=quiet or output_format != "text",
+                     output_format=output_format)

@@ -1,17 +1,14 @@
 """The compile driver: valid IR -> capability check -> backend render -> verified files -> disk.
 
-Nothing is written unless every target of every input compiled without errors; files are first
-written to a temporary directory next to the output and then moved into place.
+Nothing is written unless every target of every input compiled without errors; writing is
+`output_files.write_outputs` (all files or none).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from .backends import registry
@@ -99,27 +96,3 @@ def compile_loaded(
 
 def _has_errors_since(diagnostics: Diagnostics, first: int) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics.items[first:])
-
-
-def write_files(files: Mapping[str, str], outdir: Path) -> list[Path]:
-    """Write all files or none: stage them in a temporary directory beside `outdir`, then move
-    each into place (an atomic rename per file). Returns the written paths."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".dagshift-", dir=outdir))
-    written = []
-    try:
-        for relative, text in files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-        for relative in files:
-            target = outdir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / relative, target)
-            written.append(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return written
-

@@ -98,6 +98,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ProjectConfigError(path, [ConfigProblem("", f"invalid TOML: {exc}", "fix the syntax at that line")])
+    except UnicodeDecodeError as exc:
+        raise ProjectConfigError(path, [ConfigProblem(
+            "", f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            "TOML files are UTF-8: save it as UTF-8, or pass the config to use with --config")])
     except OSError as exc:
         raise ProjectConfigError(path, [ConfigProblem("", f"cannot read the file: {exc.strerror}",
                                                       "check that it exists and is readable")])

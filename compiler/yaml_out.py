@@ -38,6 +38,11 @@ _EXTRA_ESCAPES = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 _BLOCK_SAFE = re.compile("[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\r]*")
 
 
+# YAML 1.2 limits an implicit key (`key: value`) to 1024 characters; longer keys are written
+# explicitly (`? key` then `: value`).
+_LONGEST_IMPLICIT_KEY = 1024
+
+
 def dumps(data: Any) -> str:
     lines: list[str] = []
     _node(data, 0, lines, "")
@@ -100,9 +105,14 @@ def _node(value: Any, indent: int, lines: list[str], prefix: str) -> None:
             return
         first = True
         for key, item in value.items():
-            head = f"{prefix if first and prefix else pad}{_string(str(key))}:"
+            start = prefix if first and prefix else pad
             first = False
-            _child(item, indent, lines, head)
+            key_text = _string(str(key))
+            if len(key_text) > _LONGEST_IMPLICIT_KEY:  # YAML reads a longer `key:` as an error
+                lines.append(f"{start}? {key_text}")
+                start = pad
+                key_text = ""
+            _child(item, indent, lines, f"{start}{key_text}:")
         return
     if isinstance(value, list):
         if not value:

@@ -49,3 +49,12 @@ def test_block_text_is_exact_or_quoted(lines: list[str], end: str) -> None:
 def test_floats_keep_a_dot_for_yaml_1_1() -> None:
     assert yaml_out.scalar(1e-07) == "1.0e-07"
     assert math.isinf(_read(yaml_out.dumps({"x": float("-inf")}), "1.1")["x"])
+
+
+def test_keys_longer_than_yaml_allows_inline_are_written_explicitly() -> None:
+    """YAML refuses an implicit key over 1024 characters; a param or item key may be longer."""
+    data = {"k" * 1100: 1, "b": {"é\n" * 600: [1, {"y" * 1500: "z"}]}, "list": [{"q" * 1200: {"a": 1}}]}
+    text = yaml_out.dumps(data)
+    assert "? " in text
+    assert _read(text, "1.2") == data
+    assert _read(text, "1.1") == data

@@ -37,7 +37,7 @@ def _validation_passes() -> tuple[ValidationPass, ...]:
         check_names.names_are_identifiers,
         check_names.env_names_are_names,
         check_values.text_and_numbers_are_portable,
-        check_values.paths_stay_in_workdir,
+        check_values.paths_name_files,
         check_tasks.task_kind_is_clear,
         check_tasks.fan_out_settings,
         check_references.after_names_known_tasks,

@@ -1,5 +1,5 @@
-"""Values no target can run: a NUL in text, numbers out of range, file paths outside the working
-directory. The limits are in `compiler.values` and docs/pipeline-syntax.md ("Limits")."""
+"""Values no target can run: a NUL in text, numbers out of range, file paths that name no file.
+The limits are in `compiler.values` and docs/pipeline-syntax.md ("Limits")."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ def text_and_numbers_are_portable(ctx: PassContext) -> None:
                              help=values.NUMBER_LIMITS_HELP)
 
 
-def paths_stay_in_workdir(ctx: PassContext) -> None:
-    """Artifact and output files are relative paths below the working directory (or absolute ones),
-    never empty, `/` itself, or climbing out with `..`: every target stages, caches or copies them."""
+def paths_name_files(ctx: PassContext) -> None:
+    """Artifact and output files name a file or directory: never empty, `/` or the working directory
+    itself, which every target would stage, cache or copy whole. (`../data` stays allowed: real DVC
+    projects keep their data beside the folder of dvc.yaml.)"""
     for name, artifact in ctx.pipeline.artifacts.items():
         _check_path(ctx, artifact.path, ("artifacts", name, "path"), f"artifact '{name}'")
     for task_id, task in ctx.pipeline.tasks.items():
@@ -45,8 +46,6 @@ def _check_path(ctx: PassContext, path: str, where: YamlPath, what: str) -> None
         problem = "is empty"
     elif normal.strip("/") in ("", "."):
         problem = f"'{path}' is the whole {'file system' if normal.startswith('/') else 'working directory'}"
-    elif normal == ".." or normal.startswith("../"):
-        problem = f"'{path}' is outside the working directory"
     else:
         return
     ctx.report.error("E218", f"{what}: the path {problem}", where,

@@ -18,7 +18,7 @@ PASS_CASES = {
     "names_are_identifiers": ("E112", "name: p\nparams: {learning-rate: 1}\ntasks: {a: {command: echo}}\n"),
     "env_names_are_names": ("E113", "name: p\ntasks: {a: {command: echo, env: {1X: y}}}\n"),
     "text_and_numbers_are_portable": ("E216", '{"name": "p", "tasks": {"a": {"command": "echo \\u0000"}}}\n'),
-    "paths_stay_in_workdir": ("E218", "name: p\nartifacts: {x: ../x.csv}\ntasks: {a: {produces: [x]}}\n"),
+    "paths_name_files": ("E218", "name: p\nartifacts: {x: /}\ntasks: {a: {produces: [x]}}\n"),
     "task_kind_is_clear": ("E204", "name: p\ntasks: {a: {command: echo, python: 'm:f'}}\n"),
     "fan_out_settings": ("E212", "name: p\ntasks: {a: {command: echo, max_parallel: 2}}\n"),
     "after_names_known_tasks": ("E100", "name: p\ntasks: {a: {after: [b]}}\n"),
