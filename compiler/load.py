@@ -68,7 +68,8 @@ def load_file(path: str | Path, display_name: str | None = None) -> Loaded:
                 f"the file is {size / 1024 / 1024:.1f} MB; pipeline files are limited to {MAX_FILE_BYTES // 1024 // 1024} MB",
                 _SIZE_HELP,
             )
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as handle:  # bounded: a device or a pipe reports no size (/dev/zero)
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return _fail(SourceFile(name), "E001", f"cannot read the file: {exc.strerror or exc}")
     return load_bytes(raw, name)

@@ -427,6 +427,12 @@ def test_load_file_size_limit_without_reading(tmp_path: Path) -> None:
     assert d.help
 
 
+def test_a_device_or_pipe_with_no_size_is_read_only_up_to_the_limit() -> None:
+    """/dev/zero reports size 0 and never ends: the read stops one byte past the limit."""
+    d = only_error(load_file("/dev/zero"), "E001")
+    assert d.message == "the input is larger than 5 MB"
+
+
 # ----------------------------------------------------------------------------- surface forms
 
 
