@@ -23,6 +23,7 @@ Selecting tasks (`--select`) keeps those tasks and everything they need, and not
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -435,11 +436,29 @@ def _fusable(task: Task, cost: TaskCost) -> bool:
     """A shell task whose whole meaning survives running inside a larger shell script: nothing
     decided per task (condition, rule, fan-out, timeout, alerts) and no values to hand on."""
     small = task.estimate is None or task.estimate <= SMALL_TASK_SHARE * cost.overhead
-    # (a command ending in a backslash would continue into the closing parenthesis)
+    # A command ending in a backslash would continue into the closing parenthesis, and a heredoc
+    # (`<<`) whose end line is missing would swallow it and the parts after it.
     return (task.kind == "shell" and isinstance(task.command, str) and not task.command.endswith("\\")
+            and _heredocs_closed(task.command)
             and small and not task.outputs
             and task.when is None and task.else_of is None and task.trigger_rule is TriggerRule.ALL_SUCCESS
             and task.foreach is None and task.max_parallel is None and task.timeout is None and not task.alerts)
+
+
+# `<<WORD`, `<<-WORD`, `<<'WORD'`, `<<"WORD"`; not the here-string `<<<`.
+_HEREDOC = re.compile(r"(?<!<)<<(-?)[ \t]*(['\"]?)([^\s'\";|&<>()]+)\2")
+
+
+def _heredocs_closed(command: str) -> bool:
+    """Every heredoc has its end line: an open one reads to the end of the fused script."""
+    for match in _HEREDOC.finditer(command):
+        if match.group(0).startswith("<<<"):
+            continue
+        rest = command[match.end():].split("\n")[1:]
+        lines = [line.lstrip("\t") for line in rest] if match.group(1) else rest
+        if match.group(3) not in lines:
+            return False
+    return True
 
 
 _SHARED_SETTINGS = ("env", "secrets", "resources", "retries", "retry_delay", "retry_backoff", "retry_max_delay",

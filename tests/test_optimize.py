@@ -247,6 +247,25 @@ def test_a_fused_chain_runs_each_part_as_it_ran_alone(tmp_path, shell: str, comm
     assert "dagshift: t0 (1 of" in actual.stderr  # the parts' names are in the log
 
 
+@pytest.mark.parametrize("command, fused", [
+    ("cat > log <<EOF\nhello", False),
+    ("cat > log <<'END'\nhello\nEND", True),
+    ("cat > log <<-END\n\thello\n\tEND", True),
+    ("cat > log <<-END\n\thello\n  END", False),
+    ("cat <<<word > log", True),
+    ("cat > log <<A; cat >> log <<B\na\nA\nb", False),
+])
+def test_a_heredoc_without_its_end_line_is_not_fused(tmp_path, command: str, fused: bool) -> None:
+    """Bash reads an open heredoc to the end of the script: fused, it would swallow the parts after."""
+    tasks = {"a": {"command": command}, "b": {"command": "echo b >> log", "after": ["a"]}}
+    result = _optimized(tasks).pipeline.tasks
+    assert (len(result) == 1) is fused
+    if fused:
+        (only,) = result.values()
+        run = subprocess.run(["bash", "-c", only.command], cwd=tmp_path, capture_output=True, text=True)
+        assert run.returncode == 0 and (tmp_path / "log").read_text().endswith("b\n"), run.stderr
+
+
 def test_identical_tasks_run_once_and_readers_follow() -> None:
     tasks = {
         "a": {"command": "echo ${{ outputs.v }}", "outputs": {"v": "str"}},
