@@ -40,12 +40,13 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @FORMAT_OPTION
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any warning).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the per-file summary.")
 def validate(files: tuple[str, ...], output_format: str, strict: bool, quiet: bool) -> None:
-    """Check pipeline FILES and report every problem with file:line:col and a fix.
+    """Check pipeline FILES and report every problem with file:line:col and a fix. A FILE of `-`
+    reads the pipeline from standard input (as do graph, plan, compile and compare).
 
     Exit code 0 when all files are clean, 1 when any has errors (or warnings with --strict).
     """
@@ -56,7 +57,7 @@ def validate(files: tuple[str, ...], output_format: str, strict: bool, quiet: bo
         diagnostics = loaded.diagnostics
         everything.extend(diagnostics.sorted())
         if loaded.pipeline is not None and not diagnostics.has_errors:
-            summaries.append(f"ok: {path}: pipeline '{loaded.pipeline.name}' with {len(loaded.pipeline.tasks)} "
+            summaries.append(f"ok: {loaded.source.name}: pipeline '{loaded.pipeline.name}' with {len(loaded.pipeline.tasks)} "
                              f"tasks{_warning_suffix(diagnostics)}")
     click.echo(RENDERERS[output_format](everything.items), nl=False)
     if output_format == "text" and not quiet:
@@ -76,7 +77,7 @@ def _warning_suffix(diagnostics: Diagnostics) -> str:
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--format",
     "graph_format",
@@ -108,7 +109,7 @@ def schema() -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-t", "--target", "target", metavar="TARGET",
               help="Plan for this backend: -O2 fusion follows its cost model (without it, nothing is fused).")
 @click.option("-O", "level", type=click.IntRange(0, 2), default=1, show_default=True, help="Optimization level.")

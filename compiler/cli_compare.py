@@ -17,7 +17,7 @@ FORMATS = ("text", "json", "markdown", "html")
 
 
 @click.command("compare")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--format", "report_format", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text: a table for the terminal; json: for tools (schema dagshift.compare/2); markdown: for "
                    "a pull request; html: one self-contained page (graph, table, every target's files).")

@@ -21,6 +21,7 @@ from .cli_common import (
     strict_from_flags,
 )
 from .diagnostics import RENDERERS, Diagnostic, Diagnostics, Severity
+from .load import STDIN
 
 
 def split_targets(value: str) -> list[str]:
@@ -57,7 +58,7 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
 
 
 @click.command("compile")
-@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-t", "--target", "target", metavar="TARGET[,TARGET...]|all",
               help="Backends to compile to (see `dagshift targets`). Required with FILES.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
@@ -102,6 +103,7 @@ def compile_command(files: tuple[str, ...], target: str | None, outdir: str | No
     Examples:
       dagshift compile pipeline.yaml -t airflow -o dags/
       dagshift compile pipeline.yaml -t all -o build/
+      cat pipeline.yaml | dagshift compile - -t airflow -o dags/   # - reads standard input
       dagshift compile                  # what dagshift.toml lists
       dagshift compile --check --diff   # in CI: fail if a generated file is stale or missing
     """
@@ -144,8 +146,9 @@ def _jobs_from_command_line(files, target, outdir, strict: bool, option_pairs, l
     options = _parse_options(option_pairs)
     _check_options(options, targets)
     per_target = len(targets) > 1 or target.strip() == "all"  # a stable layout for `all`
-    return [_CompileJob(path, path, tuple(targets), per_target, Path(outdir), str(Path(outdir)), options,
-                        tuple(targets) if strict else (), level, select) for path in files]
+    return [_CompileJob(path, "<stdin>" if path == STDIN else path, tuple(targets), per_target, Path(outdir),
+                        str(Path(outdir)), options, tuple(targets) if strict else (), level, select)
+            for path in files]
 
 
 _COMMAND_LINE_ONLY = {"target": "-t", "outdir": "-o", "strict": "--strict", "unsupported": "--unsupported",

@@ -9,6 +9,7 @@ every problem is a diagnostic.
 from __future__ import annotations
 
 import re
+import sys
 import typing
 import warnings
 from contextlib import contextmanager
@@ -57,7 +58,12 @@ class _Stop(Exception):
         self.code, self.message, self.node, self.help = code, message, node, help
 
 
+STDIN = "-"  # as a file argument: read the pipeline from standard input
+
+
 def load_file(path: str | Path, display_name: str | None = None) -> Loaded:
+    if str(path) == STDIN:
+        return load_bytes(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), display_name or "<stdin>")
     name = display_name or str(path)
     try:
         size = Path(path).stat().st_size

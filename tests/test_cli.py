@@ -163,3 +163,16 @@ def test_output_is_deterministic(pipeline_file: Path) -> None:
     second = [run("graph", "--format", f, str(pipeline_file)).output for f in ("mermaid", "dot", "json")]
     assert first == second
     assert run("schema").output == run("schema").output
+
+
+def test_a_dash_reads_the_pipeline_from_standard_input(tmp_path: Path) -> None:
+    text = "name: piped\ntasks: {a: {command: echo a}, b: {after: [zz]}}\n"
+    runner = CliRunner()
+    bad = runner.invoke(main, ["validate", "-"], input=text)
+    assert bad.exit_code == 1 and "--> <stdin>:2:" in bad.output and "Traceback" not in bad.output
+    good = text.replace("zz", "a")
+    assert runner.invoke(main, ["validate", "-"], input=good).output.startswith("ok: <stdin>: pipeline 'piped'")
+    compiled = runner.invoke(main, ["compile", "-", "-t", "airflow", "-o", str(tmp_path)], input=good)
+    assert compiled.exit_code == 0, compiled.output
+    assert "# <stdin>:2 tasks.a" in (tmp_path / "piped.py").read_text()
+    assert runner.invoke(main, ["graph", "-"], input=good).output.startswith("flowchart")
