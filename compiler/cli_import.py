@@ -4,6 +4,7 @@ syntax (and compiled to another target). Registered on the main group by cli.py.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,8 @@ from .diagnostics import RENDERERS, Diagnostics, Severity
 from .importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
 
 _SOURCE_SUFFIXES = {".py", ".yaml", ".yml", ".json"}
+_TOOL_DIRECTORIES = {"node_modules", "__pycache__", "site-packages"}
+MAX_SOURCES = 10_000  # files under the directories given, before any is read
 _FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS), default=None,
                             help="The source format; detected from the file when left out.")
 _STRICT_OPTION = click.option("--strict", is_flag=True,
@@ -33,15 +36,27 @@ _AIRFLOW_PYTHON_OPTION = click.option(
 
 def _sources(paths: tuple[str, ...]) -> list[Path]:
     """The files to read: the paths given, and under each directory every .py / .yaml / .yml /
-    .json file, sorted (hidden directories skipped)."""
+    .json file, sorted. Hidden directories and those of tools (node_modules, __pycache__,
+    virtual environments) are not entered; more than MAX_SOURCES files is a usage error."""
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _SOURCE_SUFFIXES
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        under: list[Path] = []
+        for directory, subdirectories, files in os.walk(path):
+            subdirectories[:] = [d for d in subdirectories if not _skipped(Path(directory) / d)]
+            under += [Path(directory) / f for f in files if Path(f).suffix in _SOURCE_SUFFIXES]
+            if len(found) + len(under) > MAX_SOURCES:
+                raise click.UsageError(f"{path} holds more than {MAX_SOURCES:,} .py/.yaml/.json files: name the "
+                                       "directories or files that hold the pipelines")
+        found += sorted(under)
     return found
+
+
+def _skipped(directory: Path) -> bool:
+    return (directory.name.startswith(".") or directory.name in _TOOL_DIRECTORIES
+            or (directory / "pyvenv.cfg").is_file())
 
 
 def _import(source: Path, source_format: str | None, execute: bool, python: str | None) -> list[Imported]:

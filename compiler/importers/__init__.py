@@ -70,12 +70,13 @@ def import_file(path: str | Path, source_format: str | None = None, display: str
     display = display or str(path)
     failed = Reporter(display)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:  # bounded: a device or a pipe has no size to check first
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         failed.error(f"cannot read the file: {exc.strerror or exc}", code="E601")
         return [Imported(display, None, failed.diagnostics)]
     if len(raw) > MAX_BYTES:
-        failed.error(f"the file is {len(raw):,} bytes; dagshift imports files up to {MAX_BYTES:,}", code="E601")
+        failed.error(f"the file is larger than {MAX_BYTES:,} bytes, the most dagshift imports", code="E601")
         return [Imported(display, None, failed.diagnostics)]
     try:
         text = raw.decode("utf-8-sig")

@@ -131,3 +131,25 @@ def test_an_importer_that_crashes_gives_a_diagnostic_not_a_traceback(cli, tmp_pa
     result = cli("import", str(source), "--from", "dvc", "-o", str(tmp_path / "out.yaml"))
     assert result.exit_code == 1 and "error[E603]: the DVC importer failed on this file: KeyError" in result.stdout
     assert "Traceback" not in result.stdout and not (tmp_path / "out.yaml").exists()
+
+
+def test_a_directory_walk_skips_tool_directories_and_stops_at_the_limit(cli, tmp_path, monkeypatch) -> None:
+    from compiler import cli_import
+
+    (tmp_path / "dags").mkdir()
+    for skipped in (".git/objects", "node_modules/pkg", "venv", "__pycache__"):
+        (tmp_path / skipped).mkdir(parents=True)
+        (tmp_path / skipped / "x.yaml").write_text("name: not read\n")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / "dags" / "a.yaml").write_text("name: a\n")
+    assert cli_import._sources((str(tmp_path),)) == [tmp_path / "dags" / "a.yaml"]
+    monkeypatch.setattr(cli_import, "MAX_SOURCES", 3)
+    for index in range(4):
+        (tmp_path / "dags" / f"p{index}.yaml").write_text("name: p\n")
+    result = cli("import", "--assess", str(tmp_path))
+    assert result.exit_code == 2 and "more than 3 .py/.yaml/.json files" in result.stderr
+
+
+def test_a_device_given_as_a_source_is_read_only_up_to_the_limit(cli) -> None:
+    result = cli("import", "/dev/zero", "--from", "argo", "-o", "/tmp/never")
+    assert result.exit_code == 1 and "larger than" in result.stdout and "Traceback" not in result.traceback_text
