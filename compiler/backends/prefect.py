@@ -91,7 +91,7 @@ class PrefectBackend(Backend):
             return {}
         module = f"{python_name(pipeline.name)}.py"
         source = ModuleWriter(pipeline, ctx, PurePath(ctx.source_name).name, module).render()
-        body = emit.to_yaml(deployment(pipeline, module))
+        body = emit.to_yaml(deployment(pipeline, module, ctx.report))
         text = emit.render("prefect", "prefect.yaml.j2", name=pipeline.name, body=body)
         emit.parse_yaml(text, "prefect.yaml")
         return {module: emit.format_python(source, module), "prefect.yaml": text}

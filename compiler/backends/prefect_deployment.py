@@ -1,33 +1,41 @@
 """prefect.yaml: the flow's deployment (schedules, triggers, run concurrency), as plain data.
 
-`prefect deploy` renders `{{ ... }}` in prefect.yaml as its own templating, so no user text may
-reach it as a template: the pipeline's texts here are names, paths and cron expressions, which
-the backend checks (prefect.py) before writing them.
+`prefect deploy` renders `{{ NAME }}` anywhere in prefect.yaml as its own templating (environment
+variables, variables, blocks, step outputs) and has no escape for it. So no user text that holds
+such a placeholder is written there: a description is left to the flow, which carries it exactly;
+a tag is left out with a warning; a trigger's resource, which changes what starts a run, is an
+error. Names, cron expressions and time zones are validated and cannot hold one.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..ir import Pipeline, TriggerType
+from ..source import Reporter
 from ..naming import python_name
 from ..values import CRON_PRESETS
 
 PREFECT_VERSION = "3.9.1"
+# What `prefect deploy` takes for a placeholder (prefect.utilities.templating, Prefect 3.9).
+DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")
 
 
-def deployment(pipeline: Pipeline, module: str) -> dict[str, Any]:
+def deployment(pipeline: Pipeline, module: str, report: Reporter) -> dict[str, Any]:
     p = pipeline
     entry: dict[str, Any] = {"name": p.name, "entrypoint": f"{module}:{python_name(p.name)}"}
-    if p.description:
-        entry["description"] = p.description
-    if p.tags:
-        entry["tags"] = list(p.tags)
+    if p.description and not DEPLOY_PLACEHOLDER.search(p.description):
+        entry["description"] = p.description  # else the flow's own description stands
+    tags = [tag for tag in p.tags if not _placeholder_in(tag, ("tags", p.tags.index(tag)), "tag", report)]
+    if tags:
+        entry["tags"] = tags
     entry["parameters"] = {}
     if p.schedule is not None:
         entry["schedules"] = [{"cron": CRON_PRESETS.get(p.schedule.cron, p.schedule.cron),
                                "timezone": p.schedule.timezone}]
-    triggers = [trigger for trigger in (_trigger(p, t) for t in p.triggers) if trigger is not None]
+    triggers = [trigger for index, t in enumerate(p.triggers)
+                if (trigger := _trigger(p, t, ("triggers", index), report)) is not None]
     if triggers:
         entry["triggers"] = triggers
     if p.max_active_runs is not None:
@@ -36,9 +44,25 @@ def deployment(pipeline: Pipeline, module: str) -> dict[str, Any]:
     return {"name": p.name, "prefect-version": PREFECT_VERSION, "deployments": [entry]}
 
 
-def _trigger(pipeline: Pipeline, trigger) -> dict[str, Any] | None:
+def _placeholder_in(text: str, path: tuple, what: str, report: Reporter) -> bool:
+    found = DEPLOY_PLACEHOLDER.search(text)
+    if found and what == "tag":
+        report.warning("W302", f"`prefect deploy` would read '{found.group(0)}' in the tag '{text}' as its own "
+                               f"template: the tag is left out of prefect.yaml", path,
+                       help="write the tag without {{ }}")
+    return found is not None
+
+
+def _trigger(pipeline: Pipeline, trigger, path: tuple, report: Reporter) -> dict[str, Any] | None:
     if trigger.type is TriggerType.DATA:
         resource = trigger.uri or pipeline.artifacts[str(trigger.artifact)].path
+        found = DEPLOY_PLACEHOLDER.search(resource)
+        if found:
+            report.error("E302", f"`prefect deploy` would read '{found.group(0)}' in '{resource}' as its own "
+                                 f"template, and has no escape for it: the trigger cannot watch this resource",
+                         (*path, "uri" if trigger.uri else "artifact"),
+                         help="name the file without {{ }}")
+            return None
         return {"type": "event", "enabled": True, "match": {"prefect.resource.id": f"dagshift.artifact.{resource}"},
                 "expect": ["dagshift.artifact.updated"]}
     if trigger.type is TriggerType.CONTINUOUS:
