@@ -25,8 +25,8 @@ from ..optimize import TaskCost
 from .airflow_code import TaskCode
 from .airflow_defaults import shared_settings
 from .airflow_edges import edge_lines, reduce_edges
-from .airflow_operators import TRIGGER_RULES, Names, TaskWriter
-from .airflow_values import JSON_TEXT_FILTER, Needs
+from .airflow_operators import BASH_EXT, TRIGGER_RULES, Names, TaskWriter
+from .airflow_values import JSON_TEXT_FILTER, Needs, template_text
 from .base import Backend, EmitContext, Support, emulated, native, unsupported
 from .specs import unique_python_names
 
@@ -307,7 +307,11 @@ class _DagBuilder:
         if self.p.owner:
             entries.append(f'"owner": {emit.python_literal(self.p.owner)},')
         if any(code.operator == "BashOperator" for code in self.codes):
-            entries.append('"cwd": WORKDIR,')
+            # cwd is a template field: a working directory that Jinja would change is written escaped
+            workdir = self.p.workdir
+            cwd = "WORKDIR" if workdir is None or template_text(workdir, BASH_EXT) == workdir else \
+                emit.python_literal(template_text(workdir, BASH_EXT))
+            entries.append(f'"cwd": {cwd},')
             entries.append('"skip_on_exit_code": None,')
         for key, value in shared.items():
             entries.append(f'"{key}": {value},')

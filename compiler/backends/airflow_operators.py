@@ -28,7 +28,7 @@ from .airflow_code import TaskCode
 from .airflow_defaults import AIRFLOW_DEFAULT
 from .airflow_pods import JsonText, NotWritable, PodCommand, pod_command
 from .airflow_taskflow import Function, PythonValues, Upstream, indent, python_call
-from .airflow_values import BRANCH, ITEMS, SUCCEEDED, Needs, TemplateWriter, wrapped_string_code
+from .airflow_values import BRANCH, ITEMS, SUCCEEDED, Needs, TemplateWriter, template_text, wrapped_string_code
 from .base import EmitContext
 from .specs import PYTHON_TYPE_NAMES, as_text, condition_code, refs_in
 
@@ -504,7 +504,7 @@ class TaskWriter:
              expand: str | None) -> TaskCode:
         self.needs.name("airflow.providers.cncf.kubernetes.operators.pod", "KubernetesPodOperator")
         code = self._code(task_id, task, operator="KubernetesPodOperator", expand=expand)
-        code.head += [("name", py(dns_name(task_id))), ("image", py(task.image))]
+        code.head += [("name", py(dns_name(task_id))), ("image", py(template_text(task.image)))]
         code.head.append(("cmds", py([self._pod_text(a, False, command) for a in fixed])))
         if own and expand is None:
             code.head.append(("arguments", py([self._pod_text(a, False, command) for a in own])))
@@ -573,7 +573,7 @@ class TaskWriter:
                 expand: str | None) -> TaskCode:
         self.needs.name("airflow.providers.docker.operators.docker", "DockerOperator")
         code = self._code(task_id, task, operator="DockerOperator", expand=expand)
-        code.head.append(("image", py(task.image)))
+        code.head.append(("image", py(template_text(task.image, DOCKER_EXT))))
         if fixed:  # not a template field: only texts without placeholders are here
             code.head.append(("entrypoint", py([as_text(a) for a in fixed])))
         if own and expand is None:

@@ -130,6 +130,24 @@ def jinja_literal(text: str) -> str:
     return "".join(out)
 
 
+def template_text(text: str, template_ext: tuple[str, ...] = ()) -> str:
+    """A constant written into a field the operator renders (an image, a working directory): the
+    template that renders back to exactly `text`."""
+    body, ending = _template_end(text, template_ext)
+    return jinja_literal(body) + ending
+
+
+def _template_end(text: str, template_ext: tuple[str, ...]) -> tuple[str, str]:
+    """What Airflow reads from a template's raw end is written as a Jinja expression: a text
+    ending like a template file name (.sh), and the last newline (keep_trailing_newline=False)."""
+    if template_ext and text.endswith(template_ext):
+        dot = text.rindex(".")
+        return text[:dot], "{{ '.' }}" + text[dot + 1 :]
+    if text.endswith("\n"):
+        return text[:-1], "{{ '\\n' }}"
+    return text, ""
+
+
 class _Jinja(str):
     """Jinja code made by the backend (a placeholder's expression), as opposed to user text."""
 
@@ -154,14 +172,7 @@ class TemplateWriter:
                 parts.append(piece)
         ending = ""
         if parts and not isinstance(parts[-1], _Jinja):
-            # What Airflow reads from the template's raw end is written as Jinja expressions: a
-            # text ending like a template file name (.sh), and the last newline (keep_trailing_newline=False).
-            last = parts.pop()
-            if template_ext and last.endswith(template_ext):
-                dot = last.rindex(".")
-                last, ending = last[:dot], "{{ '.' }}" + last[dot + 1 :]
-            elif last.endswith("\n"):
-                last, ending = last[:-1], "{{ '\\n' }}"
+            last, ending = _template_end(parts.pop(), template_ext)
             parts.append(last)
         return "".join(p if isinstance(p, _Jinja) else jinja_literal(p) for p in parts) + ending
 
