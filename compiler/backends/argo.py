@@ -18,18 +18,19 @@ import hashlib
 import json
 import posixpath
 import re
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .. import conditions, emit
-from ..yaml_out import BlockText
+from ..diagnostics import format_path
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import Alert, AlertEvent, Pipeline, Task, TriggerRule, TriggerType, ValueType
-from ..optimize import TaskCost
 from ..naming import dns_name
-from ..placeholders import Ref
+from ..optimize import TaskCost
+from ..placeholders import Ref, strings_in
 from ..placeholders import parse as parse_placeholders
 from ..references import parsed_when, task_refs
+from ..yaml_out import BlockText
 from .argo_script import python_script
 from .base import Backend, EmitContext, emulated, native, unsupported
 from .kubernetes_pods import warn_pod_boundaries
@@ -402,6 +403,46 @@ class _WorkflowBuilder:
                 self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
                                   ("tasks", task_id, "foreach"),
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
+        for path, text in self._verbatim_texts():
+            if "{{" in text:
+                self.report.error("E302", f"Argo substitutes '{{{{...}}}}' in {format_path(path)} and has no escape "
+                                          f"for a literal '{{{{'", path,
+                                  help="write the value without '{{'")
+        for path, text in self._param_texts():
+            if "{{inputs." in text:
+                self.report.error("E302", f"Argo inserts {format_path(path)} into a template and then replaces "
+                                          f"'{{{{inputs....}}}}' in it again", path,
+                                  help="write the value without '{{inputs.'")
+
+    def _verbatim_texts(self) -> Iterator[tuple[tuple, str]]:
+        """User text the workflow carries as it is, in fields Argo substitutes `{{...}}` in (commands,
+        env values, arguments and scripts are checked or split where they are written)."""
+        p = self.p
+        if p.workdir:
+            yield ("workdir",), p.workdir
+        for name, artifact in p.artifacts.items():
+            yield ("artifacts", name, "path"), artifact.path
+        for task_id, task in p.tasks.items():
+            where = ("tasks", task_id)
+            if task.image:
+                yield (*where, "image"), task.image
+            for name, output in task.outputs.items():
+                if output.path:
+                    yield (*where, "outputs", name, "path"), output.path
+            for env, secret in task.secrets.items():
+                yield (*where, "secrets", env, "name"), secret.name
+                yield (*where, "secrets", env, "key"), secret.key
+            if task.resources is not None:
+                yield (*where, "resources", "gpu_type"), task.resources.gpu_type
+
+    def _param_texts(self) -> Iterator[tuple[tuple, str]]:
+        """Param defaults and enum values: Argo inserts them once, then runs its inputs pass."""
+        for name, param in self.p.params.items():
+            for relative, text in strings_in(param.default, ("default",)):
+                yield ("params", name, *relative), text
+            for index, option in enumerate(param.enum or []):
+                for relative, text in strings_in(option, ("enum", index)):
+                    yield ("params", name, *relative), text
 
     def _literal_braces(self, task_id: str, path: tuple, what: str) -> None:
         self.report.error("E302", f"Argo substitutes '{{{{...}}}}' in every {what} and has no escape for a "

@@ -15,13 +15,14 @@ values, python args and param defaults. Each pipeline is compiled through the re
 - text Argo cannot carry (a literal `{{` in an env value or an exec argument) is an E302 with
   nothing written, never a changed text.
 
-Param values holding `{{inputs.parameters.` are left out: Argo itself would replace them in its
+Param values holding `{{inputs.` are refused (E302): Argo itself would replace them in its
 second substitution pass (docs/backends/argo.md, "Text and braces").
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 import subprocess
 import sys
@@ -181,3 +182,41 @@ def test_env_and_exec_text_reach_the_container_or_are_refused(cli, tmp_path_fact
     params = {"p0": p0, "n": 7}
     assert container["command"] == [meant(a, params) for a in argv]
     assert {e["name"]: e["value"] for e in container["env"]} == {"E": meant(value, params)}
+
+
+_field_text = _text.filter(lambda t: "${{" not in t and "$${{" not in t)
+_path_text = _field_text.filter(  # paths that name a file (E218 refuses the others on every target)
+    lambda t: t.strip() != "" and posixpath.normpath(t).strip("/") not in ("", "."))
+
+
+@SETTINGS
+@given(workdir=_path_text, path=_path_text, image=_field_text, secret=_field_text, output=_path_text,
+       gpu_type=_field_text, default=_field_text, description=_field_text, tag=_field_text)
+def test_every_other_field_reaches_argo_as_written_or_is_refused(cli, tmp_path_factory, workdir, path, image, secret,
+                                                                 output, gpu_type, default, description, tag) -> None:
+    """Texts Argo would substitute in (workdir, artifact and output paths, image, secret
+    references, resource keys, param values) hold no `{{` that Argo reads, or the compile is an
+    E302 naming each field; descriptions and tags never reach a template."""
+    data = {
+        "name": "inject", "description": description, "tags": [tag], "workdir": workdir,
+        "params": {"p0": {"type": "str", "default": default, "description": description}},
+        "artifacts": {"raw": path},
+        "tasks": {
+            "t": {"command": "echo t", "image": image, "produces": ["raw"], "secrets": {"S": {"name": secret,
+                                                                                              "key": "k"}},
+                  "outputs": {"o": {"type": "str", "path": output}}, "resources": {"gpu": 1, "gpu_type": gpu_type}},
+        },
+    }
+    code, output_text, documents = compile_pipeline(cli, data, tmp_path_factory.mktemp("argo-fields") / "out")
+    braces = {"workdir": workdir, "artifacts.raw.path": path, "tasks.t.image": image, "tasks.t.secrets.S.name": secret,
+              "tasks.t.outputs.o.path": output, "tasks.t.resources.gpu_type": gpu_type}
+    refused = sorted(field for field, text in braces.items() if "{{" in text)
+    if "{{inputs." in default:
+        refused.append("params.p0.default")
+    if refused:
+        assert code == 1 and not documents, output_text
+        assert all(field in output_text for field in refused), (refused, output_text)
+        return
+    assert code == 0, output_text
+    spec = strict_spec(documents)
+    assert params_of(spec)["p0"] == default
