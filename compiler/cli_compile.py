@@ -274,15 +274,16 @@ def write_and_report(outputs: dict[Path, dict[str, str]], notes: list[str], diag
     print the diagnostics (warnings), what was written and the notes. `shown_dirs` names each
     directory in the messages (a config's paths are relative to the config). A destination that
     cannot be written is one more diagnostic (E403), and exit code 1."""
-    from .output_files import OutputError, write_outputs
+    from .output_files import OutputErrors, write_outputs
 
     try:
         written = write_outputs(outputs)
-    except OutputError as exc:
-        diagnostics.add(Diagnostic("E403", Severity.ERROR, str(exc), help=exc.help))
+    except OutputErrors as exc:
+        diagnostics.extend(Diagnostic("E403", Severity.ERROR, str(problem), help=problem.help)
+                           for problem in exc.problems)
         click.echo(RENDERERS[output_format](diagnostics.items), nl=False)
         if output_format == "text":
-            click.echo("nothing written: the output cannot be written there")
+            click.echo(f"nothing written: {len(exc.problems)} output file(s) cannot be written")
         sys.exit(EXIT_PROBLEMS)
     click.echo(RENDERERS[output_format](diagnostics.items), nl=False)
     if quiet:
