@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 
 MAX_ID_LENGTH = 63
 # \Z, not $: `$` also matches before a final newline, and "p\n" is no name on any target.
@@ -25,6 +26,20 @@ SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 def python_name(task_id: str) -> str:
     name = task_id.replace("-", "_")
     return name + "_" if keyword.iskeyword(name) or name in SOFT_KEYWORDS else name
+
+
+# Packages a generated file or the engine that runs it imports, besides the standard library: a
+# file of that name next to the generated one would be imported instead (`python kfp.py`).
+ENGINE_MODULES = frozenset({"airflow", "compiler", "dagshift", "docker", "kfp", "kubernetes", "pendulum", "prefect",
+                            "pydantic", "yaml"})
+
+
+def module_stem(pipeline_name: str) -> str:
+    """The file name (without .py) of a generated Python module: the pipeline's Python name, with
+    `_pipeline` added when that would shadow a module the file, its engine or Python imports."""
+    stem = python_name(pipeline_name)
+    shadows = stem in sys.stdlib_module_names or stem in ENGINE_MODULES
+    return f"{stem}_pipeline" if shadows else stem
 
 
 def dns_name(task_id: str) -> str:

@@ -111,3 +111,12 @@ def test_ids_that_differ_only_in_case_dash_or_underscore_collide(a, data):
     b = "".join((swap.get(c, c.swapcase()) if flip else c) for c, flip in zip(a, flips))
     if b != a:
         assert any(mapping(a) == mapping(b) for mapping in naming.TARGET_NAMES.values())
+
+
+@pytest.mark.parametrize("name, stem", [
+    ("churn", "churn"), ("my-pipeline", "my_pipeline"), ("json", "json_pipeline"), ("subprocess", "subprocess_pipeline"),
+    ("prefect", "prefect_pipeline"), ("kfp", "kfp_pipeline"), ("airflow", "airflow_pipeline"),
+    ("compiler", "compiler_pipeline"), ("class", "class_"), ("flow", "flow"),
+])
+def test_a_generated_module_never_shadows_what_it_or_its_engine_imports(name, stem):
+    assert naming.module_stem(name) == stem

@@ -20,7 +20,7 @@ from .. import emit
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import Pipeline, TriggerRule, TriggerType, ValueType
-from ..naming import python_name
+from ..naming import module_stem
 from ..optimize import TaskCost
 from .airflow_code import TaskCode
 from .airflow_defaults import shared_settings
@@ -114,7 +114,7 @@ class AirflowBackend(Backend):
         builder = _DagBuilder(pipeline, ctx)
         if not builder.build():
             return {}
-        filename = f"{python_name(pipeline.name)}.py"
+        filename = f"{module_stem(pipeline.name)}.py"
         source = emit.render("airflow", "dag.py.j2", **builder.context())
         return {filename: emit.format_python(source, filename)}
 

@@ -15,7 +15,7 @@ from pathlib import PurePath
 from .. import emit
 from ..features import Feature
 from ..ir import Pipeline
-from ..naming import python_name
+from ..naming import module_stem
 from ..optimize import TaskCost
 from .base import Backend, EmitContext, emulated, native, unsupported
 from .prefect_deployment import deployment
@@ -89,9 +89,10 @@ class PrefectBackend(Backend):
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         if not _checked(pipeline, ctx):
             return {}
-        module = f"{python_name(pipeline.name)}.py"
-        source = ModuleWriter(pipeline, ctx, PurePath(ctx.source_name).name, module).render()
-        body = emit.to_yaml(deployment(pipeline, module, ctx.report))
+        module = f"{module_stem(pipeline.name)}.py"
+        writer = ModuleWriter(pipeline, ctx, PurePath(ctx.source_name).name, module)
+        source = writer.render()
+        body = emit.to_yaml(deployment(pipeline, f"{module}:{writer.flow_function}", ctx.report))
         text = emit.render("prefect", "prefect.yaml.j2", name=pipeline.name, body=body)
         emit.parse_yaml(text, "prefect.yaml")
         return {module: emit.format_python(source, module), "prefect.yaml": text}
@@ -104,9 +105,6 @@ def _checked(pipeline: Pipeline, ctx: EmitContext) -> bool:
             ctx.report.error("E302", f"Prefect backend: a flow parameter cannot be named '{name}' "
                              "(Prefect reserves it, or pydantic does not allow it as a field name)",
                              ("params", name), at_key=True, help="rename the param")
-    if ModuleWriter.flow_name_taken(pipeline):
-        ctx.report.error("E302", f"Prefect backend: the flow function '{python_name(pipeline.name)}' would hide a "
-                         "name the module needs", ("name",), help="rename the pipeline")
     schedule = pipeline.schedule
     if schedule is not None and schedule.start_date is not None:
         ctx.report.warning("W302", "Prefect cron schedules have no start date: start_date is not used",

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..ir import Pipeline, TriggerType
 from ..source import Reporter
-from ..naming import python_name
 from ..values import CRON_PRESETS
 
 PREFECT_VERSION = "3.9.1"
@@ -22,9 +21,9 @@ PREFECT_VERSION = "3.9.1"
 DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")
 
 
-def deployment(pipeline: Pipeline, module: str, report: Reporter) -> dict[str, Any]:
+def deployment(pipeline: Pipeline, entrypoint: str, report: Reporter) -> dict[str, Any]:
     p = pipeline
-    entry: dict[str, Any] = {"name": p.name, "entrypoint": f"{module}:{python_name(p.name)}"}
+    entry: dict[str, Any] = {"name": p.name, "entrypoint": entrypoint}
     if p.description and not DEPLOY_PLACEHOLDER.search(p.description):
         entry["description"] = p.description  # else the flow's own description stands
     tags = [tag for tag in p.tags if not _placeholder_in(tag, ("tags", p.tags.index(tag)), "tag", report)]

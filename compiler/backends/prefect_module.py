@@ -57,7 +57,7 @@ class ModuleWriter:
         self.ctx = ctx
         self.source = source
         self.module = module
-        self.flow_function = python_name(pipeline.name)
+        self.flow_function = self.flow_function_name(pipeline)
         self.needs: set[str] = {"flow", "task"}
         reserved = set(pipeline.params) | {self.flow_function}
         self.module_names = Names(reserved)  # task functions, semaphores, hooks
@@ -66,9 +66,12 @@ class ModuleWriter:
                       for task_id, task in pipeline.tasks.items() if task.max_parallel is not None}
 
     @staticmethod
-    def flow_name_taken(pipeline: Pipeline) -> bool:
-        """A flow function named like an import, a helper or a builtin the module calls hides it."""
-        return python_name(pipeline.name) in MODULE_NAMES | BUILTINS_CALLED
+    def flow_function_name(pipeline: Pipeline) -> str:
+        """The pipeline's Python name, or with `_flow` added where it would hide an import, a helper,
+        a builtin the module calls or a param (the flow keeps its name: `@flow(name=...)`)."""
+        name = python_name(pipeline.name)
+        taken = name in MODULE_NAMES or name in BUILTINS_CALLED or name in pipeline.params
+        return f"{name}_flow" if taken else name
 
     def render(self) -> str:
         hooks = Hooks(self.module_names)
