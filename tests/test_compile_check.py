@@ -231,3 +231,16 @@ def test_progress_only_on_a_terminal(proj: Path) -> None:
     assert done.returncode == 0
     assert done.stdout == piped.stdout  # stdout byte-identical with or without the progress
     assert terminal.replace(b"\r\n", b"\n") == b"[1/2] pipelines/minimal.yaml\n[2/2] pipelines/other.yaml\n"
+
+
+def test_every_target_is_up_to_date_however_the_source_path_is_spelled(cli, tmp_path: Path) -> None:
+    """Generated files name their source by its file name only: `./x.yaml`, `x.yaml` and an
+    absolute path compile to the same bytes (a Kubeflow module used to keep the path as given)."""
+    (tmp_path / "pipelines").mkdir()
+    shutil.copy(EXAMPLES / "sequential.yaml", tmp_path / "pipelines" / "sequential.yaml")
+    written = cli("compile", "pipelines/sequential.yaml", "-t", "all", "-o", "out", "-q", cwd=tmp_path)
+    assert written.exit_code == 0, written.stdout
+    for spelled in ("./pipelines/sequential.yaml", str(tmp_path / "pipelines" / "sequential.yaml"),
+                    "pipelines/../pipelines/sequential.yaml"):
+        checked = cli("compile", spelled, "-t", "all", "-o", "out", "--check", cwd=tmp_path)
+        assert checked.exit_code == 0, (spelled, checked.stdout)

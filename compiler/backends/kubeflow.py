@@ -25,7 +25,7 @@ import tempfile
 import warnings
 from collections import Counter
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from .. import conditions, emit
 from ..features import Feature
 from ..graph import topological_order
 from ..ir import AlertEvent, ArtifactKind, Pipeline, Task, TriggerRule, type_of_value
-from ..naming import python_name
+from ..naming import module_stem, python_name
 from ..optimize import TaskCost
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
@@ -183,8 +183,8 @@ class KubeflowBackend(Backend):
         builder = _ModuleBuilder(pipeline, ctx)
         if not builder.build():
             return {}
-        function = python_name(pipeline.name)
-        module = f"{function}.py"
+        function = pipeline_function(pipeline)
+        module = f"{module_stem(pipeline.name)}.py"
         source = emit.render("kubeflow", "pipeline.py.j2", **builder.context(module, function))
         files = {module: emit.format_python(source, module)}
         package = compile_with_kfp(module, files[module], function)
@@ -196,6 +196,13 @@ class KubeflowBackend(Backend):
         if pipeline.schedule is not None:
             files["recurring_run.yaml"] = _recurring_run(pipeline, module[:-3] + ".yaml", ctx)
         return files
+
+
+def pipeline_function(pipeline: Pipeline) -> str:
+    """The pipeline's Python name, with `_pipeline` added where it would hide a name the module
+    uses (`from kfp import compiler, dsl`, the constants) or a param."""
+    name = python_name(pipeline.name)
+    return f"{name}_pipeline" if name in _MODULE_NAMES or name in pipeline.params else name
 
 
 def compile_with_kfp(module: str, source: str, function: str) -> str | None:
@@ -304,7 +311,7 @@ class _ModuleBuilder:
         self.volume: str | None = str(ctx.options["volume"]) if ctx.options.get("volume") else None
         self.workdir = pipeline.workdir or (f"/mnt/{self.volume}" if self.volume else None)
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
-        used = {*_MODULE_NAMES, python_name(pipeline.name), *pipeline.params}
+        used = {*_MODULE_NAMES, pipeline_function(pipeline), *pipeline.params}
         self.components = unique_python_names(pipeline.tasks, used)
         alerting = [t for t, task in pipeline.tasks.items() if task.alerts]
         helpers = unique_python_names(["dagshift_alerts", "dagshift_final_state"]
@@ -731,7 +738,7 @@ class _ModuleBuilder:
     def context(self, module: str, function: str) -> dict[str, Any]:
         return {
             "name": self.p.name,
-            "source": self.ctx.source_name,
+            "source": PurePath(self.ctx.source_name).name,  # the same however the path was spelled
             "module": module,
             "yaml_name": module[:-3] + ".yaml",
             "image": self.image,

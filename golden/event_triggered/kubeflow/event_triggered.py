@@ -5,7 +5,7 @@ Compile it to the PipelineSpec YAML to upload: `python event_triggered.py` write
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'examples/event_triggered.yaml'
+# Source: 'event_triggered.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
 from kfp import compiler, dsl

@@ -5,7 +5,7 @@ Compile it to the PipelineSpec YAML to upload: `python python_tasks.py` writes p
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'examples/python_tasks.yaml'
+# Source: 'python_tasks.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
 from typing import NamedTuple

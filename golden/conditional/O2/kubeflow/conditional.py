@@ -5,7 +5,7 @@ Compile it to the PipelineSpec YAML to upload: `python conditional.py` writes co
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'examples/conditional.yaml'
+# Source: 'conditional.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
 from kfp import compiler, dsl

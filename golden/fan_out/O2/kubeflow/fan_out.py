@@ -5,7 +5,7 @@ Compile it to the PipelineSpec YAML to upload: `python fan_out.py` writes fan_ou
 Do not edit: change the pipeline file and run `dagshift compile` again.
 """
 
-# Source: 'examples/fan_out.yaml'
+# Source: 'fan_out.yaml'
 
 # No `from __future__ import annotations`: kfp reads the components' type annotations.
 from kfp import compiler, dsl
