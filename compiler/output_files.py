@@ -121,13 +121,22 @@ def user_content(destination: Path, text: str) -> str | None:
     if old == text:
         return None
     ours = any(OWN_MARK.search(line) for line in old.splitlines()[:_HEADER_LINES])
-    if destination.name == "params.yaml" and not ours:  # DVC's own file: a user may have started it
-        return _extra_keys(old, text)
+    if destination.name == "params.yaml" and not ours:
+        # JSON, so no header: it is dagshift's when the dvc.yaml beside it is, else only its keys are
+        return None if _has_own_mark(destination.with_name("dvc.yaml")) else _extra_keys(old, text)
     if not ours:
         return "it was not written by dagshift (it has no dagshift header)"
     if destination.name == "prefect.yaml":
         return _other_deployments(old, text)
     return None
+
+
+def _has_own_mark(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return any(OWN_MARK.search(handle.readline()) for _ in range(_HEADER_LINES))
+    except OSError:
+        return False
 
 
 def _extra_keys(old: str, new: str) -> str | None:

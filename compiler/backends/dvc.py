@@ -165,7 +165,15 @@ class _DvcBuilder:
             if "${" in artifact.path:
                 self.report.error("E302", f"DVC would read '${{' in the path of artifact '{name}' as its own "
                                           "interpolation", ("artifacts", name), help="choose a path without '${'")
+        if self.p.workdir is not None and "${" in self.p.workdir:
+            self.report.error("E302", "DVC would read '${' in the workdir (a stage's wdir) as its own interpolation",
+                              ("workdir",), help="choose a directory without '${'")
         for task_id, task in self.p.tasks.items():
+            for name, output in task.outputs.items():
+                if output.path is not None and "${" in output.path:
+                    self.report.error("E302", f"DVC would read '${{' in the path of output '{name}' of task "
+                                              f"'{task_id}' as its own interpolation",
+                                      ("tasks", task_id, "outputs", name, "path"), help="choose a path without '${'")
             if task.is_mapped and any(not self.p.artifacts[a].is_uri for a in task.produces if a in self.p.artifacts):
                 self.report.error("E302", f"every run of the fanned-out task '{task_id}' would write the same "
                                           "artifact path, which DVC refuses (two stages, one out)",
