@@ -42,6 +42,7 @@ from .airflow_tasks import (
 from .airflow_values import CallValue, Evaluator, NotStatic, Seconds, When, plain_data
 from .airflow_xcom import RETURN_VALUE, Results, branch_condition, output_ref, read_results, takes_arguments
 from .base import Imported, Reporter
+from .limits import chain_links, nesting_problem
 from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
 
 EXECUTE_HINT = ("port this DAG by hand, or run `dagshift import --execute` (it runs the file: trust it), which "
@@ -87,6 +88,11 @@ class AirflowImporter(Importer):
             module = ast.parse(text, filename=display)
         except SyntaxError as exc:
             reporter.error(f"not valid Python: {exc.msg}", exc.lineno, exc.offset, code="E601")
+            return [Imported(display, None, reporter.diagnostics)]
+        module = chain_links(module)  # a chain of 2,000 tasks is 2,000 links, not one expression that deep
+        too_deep = nesting_problem(module)
+        if too_deep is not None:
+            reporter.error(f"cannot read the file: {too_deep[0]}", too_deep[1], code="E601")
             return [Imported(display, None, reporter.diagnostics)]
         dags = Scanner(module).scan()
         if not dags:
@@ -534,7 +540,10 @@ class _DagReader:
             if helper is None:
                 return  # mapped over a literal list: read as the operator's own arguments (_container_items)
             _, own = self.gen.items(helper)  # type: ignore[union-attr]
-        fields, outputs = pod_argv([*fixed, *(own or [])])
+        argv = [*fixed, *(own or [])] if isinstance(fixed, list) and isinstance(own, (list, type(None))) else None
+        if argv is None or not all(isinstance(part, str) for part in argv):
+            return  # not the argv dagshift writes (an edited file): read as the operator's own command
+        fields, outputs = pod_argv(argv)
         if fields:
             for key in ("command", "args"):
                 task.pop(key, None)
@@ -577,7 +586,7 @@ class _DagReader:
     def _fan_out(self, found: Found, task: dict[str, Any]) -> None:
         if found.expand is None:
             return
-        if self.gen is not None and self._generated_fan_out(found, task):
+        if self.gen is not None and len(found.expand) == 1 and self._generated_fan_out(found, task):
             return
         if "<kwargs>" in found.expand:
             self._loss("expand_kwargs (a mapping of arguments per instance) is not carried over; the task is not "

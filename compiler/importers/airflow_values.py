@@ -4,6 +4,7 @@ Airflow's Jinja templates as dagshift placeholders."""
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,6 +57,15 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _finite(value: Any, node: ast.AST) -> Any:
+    """A constant a pipeline can hold: `1e309` (infinity), NaN, bytes, complex numbers and `...`
+    are not static values."""
+    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, (bytes, complex)) \
+            or value is Ellipsis:
+        raise NotStatic(node)
+    return value
+
+
 class Evaluator:
     """Evaluates expressions against module-level constants (name -> AST node)."""
 
@@ -65,7 +75,7 @@ class Evaluator:
 
     def value(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
-            return node.value
+            return _finite(node.value, node)
         if isinstance(node, ast.Tuple):
             return tuple(self.value(e) for e in node.elts)
         if isinstance(node, (ast.List, ast.Set)):
@@ -109,7 +119,7 @@ class Evaluator:
         if isinstance(node.op, ast.Add) and isinstance(left, Seconds) and isinstance(right, Seconds):
             return Seconds(left.value + right.value)
         if isinstance(node.op, ast.Mult) and isinstance(left, (int, float)) and isinstance(right, (int, float)):
-            return left * right
+            return _finite(left * right, node)
         if isinstance(node.op, ast.BitOr) and isinstance(left, dict) and isinstance(right, dict):
             return {**left, **right}
         if isinstance(node.op, ast.BitOr) and all(isinstance(v, (CallValue, list)) for v in (left, right)):

@@ -33,9 +33,11 @@ from typing import Any
 from ..ir import Pipeline
 from . import Importer
 from .argo_document import Companions, DocumentReader
+from .argo_shapes import WORKFLOW
 from .argo_shared import ImportStop
 from .base import Imported, Reporter
 from .normalize import artifacts_as_paths
+from .shapes import misshapen
 from .yaml_read import read_yaml
 
 API_PREFIX = "argoproj.io/"
@@ -92,6 +94,10 @@ class ArgoImporter(Importer):
             report.error(f"no Workflow, WorkflowTemplate or CronWorkflow in the file (kinds: {', '.join(kinds)})",
                          code="E601", help="only workflow documents hold a pipeline")
             return [Imported(display, None, report.diagnostics, holds_pipeline=False)]
+        problem = next(filter(None, (misshapen(d, WORKFLOW) for d in pipelines)), None)
+        if problem is not None:  # before reading: the reader trusts the kinds Argo's schema gives
+            report.error(f"not a valid Argo workflow: {problem.message}", problem.line, code="E601")
+            return [Imported(display, None, report.diagnostics)]
         companions = Companions(path, documents)
         results = []
         for index, document in enumerate(pipelines):

@@ -19,7 +19,7 @@ from .argo_managed import ManagedMixin, exact_task_ids, replace_in
 from .argo_policies import PoliciesMixin
 from .argo_shared import DAGSHIFT_VOLUME, DAGSHIFT_WORKDIR, TASK_IDS_ANNOTATION, ImportStop
 from .argo_values import ValuesMixin, deadline_seconds, first_key, identifier, is_identifier, typed_value
-from .base import Reporter, line_of, plain
+from .base import Reporter, line_of, plain, portable_name
 from .yaml_read import read_yaml
 
 _SPEC_KEYS = {"entrypoint", "arguments", "templates", "parallelism", "activeDeadlineSeconds", "onExit",
@@ -190,6 +190,8 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         # Argo passes the workflow's arguments to the entrypoint's inputs of the same name.
         scope = {argo: f"${{{{ params.{name} }}}}" for argo, name in self.param_names.items()}
         self._expand(entry, scope, "", [], None, [])
+        if not self.tasks:
+            raise ImportStop(f"the entrypoint '{entry}' runs no task", line_of(self.spec, "entrypoint"))
         self._finish_outputs()
         if self.managed:
             self._managed_fixups()
@@ -206,7 +208,7 @@ class DocumentReader(ValuesMixin, GraphMixin, ConditionsMixin, ContainersMixin, 
         metadata = self.metadata
         name = metadata.get("name") or str(metadata.get("generateName") or "").rstrip("-") or "workflow"
         name = str(name)
-        return name.replace("-", "_") if self.managed else name
+        return portable_name(name.replace("-", "_") if self.managed else name, self.report, line_of(metadata))
 
     def _metadata(self, data: dict) -> None:
         annotations = self.metadata.get("annotations") or {}

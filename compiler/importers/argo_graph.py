@@ -11,6 +11,7 @@ from typing import Any
 from .argo_shared import ImportStop
 from .argo_values import as_text, param_default, typed_value
 from .base import line_of, plain
+from .limits import expansion_problem
 
 MAX_ID = 63
 # A dag / steps template's settings that apply to the group as a whole (retry it, time it out...).
@@ -96,14 +97,17 @@ printf ']' >>"$out"
 def _sequence_numbers(sequence: dict, line: int | None) -> list[int] | None:
     """The numbers of a withSequence whose bounds are literal; None when one is known only at run time."""
     try:
-        if "count" in sequence:
-            start = int(str(sequence.get("start", 0)))
-            return list(range(start, start + int(str(sequence["count"]))))
-        start, end = int(str(sequence.get("start", 0))), int(str(sequence["end"]))
+        start = int(str(sequence.get("start", 0)))
+        end = start + int(str(sequence["count"])) - 1 if "count" in sequence else int(str(sequence["end"]))
     except ValueError:
         return None
     except KeyError:
         raise ImportStop("withSequence needs a count or an end", line) from None
+    if "count" in sequence and end < start:
+        return []
+    problem = expansion_problem(abs(end - start) + 1, "withSequence")  # counted before it is built
+    if problem is not None:
+        raise ImportStop(problem, line)
     return list(range(start, end + 1)) if end >= start else list(range(start, end - 1, -1))
 
 
@@ -341,12 +345,18 @@ class GraphMixin:
 
     def _loop(self, node: dict, scope: dict, task: dict, task_id: str) -> None:
         if "withItems" in node:
+            problem = expansion_problem(len(node["withItems"] or []), "withItems")
+            if problem is not None:
+                raise ImportStop(problem, line_of(node, "withItems"))
             items = plain(node["withItems"])
             task["foreach"] = [_escape_items(item) for item in items]
         elif "withParam" in node:
             text = self._text(as_text(plain(node["withParam"])), scope, line_of(node, "withParam"))
             literal = typed_value(text)
             if isinstance(literal, list):
+                problem = expansion_problem(len(literal), "withParam")
+                if problem is not None:
+                    raise ImportStop(problem, line_of(node, "withParam"))
                 task["foreach"] = literal
                 return
             if not re.fullmatch(r"\$\{\{ [^}]+ \}\}", text):

@@ -87,12 +87,14 @@ class Reporter:
 
 def yaml_documents(text: str) -> list[Any]:
     """Every document of a YAML text, with ruamel's line information (`.lc`) on mappings and
-    sequences. Raises ruamel's YAMLError on bad YAML."""
+    sequences. Raises ruamel's YAMLError on bad YAML, limits.YamlTooLarge on an alias bomb."""
     from ruamel.yaml import YAML
+
+    from .limits import bounded_documents
 
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
-    return [document for document in yaml.load_all(text)]
+    return bounded_documents([document for document in yaml.load_all(text)])
 
 
 def line_of(node: Any, key: Any = None) -> int | None:
@@ -126,3 +128,16 @@ def plain(node: Any) -> Any:
     if isinstance(node, str):
         return str(node)
     return node
+
+
+def portable_name(name: str, report: Reporter, line: int | None = None) -> str:
+    """The pipeline's name as one every target accepts: a source name that is not ('${', '1e+308',
+    a name too long for Kubernetes) is imported as the nearest valid one, with a W602."""
+    from ..naming import id_problem, suggest_id
+
+    problem = id_problem(name)
+    if problem is None:
+        return name
+    suggested = suggest_id(name)
+    report.loss(f"the pipeline's name {problem}: imported as '{suggested}'", line, approximate=True)
+    return suggested

@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import keyword
+import math
 import posixpath
 import re
 import shlex
@@ -48,6 +49,7 @@ from ..backends import dvc_shell
 from ..ir import Pipeline
 from . import Importer, dvc_python
 from .base import Imported, Reporter, line_of, plain, yaml_documents
+from .limits import expansion_problem
 from .normalize import artifacts_named_by_path
 from .yaml_read import read_yaml
 
@@ -517,6 +519,8 @@ def _expand(name: str, definition: Any, line: int | None, context: Context, reso
 
 def _foreach_items(name: str, data: Any, line: int | None, resolver: Resolver) -> list[tuple[str, dict]]:
     data = resolver.value(plain(data), "foreach")
+    if isinstance(data, (dict, list)):
+        _refuse_large_expansion(len(data), f"the foreach of stage '{name}'", line)
     if isinstance(data, dict):
         return [(_dvc_text(k), {"item": v, "key": _dvc_text(k)}) for k, v in data.items()]
     if not isinstance(data, list):
@@ -531,6 +535,7 @@ def _matrix_items(name: str, data: Any, line: int | None, resolver: Resolver) ->
     data = resolver.value(plain(data), "matrix")
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise DvcError(f"matrix of stage '{name}' must map names to lists", line)
+    _refuse_large_expansion(math.prod(len(v) for v in data.values()), f"the matrix of stage '{name}'", line)
     items = []
     for combination in itertools.product(*(list(enumerate(v)) for v in data.values())):
         item = {axis: value for axis, (_, value) in zip(data, combination)}
@@ -538,6 +543,13 @@ def _matrix_items(name: str, data: Any, line: int | None, resolver: Resolver) ->
                        for axis, (index, value) in zip(data, combination))
         items.append((key, {"item": item, "key": key}))
     return items
+
+
+def _refuse_large_expansion(count: int, what: str, line: int | None) -> None:
+    """Counted before the stages are built: a matrix's product can be astronomical."""
+    problem = expansion_problem(count, what)
+    if problem is not None:
+        raise DvcError(problem, line)
 
 
 def _stage(name: str, body: Any, line: int | None, context: Context, resolver_for, local: dict,

@@ -66,6 +66,7 @@ from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift
                               probe_body, returned_name)
 from .kubeflow_schedule import read_recurring_run, recurring_run
 from .kubeflow_scope import _and, _duration, _Inputs, _Scope, _strip, _task_id
+from .kubeflow_shapes import misshapen_spec
 from .normalize import artifacts_as_paths, drop_field, normalized, without_idle_retry_settings
 from .yaml_read import read_yaml
 
@@ -124,6 +125,10 @@ class KubeflowImporter(Importer):
             report.error("no PipelineSpec in the file (root, components, deploymentSpec)", code="E601")
             return [Imported(display, None, report.diagnostics)]
         platform = next((d for d in documents if isinstance(d, dict) and "platforms" in d), None)
+        problem = misshapen_spec(spec, platform)
+        if problem is not None:  # before reading: the reader trusts the kinds kfp's schema gives
+            report.error(f"not a valid PipelineSpec: {problem.message}", problem.line, code="E601")
+            return [Imported(display, None, report.diagnostics)]
         data = _SpecReader(spec, platform, report).read()
         schedule_file = recurring_run(path)
         if schedule_file is not None:
@@ -329,7 +334,7 @@ class _SpecReader:
             else:
                 self.report.loss(f"KFP task {key!r} has no executor nor DAG: not carried", line_of(tasks, key))
                 continue
-            self.groups[key] = [i for i in ids if i]
+            self.groups[key] = [i for i in ids if i and i in self.tasks]  # a task not read is an error already
             inside += self.groups[key]
         return inside
 
@@ -658,7 +663,7 @@ class _SpecReader:
                 return f"${{{{ artifacts.{inputs.result_artifact(key)} }}}}"
             if side == "outputs":
                 return f"${{{{ outputs.{_strip(key, self.dagshift)} }}}}"
-            return inputs.parameter(key) or ""
+            return _as_text(inputs.parameter(key))
 
         escaped = text.replace("${{", "$${{")
         converted = _PLACEHOLDER.sub(placeholder, escaped)
@@ -726,3 +731,10 @@ class _SpecReader:
             task_after = [a for a in dict.fromkeys(after) if a != task_id and a not in implied and a in self.tasks]
             if task_after:
                 task["after"] = task_after
+
+
+def _as_text(value: Any) -> str:
+    """A bound value inside a command's text: a constant that is not text is written as JSON."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return json.dumps(value)

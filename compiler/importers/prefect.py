@@ -50,6 +50,7 @@ from ..graph import build_graph
 from ..ir import Pipeline
 from . import Importer
 from .base import Imported, Reporter
+from .limits import nesting_problem
 from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
 from .prefect_deployment import DeploymentReader, Deployments
 from .prefect_generated import GeneratedBody
@@ -84,6 +85,10 @@ class PrefectImporter(Importer):
             reader = ModuleReader(path, text, display)
         except SyntaxError as exc:
             report.error(f"not valid Python: {exc.msg}", exc.lineno, exc.offset, code="E601")
+            return [Imported(display, None, report.diagnostics)]
+        too_deep = next(filter(None, map(nesting_problem, [*reader.functions.values(), *reader.classes.values()])), None)
+        if too_deep is not None:  # the readers recurse into expressions
+            report.error(f"cannot read the file: {too_deep[0]}", too_deep[1], code="E601")
             return [Imported(display, None, report.diagnostics)]
         flows = reader.flows()
         if not flows:

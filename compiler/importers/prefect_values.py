@@ -4,6 +4,7 @@ names of decorators and calls, durations in seconds, and dagshift text escaping.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,21 @@ def literal(node: ast.expr | None) -> Any:
         except (TypeError, ValueError):
             return NOT_LITERAL
     try:
-        return ast.literal_eval(node)
+        value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_LITERAL
+    return value if _is_data(value) else NOT_LITERAL
+
+
+def _is_data(value: Any) -> bool:
+    """Whether a literal is pipeline data: no set, bytes or complex number (YAML has none)."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_data(item) for item in value)
+    if isinstance(value, dict):
+        return all(_is_data(key) and _is_data(item) for key, item in value.items())
+    if isinstance(value, float):
+        return math.isfinite(value)  # 1e309 is infinity: no pipeline holds it (float('inf') is read above)
+    return value is None or isinstance(value, (bool, int, str))
 
 
 def escape(text: str) -> str:
@@ -78,6 +91,8 @@ def whole(value: float) -> Any:
 def seconds(node: ast.expr) -> int | None:
     """A literal number of seconds, or timedelta(...) of literals."""
     value = literal(node)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # no number of seconds: the option is reported as not understood
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return round(value)
     if isinstance(node, ast.Call) and decorator_name(node) == "timedelta":
@@ -93,7 +108,7 @@ def seconds(node: ast.expr) -> int | None:
             if not isinstance(amount, (int, float)):
                 return None
             total += amount * 86400
-        return round(total)
+        return round(total) if math.isfinite(total) else None
     return None
 
 

@@ -13,16 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from .base import yaml_documents
+from .limits import bounded_documents
 
 
 def read_yaml(text: str) -> list[Any]:
-    """Every document of a YAML text, as base.yaml_documents gives them."""
+    """Every document of a YAML text, as base.yaml_documents gives them (YamlTooLarge for an
+    alias bomb)."""
     if "\t" in text:
         return yaml_documents(text)
     try:
-        return _fast_documents(text)
+        documents = _fast_documents(text)
     except Exception:  # noqa: BLE001 - anything at all: the exact reader below decides
         return yaml_documents(text)
+    return bounded_documents(documents)
 
 
 class _Unusual(Exception):
