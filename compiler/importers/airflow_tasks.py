@@ -486,7 +486,7 @@ def param(ctx: Context, name: str, value: Any, node: ast.AST) -> Any:
         out["type"] = _PARAM_TYPES[schema_type]
     for key, target in (("description", "description"), ("enum", "enum"), ("minimum", "min"), ("maximum", "max")):
         if key in kwargs:
-            out[target] = kwargs[key]
+            out[target] = _plain(ctx, kwargs[key], node)
     other = sorted(set(kwargs) - {"type", "description", "enum", "minimum", "maximum", "default"})
     if other:
         ctx.loss(f"param '{name}': {', '.join(other)} not carried over (dagshift params have type, default, "

@@ -12,7 +12,7 @@ from typing import Any
 from .argo_python import read_call
 from .argo_shared import DAGSHIFT_IMAGE, DAGSHIFT_VOLUME, OUTPUT_FILE, ImportStop
 from .argo_values import as_text, first_key, json_text
-from .base import line_of, plain
+from .base import is_env_name, line_of, plain
 
 # Interpreters whose script source can be passed as one argument, and the flag that takes it.
 _INLINE_FLAGS = {"python": "-c", "python3": "-c", "sh": "-c", "bash": "-c", "node": "-e", "perl": "-e", "ruby": "-e"}
@@ -191,6 +191,9 @@ class ContainersMixin:
         for entry in container.get("env") or []:
             name = str(entry.get("name"))
             if name in skip_env or (self.managed and name.startswith("DAGSHIFT_REF_")):
+                continue
+            if not is_env_name(name):
+                self.report.loss(f"env {name!r} is not a name a shell can set: not carried", line_of(entry))
                 continue
             if "value" in entry:
                 env[name] = self._text(as_text(plain(entry["value"])), scope, line_of(entry))

@@ -141,3 +141,10 @@ def portable_name(name: str, report: Reporter, line: int | None = None) -> str:
     suggested = suggest_id(name)
     report.loss(f"the pipeline's name {problem}: imported as '{suggested}'", line, approximate=True)
     return suggested
+
+
+def is_env_name(name: str) -> bool:
+    """Whether a pipeline can set an environment variable of this name (a shell's rule)."""
+    from ..naming import IDENTIFIER_PATTERN
+
+    return IDENTIFIER_PATTERN.match(name) is not None

@@ -49,7 +49,7 @@ from ..backends import dvc_shell
 from ..ir import Pipeline
 from . import Importer, dvc_python
 from .base import Imported, Reporter, line_of, plain, yaml_documents
-from .limits import expansion_problem
+from .limits import YamlTooLarge, expansion_problem
 from .normalize import artifacts_named_by_path
 from .yaml_read import read_yaml
 
@@ -315,7 +315,10 @@ class Resolver:
         except Unresolved as error:
             return self._unresolved(expression, key, error)
         self._check_type(found, key)
-        if as_param and _is_scalar(found) and _head(expression) not in self.local:
+        if as_param and isinstance(found, float) and not math.isfinite(found):
+            self.reporter.loss(f"${{{expression}}} is {found}, which no pipeline param holds: written into the "
+                               "text as DVC writes it", self.line, approximate=True)
+        elif as_param and _is_scalar(found) and _head(expression) not in self.local:
             return _placeholder_of(f"params.{self._param(expression, found)}")
         if isinstance(found, dict):
             text = _unpacked(found, self.line)
@@ -905,7 +908,7 @@ class _Reader:
 
         try:
             documents = read_yaml(self.text)
-        except YAMLError as error:
+        except (YAMLError, YamlTooLarge) as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             raise DvcError(f"not valid YAML: {getattr(error, 'problem', None) or error}", line, "E601") from None
@@ -1024,11 +1027,11 @@ class _Reader:
         for stage in stages:
             base = stage_id(stage.name)
             task_id, counter = base, 2
-            while task_id.lower() in taken:
+            while taken & target_names(task_id):
                 suffix = f"_{counter}"
                 task_id, counter = base[:63 - len(suffix)] + suffix, counter + 1
             ids[stage.name] = task_id
-            taken.add(task_id.lower())
+            taken |= target_names(task_id)
             if task_id != stage.name and stage.generated_from is None:
                 self.report.loss(f"stage '{stage.name}' is task '{task_id}' (task ids use letters, digits, - "
                                  "and _)", stage.line, approximate=True)
@@ -1250,6 +1253,14 @@ class _Reader:
         """A tracked param the command reads through `${}` (a pipeline param): nothing lost."""
         key = name.removeprefix("params.yaml:")
         return key in self.param_names or key in self.params
+
+
+def target_names(task_id: str) -> set[str]:
+    """What a task id becomes on the targets (and in lower case): two ids that share one collide
+    (`a-b` and `a_b` are both the Python name a_b)."""
+    from ..naming import TARGET_NAMES
+
+    return {task_id.lower(), *(mapping(task_id) for mapping in TARGET_NAMES.values())}
 
 
 def stage_id(name: str) -> str:

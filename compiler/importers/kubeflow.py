@@ -61,7 +61,7 @@ from typing import Any
 from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline
 from . import Importer
-from .base import Imported, Reporter, line_of, plain
+from .base import Imported, Reporter, is_env_name, line_of, plain, portable_name
 from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift_form, decode, does_nothing, function_of,
                               probe_body, returned_name)
 from .kubeflow_schedule import read_recurring_run, recurring_run
@@ -174,7 +174,8 @@ class _SpecReader:
         info = self.spec.get("pipelineInfo") or {}
         # kfp writes the pipeline's own name in the header comment; pipelineInfo.name is DNS-safe
         header = re.search(r"^# Name: (\S+)$", self.report.lines and "\n".join(self.report.lines[:5]) or "", re.MULTILINE)
-        data: dict[str, Any] = {"name": header.group(1) if header else str(info.get("name") or "pipeline")}
+        name = header.group(1) if header else str(info.get("name") or "pipeline")
+        data: dict[str, Any] = {"name": portable_name(name, self.report, line_of(info))}
         if info.get("description"):
             data["description"] = str(info["description"])
         root = self.spec.get("root") or {}
@@ -630,6 +631,10 @@ class _SpecReader:
             if args:
                 result["args"] = [self._text(a, inputs, name, line) for a in args]
         for variable in container.get("env") or []:
+            if not is_env_name(str(variable.get("name"))):
+                self.report.loss(f"task {name!r}: env {variable.get('name')!r} is not a name a shell can set: not "
+                                 "carried", line)
+                continue
             result.setdefault("env", {})[str(variable.get("name"))] = str(variable.get("value", ""))
         if container.get("resources"):
             self._resources(result, plain(container["resources"]))
@@ -707,6 +712,10 @@ class _SpecReader:
             secret_name = str(secret.get("secretName") or (secret.get("secretNameParameter") or {}).get(
                 "runtimeValue", {}).get("constant", ""))
             for pair in secret.get("keyToEnv") or []:
+                if not is_env_name(str(pair.get("envVar"))):
+                    self.report.loss(f"task {name!r}: secret env {pair.get('envVar')!r} is not a name a shell can "
+                                     "set: not carried", line)
+                    continue
                 result.setdefault("secrets", {})[str(pair.get("envVar"))] = {"name": secret_name,
                                                                              "key": str(pair.get("secretKey"))}
         raw = self.platform_lines.get(executor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import line_of
-from .shapes import ANYTHING, MAPPING, SCALAR, ListOf, MapOf, Misshapen, NotNull, misshapen
+from .shapes import ANYTHING, MAPPING, NUMBER, SCALAR, WHOLE, ListOf, MapOf, Misshapen, NotNull, misshapen
 
 _CONSTANT = {"constant": ANYTHING, "runtimeParameter": SCALAR}
 _BINDING = {"componentInputParameter": SCALAR, "componentInputArtifact": SCALAR, "runtimeValue": _CONSTANT,
@@ -19,14 +19,16 @@ _DEFINITIONS = {"parameters": MapOf({"parameterType": SCALAR, "defaultValue": AN
 _TASK = {"componentRef": {"name": SCALAR}, "taskInfo": {"name": SCALAR}, "dependentTasks": ListOf(SCALAR),
          "inputs": {"parameters": MapOf(_BINDING), "artifacts": MapOf(_BINDING)},
          "triggerPolicy": {"condition": SCALAR, "strategy": SCALAR}, "cachingOptions": MAPPING,
-         "retryPolicy": MapOf(SCALAR), "iteratorPolicy": {"parallelismLimit": SCALAR},
+         "retryPolicy": {"maxRetryCount": WHOLE, "backoffFactor": NUMBER, "backoffDuration": SCALAR,
+                         "backoffMaxDuration": SCALAR},
+         "iteratorPolicy": {"parallelismLimit": WHOLE},
          "parameterIterator": {"items": {"raw": SCALAR, "inputParameter": SCALAR}, "itemInput": SCALAR},
          "artifactIterator": MAPPING}
 _DAG = {"tasks": MapOf(_TASK), "outputs": MAPPING}
 _COMPONENT = {"executorLabel": SCALAR, "dag": NotNull(_DAG), "inputDefinitions": _DEFINITIONS,
               "outputDefinitions": _DEFINITIONS}
 _RESOURCES = {"cpuLimit": SCALAR, "memoryLimit": SCALAR, "resourceCpuLimit": SCALAR, "resourceMemoryLimit": SCALAR,
-              "accelerator": {"count": SCALAR, "type": SCALAR, "resourceCount": SCALAR, "resourceType": SCALAR}}
+              "accelerator": {"count": WHOLE, "type": SCALAR, "resourceCount": WHOLE, "resourceType": SCALAR}}
 _EXECUTOR = {"container": {"image": SCALAR, "command": ListOf(SCALAR), "args": ListOf(SCALAR),
                            "env": ListOf({"name": SCALAR, "value": SCALAR}), "resources": _RESOURCES},
              "importer": {"artifactUri": _CONSTANT, "typeSchema": {"schemaTitle": SCALAR}, "metadata": MAPPING,
@@ -38,8 +40,8 @@ PIPELINE_SPEC = {"components": MapOf(_COMPONENT), "deploymentSpec": {"executors"
 _SECRET_AS_ENV = {"secretName": SCALAR, "secretNameParameter": {"runtimeValue": _CONSTANT},
                   "keyToEnv": ListOf({"secretKey": SCALAR, "envVar": SCALAR})}
 PLATFORM = {"platforms": {"kubernetes": {
-    "deploymentSpec": {"executors": MapOf({"secretAsEnv": ListOf(_SECRET_AS_ENV), "activeDeadlineSeconds": SCALAR})},
-    "pipelineConfig": MAPPING}}}
+    "deploymentSpec": {"executors": MapOf({"secretAsEnv": ListOf(_SECRET_AS_ENV), "activeDeadlineSeconds": WHOLE})},
+    "pipelineConfig": {"activeDeadlineSeconds": WHOLE}}}}
 
 
 def misshapen_spec(spec: Any, platform: Any) -> Misshapen | None:

@@ -4,8 +4,8 @@ before the importers (which recurse) walk it.
 
 - MAX_EXPANSION: the most tasks or items one expansion may make (Argo withSequence, withItems;
   DVC foreach, matrix). Above it, the import stops with an E602 at the expansion's line.
-- MAX_YAML_VALUES: the most values a YAML document may expand to through its aliases (an alias
-  bomb is a few lines that stand for billions of values).
+- MAX_YAML_VALUES: the most values a YAML file may expand to through its aliases (an alias bomb
+  is a few lines that stand for billions of values); counted without expanding them.
 - MAX_EXPRESSION_DEPTH: how deeply a Python expression may nest; an Airflow `a >> b >> ...` chain
   of names is read link by link (chain_links), so a chain of any length is not nested.
 """
@@ -42,22 +42,58 @@ def bounded_documents(documents: list[Any]) -> list[Any]:
 
 
 def yaml_values_problem(documents: Iterable[Any]) -> str | None:
-    """Why documents read from YAML are refused: more values than MAX_YAML_VALUES once their
-    aliases are expanded (an alias is the same object again: it is counted each time it is used,
-    and the count stops at the limit, so a bomb is not walked to its end)."""
-    pending = list(documents)
-    seen = 0
-    while pending:
-        value = pending.pop()
-        seen += 1
-        if seen > MAX_YAML_VALUES:
-            return (f"the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (&anchor / *alias); "
-                    "write the data out")
-        if isinstance(value, dict):
-            pending += value.values()
-        elif isinstance(value, list):
-            pending += value
+    """Why documents read from YAML are refused: more than MAX_YAML_VALUES values once their
+    aliases are expanded, or an alias inside the value it names (a structure that contains itself)."""
+    total = 0
+    for document in documents:
+        size = _expanded_values(document)
+        if size == _RECURSIVE:
+            return "an alias (*name) is used inside the value it names (&name): the data contains itself"
+        total += size
+        if total > MAX_YAML_VALUES:
+            return (f"the YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases "
+                    "(&anchor / *alias); write the data out")
     return None
+
+
+_RECURSIVE = 2**63  # the expanded size of data that contains itself
+
+
+def _expanded_values(root: Any) -> int:
+    """How many values `root` stands for, an aliased value counted each time it is used. An alias
+    is the same object again: each object's size is computed once (a bomb of 10^10 values is ten
+    small lists), depth-first with an explicit stack."""
+    if not isinstance(root, (dict, list)):
+        return 1
+    sizes: dict[int, int] = {}
+    open_ids = {id(root)}
+    stack: list[tuple[Any, Any, list[int]]] = [(root, iter(_inside(root)), [1])]
+    while stack:
+        node, remaining, total = stack[-1]
+        child = next(remaining, _DONE)
+        if child is _DONE:
+            stack.pop()
+            open_ids.discard(id(node))
+            sizes[id(node)] = total[0]
+            if stack:
+                stack[-1][2][0] += total[0]
+        elif not isinstance(child, (dict, list)):
+            total[0] += 1
+        elif id(child) in sizes:
+            total[0] += sizes[id(child)]
+        elif id(child) in open_ids:
+            return _RECURSIVE
+        else:
+            open_ids.add(id(child))
+            stack.append((child, iter(_inside(child)), [1]))
+    return sizes[id(root)]
+
+
+_DONE = object()
+
+
+def _inside(collection: dict | list) -> Iterable[Any]:
+    return collection.values() if isinstance(collection, dict) else collection
 
 
 def nesting_problem(tree: ast.AST) -> tuple[str, int | None] | None:

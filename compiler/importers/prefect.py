@@ -100,6 +100,9 @@ class PrefectImporter(Importer):
         for function in flows:
             flow_report = Reporter(display, text)
             data = FlowReader(reader, function, flow_report, deployment).read()
+            if not data.get("tasks") and not flow_report.diagnostics.has_errors:  # nothing a pipeline can run
+                flow_report.error(f"flow '{function.name}' runs no task dagshift can read", function.lineno,
+                                  code="E601")
             origin = f"flow {function.name}" if len(flows) > 1 else ""
             results.append(Imported(display, data, flow_report.diagnostics, origin))
         return results

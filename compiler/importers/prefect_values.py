@@ -31,30 +31,30 @@ NOT_LITERAL = object()
 
 
 def literal(node: ast.expr | None) -> Any:
-    """The value of a literal expression (float('inf') included), or NOT_LITERAL."""
+    """The value of a literal expression (`float('0.5')` included) that a pipeline can hold, or
+    NOT_LITERAL."""
     if node is None:
         return None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" \
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):
-        try:
-            return float(node.args[0].value)
-        except (TypeError, ValueError):
-            return NOT_LITERAL
     try:
-        value = ast.literal_eval(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" \
+                and len(node.args) == 1 and isinstance(node.args[0], ast.Constant):
+            value = float(node.args[0].value)
+        else:
+            value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_LITERAL
     return value if _is_data(value) else NOT_LITERAL
 
 
 def _is_data(value: Any) -> bool:
-    """Whether a literal is pipeline data: no set, bytes or complex number (YAML has none)."""
+    """Whether a literal is pipeline data: no set, bytes, complex number (YAML has none) or
+    infinite number."""
     if isinstance(value, (list, tuple)):
         return all(_is_data(item) for item in value)
     if isinstance(value, dict):
         return all(_is_data(key) and _is_data(item) for key, item in value.items())
     if isinstance(value, float):
-        return math.isfinite(value)  # 1e309 is infinity: no pipeline holds it (float('inf') is read above)
+        return math.isfinite(value)  # `1e309`, `float('inf')`: no pipeline holds them
     return value is None or isinstance(value, (bool, int, str))
 
 

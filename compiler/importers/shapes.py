@@ -13,6 +13,7 @@ an item of a list or a named entry of a MapOf must have its shape.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -147,6 +148,8 @@ def _children(value: Any, shape: Shape, path: str) -> list[tuple[Any, Shape, str
 def _is_number(value: Any, whole: bool) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return False
+    if whole and isinstance(value, str):
+        return re.fullmatch(r"\s*[+-]?\d+\s*", value) is not None  # what int() reads (not "1.0", not "²")
     try:
         number = float(value)
     except (ValueError, OverflowError):
