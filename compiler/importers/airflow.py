@@ -539,7 +539,10 @@ class _DagReader:
             helper = self._helper_of(found.expand[own_key])
             if helper is None:
                 return  # mapped over a literal list: read as the operator's own arguments (_container_items)
-            _, own = self.gen.items(helper)  # type: ignore[union-attr]
+            try:
+                _, own = self.gen.items(helper)  # type: ignore[union-attr]
+            except NotStatic:
+                return  # an edited helper: the operator's own arguments stay as they were read
         argv = [*fixed, *(own or [])] if isinstance(fixed, list) and isinstance(own, (list, type(None))) else None
         if argv is None or not all(isinstance(part, str) for part in argv):
             return  # not the argv dagshift writes (an edited file): read as the operator's own command
@@ -619,7 +622,10 @@ class _DagReader:
         ((_, node),) = found.expand.items()
         helper = self._helper_of(node)
         if helper is not None:
-            task["foreach"], _ = self.gen.items(helper)
+            try:
+                task["foreach"], _ = self.gen.items(helper)
+            except NotStatic:
+                return False  # an edited helper: read as any other mapping (a loss)
             return True
         if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
             text, _ = self.gen.argument_ref(node)

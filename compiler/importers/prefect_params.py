@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..ir import type_of_value
+from ..ir import ValueType, type_of_value, value_matches
 from .base import Reporter
 from .prefect_values import NOT_LITERAL, TYPE_NAMES, decorator_kwargs, decorator_name, literal
 
@@ -51,6 +51,10 @@ class Signature:
                                      "are required", arg.lineno, arg.col_offset + 1, approximate=True)
             else:
                 param["default"] = list(default) if isinstance(default, tuple) else default
+        if "default" in param and value_type is not None and not value_matches(ValueType(value_type), param["default"]):
+            self.report.loss(f"parameter {arg.arg!r} is annotated {value_type} but defaults to {param['default']!r}: "
+                             "imported with the default's type", arg.lineno, arg.col_offset + 1, approximate=True)
+            value_type = None
         implied = type_of_value(param.get("default")) if "default" in param else None
         if value_type is not None and (implied is None or implied.value != value_type):
             param["type"] = value_type
