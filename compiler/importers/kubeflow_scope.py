@@ -14,7 +14,10 @@ def _strip(name: str, dagshift: bool) -> str:
 
 
 def _task_id(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "task"
+    from ..naming import id_problem, suggest_id
+
+    task_id = re.sub(r"[^A-Za-z0-9_-]", "_", name) or "task"
+    return task_id if id_problem(task_id) is None else suggest_id(task_id)  # '____', '0_5': no target's id
 
 
 
