@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import Any
 
 MAX_EXPANSION = 10_000
@@ -128,7 +129,7 @@ def _links(statement: ast.stmt) -> list[ast.stmt]:
     if len(operands) < 3 or not all(_is_names(operand) for operand in operands[1:-1]):
         return [statement]
     links = []
-    for left, right in zip(operands, operands[1:]):
+    for left, right in pairwise(operands):
         link = ast.Expr(ast.BinOp(left, operator, right))
         links.append(ast.copy_location(link, statement))
         ast.copy_location(link.value, statement)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .base import line_of
 
@@ -72,7 +72,7 @@ class Either:
 
 
 # A dict is a mapping with known keys (each key's shape); others are not checked.
-Shape = Union[Scalar, Number, Anything, ListOf, MapOf, Either, Required, NotNull, dict]
+Shape = Scalar | Number | Anything | ListOf | MapOf | Either | Required | NotNull | dict
 
 SCALAR = Scalar()
 NUMBER = Number()
@@ -141,7 +141,8 @@ def _children(value: Any, shape: Shape, path: str) -> list[tuple[Any, Shape, str
         return [(item, shape.value, _joined(path, key), line_of(value, key)) for key, item in value.items()]
     if isinstance(shape, dict):
         return [(value.get(key), inner, _joined(path, key), line_of(value, key)) for key, inner in shape.items()
-                if value.get(key) is not None or isinstance(inner, Required) or isinstance(inner, NotNull) and key in value]
+                if value.get(key) is not None or isinstance(inner, Required)
+                or isinstance(inner, NotNull) and key in value]
     return []
 
 
@@ -166,6 +167,8 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(float(value)) if isinstance(value, float) else "a number"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else "a number"
     return "null" if value is None else f"{str(value)[:40]!r}"

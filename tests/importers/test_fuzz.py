@@ -332,20 +332,13 @@ def _messages(results) -> str:
 
 
 def _argo(template_body: str, spec_extra: str = "") -> str:
-    return textwrap.dedent("""\
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
-        metadata: {name: hostile}
-        spec:
-          entrypoint: main
-        %s
-          templates:
-          - name: main
-        %s
-          - name: echo
-            container: {image: alpine, command: [echo, "{{inputs.parameters.n}}"]}
-            inputs: {parameters: [{name: n}]}
-        """) % (textwrap.indent(spec_extra, "  "), textwrap.indent(template_body, "    "))
+    """A workflow whose entrypoint template is `template_body` (with an `echo` template to call)."""
+    return "\n".join([
+        "apiVersion: argoproj.io/v1alpha1", "kind: Workflow", "metadata: {name: hostile}", "spec:",
+        "  entrypoint: main", textwrap.indent(spec_extra, "  "), "  templates:", "  - name: main",
+        textwrap.indent(template_body, "    "), "  - name: echo",
+        '    container: {image: alpine, command: [echo, "{{inputs.parameters.n}}"]}',
+        "    inputs: {parameters: [{name: n}]}", ""])
 
 
 def test_an_argo_alias_bomb_is_refused_before_it_is_expanded() -> None:
@@ -359,7 +352,7 @@ def test_an_argo_alias_bomb_is_refused_before_it_is_expanded() -> None:
 @pytest.mark.parametrize("loop, expected", [
     ("withSequence: {count: '100000000'}", "withSequence makes 100,000,000 items"),
     ("withSequence: {start: '-5', end: '99999999'}", "withSequence makes 100,000,005 items"),
-    ("withItems: [%s]" % ", ".join(["1"] * 10_001), "withItems makes 10,001 items"),
+    (f"withItems: [{', '.join(['1'] * 10_001)}]", "withItems makes 10,001 items"),
 ])
 def test_argo_loops_are_counted_before_they_are_built(loop: str, expected: str) -> None:
     body = f"dag:\n  tasks:\n  - name: fan\n    template: echo\n    arguments: {{parameters: [{{name: n, value: '{{{{item}}}}'}}]}}\n    {loop}"
@@ -375,7 +368,7 @@ def test_a_dvc_matrix_of_a_hundred_million_stages_is_refused() -> None:
 
 
 def test_a_dvc_foreach_over_a_huge_list_is_refused() -> None:
-    params = "values: [%s]\n" % ", ".join(map(str, range(12_000)))
+    params = f"values: [{', '.join(map(str, range(12_000)))}]\n"
     text = "stages:\n  each:\n    foreach: ${values}\n    do:\n      cmd: echo ${item}\n"
     results = imported_cleanly("dvc.yaml", text, "dvc", **{"params.yaml": params})
     assert "the foreach of stage 'each' makes 12,000 items" in _messages(results)
@@ -398,19 +391,37 @@ def test_a_deeper_airflow_expression_is_an_error_at_its_line() -> None:
     assert [(d.code, d.loc.line) for d in result.diagnostics] == [("E601", 5)], _messages([result])
 
 
+AIRFLOW_INFINITIES = """\
+from datetime import timedelta
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG('inf', schedule=None, dagrun_timeout=timedelta(seconds=float('inf'))):
+    BashOperator(task_id='a', bash_command='echo', retries=float('inf'), priority_weight=1e309,
+                 retry_delay=timedelta(seconds=1e309), execution_timeout=float('nan'))
+"""
+PREFECT_INFINITIES = """\
+from prefect import flow, task
+
+
+@task(retries=float('inf'), retry_delay_seconds=1e309, timeout_seconds=float('nan'))
+def a():
+    pass
+
+
+@flow
+def f(x: float = float('inf')):
+    a()
+"""
+
+
 @pytest.mark.parametrize("name, text, source_format", [
     ("wf.yaml", _argo("container: {image: alpine}\nretryStrategy: {limit: .inf}\nactiveDeadlineSeconds: .inf"), "argo"),
     ("wf.yaml", _argo("dag:\n  tasks:\n  - {name: a, template: echo, arguments: {parameters: [{name: n, value: .nan}]}}",
                       "parallelism: -.inf"), "argo"),
     ("dvc.yaml", "stages:\n  train:\n    cmd: python train.py --lr ${lr}\n", "dvc"),
-    ("dag.py", "from datetime import timedelta\nfrom airflow.sdk import DAG\n"
-               "from airflow.providers.standard.operators.bash import BashOperator\n\n"
-               "with DAG('inf', schedule=None, dagrun_timeout=timedelta(seconds=float('inf'))):\n"
-               "    BashOperator(task_id='a', bash_command='echo', retries=float('inf'), priority_weight=1e309,\n"
-               "                 retry_delay=timedelta(seconds=1e309), execution_timeout=float('nan'))\n", "airflow"),
-    ("flow.py", "from prefect import flow, task\n\n\n@task(retries=float('inf'), retry_delay_seconds=1e309, "
-                "timeout_seconds=float('nan'))\ndef a():\n    pass\n\n\n@flow\ndef f(x: float = float('inf')):\n    a()\n",
-     "prefect"),
+    ("dag.py", AIRFLOW_INFINITIES, "airflow"),
+    ("flow.py", PREFECT_INFINITIES, "prefect"),
 ])
 def test_infinite_numbers_end_in_diagnostics(name: str, text: str, source_format: str) -> None:
     imported_cleanly(name, text, source_format, **({"params.yaml": "lr: .inf\n"} if source_format == "dvc" else {}))
