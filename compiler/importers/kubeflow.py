@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.kubeflow import DEFAULT_IMAGE
-from ..ir import Pipeline
+from ..ir import Pipeline, ValueType, type_of_value, value_matches
 from . import Importer
 from .base import Imported, Reporter, is_env_name, line_of, plain, portable_name
 from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift_form, decode, does_nothing, function_of,
@@ -215,6 +215,13 @@ class _SpecReader:
         functions = [f for f in functions if f is not None]
         return bool(functions) and all(calls_an_import(f) or does_nothing(f) for f in functions)
 
+    def _untyped_if_mismatched(self, name: str, param: dict[str, Any], line: int | None) -> None:
+        """A default of another type than the declared one (an edited spec): the default's type wins."""
+        if type_of_value(param["default"]) is not None and not value_matches(ValueType(param["type"]), param["default"]):
+            self.report.loss(f"parameter {name!r} is a {param['type']} but defaults to {param['default']!r}: imported "
+                             "with the default's type", line, approximate=True)
+            del param["type"]
+
     def _prefixed_names(self) -> bool:
         """dagshift (before issue 19) named every component input and output p_/a_/o_/v_ (or item)."""
         names = [str(n) for c in self.components.values() if "executorLabel" in c
@@ -301,6 +308,7 @@ class _SpecReader:
                 if kind == "int" and isinstance(default, float) and default.is_integer():
                     default = int(default)  # kfp writes integer defaults as 42.0
                 param["default"] = default
+                self._untyped_if_mismatched(str(name), param, line_of(definitions, name))
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
                 self.report.loss(f"parameter {name!r} is not an identifier: not carried", line_of(definitions, name))
                 continue
