@@ -73,12 +73,14 @@ _TOKEN = re.compile(
     )""",
     re.X,
 )
-_WRAPPED = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+_QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
+# A quoted literal is kept as it is (its text may hold `${{`); a wrapper's body may hold literals.
+_WRAPPED = re.compile(rf"(?P<quoted>{_QUOTED})|\$\{{\{{(?P<body>(?:{_QUOTED}|.)*?)\}}\}}", re.S)
 
 
 def _unwrap(text: str) -> str:
     """`${{ a >= b }}` and `${{ a }} >= ${{ b }}` both become `a >= b` (same length, same offsets)."""
-    return _WRAPPED.sub(lambda m: "   " + m.group(1) + "  ", text)
+    return _WRAPPED.sub(lambda m: m.group("quoted") or "   " + m.group("body") + "  ", text)
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str, int]]:

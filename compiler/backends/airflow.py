@@ -26,7 +26,7 @@ from .airflow_code import TaskCode
 from .airflow_defaults import shared_settings
 from .airflow_edges import edge_lines, reduce_edges
 from .airflow_operators import BASH_EXT, TRIGGER_RULES, Names, TaskWriter
-from .airflow_values import JSON_TEXT_FILTER, Needs, template_text
+from .airflow_values import JSON_TEXT_FILTER, Needs, asset_problem, template_text
 from .base import Backend, EmitContext, Support, emulated, native, unsupported
 from .specs import unique_python_names
 
@@ -158,10 +158,23 @@ class _DagBuilder:
             self.ctx.report.warning("W302", f"Airflow runs continuous DAGs with max_active_runs=1: "
                                             f"max_active_runs {self.p.max_active_runs} is left out",
                                     ("max_active_runs",), help="remove max_active_runs or the continuous trigger")
+        self._check_assets()
         for index, trigger in enumerate(self.p.triggers):
             if trigger.poll_interval is not None:
                 self.ctx.report.warning("W302", "Airflow assets are event-driven: poll_interval is not used",
                                         ("triggers", index, "poll_interval"), at_key=True)
+
+    def _check_assets(self) -> None:
+        """Every Asset the DAG file makes is one Airflow takes: a refused one fails the file's import."""
+        assets = {(t.uri, t.uri): ("triggers", index, "uri") for index, t in enumerate(self.p.triggers)
+                  if t.uri is not None}
+        for name in self.writer.asset_artifacts():
+            assets[(name, self.p.artifacts[name].path)] = ("artifacts", name, "path")
+        for (name, uri), path in assets.items():
+            problem = asset_problem(name, uri)
+            if problem:
+                self.ctx.report.error("E302", f"Airflow cannot schedule on or produce the asset '{uri}': {problem}",
+                                      path, help="name the data with a URI or path Airflow accepts as an asset")
 
     # ------------------------------------------------------------------ edges
 

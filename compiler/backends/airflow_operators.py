@@ -183,9 +183,14 @@ class TaskWriter:
         return name
 
     def _outlets(self, task: Task) -> str | None:
-        triggered = {t.artifact for t in self.p.triggers if t.artifact}
-        assets = [self.asset(n) for n in task.produces if n in triggered or self.p.artifacts[n].is_uri]
+        assets = [self.asset(n) for n in task.produces if n in self.asset_artifacts()]
         return f"[{', '.join(assets)}]" if assets else None
+
+    def asset_artifacts(self) -> set[str]:
+        """The artifacts that are Airflow Assets: those a trigger watches, and URIs a task produces."""
+        triggered = {str(t.artifact) for t in self.p.triggers if t.artifact}
+        produced = {n for task in self.p.tasks.values() for n in task.produces if self.p.artifacts[n].is_uri}
+        return triggered | produced
 
     def asset(self, artifact: str) -> str:
         self.needs.name("airflow.sdk", "Asset")

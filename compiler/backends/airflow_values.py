@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..emit import python_literal as py
 from ..ir import Pipeline, ValueType
@@ -26,6 +27,7 @@ from .specs import as_text
 JSON_TEXT_FILTER = "json_text"  # the one Jinja filter a DAG may register: lists and dicts as compact JSON
 # A dagshift helper task id reads like `<task>__branch`; these are its suffixes.
 ITEMS, BRANCH, SUCCEEDED = "items", "branch", "succeeded"
+ASSET_TEXT_LIMIT = 1500  # characters of an asset's name or URI
 
 
 # ----------------------------------------------------------------------------- what the code needs
@@ -108,6 +110,25 @@ def param_reference(name: str) -> str:
     if name.isidentifier() and not keyword.iskeyword(name) and not hasattr(dict, name) and not name.startswith("_"):
         return f"params.{name}"
     return f"params[{py(name)}]"
+
+
+def asset_problem(name: str, uri: str) -> str | None:
+    """Why Airflow's Asset would refuse this name and URI (airflow.sdk Asset: _sanitize_uri,
+    _validate_identifier), failing the whole DAG file's import; None if it takes them."""
+    for what, text in (("name", name), ("URI", uri)):
+        if not text.strip():
+            return f"an asset {what} cannot be blank"
+        if len(text) > ASSET_TEXT_LIMIT:
+            return f"an asset {what} has at most {ASSET_TEXT_LIMIT} characters"
+    if name in ("self", "context"):
+        return f"'{name}' is not a name Airflow allows for an asset"
+    try:
+        parsed = urlsplit(uri)
+    except ValueError as error:
+        return f"the URI cannot be read: {error}"
+    if (parsed.scheme or parsed.netloc) and parsed.scheme.lower() == "airflow":
+        return "Airflow reserves the URI scheme 'airflow'"
+    return None
 
 
 # ----------------------------------------------------------------------------- Jinja

@@ -8,11 +8,12 @@ DAG_PATH is a folder of generated DAG files or one file in it. Every command pri
 object on the last line of stdout (Airflow's own logging goes before it):
 
 - `import`: {"dags": [...], "import_errors": {...}} for the path (BundleDagBag, as the DAG processor);
-- `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, param
-  defaults, and per task its class, upstreams, retry settings, doc, mapping, the template fields of
-  templated operators rendered with the DAG's own Jinja environment and the param defaults, and for
-  TaskFlow tasks what their function runs, called with the param defaults without running anything
-  (see `_dry_call`);
+- `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, tags,
+  owner, param defaults, descriptions and enums, the assets it is scheduled on, its failure
+  callbacks' arguments, and per task its class, upstreams, retry settings, doc, pool, mapping (the
+  literal list it maps over), pod secrets, the template fields of templated operators rendered with
+  the DAG's own Jinja environment and the param defaults, and for TaskFlow tasks what their function
+  runs, called with the param defaults without running anything (see `_dry_call`);
 - `test`: runs the DAG with dag.test() and prints the run state and every task instance's state,
   map index and try number; a run that cannot start (say, a conf the params reject) prints
   {"error": {"type": ..., "message": ...}} instead.
@@ -98,7 +99,8 @@ class _Recorded(Exception):
 def _dry_call(task, params: dict) -> dict[str, Any] | None:
     """What a TaskFlow task's function runs, called with the param defaults (and "<tasks.ID>" for
     the values other tasks pass it); None for other tasks. Nothing is run: subprocess.run and the
-    probe function record their arguments and stop the call."""
+    probe function record their arguments (and the directory they run in) and stop the call; a
+    Variable reads as "<variable NAME KEY>"; a function that returns (a branch) reports the value."""
     import inspect
     import os
     import subprocess
@@ -114,11 +116,13 @@ def _dry_call(task, params: dict) -> dict[str, Any] | None:
     def changed_env(env) -> dict[str, str]:
         return {k: v for k, v in (env or os.environ).items() if environ.get(k) != v}
 
+    entered: list[str] = []  # the directories the function changed to
+
     def run(argv, **kwargs):
-        raise _Recorded({"argv": list(argv), "env": changed_env(kwargs.get("env"))})
+        raise _Recorded({"argv": list(argv), "env": changed_env(kwargs.get("env")), "cwd": kwargs.get("cwd")})
 
     def record(**kwargs):
-        raise _Recorded({"kwargs": kwargs, "env": changed_env(None)})
+        raise _Recorded({"kwargs": kwargs, "env": changed_env(None), "cwd": entered[-1] if entered else None})
 
     probe = types.ModuleType(PROBE_MODULE)
     setattr(probe, PROBE_FUNCTION, record)
@@ -126,23 +130,41 @@ def _dry_call(task, params: dict) -> dict[str, Any] | None:
               for name, value in (task.op_kwargs or {}).items()}
     if "params" in inspect.signature(callable_).parameters:
         kwargs["params"] = params
-    saved = subprocess.run, sys.modules.get(PROBE_MODULE), tempfile.tempdir, os.getcwd()
+    from airflow.sdk import Variable
+
+    saved = subprocess.run, sys.modules.get(PROBE_MODULE), tempfile.tempdir, os.chdir, Variable.get, os.getcwd()
     subprocess.run, sys.modules[PROBE_MODULE], tempfile.tempdir = run, probe, OUTPUTS_ROOT
+    os.chdir = entered.append  # the workdir need not exist here
+    Variable.get = _recorded_variable
     os.makedirs(OUTPUTS_ROOT, exist_ok=True)
     try:
-        callable_(**kwargs)
-        return {"error": "the function returned without running anything"}
+        return {"returned": _jsonable(callable_(**kwargs))}
     except _Recorded as recorded:
         return _jsonable(_named_outputs(recorded.facts))
     except Exception as error:  # noqa: BLE001 - reported, and the test decides whether it matters
         return {"error": f"{type(error).__name__}: {error}"}
     finally:
-        subprocess.run, tempfile.tempdir = saved[0], saved[2]
+        subprocess.run, tempfile.tempdir, os.chdir, Variable.get = saved[0], saved[2], saved[3], saved[4]
         if saved[1] is None:
             sys.modules.pop(PROBE_MODULE, None)
-        os.chdir(saved[3])
+        os.chdir(saved[5])
         os.environ.clear()
         os.environ.update(environ)
+
+
+class _VariableValue(dict):
+    """A JSON Variable read in a dry call: each key reads as "<variable NAME KEY>"."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, key: str) -> str:
+        return f"<variable {self.name} {key}>"
+
+
+def _recorded_variable(key: str, default: Any = None, deserialize_json: bool = False) -> Any:
+    return _VariableValue(key) if deserialize_json else f"<variable {key}>"
 
 
 def _named_outputs(value: Any) -> Any:
@@ -159,15 +181,15 @@ def _named_outputs(value: Any) -> Any:
 
 
 def _expand_facts(task) -> dict[str, Any]:
-    """What a mapped task maps over: per argument, the length of a literal list, or the type
-    of the run-time source (an XComArg)."""
+    """What a mapped task maps over: per argument, a literal list, or the type of the run-time
+    source (an XComArg)."""
     get_input = getattr(task, "_get_specified_expand_input", None)
     mapped = getattr(get_input(), "value", None) if get_input else None
     if not isinstance(mapped, dict):
         return {}
     facts = {}
     for name, source in mapped.items():
-        facts[name] = len(source) if isinstance(source, (list, tuple)) else type(source).__name__
+        facts[name] = _jsonable(list(source)) if isinstance(source, (list, tuple)) else type(source).__name__
     return {"expand": facts}
 
 
@@ -194,6 +216,10 @@ def _task_facts(task, params: dict) -> dict[str, Any]:
         "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
     }
     facts.update(_expand_facts(task))
+    secrets = getattr(task, "secrets", None)
+    if secrets:  # a pod's Kubernetes Secret references
+        facts["secrets"] = [[s.deploy_type, s.deploy_target, s.secret, s.key] for s in secrets]
+    facts["owner"] = task.owner
     if not mapped and task.template_fields:
         facts["rendered"] = _rendered_fields(task, params)
     call = None if mapped else _dry_call(task, params)  # a mapped task needs its item
@@ -210,9 +236,36 @@ def _dag_facts(dag) -> dict[str, Any]:
         params = dag.params.validate()  # the defaults, checked against their own schema
     return {
         "description": dag.description,
+        "tags": sorted(dag.tags),
+        "param_descriptions": {k: dag.params.get_param(k).description for k in dag.params},
+        "param_enums": {k: dag.params.get_param(k).schema.get("enum") for k in dag.params},
+        "assets": _schedule_assets(dag),
+        "failure_callbacks": _callback_arguments(dag.on_failure_callback),
         "params": _jsonable(params),
         "tasks": {task_id: _task_facts(task, params) for task_id, task in sorted(dag.task_dict.items())},
     }
+
+
+def _schedule_assets(dag) -> list[list[str]]:
+    """[name, uri] of every asset the DAG is scheduled on."""
+    from airflow.sdk import Asset
+
+    found, pending = [], [getattr(dag.timetable, "asset_condition", None)]
+    while pending:  # an AssetAll / AssetAny holds its assets (or conditions) in `objects`
+        item = pending.pop()
+        if isinstance(item, Asset):
+            found.append([item.name, item.uri])
+        elif item is not None:
+            pending += getattr(item, "objects", [])
+    return sorted(found)
+
+
+def _callback_arguments(callbacks) -> list[list[Any]]:
+    """The arguments each functools.partial callback was given."""
+    import functools
+
+    listed = callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []
+    return [_jsonable(list(c.args)) for c in listed if isinstance(c, functools.partial)]
 
 
 def _inspect(bag) -> dict[str, Any]:
