@@ -47,6 +47,7 @@ _MODULE_NAMES = frozenset({
     "DAG", "Asset", "AssetOrTimeSchedule", "CronTriggerTimetable", "Param", "TriggerRule", "Variable", "task",
     "WORKDIR", "_enter_workdir", "_environment", "_text", "_json_text", "_read_json", "_read_text", "_alert",
 }) | frozenset(vars(builtins))
+TAG_LIMIT = 100  # characters of a DAG tag (airflow.sdk DAG: TAG_MAX_LEN)
 # Standard-library modules, imported in the first group.
 _STDLIB = {"contextlib", "functools", "json", "os", "subprocess", "sys", "tempfile", "datetime", "typing"}
 # What each helper of templates/airflow/helpers.py.j2 imports.
@@ -159,6 +160,10 @@ class _DagBuilder:
                                             f"max_active_runs {self.p.max_active_runs} is left out",
                                     ("max_active_runs",), help="remove max_active_runs or the continuous trigger")
         self._check_assets()
+        for index, tag in enumerate(self.p.tags):
+            if len(tag) > TAG_LIMIT:
+                self.ctx.report.error("E302", f"Airflow refuses a DAG tag longer than {TAG_LIMIT} characters",
+                                      ("tags", index), help="shorten the tag")
         for index, trigger in enumerate(self.p.triggers):
             if trigger.poll_interval is not None:
                 self.ctx.report.warning("W302", "Airflow assets are event-driven: poll_interval is not used",

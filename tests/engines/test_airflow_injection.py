@@ -166,6 +166,7 @@ def refusals(case: PipelineCase) -> set[tuple[str, str]]:
         return refused
     if case.trigger_uri is not None and asset_uri_is_refused(case.trigger_uri):
         refused.add(("E302", "triggers[0].uri"))
+    refused |= {("E302", f"tags[{index}]") for index, tag in enumerate(case.tags) if len(tag) > 100}  # TAG_MAX_LEN
     return refused
 
 
@@ -448,7 +449,9 @@ def _hand_picked() -> list[PipelineCase]:
             tasks.append(TaskCase(task_id, kind, command=body, args=["--config", "c.yaml", "{{ '{' }}"], env=env))
         else:
             tasks.append(TaskCase(task_id, kind, command=body, env=env, description=nasty + ".md"))
-    batch = [PipelineCase("inj_0", nasty, defaults, {"p0": nasty}, tasks), _every_field(nasty, defaults)]
+    batch = [PipelineCase("inj_0", nasty, defaults, {"p0": nasty}, tasks), _every_field(nasty, defaults),
+             PipelineCase("inj_refused", None, dict(defaults), {}, [TaskCase("a", "bash", command="echo")],
+                          tags=["ok", "x" * 101], trigger_uri="Airflow:reserved")]
     for index, task_id in enumerate(TRICKY_IDS, start=1):  # every tricky id reaches Airflow exactly
         kind = ["bash", "python", "bash_out", "argv"][index % 4]
         command = ["echo", task_id] if kind == "argv" else f"echo {task_id}"
