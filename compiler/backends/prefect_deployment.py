@@ -4,7 +4,8 @@
 variables, variables, blocks, step outputs) and has no escape for it. So no user text that holds
 such a placeholder is written there: a description is left to the flow, which carries it exactly;
 a tag is left out with a warning; a trigger's resource, which changes what starts a run, is an
-error. Names, cron expressions and time zones are validated and cannot hold one.
+error (so is one ending in `*`, which Prefect's event matching reads as a wildcard). Names, cron
+expressions and time zones are validated and cannot hold one.
 """
 
 from __future__ import annotations
@@ -56,11 +57,16 @@ def _trigger(pipeline: Pipeline, trigger, path: tuple, report: Reporter) -> dict
     if trigger.type is TriggerType.DATA:
         resource = trigger.uri or pipeline.artifacts[str(trigger.artifact)].path
         found = DEPLOY_PLACEHOLDER.search(resource)
+        where = (*path, "uri" if trigger.uri else "artifact")
         if found:
             report.error("E302", f"`prefect deploy` would read '{found.group(0)}' in '{resource}' as its own "
                                  f"template, and has no escape for it: the trigger cannot watch this resource",
-                         (*path, "uri" if trigger.uri else "artifact"),
-                         help="name the file without {{ }}")
+                         where, help="name the file without {{ }}")
+            return None
+        if resource.endswith("*"):  # Prefect's event matching reads a final * as "any text"
+            report.error("E302", f"a Prefect trigger on '{resource}' would match every resource whose name "
+                                 f"starts with '{resource[:-1]}', and Prefect has no escape for it", where,
+                         help="name the file without a trailing *")
             return None
         return {"type": "event", "enabled": True, "match": {"prefect.resource.id": f"dagshift.artifact.{resource}"},
                 "expect": ["dagshift.artifact.updated"]}

@@ -2,6 +2,9 @@
 deploy` reads them, and load each entrypoint's flow. Prints one JSON report on the last line.
 
     python prefect_deployment_check.py DIR...   (each DIR holds prefect.yaml and the flow module)
+
+`resolved_deployment` (also used by prefect_runner.py) gives a deployment as `prefect deploy`
+resolves its templating before it registers it.
 """
 
 from __future__ import annotations
@@ -43,6 +46,28 @@ def check(directory: Path) -> dict:
         })
     report["problems"] = problems
     return report
+
+
+def resolved_deployment(directory: Path) -> dict:
+    """The first deployment of DIRECTORY/prefect.yaml after Prefect's own deploy-time templating,
+    in the order prefect/cli/deploy/_core.py applies it (Prefect 3.9): block document references,
+    variables and environment variables in the whole entry, then step outputs (none here) in all
+    but its triggers. Needs a Prefect API (blocks and variables are read from it)."""
+    import asyncio
+
+    import yaml
+    from prefect.utilities.templating import apply_values, resolve_block_document_references, resolve_variables
+
+    async def from_the_api(config: dict) -> dict:
+        return await resolve_variables(await resolve_block_document_references(config))
+
+    entry = yaml.safe_load((directory / "prefect.yaml").read_text(encoding="utf-8"))["deployments"][0]
+    entry = apply_values(asyncio.run(from_the_api(entry)), dict(os.environ), remove_notset=False)
+    triggers = entry.pop("triggers", None)
+    entry = apply_values(entry, {}, warn_on_notset=True, skip_prefixes=["ctx."])
+    if triggers is not None:
+        entry["triggers"] = triggers
+    return entry
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ module and run of the plan. PLAN_JSON is
 
     {"inspect": [{"key", "module", "flow"}, ...],
      "runs":    [{"key", "module", "flow", "params", "workdir", "cwd"?}, ...],
+     "deployments": [{"key", "dir"}, ...],
      "secrets": {block name: JSON value, ...}}
 
-and REPORT_JSON gets {"inspect": {key: facts}, "runs": {key: outcome}} (Prefect logs to the
-console, so the report is a file, written after every item: a crash still leaves what was done).
+and REPORT_JSON gets {"inspect": {key: facts}, "runs": {key: outcome}, "deployments": {key:
+entry}} (Prefect logs to the console, so the report is a file, written after every item: a crash
+still leaves what was done).
 
 - secrets: saved as Prefect Secret blocks before anything runs.
 - inspect: imports the generated module under a unique name and describes what Prefect made of
@@ -18,9 +20,13 @@ console, so the report is a file, written after every item: a crash still leaves
   parameter schema, validation of those defaults, task runner, timeout, hooks), every @task
   (name, description, retries, delays, timeout, tags, cache policy, hooks), and what each task
   would run with the parameter defaults (`calls`): the flow function is called with its tasks
-  standing in for themselves to see what it passes each one, then each task's own function with
-  those arguments, its `run_command` / python target / `isolated` recording what they were given
-  instead of running it (a value output's temporary directory standing as "<outputs>").
+  standing in for themselves to see what it passes each one (and the list a task maps over:
+  `mapped`), then each task's own function with those arguments, its `run_command` / python
+  target / `isolated` recording what they were given instead of running it (a value output's
+  temporary directory standing as "<outputs>", a Secret block's value as "<secret NAME KEY>",
+  the directory the flow enters as `entered`), and the command of each alert hook of the flow.
+- deployments: each directory's prefect.yaml deployment after Prefect's deploy-time templating
+  (prefect_deployment_check.resolved_deployment).
 - runs: for each, chdir into its own working directory (a fresh copy of examples/; or into `cwd`
   when given, to start the flow somewhere else), set DAGSHIFT_WORKDIR, import the module under a
   unique name, call the flow with return_state=True and the params, then read back from the
@@ -135,6 +141,8 @@ def _flow_facts(flow) -> dict[str, Any]:
         "timeout_seconds": flow.timeout_seconds,
         "on_failure": len(flow.on_failure_hooks),
         "on_completion": len(flow.on_completion_hooks),
+        "on_failure_commands": [inspect.getclosurevars(hook).nonlocals.get("command")
+                                for hook in flow.on_failure_hooks],
         "log_prints": flow.log_prints,
     }
 
@@ -163,9 +171,10 @@ class _Value:
 class _TaskStandIn:
     """A task of the module while the flow body runs: records the arguments of each call."""
 
-    def __init__(self, task, calls: dict[str, Any]):
+    def __init__(self, task, calls: dict[str, Any], mapped: dict[str, Any]):
         self.task = task
         self.calls = calls
+        self.mapped = mapped
 
     def _record(self, *args, **kwargs):
         kwargs.pop("wait_for", None)
@@ -176,7 +185,33 @@ class _TaskStandIn:
     __call__ = submit = _record
 
     def map(self, items, *args, **kwargs):
+        self.mapped[self.task.name] = _jsonable(items)
         return [self._record(next(iter(items), None), *args, **kwargs)]
+
+
+class _SecretValue(dict):
+    """A Secret block's JSON value in a dry call: each key reads as "<secret NAME KEY>"."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, key: str) -> str:
+        return f"<secret {self.name} {key}>"
+
+
+class _SecretStandIn:
+    """prefect.blocks.system.Secret while tasks are called: load(NAME).get() is a _SecretValue."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    @classmethod
+    def load(cls, name: str, *args, **kwargs):
+        return cls(name)
+
+    def get(self):
+        return _SecretValue(self.name)
 
 
 def _stand_ins(record_python):
@@ -197,7 +232,7 @@ def _stand_ins(record_python):
         return lambda **kwargs: record_python(function, kwargs, env)
 
     shim = type("tempfile", (), {"TemporaryDirectory": TemporaryDirectory})
-    return {"run_command": run_command, "isolated": isolated, "tempfile": shim}
+    return {"run_command": run_command, "isolated": isolated, "tempfile": shim, "Secret": _SecretStandIn}
 
 
 def _fake_modules(function) -> dict[str, Any]:
@@ -226,22 +261,26 @@ def _fake_modules(function) -> dict[str, Any]:
     return fakes
 
 
-def _task_calls(module, flow, params: dict[str, Any]) -> dict[str, Any]:
-    """What each task would run with these params (see the module docstring)."""
+def _task_calls(module, flow, params: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+    """What each task would run with these params (see the module docstring); `seen` gets the
+    lists tasks map over (`mapped`) and the directories the flow enters (`entered`)."""
     import os as os_module
 
     tasks = _tasks(module)
     calls: dict[str, Any] = {}
+    mapped = seen["mapped"] = {}
+    entered = seen["entered"] = []
     saved = {name: getattr(module, name) for name in vars(module) if getattr(module, name) in tasks.values()}
-    cwd = os_module.getcwd()
+    chdir = os_module.chdir
     try:
         for name, task in saved.items():
-            setattr(module, name, _TaskStandIn(task, calls))
+            setattr(module, name, _TaskStandIn(task, calls, mapped))
+        os_module.chdir = entered.append  # the workdir need not exist here
         flow.fn(**params)
     finally:
+        os_module.chdir = chdir
         for name, task in saved.items():
             setattr(module, name, task)
-        os_module.chdir(cwd)
 
     def record_python(function, kwargs, env):
         record = {"kind": "python", "target": getattr(function, "dagshift_target", None), "kwargs": kwargs}
@@ -279,10 +318,10 @@ def _task_calls(module, flow, params: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _calls_or_error(module, flow, params: dict[str, Any]) -> dict[str, Any]:
+def _calls_or_error(module, flow, params: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
     """_task_calls, or why it could not see them (a condition over results, say)."""
     try:
-        return _task_calls(module, flow, params)
+        return _task_calls(module, flow, params, seen)
     except Exception as error:
         return {"error": f"{type(error).__name__}: {error}"}
 
@@ -292,11 +331,13 @@ def inspect_module(item: dict[str, Any]) -> dict[str, Any]:
     flow = getattr(module, item["flow"])
     flow_facts = _flow_facts(flow)
     params = dict(flow_facts["validated_defaults"].get("value") or {})
+    seen: dict[str, Any] = {}
     facts = {
         "flow": flow_facts,
         "tasks": {name: _task_facts(task) for name, task in _tasks(module).items()},
-        "calls": _calls_or_error(module, flow, params),
+        "calls": _calls_or_error(module, flow, params, seen),
         "workdir": getattr(module, "WORKDIR", None),
+        **seen,
     }
     return facts
 
@@ -401,7 +442,7 @@ def main(argv: list[str]) -> int:
         return 2
     plan = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     report_path = Path(argv[1])
-    report: dict[str, Any] = {"inspect": {}, "runs": {}, "python": sys.version}
+    report: dict[str, Any] = {"inspect": {}, "runs": {}, "deployments": {}, "python": sys.version}
     _claim_server_port()
     home = os.getcwd()
 
@@ -417,6 +458,14 @@ def main(argv: list[str]) -> int:
             report["inspect"][item["key"]] = inspect_module(item)
         except Exception:
             report["inspect"][item["key"]] = {"inspect_error": traceback.format_exc()}
+        write()
+    for item in plan.get("deployments", []):
+        from prefect_deployment_check import resolved_deployment
+
+        try:
+            report["deployments"][item["key"]] = resolved_deployment(Path(item["dir"]))
+        except Exception:
+            report["deployments"][item["key"]] = {"error": traceback.format_exc()}
         write()
     for item in plan.get("runs", []):
         print(f"==> dagshift run {item['key']}", file=sys.stderr, flush=True)  # engine_harness.RUN_MARKER

@@ -3,16 +3,24 @@ they are, or are refused cleanly.
 
 Hypothesis draws batches of pipelines (the strategies and the text model of
 test_airflow_injection.py: quotes and triple quotes, backslashes, newlines and carriage returns,
-`{{ }}`, `${ }`, the `$${{` escape, astral characters, `.sh` endings, ...) into commands (string
-and exec form), env values, python args, param str defaults and descriptions. Each batch is
-compiled through the real CLI (black has formatted every module, so each one parses) and checked
-in ONE engine process (prefect_runner.py):
+`{{ }}`, `${ }`, the `$${{` escape, astral characters, `.sh` endings, ...) into every string field
+that reaches the flow module or prefect.yaml: descriptions, tags, workdir, param defaults,
+descriptions and enum values, artifact paths, commands (string and exec form), env values, secret
+names and keys, python args, value output paths, pools, alert commands, trigger URIs, `when`
+string literals, literal foreach items. Each batch is compiled through the real CLI (black has
+formatted every module, so each one parses) and checked in ONE engine process (prefect_runner.py):
 
-- inspect: every module imported by Prefect; the flow's description and parameter defaults (the
-  signature, Prefect's parameter schema, Prefect's validation), each @task's name and description,
-  and what each task would run (its command, argv, python call's kwargs and env, as the flow
-  passes it the parameter defaults: prefect_runner.py's `calls`) must equal what the pipeline
-  means;
+- inspect: every module imported by Prefect; the flow's description, parameter defaults (the
+  signature, Prefect's parameter schema, Prefect's validation), descriptions and enums (the
+  schema), alert hooks' commands and working directory, each @task's name, description and tags
+  (its pool), the tasks a `when` lets run, the literal list a task maps over, and what each task
+  would run (its command, argv, python call's kwargs and env, a secret as "<secret NAME KEY>", as
+  the flow passes it the parameter defaults: prefect_runner.py's `calls`) must equal what the
+  pipeline means;
+- deployments: prefect.yaml after Prefect's own deploy-time templating (the real
+  prefect.utilities.templating functions, in `prefect deploy`'s order) holds the description,
+  tags and trigger resource exactly, or leaves them out (the description stays in the flow; a
+  tag with a W302) or refuses them (E302 naming the trigger);
 - runs: a few pipelines of echo-style tasks run on the engine and write what they received to
   files: a shell command its own text (`$BASH_EXECUTION_STRING`: everything after its first line
   is drawn text bash never parses), its env value, an exec-form command its argv, a python task
@@ -32,25 +40,34 @@ from engine_harness import PrefectEngine, PrefectReport, compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_airflow_injection import (
+    ARTIFACT,
     ENV_NAMES,
     OUT,
+    PARAMS,
     PYTHON_TARGET,
+    SECRET_ENV,
     TRICKY_IDS,
     VALID_ID,
     PipelineCase,
     TaskCase,
     _escape_stray_placeholders,
     _with_output,
+    alert_is_literal,
     command_texts,
     expected,
     ids_are_valid,
+    path_is_refused,
     pipeline_data,
+    plain_texts,
     task_ids,
     texts,
     yaml_flow,
 )
 
 from compiler.naming import python_name
+
+# What `prefect deploy` resolves as its own template (prefect.utilities.templating, Prefect 3.9).
+DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -98,12 +115,21 @@ ECHO_PREFIX = 'printf %s "$BASH_EXECUTION_STRING" > {id}.cmd; printf %s "$A" > {
 @st.composite
 def prefect_task_cases(draw, task_id: str) -> TaskCase:
     """As test_airflow_injection.task_cases, without containers (Prefect refuses them: E301)."""
-    kind = draw(st.sampled_from(["bash", "bash", "bash_out", "argv", "python"]))
-    task = TaskCase(task_id, kind, description=draw(st.none() | texts(placeholders=False)))
-    if kind in ("bash", "bash_out"):
+    kind = draw(st.sampled_from(["bash", "bash", "bash_out", "argv", "python", "foreach"]))
+    task = TaskCase(task_id, kind, description=draw(st.none() | plain_texts))
+    task.pool = draw(st.none() | plain_texts)
+    if draw(st.integers(0, 3)) == 0:  # the flow decides whether it runs
+        task.when_literal = draw(st.sampled_from([None, "p0"]) | plain_texts)
+    if draw(st.booleans()):
+        task.secret = (draw(plain_texts), draw(plain_texts))
+    if kind in ("bash", "bash_out", "foreach"):
         task.command = draw(command_texts())
         if kind == "bash_out":
+            task.output_path = draw(st.none() | plain_texts)
             task.command = _with_output(task.command)
+        if kind == "foreach":
+            task.items = draw(st.lists(plain_texts, min_size=1, max_size=3))
+            task.command = _escape_stray_placeholders(task.command + " ${{ item }}")
     elif kind == "argv":
         task.command = ["printf", "%s"] + draw(st.lists(texts(tail=True), min_size=1, max_size=3))
     else:
@@ -114,17 +140,59 @@ def prefect_task_cases(draw, task_id: str) -> TaskCase:
     return task
 
 
+# Text with what `prefect deploy` reads as its own template, and Prefect's event wildcard.
+deploy_texts = st.one_of(plain_texts, st.builds(lambda a, b, c: a + b + c, plain_texts,
+                                                st.sampled_from(["{{ $HOME }}", "{{prefect.variables.x}}", "{{ a.b }}",
+                                                                 "{{ x }}", "{{", "*"]), plain_texts))
+
+
 @st.composite
 def prefect_pipeline_cases(draw, index: int) -> PipelineCase:
     ids = draw(st.lists(st.one_of(task_ids, st.sampled_from(PREFECT_IDS)), min_size=1, max_size=3, unique=True))
-    return PipelineCase(
+    case = PipelineCase(
         name=f"inj_{index}",
-        description=draw(st.none() | texts(placeholders=False)),
-        defaults={"p0": draw(texts(placeholders=False)), "p1": draw(texts(placeholders=False, tail=True)),
+        description=draw(st.none() | deploy_texts),
+        defaults={"p0": draw(plain_texts), "p1": draw(texts(placeholders=False, tail=True)),
                   "n": draw(st.integers(-(2**31), 2**31))},
-        param_descriptions={"p0": draw(texts(placeholders=False))},
+        param_descriptions={name: draw(plain_texts) for name in draw(st.sets(st.sampled_from(PARAMS)))},
         tasks=[draw(prefect_task_cases(task_id)) for task_id in ids],
+        tags=draw(st.lists(deploy_texts, max_size=3, unique=True)),
+        workdir=draw(st.none() | plain_texts),
+        enum_extra=draw(st.none() | plain_texts),
+        alert=draw(st.none() | plain_texts),
+        trigger_uri=draw(st.none() | deploy_texts.map(lambda text: "s3://bucket/" + text)),
+        owner=draw(st.none() | plain_texts),
     )
+    for task in case.tasks:
+        if task.when_literal == "p0":  # the flow runs the task
+            task.when_literal = case.defaults["p0"]
+    if case.enum_extra == case.defaults["p0"]:
+        case.enum_extra = None
+    if draw(st.booleans()) and "uses_artifact" not in ids:
+        case.artifact = (draw(plain_texts), draw(st.none() | plain_texts))
+        command = _escape_stray_placeholders(draw(command_texts()) + f" ${{{{ artifacts.{ARTIFACT} }}}}")
+        case.tasks.append(TaskCase("uses_artifact", "bash", command=command, consumes=[ARTIFACT]))
+    return case
+
+
+def prefect_refusals(case: PipelineCase) -> set[tuple[str, str]]:
+    """(code, YAML path) of each error the compile must report: what validation refuses, else
+    what Prefect cannot take (a trigger resource `prefect deploy` would template or match as a
+    wildcard)."""
+    refused = set()
+    if case.artifact is not None and path_is_refused(case.artifact[0]):
+        refused.add(("E218", f"artifacts.{ARTIFACT}.path"))
+    for task in case.tasks:
+        if task.output_path is not None and path_is_refused(task.output_path):
+            refused.add(("E218", f"tasks.{task.task_id}.outputs.o.path"))
+    if case.alert is not None and not alert_is_literal(case.alert):
+        refused.add(("E107", "alerts[0].command"))
+    if refused or not ids_are_valid(case):
+        return refused
+    uri = case.trigger_uri
+    if uri is not None and (DEPLOY_PLACEHOLDER.search(uri) or uri.endswith("*")):
+        refused.add(("E302", "triggers[0].uri"))
+    return refused
 
 
 # ----------------------------------------------------------------------------- run cases
@@ -263,16 +331,22 @@ def _compile(source: Path, data: dict[str, Any], outdir: Path):
 def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_params: list[str] = ()) -> None:
     sources, flows = workdir / "sources", workdir / "flows"
     sources.mkdir(parents=True)
-    inspect, runs, valid = [], [], []
+    inspect, runs, valid, deployments = [], [], [], []
     for case in batch.inspect:
         compiled = _compile(sources / f"{case.name}.yaml", pipeline_data(case), flows / case.name)
-        if ids_are_valid(case):
+        refused = prefect_refusals(case)
+        if ids_are_valid(case) and not refused:
             assert compiled.ok, f"{case.name} ({[t.task_id for t in case.tasks]}):\n{compiled.output}"
+            check_left_out(case, compiled.output)
             inspect.append({"key": case.name, "module": str(compiled.files[0]), "flow": python_name(case.name)})
+            deployments.append({"key": case.name, "dir": str(flows / case.name)})
             valid.append(case)
         else:
             assert compiled.exit_code == 1 and not compiled.files, f"{case.name}: {compiled.output}"
             assert "error[E" in compiled.output, compiled.output
+            for code, where in refused:  # each refusal names its field
+                assert f"error[{code}]" in compiled.output and f"({where})" in compiled.output, \
+                    f"{case.name}: {code} at {where}\n{compiled.output}"
     for case in batch.runs:
         compiled = _compile(sources / f"{case.name}.yaml", run_pipeline_data(case), flows / case.name)
         assert compiled.ok, f"{case.name}:\n{compiled.output}"
@@ -288,11 +362,31 @@ def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_para
         compiled = _compile(sources / f"refused_{name}.yaml", data, flows / f"refused_{name}")
         assert compiled.exit_code == 1 and not compiled.files, f"param {name!r}: {compiled.output}"
         assert "error[E302]" in compiled.output and f"'{name}'" in compiled.output, compiled.output
-    report = engine.runner({"inspect": inspect, "runs": runs})
+    report = engine.runner({"inspect": inspect, "runs": runs, "deployments": deployments})
     for case in valid:
         check_flow(case, report.inspected(case.name))
+        check_deployment(case, report.data["deployments"][case.name])
     for case in batch.runs:
         check_run(case, report)
+
+
+def check_left_out(case: PipelineCase, output: str) -> None:
+    """What Prefect has no place for is named in a warning: the owner, a tag prefect deploy
+    would template."""
+    assert (case.owner is not None) is ("(owner)" in output), output
+    for index, tag in enumerate(case.tags):
+        assert (DEPLOY_PLACEHOLDER.search(tag) is not None) is (f"(tags[{index}])" in output), output
+
+
+def check_deployment(case: PipelineCase, entry: dict[str, Any]) -> None:
+    """prefect.yaml as `prefect deploy` resolves it: the texts exactly, or left out."""
+    assert "error" not in entry, entry.get("error")
+    description = case.description if case.description and not DEPLOY_PLACEHOLDER.search(case.description) else None
+    assert entry.get("description") == description, case.name  # else the flow's docstring stands
+    assert entry.get("tags", []) == [tag for tag in case.tags if not DEPLOY_PLACEHOLDER.search(tag)], case.name
+    if case.trigger_uri is not None:
+        (trigger,) = entry["triggers"]
+        assert trigger["match"] == {"prefect.resource.id": f"dagshift.artifact.{case.trigger_uri}"}, case.name
 
 
 def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
@@ -302,31 +396,54 @@ def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
     assert flow["defaults"] == case.defaults, case.name
     assert flow["schema_defaults"] == case.defaults, case.name
     assert flow["validated_defaults"] == {"value": case.defaults}, case.name
+    properties = flow["schema"]["properties"]
+    assert {name: properties[name].get("description") for name in PARAMS} == \
+        {name: case.param_descriptions.get(name) or None for name in PARAMS}, case.name
+    enum = None if case.enum_extra is None else [case.defaults["p0"], case.enum_extra]
+    assert properties["p0"].get("enum") == enum, case.name
+    assert flow["on_failure_commands"] == ([] if case.alert is None else [case.alert]), case.name
+    if case.workdir is not None:
+        assert facts["workdir"] == case.workdir and facts["entered"] == [case.workdir], case.name
     assert set(facts["tasks"]) == {t.task_id for t in case.tasks}
     for task in case.tasks:
         where = f"{case.name}.{task.task_id} ({task.kind})"
         assert facts["tasks"][task.task_id]["description"] == (task.description or None), where
-        spec = facts["calls"][task.task_id]
-        assert "error" not in spec, (where, spec)
-        resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
-        want: dict[str, Any] = {}
-        if task.kind == "python":
-            assert spec["target"] == PYTHON_TARGET, where
-            want["kwargs"] = {"value": {k: meant(v, case, whole_value=True) for k, v in task.args.items()}}
-        elif task.kind == "argv":
-            want["argv"] = {"value": [meant(part, case) for part in task.command]}
-        else:
-            want["command"] = {"value": meant(task.command, case)}
-        if task.env:
-            want["env"] = {"value": {k: meant(v, case) for k, v in task.env.items()}}
-        assert resolved == want, where
+        assert facts["tasks"][task.task_id]["tags"] == ([] if task.pool is None else [task.pool]), where
+        if task.when_literal is not None and task.when_literal != case.defaults["p0"]:
+            assert task.task_id not in facts["calls"], where  # its condition does not hold
+            continue
+        if task.kind == "foreach":
+            assert facts["mapped"][task.task_id] == task.items, where
+            continue
+        check_call(case, task, facts["calls"][task.task_id], where)
 
 
-def meant(text: Any, case: PipelineCase, whole_value: bool = False) -> Any:
-    """What a text means (test_airflow_injection.expected), `${{ outputs.o }}` being the file `o` in
-    the task's temporary directory (which prefect_runner.py names "<outputs>")."""
+def check_call(case: PipelineCase, task: TaskCase, spec: dict[str, Any], where: str) -> None:
+    """What the task runs, given the parameter defaults."""
+    assert "error" not in spec, (where, spec)
+    resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
+    want: dict[str, Any] = {}
+    if task.kind == "python":
+        assert spec["target"] == PYTHON_TARGET, where
+        want["kwargs"] = {"value": {k: meant(v, case, whole_value=True) for k, v in task.args.items()}}
+    elif task.kind == "argv":
+        want["argv"] = {"value": [meant(part, case) for part in task.command]}
+    else:
+        want["command"] = {"value": meant(task.command, case, output_path=task.output_path)}
+    env = {k: meant(v, case) for k, v in task.env.items()}
+    if task.secret is not None:
+        env[SECRET_ENV] = "<secret {} {}>".format(*task.secret)
+    if env:
+        want["env"] = {"value": env}
+    assert resolved == want, where
+
+
+def meant(text: Any, case: PipelineCase, whole_value: bool = False, output_path: str | None = None) -> Any:
+    """What a text means (test_airflow_injection.expected), `${{ outputs.o }}` being the output's
+    path, or the file `o` in the task's temporary directory (which prefect_runner.py names
+    "<outputs>")."""
     value = expected(text, case, whole_value=whole_value)
-    return value.replace(OUT, "<outputs>/o") if isinstance(value, str) else value
+    return value.replace(OUT, output_path or "<outputs>/o") if isinstance(value, str) else value
 
 
 def check_run(case: RunCase, report: PrefectReport) -> None:
