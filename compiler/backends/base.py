@@ -62,13 +62,13 @@ class EmitContext:
         """Where a task is written, for a comment beside its code: `sequential.yaml:40 tasks.train`
         (the file's name only, so the output does not depend on where dagshift ran). A task the
         optimizer made (-O2 fuses chains) has no line of its own."""
-        name = _comment_safe(PurePath(self.source_name).name)
+        name = comment_safe(PurePath(self.source_name).name)
         key = self.report.source.keys.get(("tasks", task_id))
         where = f"{name}:{key.line + 1}" if key is not None else name
-        return f"{where} tasks.{_comment_safe(task_id)}"
+        return f"{where} tasks.{comment_safe(task_id)}"
 
 
-def _comment_safe(text: str) -> str:
+def comment_safe(text: str) -> str:
     """Text that stays inside a one-line comment: anything unprintable is escaped."""
     return text if text.isprintable() else repr(text)[1:-1]
 

@@ -17,6 +17,7 @@ from ..graph import topological_order
 from ..ir import Pipeline, Task, TriggerRule, ValueType
 from ..placeholders import Ref, refs
 from ..references import parsed_when
+from .base import comment_safe
 from .prefect_flow import ITERABLE_HINTS, ModuleRefs
 from .prefect_names import Names
 from .prefect_tasks import TaskFunction
@@ -70,7 +71,8 @@ class GenericBody:
                              key=self.position.__getitem__)
             condition = self._condition(expr)
             known = f"{self._helper('completed')}({self.runs}, {py(sources)})"
-            lines.append(f"# {task_id} runs when: {conditions.render(expr)}")
+            # a string literal of the condition may hold a newline: the comment stays one line
+            lines.append(f"# {task_id} runs when: {comment_safe(conditions.render(expr))}")
             lines.append(f"{self.held}[{py(task_id)}] = ({condition}) if {known} else None"
                          if sources else f"{self.held}[{py(task_id)}] = {condition}")
             checks.append(f"{self.held}[{py(task_id)}]")

@@ -474,7 +474,7 @@ def _every_field(nasty: str, defaults: dict[str, Any]) -> PipelineCase:
     tasks = [
         TaskCase("out", "bash_out", command="echo x > ${{ outputs.o }}", output_path=f"out/{jinja}.txt",
                  secret=(jinja, jinja + ".sh"), pool=jinja, when_literal=defaults["p0"]),
-        TaskCase("skipped", "bash", command="echo", when_literal="a${{ params.p0 }}b' \\", pool="{{"),
+        TaskCase("skipped", "bash", command="echo", when_literal="a${{ params.p0 }}b'\r\n \\", pool="{{"),
         TaskCase("each", "foreach", command="echo ${{ item }}", items=[jinja, "{", "a.sh", "\r\n"]),
         TaskCase("pod", "container", command="echo", args=[], image=f"alpine:{jinja}.sh", secret=("{{", "}}")),
         TaskCase("uses_artifact", "bash", command="cat ${{ artifacts.a }}", consumes=[ARTIFACT]),

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from test_airflow_injection import (
     PipelineCase,
     TaskCase,
     _escape_stray_placeholders,
+    _every_field,
     _with_output,
     alert_is_literal,
     command_texts,
@@ -277,6 +278,23 @@ def batches(draw) -> Batch:
 # ----------------------------------------------------------------------------- hand-picked
 
 
+def _every_prefect_field(nasty: str, defaults: dict[str, Any]) -> PipelineCase:
+    """test_airflow_injection's case of Jinja and quotes in every field, without its pod (Prefect
+    runs no image), with a description and a tag `prefect deploy` would template (left out of
+    prefect.yaml) and a trigger on a resource it takes as written."""
+    case = _every_field(nasty, defaults)
+    return replace(case, name="inj_fields", description=nasty + " {{ $HOME }}", tags=[*case.tags, "{{ a.b }}"],
+                   tasks=[t for t in case.tasks if t.kind != "container"],
+                   trigger_uri="s3://bucket/{x} {{ } {% %} '\" \\ *.sh")
+
+
+def _refused() -> list[PipelineCase]:
+    """Trigger resources Prefect would read otherwise: a deploy-time template, a wildcard."""
+    return [PipelineCase(f"inj_refused_{index}", None, {"p0": "", "p1": "", "n": 0}, {},
+                         [TaskCase("a", "bash", command="echo")], trigger_uri=uri)
+            for index, uri in enumerate(["s3://bucket/{{ $HOME }}/", "s3://bucket/in/*"])]
+
+
 def _hand_picked() -> Batch:
     nasty = ("it's \"quoted\" '''triple''' \"\"\" \\ back\\slash \\n {{ x }} {% if %} {# c #} ${ y } "
              "$${{ params.p0 }} 😀")
@@ -290,7 +308,8 @@ def _hand_picked() -> Batch:
         TaskCase("python", "python", args={"k0": "${{ params.n }}", "k1": "n=${{ params.n }}", "k2": nasty,
                                            "k3": "${{ params.p0 }}"}),
     ]
-    inspect = [PipelineCase("inj_0", nasty, dict(defaults), {"p0": nasty}, tasks)]
+    inspect = [PipelineCase("inj_0", nasty, dict(defaults), {"p0": nasty}, tasks),
+               _every_prefect_field(nasty, defaults)]
     ids = TRICKY_IDS + PREFECT_IDS
     for start in range(0, len(ids), 12):  # every tricky id reaches Prefect as the task's name
         chunk = ids[start:start + 12]
@@ -304,6 +323,7 @@ def _hand_picked() -> Batch:
             cases.append(TaskCase(task_id, kind, command=None if kind == "python" else command,
                                   args={"k0": task_id} if kind == "python" else None))
         inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {}, cases))
+    inspect += _refused()
     inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {},  # two ids one Python name
                                 [TaskCase("a-b", "bash", command="echo"), TaskCase("a_b", "bash", command="echo")]))
     runs = [RunCase("run_0", defaults, cmd_tail=nasty + "\r\n'unclosed <<EOF\n${{ params.p1 }}", cmd_env=nasty,
@@ -373,7 +393,7 @@ def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_para
 def check_left_out(case: PipelineCase, output: str) -> None:
     """What Prefect has no place for is named in a warning: the owner, a tag prefect deploy
     would template."""
-    assert (case.owner is not None) is ("(owner)" in output), output
+    assert bool(case.owner) is ("(owner)" in output), output  # an empty owner is no owner
     for index, tag in enumerate(case.tags):
         assert (DEPLOY_PLACEHOLDER.search(tag) is not None) is (f"(tags[{index}])" in output), output
 
