@@ -10,10 +10,11 @@ object on the last line of stdout (Airflow's own logging goes before it):
 - `import`: {"dags": [...], "import_errors": {...}} for the path (BundleDagBag, as the DAG processor);
 - `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, tags,
   owner, param defaults, descriptions and enums, the assets it is scheduled on, its failure
-  callbacks' arguments, and per task its class, upstreams, retry settings, doc, pool, mapping (the
-  literal list it maps over), pod secrets, the template fields of templated operators rendered with
-  the DAG's own Jinja environment and the param defaults, and for TaskFlow tasks what their function
-  runs, called with the param defaults without running anything (see `_dry_call`);
+  callbacks' arguments, and per task its class, upstreams, retry settings, doc, pool, outlets,
+  mapping (the literal list it maps over), pod secrets, the template fields of templated
+  operators rendered with the DAG's own Jinja environment and the param defaults, and for
+  TaskFlow tasks what their function runs, called with the param defaults without running
+  anything (see `_dry_call`);
 - `test`: runs the DAG with dag.test() and prints the run state and every task instance's state,
   map index and try number; a run that cannot start (say, a conf the params reject) prints
   {"error": {"type": ..., "message": ...}} instead.
@@ -220,6 +221,8 @@ def _task_facts(task, params: dict) -> dict[str, Any]:
     if secrets:  # a pod's Kubernetes Secret references
         facts["secrets"] = [[s.deploy_type, s.deploy_target, s.secret, s.key] for s in secrets]
     facts["owner"] = task.owner
+    facts["outlets"] = [[asset.name, asset.uri] for asset in getattr(task, "outlets", None) or []
+                        if hasattr(asset, "uri")]
     if not mapped and task.template_fields:
         facts["rendered"] = _rendered_fields(task, params)
     call = None if mapped else _dry_call(task, params)  # a mapped task needs its item

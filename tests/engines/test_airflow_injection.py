@@ -93,6 +93,7 @@ class TaskCase:
     when_literal: str | None = None  # when: params.p0 == 'LITERAL'
     output_path: str | None = None  # bash_out: the value output's `path`
     consumes: list[str] = field(default_factory=list)
+    produces: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class PipelineCase:
     workdir: str | None = None
     enum_extra: str | None = None  # p0 is an enum of [its default, this]
     artifact: tuple[str, str | None] | None = None  # artifact ARTIFACT: (path, description)
+    artifact_produced: bool = False  # a task produces it (a URI: an Airflow asset), else it is external
     alert: str | None = None  # the pipeline's failure alert command
     trigger_uri: str | None = None
 
@@ -166,6 +168,8 @@ def refusals(case: PipelineCase) -> set[tuple[str, str]]:
         return refused
     if case.trigger_uri is not None and asset_uri_is_refused(case.trigger_uri):
         refused.add(("E302", "triggers[0].uri"))
+    if case.artifact_produced and asset_uri_is_refused(case.artifact[0]):
+        refused.add(("E302", f"artifacts.{ARTIFACT}.path"))
     refused |= {("E302", f"tags[{index}]") for index, tag in enumerate(case.tags) if len(tag) > 100}  # TAG_MAX_LEN
     return refused
 
@@ -248,7 +252,7 @@ def pipeline_data(case: PipelineCase) -> dict[str, Any]:
         data["params"]["p0"]["enum"] = [case.defaults["p0"], case.enum_extra]
     if case.artifact is not None:
         path, description = case.artifact
-        data["artifacts"] = {ARTIFACT: {"path": path, "external": True,
+        data["artifacts"] = {ARTIFACT: {"path": path, "external": not case.artifact_produced,
                                         **({"description": description} if description is not None else {})}}
     if case.alert is not None:
         data["alerts"] = [{"on": "failure", "command": case.alert}]
@@ -285,6 +289,8 @@ def task_data(task: TaskCase) -> dict[str, Any]:
         entry["when"] = "params.p0 == " + condition_literal(task.when_literal)
     if task.consumes:
         entry["consumes"] = task.consumes
+    if task.produces:
+        entry["produces"] = task.produces
     return entry
 
 
@@ -409,9 +415,12 @@ def pipeline_cases(draw, index: int) -> PipelineCase:
     if case.enum_extra == case.defaults["p0"]:
         case.enum_extra = None
     if draw(st.booleans()) and "uses_artifact" not in ids:
-        case.artifact = (draw(plain_texts), draw(st.none() | plain_texts))
+        case.artifact_produced = draw(st.booleans())
+        path = draw(plain_texts)
+        case.artifact = ("s3://bucket/" + path if case.artifact_produced else path, draw(st.none() | plain_texts))
         command = _escape_stray_placeholders(draw(command_texts()) + f" ${{{{ artifacts.{ARTIFACT} }}}}")
-        case.tasks.append(TaskCase("uses_artifact", "bash", command=command, consumes=[ARTIFACT]))
+        use = {"produces" if case.artifact_produced else "consumes": [ARTIFACT]}
+        case.tasks.append(TaskCase("uses_artifact", "bash", command=command, **use))
     return case
 
 
@@ -544,6 +553,8 @@ def check_task(case: PipelineCase, task: TaskCase, tasks: dict[str, Any]) -> Non
     assert actual["owner"] == (case.owner or "airflow"), where
     if task.pool is not None:  # else Airflow's default (None on a mapped task until it expands)
         assert actual["pool"] == task.pool, where
+    if task.produces:  # the asset Airflow names ARTIFACT, with Airflow's normal form of the URI
+        assert [name for name, _ in actual["outlets"]] == [ARTIFACT], where
     if task.when_literal is not None:
         branch = tasks[f"{task.task_id}__branch"]["call"]
         assert branch == {"returned": task.task_id if task.when_literal == case.defaults["p0"] else []}, where
