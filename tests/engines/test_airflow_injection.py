@@ -34,6 +34,7 @@ from engine_harness import AirflowEngine, compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.naming import dns_name, python_name
 from compiler.placeholders import Ref
 from compiler.placeholders import parse as parse_placeholders
@@ -516,7 +517,7 @@ def check_batch(engine: AirflowEngine, batch: list[PipelineCase], workdir: Path)
             assert compiled.exit_code == 1 and not compiled.files, f"{case.name}: {compiled.output}"
             assert "error[E" in compiled.output, compiled.output
             for code, where in refused:  # each refusal names its field
-                assert f"error[{code}]" in compiled.output and f"({where})" in compiled.output, \
+                assert f"error[{code}]" in compiled.output and f"({shown(where)})" in compiled.output, \
                     f"{case.name}: {code} at {where}\n{compiled.output}"
     if not valid:
         return

@@ -65,6 +65,7 @@ from test_airflow_injection import (
     yaml_flow,
 )
 
+from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.naming import python_name
 
 # What `prefect deploy` resolves as its own template (prefect.utilities.templating, Prefect 3.9).
@@ -365,7 +366,7 @@ def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_para
             assert compiled.exit_code == 1 and not compiled.files, f"{case.name}: {compiled.output}"
             assert "error[E" in compiled.output, compiled.output
             for code, where in refused:  # each refusal names its field
-                assert f"error[{code}]" in compiled.output and f"({where})" in compiled.output, \
+                assert f"error[{code}]" in compiled.output and f"({shown(where)})" in compiled.output, \
                     f"{case.name}: {code} at {where}\n{compiled.output}"
     for case in batch.runs:
         compiled = _compile(sources / f"{case.name}.yaml", run_pipeline_data(case), flows / case.name)
