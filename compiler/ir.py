@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from . import values
+from . import placeholders, values
 
 JsonScalar = Union[str, int, float, bool, None]
 
@@ -194,6 +194,15 @@ class Alert(Model):
     command: str | None = None
     python: PythonRef | None = None
     args: dict[str, Any] | None = None
+
+    # An alert holds no placeholder (E107): what runs is its text with the `$${{` escapes read.
+    @property
+    def literal_command(self) -> str | None:
+        return placeholders.literal(self.command)
+
+    @property
+    def literal_args(self) -> dict[str, Any]:
+        return placeholders.literal(self.args or {})
 
 
 # ----------------------------------------------------------------------------- artifacts and outputs
@@ -373,6 +382,12 @@ class Task(TaskPolicy):
     @property
     def is_mapped(self) -> bool:
         return self.foreach is not None
+
+    @property
+    def literal_items(self) -> list | None:
+        """A literal foreach list as each run receives its item (the `$${{` escapes read); None
+        when the task fans out over a param or an upstream output."""
+        return placeholders.literal(self.foreach) if isinstance(self.foreach, list) else None
 
 
 TaskEntry = Annotated[Task, BeforeValidator(lambda v: v, json_schema_input_type=Union[Task, list[str], None])]

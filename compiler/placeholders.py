@@ -153,6 +153,29 @@ def refs(text: str) -> list[Ref]:
     return [s for s in _parse(text)[0] if isinstance(s, Ref)]
 
 
+def escaped(value: Any) -> Any:
+    """Literal text (or a value holding texts) as dagshift text: every `${{` written `$${{`."""
+    if isinstance(value, str):  # one more `$` before each `${{` the parser would read
+        return _PLACEHOLDER.sub(lambda match: "$" + match.group(0), value) if "${{" in value else value
+    if isinstance(value, dict):
+        return {key: escaped(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [escaped(item) for item in value]
+    return value
+
+
+def literal(value: Any) -> Any:
+    """A value whose texts may hold no placeholder (a literal foreach list, an alert's command and
+    args) as the target receives it: every `$${{` escape read as `${{`, at any depth."""
+    if isinstance(value, str):
+        return "".join(s for s in _parse(value)[0] if isinstance(s, str)) if "$${{" in value else value
+    if isinstance(value, dict):
+        return {key: literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [literal(item) for item in value]
+    return value
+
+
 def strings_in(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
     """Every string inside a nested value, with its relative path (for args and defaults)."""
     if isinstance(value, str):

@@ -23,11 +23,8 @@ def task_texts(task: Task) -> Iterator[tuple[YamlPath, str]]:
             yield ("args", *path), text
     for name, value in task.env.items():
         yield ("env", name), value
-    if isinstance(task.foreach, str):
+    if isinstance(task.foreach, str):  # a literal list holds no placeholder (E114)
         yield ("foreach",), task.foreach
-    elif isinstance(task.foreach, list):
-        for path, text in placeholders.strings_in(task.foreach):
-            yield ("foreach", *path), text
 
 
 def task_refs(task: Task) -> Iterator[tuple[YamlPath, Ref]]:

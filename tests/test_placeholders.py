@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.placeholders import FORMS_HELP, Ref, occurrences, parse, parse_ref, refs, strings_in, suggest_ref
+from compiler.placeholders import (FORMS_HELP, Ref, escaped, literal, occurrences, parse, parse_ref, refs, strings_in,
+                                   suggest_ref)
 
 
 @pytest.mark.parametrize(
@@ -142,3 +143,18 @@ def test_escaping_any_literal_placeholder_text(inner):
     inner = inner.replace("}}", "")
     text = "$${{" + inner + "}}"
     assert parse(text) == (["${{" + inner + "}}"], [])
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.text(alphabet="${} a.\n", max_size=24))
+def test_escaped_text_reads_back_as_itself(text):
+    """What importers write for literal text (`escaped`) is read back (`literal`) as that text,
+    and holds no placeholder, whatever braces and dollars it has."""
+    written = escaped(text)
+    assert literal(written) == text
+    assert parse(written) == (([literal(written)] if text else []), [])
+
+
+def test_literal_reads_escapes_at_any_depth_and_keeps_keys():
+    value = {"$${{ k }}": ["a $${{ b }}", {"c": "$${{ unclosed"}, 1, None]}
+    assert literal(value) == {"$${{ k }}": ["a ${{ b }}", {"c": "$${{ unclosed"}, 1, None]}

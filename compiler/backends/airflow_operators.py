@@ -168,12 +168,12 @@ class TaskWriter:
     def _alert(self, alert: Alert) -> str:
         self.uses_workdir = True
         if alert.command is not None:
-            return f"{self.needs.module('functools')}.partial({self.needs.helper('alert')}, {py(alert.command)})"
+            return f"{self.needs.module('functools')}.partial({self.needs.helper('alert')}, {py(alert.literal_command)})"
         name = self.names.fresh(f"_alert_{python_name(str(alert.python).rpartition(':')[2].replace('.', '_'))}")
         module, _, attribute = str(alert.python).partition(":")
         first, _, rest = attribute.partition(".")
         call = f"{first}.{rest}" if rest else first
-        args = ", ".join(f"{k}={py(v)}" for k, v in (alert.args or {}).items())
+        args = ", ".join(f"{k}={py(v)}" for k, v in alert.literal_args.items())
         self.functions.append(
             f"def {name}(context):\n"
             f'    """The alert {alert.python} ({alert.on.value} callback)."""\n'
@@ -302,7 +302,7 @@ class TaskWriter:
                 return None
             self._mapped_over(code, source, before)
             fn.item = fn.local(self._item_name(task))
-            fn.items = task.foreach
+            fn.items = task.literal_items
             code.expand = f"{fn.item}={source}"
             code.head.append(("map_index_template", py(f"{{{{ task.op_kwargs['{fn.item}'] }}}}")))
         by_name = self._returns_by_name(task, fn)
@@ -418,7 +418,7 @@ class TaskWriter:
         """Code of the list a TaskFlow task maps over: the literal list, an upstream result
         Airflow maps over directly, or a `<task>__items` helper returning it."""
         if isinstance(task.foreach, list):
-            return py(task.foreach)
+            return py(task.literal_items)
         ref = refs_in(str(task.foreach))[0]
         if ref.kind == "task_output" and len(self.p.tasks[str(ref.task)].outputs) == 1:
             return self._upstream(ref).argument  # the task's whole result: Airflow maps over it
@@ -481,7 +481,7 @@ class TaskWriter:
         fixed, own = command.argv[:split], command.argv[split:]
         expand = None
         if isinstance(task.foreach, list):
-            per_item = [[self._pod_text(a, docker, command, item=item) for a in own] for item in task.foreach]
+            per_item = [[self._pod_text(a, docker, command, item=item) for a in own] for item in task.literal_items]
             expand = f"{'command' if docker else 'arguments'}={py(per_item)}"
         elif task.foreach is not None:
             source = self._pod_items(task_id, task, own, command, before)

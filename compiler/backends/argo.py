@@ -399,7 +399,7 @@ class _WorkflowBuilder:
                 self.report.warning("W302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one, so "
                                             f"it is left out and task '{task_id}' is not limited by it",
                                     ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
-            if isinstance(task.foreach, list) and any("{{" in text for text in texts_in(task.foreach)):
+            if isinstance(task.foreach, list) and any("{{" in text for text in texts_in(task.literal_items)):
                 self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
                                   ("tasks", task_id, "foreach"),
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
@@ -537,7 +537,7 @@ class _WorkflowBuilder:
             entry["when"] = when
         if task.foreach is not None:
             if isinstance(task.foreach, list):
-                entry["withItems"] = task.foreach
+                entry["withItems"] = task.literal_items
             else:
                 ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
                 entry["withParam"] = (f"{{{{workflow.parameters.{ref.name}}}}}" if ref.kind == "param"
@@ -921,10 +921,10 @@ class _WorkflowBuilder:
 
     def _alert_template(self, alert: Alert) -> str:
         if alert.command is not None:
-            container = {"image": self.image, **_bash(_pieces([alert.command])), "workingDir": self.workdir,
+            container = {"image": self.image, **_bash(_pieces([alert.literal_command])), "workingDir": self.workdir,
                          **self._volume_mounts()}
             return self._template("alert", {"container": container})
-        source, _ = python_script(str(alert.python), alert.args or {}, [], lambda spec: spec)  # args are literal
+        source, _ = python_script(str(alert.python), alert.literal_args, [], lambda spec: spec)  # args are literal
         script = {"image": self.image, "command": ["python3"], "source": BlockText(source),
                   "workingDir": self.workdir, "env": self._python_path(set()), **self._volume_mounts()}
         return self._template("alert", {"script": script})

@@ -187,7 +187,7 @@ class _DvcBuilder:
                                           "after its item: the items must be numbers or short names",
                                   ("tasks", task_id, "foreach"),
                                   help="list the items in the task's foreach, or use names (letters, digits, - _ .)")
-            if isinstance(task.foreach, list) and any("${" in text for text in texts_in(task.foreach)):
+            if isinstance(task.foreach, list) and any("${" in text for text in texts_in(task.literal_items)):
                 self.report.error("E302", f"DVC would read '${{' in the foreach list of task '{task_id}' as its own "
                                           "interpolation", ("tasks", task_id, "foreach"),
                                   help="put the list in a param and fan out over ${{ params.NAME }}")
@@ -250,7 +250,7 @@ class _DvcBuilder:
         and the runner and the output paths need a key per item. A list param as itself: its
         items are the keys (`${item}`)."""
         if isinstance(task.foreach, list):
-            return {str(index): item for index, item in enumerate(task.foreach)}
+            return {str(index): item for index, item in enumerate(task.literal_items)}
         ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
         return f"${{{ref.name}}}"
 
@@ -325,7 +325,7 @@ class _DvcBuilder:
         if ref.kind == "item":
             if not isinstance(task.foreach, list):
                 return None
-            items = task.foreach
+            items = task.literal_items
             values = [i if ref.name is None else (i.get(ref.name) if isinstance(i, dict) else None) for i in items]
             if all(_plain_item(v) for v in values):
                 plain = all(dvc_shell.WORD_CHARS.fullmatch(str(v)) for v in values)
@@ -422,7 +422,7 @@ class _DvcBuilder:
 
     def _items_spec(self, task: Task) -> Any:
         if isinstance(task.foreach, list):
-            return task.foreach
+            return task.literal_items
         ref = next(s for s in parse_placeholders(task.foreach)[0] if isinstance(s, Ref))
         return {"param": ref.name}
 

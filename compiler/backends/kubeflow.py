@@ -407,11 +407,11 @@ class _ModuleBuilder:
         for alert in alerts:
             lines.append(f"    if status.state == {code_literal(_ALERT_STATE[alert.on])}:")
             if alert.command is not None:
-                lines.append(f'        subprocess.run(["bash", "-c", {code_literal(alert.command)}], check=False)')
+                lines.append(f'        subprocess.run(["bash", "-c", {code_literal(alert.literal_command)}], check=False)')
             else:
                 module, _, function = str(alert.python).partition(":")
                 head, _, rest = function.partition(".")
-                arguments = ", ".join(f"{k}={code_literal(v)}" for k, v in (alert.args or {}).items())
+                arguments = ", ".join(f"{k}={code_literal(v)}" for k, v in alert.literal_args.items())
                 lines.append(f"        from {module} import {head}")
                 lines.append("")
                 lines.append(f"        {head}{'.' + rest if rest else ''}({arguments})")
@@ -682,7 +682,7 @@ class _ModuleBuilder:
     def _loop(self, task_id: str) -> str:
         task = self.p.tasks[task_id]
         if isinstance(task.foreach, list):
-            foreach = task.foreach
+            foreach = task.literal_items
             if task.kind != "python":  # keys as sub-variables: `k_` keeps them clear of the loop variable's own
                 foreach = [{f"k_{k}": v for k, v in i.items()} if isinstance(i, dict) else i for i in foreach]
             items = code_literal(foreach)
@@ -870,7 +870,7 @@ class _ModuleBuilder:
             first = type_of_value(task.foreach[0])  # kfp types a literal loop's variable by its first item
             return _TYPES[first] if first is not None else "str"
         if isinstance(task.foreach, list):
-            items = task.foreach
+            items = task.literal_items
         else:
             (ref,) = refs_in(task.foreach)
             items = self.p.params[str(ref.name)].default if ref.kind == "param" else None

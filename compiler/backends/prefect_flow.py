@@ -12,13 +12,14 @@ from __future__ import annotations
 import networkx as nx
 
 from .. import conditions
+from ..emit import python_literal
 from ..ir import Pipeline, Task, TriggerRule
 from ..placeholders import Ref
 from ..references import parsed_when
 from .prefect_names import Names
 from .prefect_plan import FALLBACK_RULES, Block, Plan
 from .prefect_tasks import TaskFunction
-from .prefect_values import FlowValues, condition_code, foreach_refs
+from .prefect_values import condition_code, foreach_refs
 
 ITERABLE_HINTS = {"list", "dict", None}  # values `.map` would map over unless `unmapped` (None: unknown)
 
@@ -181,11 +182,9 @@ class FlowBody:
 
     def _items(self, task: Task) -> str:
         """What a fan-out maps over: the literal list, a param, or an upstream result."""
-        foreach = task.foreach
-        if isinstance(foreach, list):  # its placeholders name params only (the plan checked)
-            return FlowValues(self.p, task, lambda ref: (str(ref.name), self.p.params[str(ref.name)].value_type)
-                              ).value_code(foreach)
-        assert isinstance(foreach, str)
+        if isinstance(task.foreach, list):
+            return python_literal(task.literal_items)
+        assert isinstance(task.foreach, str)
         (ref,) = [r for r in foreach_refs(task)]
         return self._ref(ref, for_map=True)
 

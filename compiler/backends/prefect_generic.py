@@ -14,14 +14,14 @@ import networkx as nx
 from .. import conditions
 from ..emit import python_literal as py
 from ..graph import topological_order
-from ..ir import Pipeline, Task, TriggerRule, ValueType
+from ..ir import Pipeline, Task, TriggerRule
 from ..placeholders import Ref, refs
 from ..references import parsed_when
 from .base import comment_safe
 from .prefect_flow import ITERABLE_HINTS, ModuleRefs
 from .prefect_names import Names
 from .prefect_tasks import TaskFunction
-from .prefect_values import FlowValues, condition_code, foreach_refs
+from .prefect_values import condition_code, foreach_refs
 
 
 class GenericBody:
@@ -112,19 +112,9 @@ class GenericBody:
 
     def _items(self, task: Task) -> str:
         if isinstance(task.foreach, list):
-            values = FlowValues(self.p, task, self._typed_ref)
-            code = values.value_code(task.foreach)
-            self.needs |= values.needs
-            return code
+            return py(task.literal_items)
         (ref,) = refs(str(task.foreach))
         return self._ref(ref)
-
-    def _typed_ref(self, ref: Ref) -> tuple[str, ValueType | None]:
-        if ref.kind == "param":
-            return str(ref.name), self.p.params[str(ref.name)].value_type
-        source = self.p.tasks[str(ref.task)]
-        value_type = ValueType.LIST if source.is_mapped else source.outputs[str(ref.name)].type
-        return self._ref(ref), value_type
 
     def _ref(self, ref: Ref) -> str:
         if ref.kind == "param":

@@ -58,15 +58,15 @@ class Hooks:
     def _hook(self, alert: Alert) -> str:
         if alert.command is not None:
             self.needs.add("alert")
-            return f"alert({joined(pieces([alert.command], room=76))})"
-        key = (alert.python, py(alert.args or {}))
+            return f"alert({joined(pieces([alert.literal_command], room=76))})"
+        key = (alert.python, py(alert.literal_args))
         if key not in self.functions:
             module, _, function = str(alert.python).partition(":")
             name = self.names.claim(f"alert_{python_name(module.rsplit('.', 1)[-1])}_{python_name(function)}")
             head, _, rest = function.partition(".")
             call = head + (f".{rest}" if rest else "")
             arguments = ", ".join(f"{k}={py(v)}" if is_keyword(k) else f"**{{{py(k)}: {py(v)}}}"
-                                  for k, v in (alert.args or {}).items())
+                                  for k, v in alert.literal_args.items())
             code = (f"def {name}(*hook_args):\n"
                     f"    from {module} import {head}\n\n"
                     f"    {call}({arguments})\n")

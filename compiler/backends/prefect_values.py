@@ -18,7 +18,7 @@ from .. import conditions
 from ..emit import python_literal
 from ..ir import Pipeline, Task, ValueType, type_of_value
 from ..naming import python_name
-from ..placeholders import Ref, refs, strings_in
+from ..placeholders import Ref, refs
 from ..placeholders import parse as parse_placeholders
 from ..references import task_texts
 from .prefect_names import Names
@@ -176,24 +176,9 @@ class Scope:
         return self.text_code(value)
 
 
-class FlowValues(Scope):
-    """Values the flow body writes (a foreach list): placeholders read through `resolve`."""
-
-    def __init__(self, pipeline: Pipeline, task: Task, resolve):
-        super().__init__(pipeline, task, Names())
-        self.resolve = resolve
-
-    def ref_code(self, ref: Ref) -> tuple[str, ValueType | None]:
-        return self.resolve(ref)
-
-
 def foreach_refs(task: Task) -> list[Ref]:
     """The references in a task's foreach (read in the flow body)."""
-    if isinstance(task.foreach, str):
-        return refs(task.foreach)
-    if isinstance(task.foreach, list):
-        return [r for _, text in strings_in(task.foreach) for r in refs(text)]
-    return []
+    return refs(task.foreach) if isinstance(task.foreach, str) else []  # a literal list holds none
 
 
 def condition_code(expr: conditions.Expr, ref_code) -> str:

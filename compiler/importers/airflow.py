@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir import Pipeline
+from ..placeholders import escaped
 from . import Importer
 from .airflow_generated import GeneratedFile, is_generated, pod_argv
 from .airflow_scan import Found, FoundDag, Scanner
@@ -605,6 +606,7 @@ class _DagReader:
         except (NotStatic, ValueError):
             items = None
         if isinstance(items, list):
+            items = escaped(items)  # a literal list: its texts are literal (E114)
             if self.file.generated and name == "arguments" and task.get("image"):
                 self._container_items(found, items, task)
                 return

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..placeholders import escaped
 from .airflow_scan import Found
 from .airflow_values import (
     CallValue,
@@ -249,7 +250,7 @@ def _alert(node: ast.expr, event: str, ctx: Context) -> dict[str, Any] | None:
     alert: dict[str, Any] = {"on": event}
     if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") and len(node.args) == 2 \
             and dotted(node.args[0]) == "_alert" and ctx.generated:  # dagshift's own output: a command
-        alert["command"] = static(ctx, node.args[1], "alert")
+        alert["command"] = escaped(static(ctx, node.args[1], "alert"))
         return alert
     name = dotted(node)
     generated = ctx.alerts(name) if ctx.alerts is not None and name else None

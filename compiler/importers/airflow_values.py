@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..placeholders import escaped as escape  # re-exported: the readers write literal text with it
+
 
 class NotStatic(Exception):
     """The expression's value is only known when the file runs."""
@@ -195,11 +197,6 @@ def _datetime(node: ast.AST, args: tuple, kwargs: dict) -> When:
 
 
 # ----------------------------------------------------------------------------- text
-
-
-def escape(text: str) -> str:
-    """Literal text as dagshift text: a literal `${{` is written `$${{`."""
-    return text.replace("${{", "$${{")
 
 
 _JINJA = re.compile(r"\{\{(.*?)\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
 
+from ..placeholders import escaped
 from .argo_shared import ImportStop
 from .argo_values import as_text, param_default, typed_value
 from .base import line_of, plain
@@ -109,16 +109,6 @@ def _sequence_numbers(sequence: dict, line: int | None) -> list[int] | None:
     if problem is not None:
         raise ImportStop(problem, line)
     return list(range(start, end + 1)) if end >= start else list(range(start, end - 1, -1))
-
-
-def _escape_items(item: Any) -> Any:
-    if isinstance(item, str):
-        return item.replace("${{", "$${{")
-    if isinstance(item, dict):
-        return {k: _escape_items(v) for k, v in item.items()}
-    if isinstance(item, list):
-        return [_escape_items(v) for v in item]
-    return item
 
 
 def _printf(pattern: str, number: int) -> str:
@@ -349,7 +339,7 @@ class GraphMixin:
             if problem is not None:
                 raise ImportStop(problem, line_of(node, "withItems"))
             items = plain(node["withItems"])
-            task["foreach"] = [_escape_items(item) for item in items]
+            task["foreach"] = escaped(items)
         elif "withParam" in node:
             text = self._text(as_text(plain(node["withParam"])), scope, line_of(node, "withParam"))
             literal = typed_value(text)

@@ -60,6 +60,7 @@ from typing import Any
 
 from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline, ValueType, type_of_value, value_matches
+from ..placeholders import escaped
 from . import Importer
 from .base import Imported, Reporter, is_env_name, line_of, plain, portable_name
 from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift_form, decode, does_nothing, function_of,
@@ -496,7 +497,7 @@ class _SpecReader:
             except ValueError:
                 self.report.loss("the loop's raw items are not JSON: not carried", line)
                 return None
-            return [self._item_keys(v) for v in value] if isinstance(value, list) else None
+            return escaped([self._item_keys(v) for v in value]) if isinstance(value, list) else None
         if "inputParameter" in items:
             return self._channel_ref(str(items["inputParameter"]), task, scope)
         self.report.loss("a loop over an artifact list has no pipeline equivalent: not carried", line)

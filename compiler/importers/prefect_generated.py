@@ -20,7 +20,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from .. import conditions
-from ..placeholders import parse_ref
+from ..placeholders import escaped, parse_ref
 from .prefect_conditions import refs_in
 from .prefect_generated_tasks import Meaning, TaskCode, Unreadable
 from .prefect_values import NOT_LITERAL, call_name, decorator_kwargs, decorator_name, escape, literal, strings
@@ -319,7 +319,7 @@ class GeneratedBody:
         """A foreach: a literal list (placeholders for the params in it), a param, or a result."""
         found = literal(node)
         if found is not NOT_LITERAL:
-            return _escaped_all(found)
+            return escaped(found)
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self.flow_value(v) for v in node.elts]
         if isinstance(node, ast.Dict) and None not in node.keys:
@@ -372,12 +372,3 @@ def _unwrapped(node: ast.expr) -> ast.expr:
 def _untexted(node: ast.expr) -> ast.expr:
     return node.args[0] if isinstance(node, ast.Call) and call_name(node) == "text" and node.args else node
 
-
-def _escaped_all(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, (list, tuple)):
-        return [_escaped_all(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escaped_all(v) for k, v in value.items()}
-    return value

@@ -7,6 +7,7 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..placeholders import escaped
 from .prefect_values import call_name, decorator_kwargs, decorator_name, literal, module_name, seconds, strings, whole
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class Hooks:
         """dagshift's hooks: `alert("command")`, or a function calling the alert's python target."""
         if self.flow.m.generated and isinstance(hook, ast.Call) and decorator_name(hook) == "alert" \
                 and len(hook.args) == 1 and isinstance(literal(hook.args[0]), str):
-            return {"command": literal(hook.args[0])}
+            return {"command": escaped(literal(hook.args[0]))}
         function = self.flow.m.functions.get(hook.id) if isinstance(hook, ast.Name) else None
         if not self.flow.m.generated or function is None or len(function.body) != 2:
             return None
@@ -226,7 +227,7 @@ class Hooks:
                 args[keyword.arg] = value
         alert: dict[str, Any] = {"python": ".".join([f"{imported.module}:{alias.name}", *path])}
         if args:
-            alert["args"] = args
+            alert["args"] = escaped(args)
         return alert
 
     def _function(self, hook: ast.expr) -> dict[str, Any] | None:

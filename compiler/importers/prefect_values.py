@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..placeholders import escaped as escape  # re-exported: the readers write literal text with it
+
 TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list", "dict": "dict",
               "List": "list", "Dict": "dict", "tuple": "list", "Tuple": "list", "set": "list", "Sequence": "list",
               "Mapping": "dict"}
@@ -56,11 +58,6 @@ def _is_data(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)  # `1e309`, `float('inf')`: no pipeline holds them
     return value is None or isinstance(value, (bool, int, str))
-
-
-def escape(text: str) -> str:
-    """Literal text as dagshift text: a literal `${{` is written `$${{`."""
-    return text.replace("${{", "$${{")
 
 
 def call_name(node: ast.expr) -> str:

@@ -139,9 +139,13 @@ def _ref_problem(ctx: PassContext, task_id: str, ref: placeholders.Ref,
 
 
 def _no_placeholders_in_alert(ctx: PassContext, alert, path) -> None:
-    if alert.command and (placeholders.refs(alert.command) or placeholders.parse(alert.command)[1]):
-        ctx.report.error("E107", "alerts cannot use ${{ }} placeholders", (*path, "command"),
-                         help="alerts run outside any task; pass values through `env` of the pipeline's tasks instead")
+    texts = [(("command",), alert.command)] if alert.command else []
+    texts += [(("args", *arg_path), text) for arg_path, text in placeholders.strings_in(alert.args or {})]
+    for text_path, text in texts:
+        if placeholders.refs(text) or placeholders.parse(text)[1]:
+            ctx.report.error("E107", "alerts cannot use ${{ }} placeholders", (*path, *text_path),
+                             help="alerts run outside any task; pass values through `env` of the pipeline's "
+                                  "tasks instead; write $${{ for a literal ${{")
 
 
 def else_branches_pair_up(ctx: PassContext) -> None:

@@ -77,6 +77,17 @@ def ref_type(pipeline: Pipeline, ref: Ref) -> ValueType | None:
     return None
 
 
+def _no_placeholders_in_items(ctx: PassContext, task_id: str, items: list, path: tuple) -> None:
+    """A literal list is data, the same on every run: its items are not rendered."""
+    for item_path, text in placeholders.strings_in(items):
+        segments, errors = placeholders.parse(text)
+        if errors or any(isinstance(s, Ref) for s in segments):
+            ctx.report.error("E114", f"task '{task_id}': a literal foreach item cannot hold a ${{{{ }}}} placeholder",
+                             (*path, *item_path),
+                             help="fan out over a list param (foreach: ${{ params.NAME }}) and combine in the "
+                                  "command (`${{ item }}-${{ params.NAME }}`); write $${{ for a literal ${{")
+
+
 def foreach_is_a_list(ctx: PassContext) -> None:
     pipeline = ctx.pipeline
     for task_id, task in pipeline.tasks.items():
@@ -84,6 +95,7 @@ def foreach_is_a_list(ctx: PassContext) -> None:
         if isinstance(task.foreach, list):
             if not task.foreach:
                 ctx.report.warning("W201", f"task '{task_id}' fans out over an empty list, so it never runs", path)
+            _no_placeholders_in_items(ctx, task_id, task.foreach, path)
             continue
         if not isinstance(task.foreach, str):
             continue

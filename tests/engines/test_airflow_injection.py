@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.naming import dns_name, python_name
-from compiler.placeholders import Ref
+from compiler.placeholders import Ref, literal
 from compiler.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -148,8 +148,8 @@ def asset_uri_is_refused(uri: str) -> bool:
 
 
 def alert_is_literal(command: str) -> bool:
-    """Alerts take no placeholders (E107): no `${{` but in the escape `$${{`, which every backend
-    passes as written there."""
+    """Alerts take no placeholders (E107): no `${{` but in the escape `$${{`, which the alert
+    reads as `${{` (docs/pipeline-syntax.md)."""
     segments, errors = parse_placeholders(command)
     return not errors and all(isinstance(s, str) for s in segments)
 
@@ -537,7 +537,7 @@ def check_dag(case: PipelineCase, dag: dict[str, Any]) -> None:
     assert dag["param_descriptions"] == {name: case.param_descriptions.get(name) or None for name in PARAMS}
     enum = None if case.enum_extra is None else [case.defaults["p0"], case.enum_extra]
     assert dag["param_enums"] == {"p0": enum, "p1": None, "n": None}
-    assert dag["failure_callbacks"] == ([] if case.alert is None else [[case.alert]])  # no placeholders: as written
+    assert dag["failure_callbacks"] == ([] if case.alert is None else [[literal(case.alert)]])  # the escapes read
     if case.trigger_uri is not None:  # the asset's name is the text; its URI Airflow's normal form of it
         assert [name for name, _ in dag["assets"]] == [case.trigger_uri]
     branches = {f"{t.task_id}__branch" for t in case.tasks if t.when_literal is not None}
@@ -574,7 +574,7 @@ def check_run(case: PipelineCase, task: TaskCase, actual: dict[str, Any], where:
         if case.workdir is not None:
             assert rendered["cwd"] == {"value": case.workdir}, where
     elif task.kind == "foreach":
-        assert actual["expand"] == {"item": task.items}, where
+        assert actual["expand"] == {"item": literal(task.items)}, where
     elif task.kind == "container":
         rendered = actual["rendered"]
         assert rendered["image"] == {"value": task.image}, where

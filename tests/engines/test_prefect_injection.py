@@ -67,6 +67,7 @@ from test_airflow_injection import (
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.naming import python_name
+from compiler.placeholders import literal
 
 # What `prefect deploy` resolves as its own template (prefect.utilities.templating, Prefect 3.9).
 DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")
@@ -130,9 +131,7 @@ def prefect_task_cases(draw, task_id: str) -> TaskCase:
             task.output_path = draw(st.none() | plain_texts)
             task.command = _with_output(task.command)
         if kind == "foreach":
-            # `$${{` in a literal item: Prefect reads it as the escape (maps over `${{`); whether the
-            # language means that for foreach items is not settled yet, so items do not draw it
-            task.items = draw(st.lists(plain_texts.filter(lambda t: "$${{" not in t), min_size=1, max_size=3))
+            task.items = draw(st.lists(plain_texts, min_size=1, max_size=3))
             task.command = _escape_stray_placeholders(task.command + " ${{ item }}")
     elif kind == "argv":
         task.command = ["printf", "%s"] + draw(st.lists(texts(tail=True), min_size=1, max_size=3))
@@ -424,7 +423,7 @@ def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
         {name: case.param_descriptions.get(name) or None for name in PARAMS}, case.name
     enum = None if case.enum_extra is None else [case.defaults["p0"], case.enum_extra]
     assert properties["p0"].get("enum") == enum, case.name
-    assert flow["on_failure_commands"] == ([] if case.alert is None else [case.alert]), case.name
+    assert flow["on_failure_commands"] == ([] if case.alert is None else [literal(case.alert)]), case.name
     if case.workdir is not None:
         assert facts["workdir"] == case.workdir and facts["entered"] == [case.workdir], case.name
     assert set(facts["tasks"]) == {t.task_id for t in case.tasks}
@@ -436,7 +435,7 @@ def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
             assert task.task_id not in facts["calls"], where  # its condition does not hold
             continue
         if task.kind == "foreach":
-            assert facts["mapped"][task.task_id] == task.items, where
+            assert facts["mapped"][task.task_id] == literal(task.items), where
             continue
         check_call(case, task, facts["calls"][task.task_id], where)
 

@@ -283,7 +283,6 @@ def test_placeholder_that_does_not_resolve(task, message, help):
         ("args: {n: [1, {deep: '${{ params.zzz }}'}]}", ("tasks", "b", "args", "n", 1, "deep")),
         ("env: {N: '${{ params.zzz }}'}", ("tasks", "b", "env", "N")),
         ("foreach: '${{ params.zzz }}'", ("tasks", "b", "foreach")),
-        ("foreach: [a, '${{ params.zzz }}']", ("tasks", "b", "foreach", 1)),
     ],
 )
 def test_placeholders_are_checked_in_every_field(field, path):
@@ -322,6 +321,7 @@ def test_artifact_used_but_not_tracked_warns_once_per_task():
         ("defaults: {alerts: [{command: ok}, {command: 'echo ${{ params.x }}'}]}",
          ("defaults", "alerts", 1, "command")),
         ("alerts: [{command: 'echo ${{ nonsense }}'}]", ("alerts", 0, "command")),
+        ("alerts: [{python: 'm:f', args: {a: [1, 'x ${{ params.x }}']}}]", ("alerts", 0, "args", "a", 1)),
     ],
 )
 def test_placeholders_in_alerts(alerts, path):

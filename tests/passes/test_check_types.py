@@ -158,6 +158,27 @@ def test_foreach_problems(foreach, message, help):
     assert help in d.help
 
 
+@pytest.mark.parametrize(
+    "foreach, path",
+    [
+        ("[a, 'x-${{ params.models }}']", ("tasks", "t", "foreach", 1)),
+        ("[{k: [1, '${{ tasks.up.outputs.best }}']}]", ("tasks", "t", "foreach", 0, "k", 1)),
+        ("['${{ nonsense }}']", ("tasks", "t", "foreach", 0)),
+    ],
+)
+def test_literal_foreach_items_hold_no_placeholder(foreach, path):
+    text = FOREACH_BASE + f"  t: {{foreach: {foreach}, command: 'echo ${{{{ item }}}}'}}\n"
+    d = only(run_pass(foreach_is_a_list, text))
+    assert (d.code, d.severity, d.path) == ("E114", Severity.ERROR, path)
+    assert d.message == "task 't': a literal foreach item cannot hold a ${{ }} placeholder"
+    assert "foreach: ${{ params.NAME }}" in d.help and "$${{" in d.help
+
+
+def test_literal_foreach_items_may_hold_the_escape():
+    text = FOREACH_BASE + "  t: {foreach: ['$${{ params.models }}', {k: '$${{'}], command: 'echo ${{ item }}'}\n"
+    assert not run_pass(foreach_is_a_list, text).items
+
+
 # ----------------------------------------------------------------------------- conditions
 
 COND_BASE = """
