@@ -18,6 +18,10 @@ MAX_ID_LENGTH = 63
 # \Z, not $: `$` also matches before a final newline, and "p\n" is no name on any target.
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+# What every target can look a secret up by: a Kubernetes Secret's name and data key (Argo,
+# Kubeflow, Airflow's pods) and a Prefect block's name (lowercase letters, digits, dashes).
+SECRET_NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?\Z")
+SECRET_KEY_PATTERN = re.compile(r"[-._a-zA-Z0-9]{1,253}\Z")
 # Fixed here rather than taken from `keyword.softkwlist`, which grows with the Python version
 # (3.12 added `type`): the same id must give the same name whichever Python runs the compiler.
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..placeholders import escaped
 from .airflow_scan import Found
 from .airflow_values import (
     CallValue,
@@ -24,6 +23,7 @@ from .airflow_values import (
     plain_data,
     template_value,
 )
+from .base import SECRET_NOT_CARRIED, is_portable_secret
 
 TRIGGER_RULES = {"all_success", "all_done", "all_failed", "one_failed", "one_success", "none_failed"}
 # Airflow rules without an equal in the IR, and the closest IR rule.
@@ -250,7 +250,7 @@ def _alert(node: ast.expr, event: str, ctx: Context) -> dict[str, Any] | None:
     alert: dict[str, Any] = {"on": event}
     if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") and len(node.args) == 2 \
             and dotted(node.args[0]) == "_alert" and ctx.generated:  # dagshift's own output: a command
-        alert["command"] = escaped(static(ctx, node.args[1], "alert"))
+        alert["command"] = escape(static(ctx, node.args[1], "alert"))
         return alert
     name = dotted(node)
     generated = ctx.alerts(name) if ctx.alerts is not None and name else None
@@ -433,7 +433,11 @@ def _pod_secrets(ctx: Context, node: ast.AST) -> dict[str, Any]:
     secrets: dict[str, Any] = {}
     for item in value if isinstance(value, list) else []:
         if isinstance(item, CallValue) and len(item.args) == 4 and item.args[0] == "env":
-            secrets[item.args[1]] = {"name": item.args[2], "key": item.args[3]}
+            env_name, name, key = (str(arg) for arg in item.args[1:])
+            if is_portable_secret(name, key):
+                secrets[env_name] = {"name": name, "key": key}
+            else:
+                ctx.loss(f"secret {name!r} key {key!r} {SECRET_NOT_CARRIED}", node)
         else:
             ctx.loss("a pod secret that is not an environment variable (Secret('env', ...)) is left out", node)
     return secrets

@@ -12,7 +12,7 @@ from typing import Any
 from .argo_python import read_call
 from .argo_shared import DAGSHIFT_IMAGE, DAGSHIFT_VOLUME, OUTPUT_FILE, ImportStop
 from .argo_values import as_text, first_key, json_text
-from .base import is_env_name, line_of, plain
+from .base import SECRET_NOT_CARRIED, is_env_name, is_portable_secret, line_of, plain
 
 # Interpreters whose script source can be passed as one argument, and the flag that takes it.
 _INLINE_FLAGS = {"python": "-c", "python3": "-c", "sh": "-c", "bash": "-c", "node": "-e", "perl": "-e", "ruby": "-e"}
@@ -199,7 +199,12 @@ class ContainersMixin:
                 env[name] = self._text(as_text(plain(entry["value"])), scope, line_of(entry))
             elif (entry.get("valueFrom") or {}).get("secretKeyRef"):
                 ref = entry["valueFrom"]["secretKeyRef"]
-                secrets[name] = {"name": str(ref.get("name")), "key": str(ref.get("key"))}
+                secret = {"name": str(ref.get("name")), "key": str(ref.get("key"))}
+                if is_portable_secret(secret["name"], secret["key"]):
+                    secrets[name] = secret
+                else:
+                    self.report.loss(f"secret {secret['name']!r} key {secret['key']!r} {SECRET_NOT_CARRIED}",
+                                     line_of(entry))
             else:
                 self.report.loss(f"env {name} from {first_key(entry.get('valueFrom'))} is not carried",
                                  line_of(entry))

@@ -143,6 +143,17 @@ def portable_name(name: str, report: Reporter, line: int | None = None) -> str:
     return suggested
 
 
+def is_portable_secret(name: str, key: str) -> bool:
+    """Whether every target can look the secret up (docs/pipeline-syntax.md, E115)."""
+    from ..naming import SECRET_KEY_PATTERN, SECRET_NAME_PATTERN
+
+    return SECRET_NAME_PATTERN.match(name) is not None and SECRET_KEY_PATTERN.match(key) is not None
+
+
+SECRET_NOT_CARRIED = ("is not a name every target can look up (lowercase letters, digits and '-'; a key of letters, "
+                      "digits, '-', '_' and '.'): not carried; rename the secret")
+
+
 def is_env_name(name: str) -> bool:
     """Whether a pipeline can set an environment variable of this name (a shell's rule)."""
     from ..naming import IDENTIFIER_PATTERN

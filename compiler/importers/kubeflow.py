@@ -62,7 +62,7 @@ from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline, ValueType, type_of_value, value_matches
 from ..placeholders import escaped
 from . import Importer
-from .base import Imported, Reporter, is_env_name, line_of, plain, portable_name
+from .base import SECRET_NOT_CARRIED, Imported, Reporter, is_env_name, is_portable_secret, line_of, plain, portable_name
 from .kubeflow_bodies import (PythonBody, alerts_body, calls_an_import, dagshift_form, decode, does_nothing, function_of,
                               probe_body, returned_name)
 from .kubeflow_schedule import read_recurring_run, recurring_run
@@ -725,8 +725,11 @@ class _SpecReader:
                     self.report.loss(f"task {name!r}: secret env {pair.get('envVar')!r} is not a name a shell can "
                                      "set: not carried", line)
                     continue
-                result.setdefault("secrets", {})[str(pair.get("envVar"))] = {"name": secret_name,
-                                                                             "key": str(pair.get("secretKey"))}
+                key = str(pair.get("secretKey"))
+                if not is_portable_secret(secret_name, key):
+                    self.report.loss(f"task {name!r}: secret {secret_name!r} key {key!r} {SECRET_NOT_CARRIED}", line)
+                    continue
+                result.setdefault("secrets", {})[str(pair.get("envVar"))] = {"name": secret_name, "key": key}
         raw = self.platform_lines.get(executor)
         for key in platform:
             if key not in ("activeDeadlineSeconds", "secretAsEnv"):

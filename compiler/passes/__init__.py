@@ -36,6 +36,7 @@ def _validation_passes() -> tuple[ValidationPass, ...]:
         check_names.ids_are_portable,
         check_names.names_are_identifiers,
         check_names.env_names_are_names,
+        check_names.secrets_are_portable,
         check_values.text_and_numbers_are_portable,
         check_values.paths_name_files,
         check_tasks.task_kind_is_clear,

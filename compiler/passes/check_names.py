@@ -71,6 +71,28 @@ def env_names_are_names(ctx: PassContext) -> None:
                                           f"'{_suggest_env_name(name)}'")
 
 
+def secrets_are_portable(ctx: PassContext) -> None:
+    """Secret references every target can resolve as written."""
+    policies = [(("defaults",), ctx.pipeline.defaults)]
+    policies += [(("tasks", task_id), task) for task_id, task in ctx.pipeline.tasks.items()]
+    for where, policy in policies:
+        for env_name, ref in policy.secrets.items():
+            if not naming.SECRET_NAME_PATTERN.match(ref.name):
+                ctx.report.error("E115", f"secret name {ref.name!r} is not one every target can look up",
+                                 (*where, "secrets", env_name, "name"),
+                                 help="use lowercase letters, digits and '-', starting and ending with a letter or "
+                                      "digit (a Kubernetes Secret and a Prefect block both take it), such as "
+                                      f"'{_suggest_secret_name(ref.name)}'")
+            if not naming.SECRET_KEY_PATTERN.match(ref.key):
+                ctx.report.error("E115", f"secret key {ref.key!r} is not a key a Kubernetes Secret can hold",
+                                 (*where, "secrets", env_name, "key"),
+                                 help="use letters, digits, '-', '_' and '.' (at most 253)")
+
+
+def _suggest_secret_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:253].strip("-") or "my-secret"
+
+
 def _suggest_env_name(name: str) -> str:
     suggestion = re.sub(r"\W+", "_", name, flags=re.ASCII).strip("_") or "NAME"
     return ("_" + suggestion if suggestion[0].isdigit() else suggestion).upper()

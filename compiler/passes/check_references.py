@@ -180,6 +180,9 @@ def triggers_are_complete(ctx: PassContext) -> None:
             if (trigger.artifact is None) == (trigger.uri is None):
                 ctx.report.error("E109", "a data trigger needs exactly one of `artifact` or `uri`", path,
                                  help="e.g. {type: data, artifact: raw_batch} or {type: data, uri: s3://bucket/in/}")
+            elif trigger.uri is not None and not trigger.uri.strip():
+                ctx.report.error("E109", "the data trigger watches a blank `uri`", (*path, "uri"),
+                                 help="name the path or URI that new data arrives at, e.g. s3://bucket/in/")
             elif trigger.artifact is not None and trigger.artifact not in pipeline.artifacts:
                 ctx.report.error("E109", f"the data trigger watches unknown artifact '{trigger.artifact}'",
                                  (*path, "artifact"), help=did_you_mean(trigger.artifact, pipeline.artifacts)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import shlex
 import subprocess
 import sys
@@ -185,12 +186,15 @@ def test_env_and_exec_text_reach_the_container_or_are_refused(cli, tmp_path_fact
 
 
 _field_text = _text.filter(lambda t: "${{" not in t and "$${{" not in t)
+# The documented secret-name limit (E115): what a Kubernetes Secret and a Prefect block both take.
+_PORTABLE_SECRET = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+_secret_names = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 _path_text = _field_text.filter(  # paths that name a file (E218 refuses the others on every target)
     lambda t: t.strip() != "" and posixpath.normpath(t).strip("/") not in ("", "."))
 
 
 @SETTINGS
-@given(workdir=_path_text, path=_path_text, image=_field_text, secret=_field_text, output=_path_text,
+@given(workdir=_path_text, path=_path_text, image=_field_text, secret=_secret_names | _field_text, output=_path_text,
        gpu_type=_field_text, default=_field_text, description=_field_text, tag=_field_text)
 def test_every_other_field_reaches_argo_as_written_or_is_refused(cli, tmp_path_factory, workdir, path, image, secret,
                                                                  output, gpu_type, default, description, tag) -> None:
@@ -208,6 +212,9 @@ def test_every_other_field_reaches_argo_as_written_or_is_refused(cli, tmp_path_f
         },
     }
     code, output_text, documents = compile_pipeline(cli, data, tmp_path_factory.mktemp("argo-fields") / "out")
+    if not _PORTABLE_SECRET.fullmatch(secret):  # refused by validation, before any backend looks
+        assert code == 1 and not documents and "E115" in output_text and "tasks.t.secrets.S.name" in output_text
+        return
     braces = {"workdir": workdir, "artifacts.raw.path": path, "tasks.t.image": image, "tasks.t.secrets.S.name": secret,
               "tasks.t.outputs.o.path": output, "tasks.t.resources.gpu_type": gpu_type}
     refused = sorted(field for field, text in braces.items() if "{{" in text)

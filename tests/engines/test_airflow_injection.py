@@ -154,17 +154,40 @@ def alert_is_literal(command: str) -> bool:
     return not errors and all(isinstance(s, str) for s in segments)
 
 
-def refusals(case: PipelineCase) -> set[tuple[str, str]]:
-    """(code, YAML path) of each error the compile must report for the case's texts: what
-    validation refuses, else (the backend runs only on a valid pipeline) what Airflow cannot take."""
+# The documented secret limits (docs/pipeline-syntax.md, E115): a name a Kubernetes Secret and a
+# Prefect block both take, a key a Kubernetes Secret can hold.
+PORTABLE_SECRET_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+PORTABLE_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+secret_names = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+secret_keys = st.from_regex(r"[-._a-zA-Z0-9]{1,20}", fullmatch=True)
+
+
+def validation_refusals(case: PipelineCase) -> set[tuple[str, str]]:
+    """(code, YAML path) of what validation refuses among the texts every backend test draws."""
     refused = set()
     if case.artifact is not None and path_is_refused(case.artifact[0]):
         refused.add(("E218", f"artifacts.{ARTIFACT}.path"))
     for task in case.tasks:
         if task.output_path is not None and path_is_refused(task.output_path):
             refused.add(("E218", f"tasks.{task.task_id}.outputs.o.path"))
+        if task.secret is not None:
+            name, key = task.secret
+            where = f"tasks.{task.task_id}.secrets.{SECRET_ENV}"
+            if not (PORTABLE_SECRET_NAME.fullmatch(name) and len(name) <= 253):
+                refused.add(("E115", f"{where}.name"))
+            if not (PORTABLE_SECRET_KEY.fullmatch(key) and len(key) <= 253):
+                refused.add(("E115", f"{where}.key"))
     if case.alert is not None and not alert_is_literal(case.alert):
         refused.add(("E107", "alerts[0].command"))
+    if case.trigger_uri is not None and not case.trigger_uri.strip():
+        refused.add(("E109", "triggers[0].uri"))
+    return refused
+
+
+def refusals(case: PipelineCase) -> set[tuple[str, str]]:
+    """(code, YAML path) of each error the compile must report for the case's texts: what
+    validation refuses, else (the backend runs only on a valid pipeline) what Airflow cannot take."""
+    refused = validation_refusals(case)
     if refused or not ids_are_valid(case):
         return refused
     if case.trigger_uri is not None and asset_uri_is_refused(case.trigger_uri):
@@ -368,7 +391,7 @@ def task_cases(draw, task_id: str) -> TaskCase:
     if draw(st.integers(0, 3)) == 0:  # a branch decides whether it runs
         task.when_literal = draw(st.sampled_from([None, "p0"]) | plain_texts)
     if kind not in ("bash", "foreach") and draw(st.booleans()):  # a BashOperator never sees a secret
-        task.secret = (draw(plain_texts), draw(plain_texts))
+        task.secret = (draw(secret_names | plain_texts), draw(secret_keys | plain_texts))
     if kind in ("bash", "bash_out", "foreach"):
         task.command = draw(command_texts())
         if kind == "bash_out":
@@ -483,10 +506,10 @@ def _every_field(nasty: str, defaults: dict[str, Any]) -> PipelineCase:
     jinja = "{{ x }} {% raw %} {# c #} '\" \\"
     tasks = [
         TaskCase("out", "bash_out", command="echo x > ${{ outputs.o }}", output_path=f"out/{jinja}.txt",
-                 secret=(jinja, jinja + ".sh"), pool=jinja, when_literal=defaults["p0"]),
+                 secret=("creds-1", "token.sh"), pool=jinja, when_literal=defaults["p0"]),
         TaskCase("skipped", "bash", command="echo", when_literal="a${{ params.p0 }}b'\r\n \\", pool="{{"),
         TaskCase("each", "foreach", command="echo ${{ item }}", items=[jinja, "{", "a.sh", "\r\n"]),
-        TaskCase("pod", "container", command="echo", args=[], image=f"alpine:{jinja}.sh", secret=("{{", "}}")),
+        TaskCase("pod", "container", command="echo", args=[], image=f"alpine:{jinja}.sh", secret=("pod-creds", "key_1")),
         TaskCase("uses_artifact", "bash", command="cat ${{ artifacts.a }}", consumes=[ARTIFACT]),
     ]
     return PipelineCase("inj_fields", nasty, dict(defaults), {"p0": nasty, "p1": jinja, "n": "{%"}, tasks,

@@ -53,11 +53,12 @@ from test_airflow_injection import (
     _escape_stray_placeholders,
     _every_field,
     _with_output,
-    alert_is_literal,
     command_texts,
     expected,
     ids_are_valid,
-    path_is_refused,
+    secret_keys,
+    secret_names,
+    validation_refusals,
     pipeline_data,
     plain_texts,
     task_ids,
@@ -124,7 +125,7 @@ def prefect_task_cases(draw, task_id: str) -> TaskCase:
     if draw(st.integers(0, 3)) == 0:  # the flow decides whether it runs
         task.when_literal = draw(st.sampled_from([None, "p0"]) | plain_texts)
     if draw(st.booleans()):
-        task.secret = (draw(plain_texts), draw(plain_texts))
+        task.secret = (draw(secret_names | plain_texts), draw(secret_keys | plain_texts))
     if kind in ("bash", "bash_out", "foreach"):
         task.command = draw(command_texts())
         if kind == "bash_out":
@@ -182,14 +183,7 @@ def prefect_refusals(case: PipelineCase) -> set[tuple[str, str]]:
     """(code, YAML path) of each error the compile must report: what validation refuses, else
     what Prefect cannot take (a trigger resource `prefect deploy` would template or match as a
     wildcard)."""
-    refused = set()
-    if case.artifact is not None and path_is_refused(case.artifact[0]):
-        refused.add(("E218", f"artifacts.{ARTIFACT}.path"))
-    for task in case.tasks:
-        if task.output_path is not None and path_is_refused(task.output_path):
-            refused.add(("E218", f"tasks.{task.task_id}.outputs.o.path"))
-    if case.alert is not None and not alert_is_literal(case.alert):
-        refused.add(("E107", "alerts[0].command"))
+    refused = validation_refusals(case)
     if refused or not ids_are_valid(case):
         return refused
     uri = case.trigger_uri

@@ -623,3 +623,24 @@ def test_ids_argo_names_give_back_need_no_annotation(cli, tmp_path: Path) -> Non
     out = tmp_path / "out"
     assert cli("compile", "examples/fan_out.yaml", "-t", "argo", "-o", str(out), "-q").exit_code == 0
     assert "dagshift.dev/task-ids" not in (out / "workflow.yaml").read_text()
+
+
+def test_a_secret_no_target_can_look_up_is_a_loss_at_its_line(tmp_path: Path) -> None:
+    """Kubernetes takes `creds.prod`; a Prefect block does not (E115): the env var is left out with a
+    loss at its line, and the pipeline stays valid."""
+    templates = """
+    - name: main
+      container:
+        image: alpine
+        command: [sh, -c, echo]
+        env:
+          - name: TOKEN
+            valueFrom: {secretKeyRef: {name: creds.prod, key: token}}
+          - name: OTHER
+            valueFrom: {secretKeyRef: {name: creds, key: token}}
+    """
+    result = only(write(tmp_path, workflow("main", templates)))
+    assert result.data["tasks"]["main"]["secrets"] == {"OTHER": {"name": "creds", "key": "token"}}
+    (loss,) = [d for d in losses(result) if "creds.prod" in d[2]]
+    assert loss[1] == 12 and "not carried" in loss[2], losses(result)  # the env entry
+    assert not [d for d in losses(result) if d[0] == "E603"]

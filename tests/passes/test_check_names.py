@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from compiler.diagnostics import Severity
-from compiler.passes.check_names import ids_are_portable, names_are_identifiers
+from compiler.passes.check_names import ids_are_portable, names_are_identifiers, secrets_are_portable
 from compiler import naming
 from tests.helpers import codes, line_of, only, run_pass
 
@@ -191,3 +193,32 @@ def test_output_names():
     ]
     assert found.items[0].message.startswith("output name 'acc-score' is not an identifier")
     assert found.items[0].loc.line == line_of(text, "acc-score")
+
+
+@pytest.mark.parametrize(
+    "name, key, fields",
+    [
+        ("creds", "token", []),
+        ("a", "A.b-c_1", []),
+        ("s3-credentials", "x" * 253, []),
+        ("My_Creds", "k", ["name"]),
+        ("creds.prod", "k", ["name"]),  # Kubernetes takes the dot, a Prefect block does not
+        ("-creds", "k", ["name"]),
+        ("creds\n", "k", ["name"]),
+        ("c" * 254, "k", ["name"]),
+        ("creds", "a b/c", ["key"]),
+        ("creds", "", ["key"]),
+        ("{{ x }}", "{{", ["name", "key"]),
+    ],
+)
+def test_secret_references_are_portable(name, key, fields):
+    text = f"""
+    name: p
+    defaults:
+      secrets: {{S: {{name: {json.dumps(name)}, key: {json.dumps(key)}}}}}
+    tasks:
+      a: {{command: echo}}
+    """
+    found = run_pass(secrets_are_portable, text)
+    assert [(d.code, d.path[-1]) for d in found] == [("E115", f) for f in fields]
+    assert all("Kubernetes" in d.message or "every target" in d.message for d in found)

@@ -17,6 +17,7 @@ PASS_CASES = {
     "ids_are_portable": ("E110", "name: p\ntasks: {'bad id': {command: echo}}\n"),
     "names_are_identifiers": ("E112", "name: p\nparams: {learning-rate: 1}\ntasks: {a: {command: echo}}\n"),
     "env_names_are_names": ("E113", "name: p\ntasks: {a: {command: echo, env: {1X: y}}}\n"),
+    "secrets_are_portable": ("E115", "name: p\ntasks: {a: {command: echo, secrets: {X: {name: My_Creds, key: k}}}}\n"),
     "text_and_numbers_are_portable": ("E216", '{"name": "p", "tasks": {"a": {"command": "echo \\u0000"}}}\n'),
     "paths_name_files": ("E218", "name: p\nartifacts: {x: /}\ntasks: {a: {produces: [x]}}\n"),
     "task_kind_is_clear": ("E204", "name: p\ntasks: {a: {command: echo, python: 'm:f'}}\n"),
