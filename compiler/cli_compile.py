@@ -59,8 +59,9 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
 
 @click.command("compile")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("-t", "--target", "target", metavar="TARGET[,TARGET...]|all",
-              help="Backends to compile to (see `dagshift targets`). Required with FILES.")
+@click.option("-t", "--target", "targets", metavar="TARGET[,TARGET...]|all", multiple=True,
+              help="Backends to compile to (see `dagshift targets`); repeatable (-t airflow -t argo). Required with "
+                   "FILES.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
               help="Output directory. With several targets (or `all`), each gets a subdirectory named after it. "
                    "Required with FILES.")
@@ -84,7 +85,7 @@ def _check_options(options: dict[str, str], targets: list[str]) -> None:
 @click.option("--diff", "show_diff", is_flag=True, help="With --check: also print a unified diff of each such file.")
 @FORMAT_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the files written.")
-def compile_command(files: tuple[str, ...], target: str | None, outdir: str | None, strict: bool,
+def compile_command(files: tuple[str, ...], targets: tuple[str, ...], outdir: str | None, strict: bool,
                     unsupported: str | None, option_pairs: tuple[str, ...], level: int, select: tuple[str, ...],
                     config_path: str | None, check: bool, show_diff: bool, output_format: str, quiet: bool) -> None:
     """Compile pipeline FILES to one or more orchestrators, or, without FILES, every pipeline the
@@ -109,6 +110,7 @@ def compile_command(files: tuple[str, ...], target: str | None, outdir: str | No
     """
     if show_diff and not check:
         raise click.UsageError("--diff only goes with --check")
+    target = ",".join(targets) or None  # `-t a -t b` is `-t a,b`
     if files:
         if config_path:
             raise click.UsageError("give either FILES (with -t and -o) or --config, not both")
@@ -151,7 +153,7 @@ def _jobs_from_command_line(files, target, outdir, strict: bool, option_pairs, l
             for path in files]
 
 
-_COMMAND_LINE_ONLY = {"target": "-t", "outdir": "-o", "strict": "--strict", "unsupported": "--unsupported",
+_COMMAND_LINE_ONLY = {"targets": "-t", "outdir": "-o", "strict": "--strict", "unsupported": "--unsupported",
                       "option_pairs": "--option", "level": "-O", "select": "--select"}
 
 

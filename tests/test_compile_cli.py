@@ -43,6 +43,15 @@ def test_several_targets_get_a_directory_each(cli, tmp_path: Path) -> None:
     assert (out / "airflow" / "minimal.py").is_file()
 
 
+
+def test_a_repeated_target_option_adds_targets(cli, tmp_path: Path) -> None:
+    """`-t airflow -t prefect,argo` compiles all three (a repeated option never silently keeps only the last)."""
+    out = tmp_path / "build"
+    result = cli("compile", "examples/minimal.yaml", "-t", "airflow", "-t", "prefect,argo", "-o", str(out), "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["airflow", "argo", "prefect"]
+
+
 def test_an_error_writes_nothing_and_keeps_existing_files(cli, tmp_path: Path) -> None:
     out = tmp_path / "dags"
     out.mkdir()
