@@ -93,7 +93,7 @@ def import_file(path: str | Path, source_format: str | None = None, display: str
     try:
         results = importer.read(path, text, display)
         for result in results:
-            _check(result)
+            _check(result, text)
     except Exception as exc:  # noqa: BLE001 - an importer bug must still end in a diagnostic, not a traceback
         failed.error(f"the {importer.title} importer failed on this file: {type(exc).__name__}: {exc}", code="E603",
                      help="this is a dagshift importer bug: please report it with the file")
@@ -101,8 +101,11 @@ def import_file(path: str | Path, source_format: str | None = None, display: str
     return results
 
 
-def _check(result: Imported) -> None:
-    """The imported pipeline must be valid dagshift syntax; if not, the importer has a bug."""
+def _check(result: Imported, text: str) -> None:
+    """The imported pipeline must be valid dagshift syntax. A problem in a part the importer read
+    from a place in the file (Reporter.place) is the file's: its parts do not agree (a task reads a
+    param the file does not declare, the edges make a cycle) or say what no pipeline can hold; an
+    E602 at that line. A problem anywhere else is an importer bug."""
     if result.diagnostics.has_errors:
         result.data = None
     if result.data is None:
@@ -110,12 +113,27 @@ def _check(result: Imported) -> None:
     from ..api import check_text
 
     loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
+    in_file = Reporter(result.file, text)
     for diagnostic in loaded.diagnostics.errors:
+        line = _place_of(result.places, diagnostic.path)
+        if line is not None:
+            in_file.error(f"the pipeline read from the file is not valid: {diagnostic.code} {diagnostic.message}",
+                          line, help=diagnostic.help)
+            continue
         result.diagnostics.add(Diagnostic(
             "E603", Severity.ERROR, f"the imported pipeline is not valid: {diagnostic.code} {diagnostic.message} "
             f"(at {diagnostic.loc})", None, (), "this is a dagshift importer bug: please report it with the file"))
+    result.diagnostics.extend(in_file.diagnostics)
     if result.diagnostics.has_errors:
         result.data = None
+
+
+def _place_of(places: dict[tuple, int], path: tuple) -> int | None:
+    """The line of the innermost part holding `path` that the importer read from a place in the file."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in places:
+            return places[path[:end]]
+    return None
 
 
 def pipeline_yaml(result: Imported) -> str:

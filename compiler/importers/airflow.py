@@ -57,6 +57,15 @@ _DAG_IGNORED = {"dag_id", "user_defined_filters", "catchup", "start_date", "sche
                 "timetable", "params", "tags", "description", "default_args", "max_active_tasks", "concurrency",
                 "max_active_runs", "dagrun_timeout", "on_failure_callback", "on_success_callback", "doc_md"}
 _DAG_CALLBACKS = ("on_failure_callback", "on_success_callback")
+_SCHEDULE_ARGUMENTS = ("schedule", "schedule_interval", "timetable")
+# The DAG arguments each pipeline setting is read from (import_file reports a setting that does
+# not validate at the first of them the DAG has).
+_DAG_ARGUMENTS = {("description",): ("description", "doc_md"), ("owner",): ("default_args",),
+                  ("schedule",): _SCHEDULE_ARGUMENTS, ("schedule", "catchup"): ("catchup",),
+                  ("schedule", "start_date"): ("start_date", "default_args"), ("triggers",): _SCHEDULE_ARGUMENTS,
+                  ("tags",): ("tags",), ("max_active_tasks",): ("max_active_tasks", "concurrency"),
+                  ("max_active_runs",): ("max_active_runs",), ("timeout",): ("dagrun_timeout",),
+                  ("alerts",): _DAG_CALLBACKS}
 
 
 class AirflowImporter(Importer):
@@ -136,7 +145,7 @@ class _File:
         for message, line in found.losses:
             reporter.loss(message, line)
         data = _DagReader(self, found, reporter).read()
-        return Imported(self.display, data, reporter.diagnostics, origin)
+        return Imported(self.display, data, reporter.diagnostics, origin, places=reporter.places)
 
 
 class _DagReader:
@@ -153,6 +162,9 @@ class _DagReader:
         self.dropped: set[str] = set()  # dagshift helper tasks, read into the tasks they serve
         # Return values passed between hand-written TaskFlow tasks (dagshift's output names its own).
         self.results = Results() if file.generated else read_results(found)
+
+    def _place(self, path: tuple, node: Any) -> None:
+        self.reporter.place(path, getattr(node, "lineno", None))
 
     def _loss(self, message: str, node: Any, approximate: bool = False) -> None:
         line = getattr(node, "lineno", None)
@@ -177,7 +189,18 @@ class _DagReader:
         self.data["tasks"] = tasks
         self._edges(tasks)
         self._artifacts_for_assets(tasks)
+        self._place_dag_settings()
         return self.data
+
+    def _place_dag_settings(self) -> None:
+        """The DAG's own settings were read from its arguments (tasks, params and artifacts are
+        placed one by one, where each is read)."""
+        self._place(("name",), self.found.node)
+        self._place(("workdir",), self.file.constants.get("WORKDIR"))
+        for path, names in _DAG_ARGUMENTS.items():
+            arguments = [self.kwargs[name] for name in names if name in self.kwargs]
+            if path[0] in self.data and arguments:
+                self._place(path, arguments[0])
 
     def _name(self) -> None:
         from ..naming import id_problem, suggest_id
@@ -367,6 +390,7 @@ class _DagReader:
         params = {}
         for name, item in value.items():
             params[str(name)] = param(self.ctx, str(name), item, node)
+            self._place(("params", str(name)), _entry(node, name))
         if params:
             self.data["params"] = params
 
@@ -419,6 +443,7 @@ class _DagReader:
                            "flattened; dagshift ids have letters, digits, '-' and '_')", found.node,
                            approximate="." in task_id)
             tasks[self.ids[task_id]] = self._task(found)
+            self._place(("tasks", self.ids[task_id]), found.node)
         for task_id, found in found_tasks.items():
             if task_id.endswith("__branch") and task_id in self.dropped:
                 self._condition(found, tasks)
@@ -686,6 +711,8 @@ class _DagReader:
         names = [a.kwargs.get("name") for a in _asset_list(value)]
         if names and all(isinstance(n, str) for n in names):
             task["produces"] = names
+            for name in names:
+                self._place(("artifacts", name), node)
             self.outlets = {**getattr(self, "outlets", {}), **{a.kwargs["name"]: a.kwargs.get("uri")
                                                                 for a in _asset_list(value)}}
         else:
@@ -741,6 +768,8 @@ class _DagReader:
             uri = trigger.pop("_uri", None)
             if trigger.get("artifact"):
                 artifacts.setdefault(trigger["artifact"], uri)
+                self._place(("artifacts", trigger["artifact"]),
+                            next((self.kwargs[k] for k in _SCHEDULE_ARGUMENTS if k in self.kwargs), None))
         if artifacts:
             self.data["artifacts"] = {name: uri for name, uri in artifacts.items() if isinstance(uri, str)}
 
@@ -782,6 +811,15 @@ def _asset_list(value: Any) -> list[CallValue]:
     if isinstance(value, (list, tuple)):
         return [v for item in value for v in _asset_list(item)]
     return []
+
+
+def _entry(node: ast.expr, key: Any) -> ast.expr:
+    """The value of `key` in a dict literal (the literal itself when it is not one)."""
+    if isinstance(node, ast.Dict):
+        for key_node, value in zip(node.keys, node.values):
+            if isinstance(key_node, ast.Constant) and key_node.value == key:
+                return value
+    return node
 
 
 def _portable_id(task_id: str) -> str:

@@ -85,7 +85,7 @@ def import_executed(path: Path, python: str, display: str | None = None) -> list
     rendered = [render_dag(dag) for dag in dags]
     results = [read_rendered(item, path, text, display, len(rendered) > 1) for item in rendered]
     for result in results:
-        _check(result)  # validated like every import (E603 would be a dagshift bug)
+        _check(result, text)  # validated like every import (E603 would be a dagshift bug)
     return results
 
 
@@ -340,6 +340,8 @@ def read_rendered(rendered: Rendered, path: Path, text: str, display: str, sever
     result = results[0]
     result.origin = f"dag {rendered.dag_id}" if several else ""
     result.diagnostics = _moved(result.diagnostics, rendered, display, text)
+    moved = {part: _real_line(rendered, line) for part, line in result.places.items()}
+    result.places = {part: line for part, line in moved.items() if line}
     reporter = Reporter(display, text)
     for message, line in rendered.notes:
         reporter.loss(message, line)
@@ -347,13 +349,16 @@ def read_rendered(rendered: Rendered, path: Path, text: str, display: str, sever
     return result
 
 
+def _real_line(rendered: Rendered, line: int) -> int | None:
+    """The line of the real file a line of the rendered one comes from."""
+    return rendered.origin[line - 1] if 0 < line <= len(rendered.origin) else None
+
+
 def _moved(diagnostics: Diagnostics, rendered: Rendered, display: str, text: str) -> Diagnostics:
     lines = text.splitlines()
     moved = Diagnostics()
     for diagnostic in diagnostics.items:
-        line = None
-        if diagnostic.loc is not None and 0 < diagnostic.loc.line <= len(rendered.origin):
-            line = rendered.origin[diagnostic.loc.line - 1]
+        line = _real_line(rendered, diagnostic.loc.line) if diagnostic.loc is not None else None
         loc = SourceLoc(display, line, 1) if line else None
         source = lines[line - 1] if line and line <= len(lines) else None
         moved.add(replace(diagnostic, loc=loc, source_line=source, span=1))

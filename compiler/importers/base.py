@@ -9,8 +9,11 @@ dropped silently. A file that cannot be imported at all gets an E6xx error inste
 
 Codes:
   E601  the file cannot be imported (syntax error, not this format, nothing to import)
-  E602  a construct stops the import (the pipeline would run something else)
-  E603  the imported pipeline does not validate (an importer bug: please report it)
+  E602  a construct stops the import (the pipeline would run something else), or the parts of the
+        file do not agree (a task reads a param the file does not declare): reported at the line
+        of the part the pipeline's validation rejects (Reporter.place)
+  E603  the importer failed, or built a pipeline that does not validate in a part it read from no
+        place in the file (an importer bug: please report it)
   W601  a construct is not carried over (a loss)
   W602  a construct is carried over approximately (a loss: read the message)
 """
@@ -43,6 +46,7 @@ class Imported:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     origin: str = ""  # which part of the file: "document 2", "dag etl"...
     holds_pipeline: bool = True  # False for a file of the format that describes no pipeline at all
+    places: dict[tuple, int] = field(default_factory=dict)  # Reporter.places: where each part of `data` was read
 
     @property
     def grade(self) -> Grade:
@@ -64,6 +68,15 @@ class Reporter:
         self.file = file
         self.lines = text.splitlines()
         self.diagnostics = Diagnostics()
+        # A path into the pipeline data ("tasks", "train") -> the line of the file it was read from.
+        # A task reading a param the file does not declare is valid where it is read, invalid in the
+        # pipeline: import_file validates the whole and reports each problem at its part's line.
+        self.places: dict[tuple, int] = {}
+
+    def place(self, path: tuple, line: int | None) -> None:
+        """Where the part of the pipeline at `path` was read (the first place, if read twice)."""
+        if line:
+            self.places.setdefault(path, line)
 
     def _add(self, code: str, severity: Severity, message: str, line: int | None, col: int | None,
              help: str | None) -> None:

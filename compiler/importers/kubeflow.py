@@ -136,7 +136,7 @@ class KubeflowImporter(Importer):
             fields, schedule_report = read_recurring_run(schedule_file, str(Path(display).parent / schedule_file.name))
             data.update(fields)
             report.diagnostics.extend(schedule_report.diagnostics.sorted())
-        return [Imported(display, data, report.diagnostics)]
+        return [Imported(display, data, report.diagnostics, places=report.places)]
 
 
 IMPORTER = KubeflowImporter()
@@ -153,6 +153,7 @@ class _SpecReader:
         self.platform = (kubernetes.get("deploymentSpec") or {}).get("executors") or {}
         self.platform_lines = (raw.get("deploymentSpec") or {}).get("executors") or {}  # with ruamel's lines
         self.pipeline_config = kubernetes.get("pipelineConfig") or {}
+        self.pipeline_config_lines = raw.get("pipelineConfig")
         self.dagshift = any(dagshift_form([str(c) for c in (e.get("container") or {}).get("command") or []])
                             for e in self.executors.values()) \
             or any(k.startswith("comp-dagshift-") for k in self.components) or self._prefixed_names() \
@@ -179,6 +180,7 @@ class _SpecReader:
         data: dict[str, Any] = {"name": portable_name(name, self.report, line_of(info))}
         if info.get("description"):
             data["description"] = str(info["description"])
+            self.report.place(("description",), line_of(info, "description"))
         root = self.spec.get("root") or {}
         self.params = self._params(root)
         if self.params:
@@ -190,13 +192,15 @@ class _SpecReader:
                 self.tasks[task_id]["alerts"] = alerts
         self._resolve_after()
         if len(self.workdirs) == 1:
-            data["workdir"] = next(iter(self.workdirs))
+            data["workdir"], line = next(iter(self.workdirs.items()))
+            self.report.place(("workdir",), line)
         for workdir, line in list(self.workdirs.items())[1:]:
             self.report.loss(f"tasks change into different directories; the pipeline's workdir is the first one, "
                              f"not {workdir!r}", line, approximate=True)
         deadline = self.pipeline_config.get("activeDeadlineSeconds")
         if deadline:
             data["timeout"] = int(deadline)
+            self.report.place(("timeout",), line_of(self.pipeline_config_lines, "activeDeadlineSeconds"))
         for key in self.pipeline_config:
             if key != "activeDeadlineSeconds":
                 self.report.loss(f"the platform's pipelineConfig {key} has no pipeline equivalent: not carried")
@@ -314,6 +318,7 @@ class _SpecReader:
                 self.report.loss(f"parameter {name!r} is not an identifier: not carried", line_of(definitions, name))
                 continue
             params[str(name)] = param
+            self.report.place(("params", str(name)), line_of(definitions, name))
         for name in (root.get("inputDefinitions") or {}).get("artifacts") or {}:
             self.report.loss(f"pipeline input artifact {name!r} has no pipeline equivalent: not carried",
                              line_of((root.get("inputDefinitions") or {}).get("artifacts"), name))
@@ -364,6 +369,7 @@ class _SpecReader:
                              approximate=True)
             uri = name
         self.artifacts[name] = {"path": str(uri), "kind": _KINDS.get(title, "file"), "external": True}
+        self.report.place(("artifacts", name), line)
         if importer.get("metadata"):
             self.report.loss(f"importer {name!r}: the artifact's metadata is not carried", line)
         if importer.get("reimport"):
@@ -394,6 +400,7 @@ class _SpecReader:
             self.workdirs.setdefault(workdir, line)
         if target == "pipeline":
             self.alerts = alerts
+            self.report.place(("alerts",), line)
         else:
             self.task_alerts.setdefault(target, alerts)  # copies in each else branch: one task
 
@@ -560,6 +567,7 @@ class _SpecReader:
             return name
         self.kfp_names[key] = name
         self.occurrences[name] = [scope.in_else]
+        self.report.place(("tasks", name), line)
         result: dict[str, Any] = {}
         executor_label = str(component.get("executorLabel"))
         executor = self.executors.get(executor_label) or {}
@@ -604,9 +612,9 @@ class _SpecReader:
             if key != "Output" or single is not None:
                 result.setdefault("outputs", {})[single or _strip(str(key), self.dagshift)] = kind
         for key, definition in (outputs.get("artifacts") or {}).items():
-            self._artifact(str(key), definition, result, "produces")
+            self._artifact(str(key), definition, result, "produces", line)
         for key, definition in ((component.get("inputDefinitions") or {}).get("artifacts") or {}).items():
-            self._artifact(str(key), definition, result, "consumes", inputs)
+            self._artifact(str(key), definition, result, "consumes", line, inputs)
         image = str(container.get("image") or "")
         try:
             decoded = decode(command, args)
@@ -648,7 +656,7 @@ class _SpecReader:
         if container.get("resources"):
             self._resources(result, plain(container["resources"]))
 
-    def _artifact(self, key: str, definition: Any, result: dict[str, Any], role: str,
+    def _artifact(self, key: str, definition: Any, result: dict[str, Any], role: str, line: int | None,
                   inputs: _Inputs | None = None) -> None:
         name = _strip(key, self.dagshift)
         if inputs is not None:
@@ -665,6 +673,7 @@ class _SpecReader:
                     name = _strip(found.group(1), self.dagshift)
         title = str(((definition.get("artifactType") or {}).get("schemaTitle")) or "system.Artifact")
         self.artifacts.setdefault(name, {"path": name, "kind": _KINDS.get(title, "file")})
+        self.report.place(("artifacts", name), line)
         result.setdefault(role, [])
         if name not in result[role]:
             result[role].append(name)

@@ -104,7 +104,7 @@ class PrefectImporter(Importer):
                 flow_report.error(f"flow '{function.name}' runs no task dagshift can read", function.lineno,
                                   code="E601")
             origin = f"flow {function.name}" if len(flows) > 1 else ""
-            results.append(Imported(display, data, flow_report.diagnostics, origin))
+            results.append(Imported(display, data, flow_report.diagnostics, origin, places=flow_report.places))
         return results
 
 
@@ -177,6 +177,8 @@ class FlowReader:
         else:
             HandWrittenBody(self).read()
         self.data["tasks"] = self.tasks
+        for key in ("name", "description"):  # from the function itself when no @flow option names them
+            self.report.place((key,), self.f.lineno)
         DeploymentReader(self).read()
         return {k: v for k, v in self.data.items() if v not in ({}, [], None) or k == "tasks"}
 

@@ -120,6 +120,7 @@ class GeneratedBody:
         if after:
             task["after"] = after
         self.flow.tasks[task_id] = task
+        self.flow.report.place(("tasks", task_id), call.lineno)
         self.position.setdefault(task_id, len(self.position))
         if variable:
             self.values[variable] = ("task", task_id)

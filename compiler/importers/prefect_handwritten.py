@@ -144,6 +144,7 @@ class HandWrittenBody:
         if allowed:
             self._allow_failure(task_id, task, node, allowed)
         self.flow.tasks[task_id] = task
+        self.flow.report.place(("tasks", task_id), node.lineno)
         if target:
             self.futures[target] = task_id
             if how == "call":

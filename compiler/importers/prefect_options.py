@@ -13,6 +13,10 @@ from .prefect_values import call_name, decorator_kwargs, decorator_name, literal
 if TYPE_CHECKING:
     from .prefect import FlowReader
 
+HOOKS = ("on_failure", "on_completion", "on_crashed", "on_cancellation", "on_running")
+# The pipeline setting each @flow option is read into.
+_FLOW_SETTINGS = {"name": "name", "description": "description", "timeout_seconds": "timeout",
+                  "task_runner": "max_active_tasks", **dict.fromkeys(HOOKS, "alerts")}
 # Keyword arguments that change nothing a pipeline describes (logging, result storage, UI).
 HARMLESS = {"log_prints", "persist_result", "result_storage", "result_serializer", "validate_parameters",
             "flow_run_name", "task_run_name", "version", "refresh_cache", "cache_result_in_memory",
@@ -30,13 +34,15 @@ class Options:
 
     def flow_options(self, options: dict[str, ast.expr]) -> None:
         for key, node in options.items():
+            if key in _FLOW_SETTINGS:
+                self.report.place((_FLOW_SETTINGS[key],), node.lineno)
             if key in ("name", "description") or key in HARMLESS:
                 continue
             if key == "timeout_seconds":
                 self._set_seconds(self.data, "timeout", node)
             elif key == "task_runner":
                 self._task_runner(node)
-            elif key in ("on_failure", "on_completion", "on_crashed", "on_cancellation", "on_running"):
+            elif key in HOOKS:
                 self.data.setdefault("alerts", []).extend(Hooks(self.flow, key, node).alerts())
             elif key in ("retries", "retry_delay_seconds"):
                 self.report.loss(f"flow {key} (the whole flow run retried) has no pipeline equivalent: not carried",
@@ -96,7 +102,7 @@ class Options:
                     self.report.loss("cache_expiration is not a literal duration: not carried", *where)
                 else:
                     task.setdefault("cache", {"enabled": True})["expire"] = expire
-            elif key in ("on_failure", "on_completion", "on_crashed", "on_cancellation", "on_running"):
+            elif key in HOOKS:
                 task.setdefault("alerts", []).extend(Hooks(self.flow, key, node).alerts())
             elif key == "retry_jitter_factor":
                 self.report.loss("retry_jitter_factor has no pipeline equivalent: retries wait exactly",

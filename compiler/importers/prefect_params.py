@@ -26,6 +26,7 @@ class Signature:
         params = {}
         for arg in positional + args.kwonlyargs:
             params[arg.arg] = self._param(arg, defaults.get(arg.arg))
+            self.report.place(("params", arg.arg), arg.lineno)
         for extra in (args.vararg, args.kwarg):
             if extra is not None:
                 self.report.loss(f"*{extra.arg} / **{extra.arg} parameters have no pipeline equivalent: not carried",

@@ -394,3 +394,35 @@ unknown()
         ("W601", 31, (".expand(bash_command=...) maps over the return value of task 'listing', which dagshift maps "
                       "over only when it is a list returned by a TaskFlow python task (annotate it `-> list`)")),
     ]
+
+
+# ----------------------------------------------------------------------------- files whose parts do not agree
+
+
+def errors(imported) -> list[tuple[str, int, str]]:
+    return [(d.code, d.loc.line if d.loc else 0, d.message) for d in imported.diagnostics.errors]
+
+
+def test_parts_of_a_dag_that_do_not_agree_are_errors_at_their_lines(tmp_path: Path) -> None:
+    """Each part reads well on its own; together they make no valid pipeline. The problem is
+    reported at the line the part was read from, not as an importer bug (E603)."""
+    imported = read_text(tmp_path, """\
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("disagree", schedule="@daily",
+         catchup=True,
+         params={"rows": 5,
+                 "class": 1}):
+    count = BashOperator(task_id="count", bash_command="wc -l {{ params.limit }}")
+    a = BashOperator(task_id="a", bash_command="true")
+    b = BashOperator(task_id="b", bash_command="true")
+    a >> b >> a
+""")
+    invalid = "the pipeline read from the file is not valid: "
+    assert imported.data is None and sorted(errors(imported)) == [
+        ("E602", 5, invalid + "E210 catchup needs a start_date to catch up from"),
+        ("E602", 7, invalid + "E112 param name 'class' is a Python keyword"),
+        ("E602", 8, invalid + "E106 task 'count': unknown param 'limit'"),
+        ("E602", 9, invalid + "E101 dependency cycle: a -> b -> a"),
+    ]

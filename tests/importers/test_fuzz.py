@@ -70,20 +70,11 @@ def bounded():
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-# Still open (issue 20): from a mutated file whose parts no longer agree (a task reading a param
-# the file stopped declaring, an output nothing writes, a cycle), the Airflow, Prefect and Kubeflow
-# importers build the pipeline as the file says, and its validation reports it as an E603 "the
-# imported pipeline is not valid" instead of an E6xx at the file's line. The property tests on
-# those formats accept that E603 (never a crash); the Argo and DVC importers, and every
-# hand-written case, are held to no E603 at all.
-MAY_BUILD_INVALID = {"airflow", "prefect", "kubeflow"}
-_INVALID = "the imported pipeline is not valid"
-
-
-def imported_cleanly(name: str, text: str, source_format: str, *, may_build_invalid: bool = False,
-                     **companions: str) -> list:
+def imported_cleanly(name: str, text: str, source_format: str, **companions: str) -> list:
     """Import `text` as the file `name` (with companion files next to it): every result must be
-    diagnostics about the file, never an importer failure (E603)."""
+    diagnostics about the file, never an importer failure (E603). A mutated file whose parts no
+    longer agree (a task reading a param the file stopped declaring, an output nothing writes, a
+    cycle) is reported at the line of the part that does not validate (E602)."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / name
         path.write_text(text, encoding="utf-8")
@@ -92,8 +83,7 @@ def imported_cleanly(name: str, text: str, source_format: str, *, may_build_inva
         with bounded():
             results = import_file(path, source_format)
     for result in results:
-        failures = [f"{d.code} {d.message}" for d in result.diagnostics if d.code == "E603"
-                    and not (may_build_invalid and d.message.startswith(_INVALID))]
+        failures = [f"{d.code} {d.message}" for d in result.diagnostics if d.code == "E603"]
         assert not failures, f"{source_format} importer failed on:\n{text[:3000]}\n{failures}"
     return results
 
@@ -293,8 +283,7 @@ def mutated_python(draw, kind: str) -> tuple[str, str]:
 def test_mutated_yaml_files_end_in_diagnostics(source_format: str, data) -> None:
     name, text = data.draw(mutated_yaml(source_format))
     companions = {"params.yaml": "lr: 0.1\n"} if source_format == "dvc" else {}
-    imported_cleanly("dvc.yaml" if source_format == "dvc" else name, text, source_format,
-                     may_build_invalid=source_format in MAY_BUILD_INVALID, **companions)
+    imported_cleanly("dvc.yaml" if source_format == "dvc" else name, text, source_format, **companions)
 
 
 @pytest.mark.parametrize("source_format", ["airflow", "prefect", "kubeflow"])
@@ -302,7 +291,7 @@ def test_mutated_yaml_files_end_in_diagnostics(source_format: str, data) -> None
 @given(data=st.data())
 def test_mutated_python_files_end_in_diagnostics(source_format: str, data) -> None:
     name, text = data.draw(mutated_python(source_format))
-    imported_cleanly(name, text, source_format, may_build_invalid=True)
+    imported_cleanly(name, text, source_format)
 
 
 @FUZZ

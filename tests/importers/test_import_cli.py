@@ -133,6 +133,32 @@ def test_an_importer_that_crashes_gives_a_diagnostic_not_a_traceback(cli, tmp_pa
     assert "Traceback" not in result.stdout and not (tmp_path / "out.yaml").exists()
 
 
+def test_an_invalid_pipeline_is_the_files_where_the_importer_read_the_part(tmp_path: Path, monkeypatch) -> None:
+    """A problem in a part of the pipeline the importer read from a line of the file is an E602
+    there (the file's parts do not agree); in any other part, an importer bug (E603)."""
+    from compiler import importers
+
+    class Reading(importers.Importer):
+        name, title = "dvc", "DVC"
+
+        def read(self, path, text, display):
+            report = importers.Reporter(display, text)
+            report.place(("tasks", "a"), 2)
+            data = {"name": "p", "params": {"class": 1}, "tasks": {"a": {"command": "echo ${{ params.rows }}"}}}
+            return [importers.Imported(display, data, report.diagnostics, places=report.places)]
+
+    monkeypatch.setattr(importers, "get", lambda name: Reading())
+    source = tmp_path / "dvc.yaml"
+    source.write_text("stages:\n  a: {cmd: echo}\n", encoding="utf-8")
+    (result,) = importers.import_file(source, "dvc")
+    assert result.data is None
+    assert sorted((d.code, d.loc.line if d.loc else None, d.message.split(" (at ")[0])
+                  for d in result.diagnostics) == [
+        ("E602", 2, "the pipeline read from the file is not valid: E106 task 'a': unknown param 'rows'"),
+        ("E603", None, "the imported pipeline is not valid: E112 param name 'class' is a Python keyword"),
+    ]
+
+
 def test_a_directory_walk_skips_tool_directories_and_stops_at_the_limit(cli, tmp_path, monkeypatch) -> None:
     from compiler import cli_import
 

@@ -235,3 +235,27 @@ def test_a_start_time_at_the_zones_offset_is_a_local_start(tmp_path: Path) -> No
     text = DAGSHIFT_RECURRING_RUN.replace('"2025-01-01T00:00:00Z"', '"2025-07-01T06:30:00+01:00"')
     (result,) = import_file(_with_recurring_run(tmp_path, text))
     assert str(result.data["schedule"]["start_date"]) == "2025-07-01 06:30:00+01:00"  # Berlin is +02:00 then
+
+
+# ----------------------------------------------------------------------------- specs whose parts do not agree
+
+
+def _edited(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, str]:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path, text.replace(old, new)
+
+
+def test_an_artifact_no_task_produces_is_an_error_at_the_task_consuming_it(tmp_path: Path) -> None:
+    """count-lines no longer binds its input artifact to the importer's output: it reads an
+    artifact of its own input's name, which nothing produces."""
+    binding = ("        inputs:\n          artifacts:\n            data:\n              taskOutputArtifact:\n"
+               "                outputArtifactKey: artifact\n                producerTask: importer\n")
+    path, text = _edited(tmp_path, "importer.yaml", binding, "")
+    (result,) = import_file(path)
+    consumer = text.splitlines().index("      count-lines:") + 1
+    assert result.data is None and losses(result) == [
+        ("E602", f"importer.yaml:{consumer}", ("the pipeline read from the file is not valid: E103 artifact 'data' "
+                                               "is consumed by 'count-lines' but no task produces it"))]

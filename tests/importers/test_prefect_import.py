@@ -213,3 +213,48 @@ def test_invalid_module_is_reported_at_the_line_of_the_error(tmp_path: Path) -> 
     path.write_text("\n".join(lines), encoding="utf-8")
     result = imported(path)
     assert result.data is None and [(d.loc.line, d.code) for d in result.diagnostics.errors] == [(3003, "E601")]
+
+
+# ----------------------------------------------------------------------------- files whose parts do not agree
+
+
+def errors(result) -> list[tuple[str, int, str]]:
+    return [(d.code, d.loc.line, d.message) for d in result.diagnostics.errors]
+
+
+def test_what_no_pipeline_holds_is_an_error_at_the_line_it_is_read_from(tmp_path: Path) -> None:
+    """A retries beyond the limit, two task names that are one Python name: reported where the
+    task is called, not as an importer bug (E603)."""
+    path = tmp_path / "disagree.py"
+    path.write_text("""\
+from prefect import flow, task
+
+
+@task(retries=1000)
+def fetch():
+    pass
+
+
+@task(name="load-rows")
+def load_a():
+    pass
+
+
+@task(name="load_rows")
+def load_b():
+    pass
+
+
+@flow
+def disagree():
+    fetch()
+    load_a()
+    load_b()
+""", encoding="utf-8")
+    result = imported(path)
+    invalid = "the pipeline read from the file is not valid: "
+    assert result.data is None and errors(result) == [
+        ("E602", 21, invalid + "E013 tasks.fetch.retries must be at most 100, not 1000"),
+        ("E602", 23, invalid + "E111 task ids 'load-rows' and 'load_rows' both become 'load_rows' as a Python "
+                               "identifier"),
+    ]
