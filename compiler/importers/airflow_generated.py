@@ -20,7 +20,7 @@ from typing import Any
 from .. import conditions
 from ..placeholders import Ref
 from .airflow_scan import Found, FoundDag
-from .airflow_values import NotStatic, dotted, escape
+from .airflow_values import NotStatic, dotted, escape, finite
 
 # compiler/backends/airflow_pods.py
 _COLLECT_OUTPUTS_START = 'spec="$1"; shift; mkdir -p /airflow/xcom/dagshift'
@@ -49,13 +49,14 @@ class Values:
     def value(self, node: ast.expr) -> Any:
         """A value as written in `args`: a whole placeholder, a text, or a literal structure."""
         if isinstance(node, ast.Constant):
-            return escape(node.value) if isinstance(node.value, str) else node.value
+            return escape(node.value) if isinstance(node.value, str) else finite(node.value, node)
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self.value(e) for e in node.elts]
         if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
-            return {k.value: self.value(v) for k, v in zip(node.keys, node.values)}  # type: ignore[union-attr]
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-            return -node.operand.value
+            return {finite(k.value, k): self.value(v) for k, v in zip(node.keys, node.values)}  # type: ignore[union-attr]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+                and type(node.operand.value) in (int, float):
+            return -finite(node.operand.value, node)
         if isinstance(node, ast.JoinedStr):
             return self.text(node)
         return self.placeholder(node)
@@ -351,9 +352,12 @@ def pod_outputs(argv: list[Any] | None) -> dict[str, Any]:
     if not _collects_outputs(argv):
         script = argv[2] if argv[:2] == ["python3", "-c"] and len(argv) >= 3 else None
         return _script_outputs(script) if isinstance(script, str) else {}
-    spec = json.loads(argv[4])
-    return {name: kind if path == f"/airflow/xcom/dagshift/{name}" else {"type": kind, "path": path}
-            for name, (kind, path) in spec.items()}
+    try:
+        spec = json.loads(argv[4])
+        return {name: kind if path == f"/airflow/xcom/dagshift/{name}" else {"type": kind, "path": path}
+                for name, (kind, path) in spec.items()}
+    except (TypeError, ValueError, AttributeError):  # an edited spec: not {name: [kind, path]} as dagshift writes it
+        return {}
 
 
 def _unpath(text: str, paths: dict[str, str]) -> str:

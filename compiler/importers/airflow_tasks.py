@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +189,7 @@ def pod_override_resources(ctx: Context, node: ast.AST) -> dict[str, Any] | None
         return None
     if isinstance(config, dict) and set(config) != {"pod_override"}:
         ctx.loss("executor_config keys other than pod_override are not carried over", node)
-    return resources(found)
+    return resources(ctx, found, node)
 
 
 def _find_call(value: Any, name: str) -> CallValue | None:
@@ -207,22 +208,31 @@ def _find_call(value: Any, name: str) -> CallValue | None:
     return None
 
 
-def resources(requirements: CallValue) -> dict[str, Any]:
-    requests = requirements.kwargs.get("requests") or {}
-    limits = requirements.kwargs.get("limits") or {}
+def resources(ctx: Context, requirements: CallValue, node: ast.AST) -> dict[str, Any]:
+    requests, limits = (_mapping(requirements.kwargs.get(key)) for key in ("requests", "limits"))
     out: dict[str, Any] = {}
-    cpu = requests.get("cpu", limits.get("cpu"))
-    memory = requests.get("memory", limits.get("memory"))
-    if cpu is not None:
-        out["cpu"] = cpu
-    if memory is not None:
-        out["memory"] = memory
+    for key in ("cpu", "memory"):
+        quantity = requests.get(key, limits.get(key))
+        if isinstance(quantity, (str, int, float)) and not isinstance(quantity, bool):
+            out[key] = quantity
+        elif quantity is not None:
+            ctx.loss(f"the {key} resource is not a quantity (text or a number); it is left out", node)
     for key, value in limits.items():
-        if key not in ("cpu", "memory"):
-            out["gpu"] = int(value)
-            if key != "nvidia.com/gpu":
-                out["gpu_type"] = key
+        if key in ("cpu", "memory"):
+            continue
+        count = value if isinstance(value, int) and not isinstance(value, bool) else \
+            int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+        if count is None:
+            ctx.loss(f"the {key} limit is not a whole number of devices; it is left out", node)
+            continue
+        out["gpu"] = count
+        if key != "nvidia.com/gpu":
+            out["gpu_type"] = str(key)
     return out
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -403,12 +413,14 @@ def container(found: Found, kwargs: dict[str, ast.expr], ctx: Context, task: dic
             task["env"] = {str(k): str(v) for k, v in env.items()}
         elif env is not None:
             ctx.loss(f"{env_key} is not a mapping (V1EnvVar list); it is left out", kwargs[env_key])
-    if "secrets" in kwargs:
-        task["secrets"] = _pod_secrets(ctx, kwargs["secrets"])
+    secrets = _pod_secrets(ctx, kwargs["secrets"]) if "secrets" in kwargs else None
+    if secrets:
+        task["secrets"] = secrets
     if "container_resources" in kwargs:
         value = static(ctx, kwargs["container_resources"], "container_resources")
-        if isinstance(value, CallValue):
-            task["resources"] = resources(value)
+        found = resources(ctx, value, kwargs["container_resources"]) if isinstance(value, CallValue) else None
+        if found:
+            task["resources"] = found
     if docker:
         _docker_resources(kwargs, ctx, task)
 
@@ -432,8 +444,9 @@ def _pod_secrets(ctx: Context, node: ast.AST) -> dict[str, Any]:
     value = static(ctx, node, "secrets")
     secrets: dict[str, Any] = {}
     for item in value if isinstance(value, list) else []:
-        if isinstance(item, CallValue) and len(item.args) == 4 and item.args[0] == "env":
-            env_name, name, key = (str(arg) for arg in item.args[1:])
+        if isinstance(item, CallValue) and len(item.args) == 4 and item.args[0] == "env" \
+                and all(isinstance(part, str) for part in item.args):
+            env_name, name, key = item.args[1:]
             if is_portable_secret(name, key):
                 secrets[env_name] = {"name": name, "key": key}
             else:
@@ -447,7 +460,7 @@ def _docker_resources(kwargs: dict[str, ast.expr], ctx: Context, task: dict[str,
     out: dict[str, Any] = {}
     if "cpus" in kwargs:
         cpus = static(ctx, kwargs["cpus"], "cpus")
-        if isinstance(cpus, (int, float)):
+        if isinstance(cpus, (int, float)) and not isinstance(cpus, bool) and math.isfinite(cpus * 1000):
             out["cpu"] = f"{round(cpus * 1000)}m"
     if "mem_limit" in kwargs:
         memory = static(ctx, kwargs["mem_limit"], "mem_limit")

@@ -59,7 +59,7 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
-def _finite(value: Any, node: ast.AST) -> Any:
+def finite(value: Any, node: ast.AST) -> Any:
     """A constant a pipeline can hold: `1e309` (infinity), NaN, bytes, complex numbers and `...`
     are not static values."""
     if isinstance(value, float) and not math.isfinite(value) or isinstance(value, (bytes, complex)) \
@@ -77,15 +77,13 @@ class Evaluator:
 
     def value(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
-            return _finite(node.value, node)
+            return finite(node.value, node)
         if isinstance(node, ast.Tuple):
             return tuple(self.value(e) for e in node.elts)
         if isinstance(node, (ast.List, ast.Set)):
             return [self.value(e) for e in node.elts]
         if isinstance(node, ast.Dict):
-            if any(k is None for k in node.keys):
-                return self._dict_with_spread(node)
-            return {self.value(k): self.value(v) for k, v in zip(node.keys, node.values)}
+            return self._dict(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.value(node.operand)
             if isinstance(operand, (int, float)):
@@ -102,17 +100,17 @@ class Evaluator:
             return self._call(node)
         raise NotStatic(node)
 
-    def _dict_with_spread(self, node: ast.Dict) -> dict:
-        merged: dict = {}
+    def _dict(self, node: ast.Dict) -> dict:
+        pairs: list[tuple[Any, Any]] = []
         for key, value in zip(node.keys, node.values):
-            if key is None:
+            if key is None:  # {**spread}
                 spread = self.value(value)
                 if not isinstance(spread, dict):
                     raise NotStatic(value)
-                merged.update(spread)
+                pairs += spread.items()
             else:
-                merged[self.value(key)] = self.value(value)
-        return merged
+                pairs.append((self.value(key), self.value(value)))
+        return _built(node, dict, pairs)
 
     def _binop(self, node: ast.BinOp) -> Any:
         left, right = self.value(node.left), self.value(node.right)
@@ -121,7 +119,7 @@ class Evaluator:
         if isinstance(node.op, ast.Add) and isinstance(left, Seconds) and isinstance(right, Seconds):
             return Seconds(left.value + right.value)
         if isinstance(node.op, ast.Mult) and isinstance(left, (int, float)) and isinstance(right, (int, float)):
-            return _finite(left * right, node)
+            return finite(left * right, node)
         if isinstance(node.op, ast.BitOr) and isinstance(left, dict) and isinstance(right, dict):
             return {**left, **right}
         if isinstance(node.op, ast.BitOr) and all(isinstance(v, (CallValue, list)) for v in (left, right)):
@@ -151,12 +149,21 @@ class Evaluator:
         if last == "datetime" and (func.startswith(("pendulum", "datetime")) or func == "datetime"):
             return _datetime(node, args, kwargs)
         if last in ("date",) and len(args) == 3:
-            return date(*args)
+            return _built(node, date, *args)
         if func in ("dict",) and not args:
             return kwargs
         if func in ("list", "tuple") and len(args) == 1:
-            return list(args[0])
+            return _built(node, list, args[0])
         return CallValue(func, args, kwargs)
+
+
+def _built(node: ast.AST, build: Any, *args: Any) -> Any:
+    """What Python builds from the file's values; not static where building raises when the file
+    runs (an unhashable dict key, month 13, `list(5)`)."""
+    try:
+        return build(*args)
+    except (TypeError, ValueError, OverflowError):
+        raise NotStatic(node) from None
 
 
 def _listed(value: Any) -> list:
@@ -191,9 +198,7 @@ def _datetime(node: ast.AST, args: tuple, kwargs: dict) -> When:
         timezone = tz.args[0]
     elif isinstance(tz, Named) and tz.dotted.endswith("UTC"):
         timezone = "UTC"
-    if len(parts) == 3:
-        return When(date(*parts), timezone)
-    return When(datetime(*parts), timezone)
+    return When(_built(node, date if len(parts) == 3 else datetime, *parts), timezone)
 
 
 # ----------------------------------------------------------------------------- text

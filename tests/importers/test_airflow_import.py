@@ -10,6 +10,7 @@ from compiler.api import check_text
 from compiler.graph import build_graph
 from compiler.importers import Grade, import_file, pipeline_yaml
 
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "airflow"
 _ARTIFACT = re.compile(r"\$\{\{\s*artifacts\.(\w+)\s*\}\}")
 
@@ -426,3 +427,55 @@ with DAG("disagree", schedule="@daily",
         ("E602", 8, invalid + "E106 task 'count': unknown param 'limit'"),
         ("E602", 9, invalid + "E101 dependency cycle: a -> b -> a"),
     ]
+
+
+def test_values_python_refuses_to_build_are_computed_when_the_file_runs(tmp_path: Path) -> None:
+    imported = read_text(tmp_path, """\
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("refused", schedule="@daily", start_date=datetime(2024, 13, 1), params={[1]: 2}):
+    BashOperator(task_id="a", bash_command="true")
+""")
+    assert imported.data is not None and "params" not in imported.data, errors(imported)
+    assert losses(imported) == [  # Python raises on month 13 and on a list as a key, as the file runs
+        ("W601", 5, "start_date is computed when the file runs (`datetime(2024, 13, 1)`)"),
+        ("W601", 5, "params `{[1]: 2}` is computed when the file runs"),
+    ]
+
+
+def test_pod_secrets_and_resources_that_are_not_text_or_numbers_are_losses(tmp_path: Path) -> None:
+    imported = read_text(tmp_path, """\
+from airflow.sdk import DAG
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.secret import Secret
+from kubernetes.client import models as k8s
+
+with DAG("pods", schedule=None):
+    KubernetesPodOperator(task_id="train", image="img", cmds=["train"],
+                          secrets=[Secret("env", "TOKEN", ("a", "b"), "key")],
+                          container_resources=k8s.V1ResourceRequirements(
+                              requests=["cpu"], limits={"memory": ("1Gi",), "nvidia.com/gpu": "many"}))
+""")
+    assert imported.data["tasks"]["train"] == {"image": "img", "command": ["train"]}
+    assert losses(imported) == [
+        ("W601", 8, "a pod secret that is not an environment variable (Secret('env', ...)) is left out"),
+        ("W601", 9, "the memory resource is not a quantity (text or a number)"),
+        ("W601", 9, "the nvidia.com/gpu limit is not a whole number of devices"),
+    ]
+
+
+def test_an_edited_task_of_dagshift_output_whose_output_another_reads_is_an_error_there(tmp_path: Path) -> None:
+    """A literal dagshift never writes (bytes) in a task's code: the task cannot be read back (a
+    loss), and the task reading its output reads an output the pipeline no longer has."""
+    source = (ROOT / "golden/event_triggered/airflow/event_triggered.py").read_text(encoding="utf-8")
+    source = source.replace('main(src="incoming/batch.csv"', 'main(src=b"incoming"')
+    lines = source.splitlines()
+    edited = lines.index("    clean_batch = clean_batch()") + 1
+    reader = lines.index("    notify = BashOperator(") + 1
+    imported = read_text(tmp_path, source)
+    assert ("W601", edited, "task clean_batch: dagshift's code was edited and cannot be read back") in losses(imported)
+    invalid = "the pipeline read from the file is not valid: "
+    assert errors(imported) == [
+        ("E602", reader, invalid + "E106 task 'notify': task 'clean_batch' has no output 'rows' (declared: none)")]
