@@ -23,7 +23,16 @@ from .. import conditions
 from ..placeholders import escaped, parse_ref
 from .prefect_conditions import refs_in
 from .prefect_generated_tasks import Meaning, TaskCode, Unreadable
-from .prefect_values import NOT_LITERAL, call_name, decorator_kwargs, decorator_name, escape, literal, strings
+from .prefect_values import (
+    NOT_LITERAL,
+    call_name,
+    decorator_kwargs,
+    decorator_name,
+    escape,
+    literal,
+    literal_keys,
+    strings,
+)
 
 if TYPE_CHECKING:
     from .prefect import FlowReader
@@ -144,6 +153,10 @@ class GeneratedBody:
             if how in ("map", "map_result") and name == names[0]:
                 meanings[name] = ("item",)
                 foreach = self.flow_value(node)
+                if foreach is NOT_LITERAL:  # mapped over nothing dagshift writes: the task would not fan out
+                    self.flow.report.error(f"task {function.name} maps over {ast.unparse(node)[:60]!r}, which is not a "
+                                           "list, a param or an upstream result", node.lineno, node.col_offset + 1)
+                    foreach = None
                 continue
             meaning = self._meaning(_unwrapped(node))
             if meaning is not None:
@@ -317,19 +330,23 @@ class GeneratedBody:
         return f"tasks.{task_id}.outputs.{key}" if isinstance(key, str) and key in outputs else None
 
     def flow_value(self, node: ast.expr) -> Any:
-        """A foreach: a literal list (placeholders for the params in it), a param, or a result."""
+        """A foreach: a literal list (placeholders for the params in it), a param, or a result;
+        NOT_LITERAL when a part of it is none of these."""
         found = literal(node)
         if found is not NOT_LITERAL:
             return escaped(found)
         if isinstance(node, (ast.List, ast.Tuple)):
-            return [self.flow_value(v) for v in node.elts]
-        if isinstance(node, ast.Dict) and None not in node.keys:
-            return {literal(k): self.flow_value(v) for k, v in zip(node.keys, node.values)}
+            items = [self.flow_value(v) for v in node.elts]
+            return NOT_LITERAL if NOT_LITERAL in items else items
+        keys = literal_keys(node) if isinstance(node, ast.Dict) else None
+        if keys is not None:
+            values = [self.flow_value(v) for v in node.values]
+            return NOT_LITERAL if NOT_LITERAL in values else dict(zip(keys, values))
         if isinstance(node, ast.JoinedStr):
             return "".join(escape(str(p.value)) if isinstance(p, ast.Constant) else
                            f"${{{{ {self.reference(_untexted(p.value))} }}}}" for p in node.values)
         reference = self.reference(_untexted(node))
-        return f"${{{{ {reference} }}}}" if reference else None
+        return f"${{{{ {reference} }}}}" if reference else NOT_LITERAL
 
     def condition(self, node: ast.expr) -> str | None:
         try:

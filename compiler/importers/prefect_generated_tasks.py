@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from .prefect_values import NOT_LITERAL, call_name, decorator_name, escape, literal
+from .prefect_values import NOT_LITERAL, call_name, decorator_name, escape, literal, literal_keys
 
 if TYPE_CHECKING:
     from .prefect_module import ModuleReader
@@ -156,11 +156,11 @@ class TaskCode:
                 self._env(keyword.value)
 
     def _env(self, node: ast.expr) -> None:
-        if not isinstance(node, ast.Dict):
+        keys = literal_keys(node) if isinstance(node, ast.Dict) else None
+        if keys is None:
             raise Unreadable(ast.unparse(node))
         env, secrets = {}, {}
-        for key_node, value in zip(node.keys, node.values):
-            key = literal(key_node)
+        for key, value in zip(keys, node.values):
             secret = _secret(value)
             if secret is not None:
                 secrets[key] = secret
@@ -216,8 +216,9 @@ class TaskCode:
                            for p in node.values)
         if isinstance(node, ast.List):
             return [self.value(v) for v in node.elts]
-        if isinstance(node, ast.Dict) and None not in node.keys:
-            return {literal(k): self.value(v) for k, v in zip(node.keys, node.values)}
+        keys = literal_keys(node) if isinstance(node, ast.Dict) else None
+        if keys is not None:
+            return {k: self.value(v) for k, v in zip(keys, node.values)}
         return self._placeholder(node)
 
     def _placeholder(self, node: ast.expr) -> str:

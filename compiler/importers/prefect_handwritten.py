@@ -230,7 +230,7 @@ class HandWrittenBody:
             return self._value(inner, whole)
         value = literal(node)
         if value is not NOT_LITERAL:
-            return escape_all(list(value) if isinstance(value, tuple) else value)
+            return escape_all(value)
         if isinstance(node, ast.Name) and node.id in self.params:
             return f"${{{{ params.{node.id} }}}}"
         if isinstance(node, ast.Name) and node.id in self.futures:

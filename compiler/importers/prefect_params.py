@@ -51,7 +51,7 @@ class Signature:
                     self.report.loss(f"parameter {arg.arg!r} defaults to None: dagshift params without a default "
                                      "are required", arg.lineno, arg.col_offset + 1, approximate=True)
             else:
-                param["default"] = list(default) if isinstance(default, tuple) else default
+                param["default"] = default
         if "default" in param and value_type is not None and not value_matches(ValueType(value_type), param["default"]):
             self.report.loss(f"parameter {arg.arg!r} is annotated {value_type} but defaults to {param['default']!r}: "
                              "imported with the default's type", arg.lineno, arg.col_offset + 1, approximate=True)
@@ -84,9 +84,11 @@ class Signature:
                     self._bounds(arg, extra, param)
                 return self._hint(arg, inner.elts[0], param)
             if outer == "Literal":
-                choices = literal(inner.elts[0] if isinstance(inner, ast.Tuple) and len(inner.elts) == 1 else
-                                   (ast.Tuple(inner.elts, ast.Load()) if isinstance(inner, ast.Tuple) else inner))
-                choices = list(choices) if isinstance(choices, tuple) else [choices]
+                choices = [literal(choice) for choice in (inner.elts if isinstance(inner, ast.Tuple) else [inner])]
+                if NOT_LITERAL in choices:
+                    self.report.loss(f"parameter {arg.arg!r}: a Literal choice is not a value a pipeline can hold: "
+                                     "imported as str, without choices", node.lineno, node.col_offset + 1)
+                    return "str"
                 param["enum"] = choices
                 kinds = {type_of_value(c) for c in choices}
                 return next(iter(kinds)).value if len(kinds) == 1 and None not in kinds else "str"

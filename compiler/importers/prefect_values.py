@@ -33,8 +33,8 @@ NOT_LITERAL = object()
 
 
 def literal(node: ast.expr | None) -> Any:
-    """The value of a literal expression (`float('0.5')` included) that a pipeline can hold, or
-    NOT_LITERAL."""
+    """The value of a literal expression (`float('0.5')` included) that a pipeline can hold, as
+    pipeline data (tuples as lists), or NOT_LITERAL."""
     if node is None:
         return None
     try:
@@ -45,16 +45,32 @@ def literal(node: ast.expr | None) -> Any:
             value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return NOT_LITERAL
-    return value if _is_data(value) else NOT_LITERAL
+    return _as_data(value)
 
 
-def _is_data(value: Any) -> bool:
-    """Whether a literal is pipeline data: no set, bytes, complex number (YAML has none) or
-    infinite number."""
+def _as_data(value: Any) -> Any:
+    """A literal as pipeline data, or NOT_LITERAL: YAML has no tuple (a list), set, bytes, complex
+    number nor a mapping key that is not a single value, and no pipeline holds `1e309` or NaN."""
     if isinstance(value, (list, tuple)):
-        return all(_is_data(item) for item in value)
+        items = [_as_data(item) for item in value]
+        return NOT_LITERAL if NOT_LITERAL in items else items
     if isinstance(value, dict):
-        return all(_is_data(key) and _is_data(item) for key, item in value.items())
+        entries = {key: _as_data(item) for key, item in value.items()}
+        fits = all(map(is_single, entries)) and NOT_LITERAL not in entries.values()
+        return entries if fits else NOT_LITERAL
+    return value if is_single(value) else NOT_LITERAL
+
+
+def literal_keys(node: ast.Dict) -> list | None:
+    """The keys of a dict display, or None unless each is a single value (`{**x}`, `{(1, 2): y}`)."""
+    if None in node.keys:
+        return None
+    keys = [literal(key) for key in node.keys]
+    return keys if all(map(is_single, keys)) else None
+
+
+def is_single(value: Any) -> bool:
+    """A single value a pipeline can hold (a mapping's key must be one)."""
     if isinstance(value, float):
         return math.isfinite(value)  # `1e309`, `float('inf')`: no pipeline holds them
     return value is None or isinstance(value, (bool, int, str))

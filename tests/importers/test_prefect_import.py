@@ -258,3 +258,42 @@ def disagree():
         ("E602", 23, invalid + "E111 task ids 'load-rows' and 'load_rows' both become 'load_rows' as a Python "
                                "identifier"),
     ]
+
+
+def test_literals_are_read_as_pipeline_data(tmp_path: Path) -> None:
+    """Tuples inside a default are lists; a Literal choice no pipeline holds (bytes) is a loss."""
+    path = tmp_path / "literals.py"
+    path.write_text("""\
+from typing import Literal
+
+from prefect import flow, task
+
+
+@task
+def step(pairs):
+    pass
+
+
+@flow
+def literals(mode: Literal["fast", b"slow"] = "fast", pairs: list = [(1, 2), (3, 4)]):
+    step(pairs)
+""", encoding="utf-8")
+    result = imported(path)
+    assert loaded(result).params["pairs"].default == [[1, 2], [3, 4]]
+    assert result.data["params"]["mode"] == {"default": "fast"}
+    assert [(d.code, d.loc.line, d.message) for d in result.diagnostics] == [
+        ("W601", 12, ("parameter 'mode': a Literal choice is not a value a pipeline can hold: imported as str, "
+                      "without choices"))]
+
+
+def test_a_map_over_items_dagshift_cannot_read_is_an_error_at_the_items(tmp_path: Path) -> None:
+    """dagshift's output, edited: a mapping key that is a tuple (no pipeline holds one)."""
+    source = (ROOT / "golden/fan_out/prefect/fan_out.py").read_text(encoding="utf-8")
+    source = source.replace('{"name": "lr_fast", "lr": 0.5}', '{("name",): "lr_fast", "lr": 0.5}')
+    path = tmp_path / "fan_out.py"
+    path.write_text(source, encoding="utf-8")
+    items = source.splitlines().index("    tune_lr_futures = tune_lr.map(") + 2
+    result = imported(path)
+    assert result.data is None and [(code, line) for code, line, _ in errors(result)] == [("E602", items)]
+    assert errors(result)[0][2].startswith("task tune_lr maps over \"[{'name': 'lr_slow', 'lr': 0.01}")
+    assert errors(result)[0][2].endswith(", which is not a list, a param or an upstream result")
