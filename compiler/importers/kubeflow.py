@@ -523,7 +523,8 @@ class _SpecReader:
 
     def _binding_ref(self, binding: Any, scope: _Scope, bare: bool = False) -> str | None:
         wrap = (lambda t: t) if bare else (lambda t: f"${{{{ {t} }}}}")
-        if "componentInputParameter" in binding:
+        # a key holding null stands for an absent one (shapes.py)
+        if binding.get("componentInputParameter") is not None:
             name = str(binding["componentInputParameter"])
             if scope.parent_task is None:
                 return wrap(f"params.{name}") if name in self.params else None
@@ -532,11 +533,11 @@ class _SpecReader:
                 key = re.search(r'\["([^"]+)"\]', str(selector or ""))
                 return wrap("item" if not key else f"item.{_strip(key.group(1), self.dagshift)}")
             return self._channel_ref(name, scope.parent_task, scope.parent, bare)
-        if "taskOutputParameter" in binding:
+        if binding.get("taskOutputParameter") is not None:
             output = binding["taskOutputParameter"]
             producer_key, key = str(output.get("producerTask")), str(output.get("outputParameterKey"))
             collected = re.fullmatch(r"pipelinechannel--(.+)-([^-]+)", key)
-            if collected and self.components.get(f"comp-{producer_key}", {}).get("dag") is not None:
+            if collected and (self.components.get(f"comp-{producer_key}") or {}).get("dag") is not None:
                 producer_key, key = collected.groups()  # dsl.Collected: the loop's task's output
             producer = self.kfp_names.get(producer_key, producer_key)
             return wrap(f"tasks.{producer}.outputs.{self._output_name(producer_key, key)}")

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
-from ..values import CRON_PRESETS
+from ..values import CRON_PRESETS, parse_cron
 from .base import Reporter, line_of, plain, yaml_documents
 
 FILE = "recurring_run.yaml"
@@ -111,7 +111,11 @@ def _cron(text: str, report: Reporter, line: int | None) -> str | None:
     if len(fields) != 5:
         report.loss(f"the cron {text!r} is not a 6-field KFP cron: the schedule is not carried", line)
         return None
-    return " ".join(fields)
+    try:
+        return parse_cron(" ".join(fields))
+    except ValueError as problem:  # a field out of range: KFP refuses the recurring run
+        report.loss(f"the cron {text!r} is not valid ({problem}): the schedule is not carried", line)
+        return None
 
 
 def _start(text: str, zone: str, report: Reporter, line: int | None) -> date | datetime | None:

@@ -218,6 +218,15 @@ def test_an_interval_schedule_is_a_loss(tmp_path: Path) -> None:
     assert [(c, w) for c, w, _ in losses(result)] == [("W601", "recurring_run.yaml:2")], losses(result)
 
 
+def test_a_cron_with_a_field_out_of_range_is_a_loss(tmp_path: Path) -> None:
+    text = "pipeline_package_path: container.yaml\ncron_expression: '0 0 25 * * *'\n"
+    (result,) = import_file(_with_recurring_run(tmp_path, text))
+    assert result.data is not None and "schedule" not in result.data
+    assert losses(result) == [("W601", "recurring_run.yaml:2", (
+        "the cron '0 0 25 * * *' is not valid (25 is out of range for the hour field (0-23) in '0 25 * * *'): the "
+        "schedule is not carried"))]
+
+
 def test_carried_counts_max_active_runs_with_the_schedule_only() -> None:
     importer = get("kubeflow")
     scheduled = check_text("name: p\nschedule: '0 3 * * *'\ntasks: {a: {command: 'true'}}\n", "p.yaml").pipeline
@@ -259,3 +268,10 @@ def test_an_artifact_no_task_produces_is_an_error_at_the_task_consuming_it(tmp_p
     assert result.data is None and losses(result) == [
         ("E602", f"importer.yaml:{consumer}", ("the pipeline read from the file is not valid: E103 artifact 'data' "
                                                "is consumed by 'count-lines' but no task produces it"))]
+
+
+def test_a_binding_to_null_binds_nothing(tmp_path: Path) -> None:
+    """A key holding null stands for an absent one (shapes.py), in a binding too."""
+    path, _ = _edited(tmp_path, "container.yaml", "componentInputParameter: rows", "taskOutputParameter: null")
+    (result,) = import_file(path)
+    assert result.data is not None and not result.diagnostics.has_errors, losses(result)
