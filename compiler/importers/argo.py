@@ -121,4 +121,4 @@ def _read_document(document: dict, companions: Companions, display: str, text: s
     except ImportStop as stop:
         report.error(str(stop), stop.line, help=stop.help)
         data = None
-    return Imported(display, data, report.diagnostics, origin)
+    return Imported(display, data, report.diagnostics, origin, places=report.places)

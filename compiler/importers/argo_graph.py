@@ -139,6 +139,7 @@ class GraphMixin:
         if "steps" in template:
             return self._steps(template, scope, prefix, after, stack)
         task_id = self._new_id(prefix or template_name)
+        self.report.place(("tasks", task_id), line)  # a value the validator refuses is an error here
         self.tasks[task_id] = self._leaf(template, self._inputs_scope(template, scope, line), task_id, {})
         if after:
             self.tasks[task_id]["after"] = list(after)
@@ -292,6 +293,7 @@ class GraphMixin:
             inner = self._inputs_scope(template, arguments, line)
             return self._expand(template_name, inner, prefix, after, line, stack, rule)
         task_id = self._new_id(prefix)
+        self.report.place(("tasks", task_id), line)  # a value the validator refuses is an error here
         task = self._leaf(template, self._inputs_scope(template, arguments, line), task_id, node)
         if after:
             task["after"] = list(after)

@@ -884,7 +884,7 @@ class DvcImporter(Importer):
             reporter.error(str(error), error.line, code=error.code,
                            help="DVC itself refuses this file; fix it so that `dvc dag` works, then import it again")
             data = None
-        return [Imported(display, data, reporter.diagnostics)]
+        return [Imported(display, data, reporter.diagnostics, places=reporter.places)]
 
 
 class _Reader:
@@ -974,6 +974,8 @@ class _Reader:
         ids = self.task_ids(stages)
         workdir = self.workdir(stages)
         tasks = {ids[s.name]: self.task(s, ids, workdir) for s in stages}
+        for stage in stages:  # a value or an edge the validator refuses is an error at its stage
+            self.report.place(("tasks", ids[stage.name]), stage.line)
         if self.generated_name and not params_file.is_file():
             self.runner_params_required(stages)
         artifacts = self.wire(stages, ids, tasks, workdir)

@@ -644,3 +644,21 @@ def test_a_secret_no_target_can_look_up_is_a_loss_at_its_line(tmp_path: Path) ->
     (loss,) = [d for d in losses(result) if "creds.prod" in d[2]]
     assert loss[1] == 12 and "not carried" in loss[2], losses(result)  # the env entry
     assert not [d for d in losses(result) if d[0] == "E603"]
+
+
+def test_a_value_no_pipeline_holds_is_an_error_at_its_task(tmp_path: Path) -> None:
+    """`retryStrategy: {limit: -1}` (found by the fuzz test): the file's problem (E602 at the task),
+    not an importer bug (E603)."""
+    templates = """
+    - name: main
+      dag:
+        tasks:
+          - {name: train, template: work}
+    - name: work
+      retryStrategy: {limit: -1}
+      container: {image: alpine, command: [sh, -c, echo]}
+    """
+    result = only(write(tmp_path, workflow("main", templates)))
+    assert result.data is None
+    assert [(code, line) for code, line, _ in losses(result)] == [("E602", 10)], losses(result)  # the task
+    assert "retries must be at least 0" in losses(result)[0][2]
