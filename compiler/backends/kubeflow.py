@@ -76,6 +76,10 @@ _TASK_CREATED = re.compile(r"\s*(\w+) = (\w+)\(")  # a line of the pipeline func
 # A Kubernetes object name (DNS-1123 subdomain), such as a PersistentVolumeClaim's.
 _DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+# What KFP's driver reads as its own placeholder in an image, a GPU type or a secret's name: `{{$...}}`
+# (a secret's name is a runtime constant, `{{$.pipeline_job_name}}` its run's name), and its
+# input-parameter pattern anywhere in the text (an unanchored regexp: the whole text becomes that value).
+_DRIVER_PLACEHOLDER = re.compile(r"\{\{\$|\$.inputs.parameters\['.+?'\]")
 # Joins its arguments into one script: IFS empty makes "$*" their plain concatenation.
 JOIN = 'IFS=; exec bash -c "$*"'
 # Rebuilds argv from argument groups: the first argument says how many groups follow, each group
@@ -295,6 +299,13 @@ def code_literal(value: Any) -> str:
     return emit.python_literal(value)
 
 
+def cel_text(text: str) -> str:
+    """A string literal of a condition as kfp must be given it: kfp writes it between single quotes
+    as it is, and the KFP backend reads the condition as CEL (backslash escapes, no quote or line
+    break inside). kfp.local evaluates it as Python, which reads these escapes the same way."""
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _pieces(text: str) -> list[str]:
     """Literal text as shell-script pieces, each ending at a `{`: no piece holds `{{` (KFP's
     placeholder syntax) nor starts with `{"` (its JSON placeholder structures, `{"Concat": ...}`)."""
@@ -347,7 +358,8 @@ class _ModuleBuilder:
     def build(self) -> bool:
         before = len(self.ctx.diagnostics.errors)
         self._check_names_and_header()
-        self._check_volume()
+        self._check_options()
+        self._check_driver_texts()
         warn_pod_boundaries(self.p, self.ctx.report, "Kubeflow", volume=self.volume,
                             default_image=None if self.ctx.options.get("image") else DEFAULT_IMAGE)
         for index, alert in enumerate(self.p.alerts):
@@ -480,18 +492,56 @@ class _ModuleBuilder:
                 self.ctx.report.error("E302", "Kubeflow backend: kfp writes param defaults into a YAML comment, "
                                       "where a line break or control character breaks the file", ("params", name),
                                       at_key=True, help="give the text at run time (a run argument) instead")
+            if param.enum:  # kfp 2.17 writes no `literals` for a pipeline parameter
+                self.ctx.report.warning("W302", f"Kubeflow Pipelines keeps no list of allowed values for a param: the "
+                                        f"enum of '{name}' is left out, so a run may pass any value",
+                                        ("params", name, "enum"), at_key=True,
+                                        help="check the value in the tasks that read it")
         # kfp writes the description one comment line per line (str.splitlines): only the rest counts
         if self.p.description and _NOT_PRINTABLE.search(" ".join(self.p.description.splitlines())):
             self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
                                   "a control character makes the file unreadable", ("description",),
                                   at_key=True, help="remove the control characters from it")
 
-    def _check_volume(self) -> None:
+    def _check_options(self) -> None:
+        if _DRIVER_PLACEHOLDER.search(self.image):
+            self.ctx.report.error("E303", f"'{self.image}' for the kubeflow option `image` holds text KFP's driver "
+                                  "reads as its own placeholder", help="use --option image=IMAGE with an image name")
         if self.volume is not None and not _DNS_SUBDOMAIN.fullmatch(self.volume):
             self.ctx.report.error("E303", f"'{self.volume}' for the kubeflow option `volume` is not a "
                                   "PersistentVolumeClaim name", help="use --option volume=CLAIM with the name of an "
                                   "existing claim: lower case letters, digits, '-' and '.', starting and ending with "
                                   "a letter or digit, at most 253 characters")
+
+    def _check_driver_texts(self) -> None:
+        """Texts KFP's driver reads as its own placeholder (_DRIVER_PLACEHOLDER), and the names it
+        needs (a GPU type, a secret's name) left empty: E302 each."""
+        for task_id, task in self.p.tasks.items():
+            texts = [(("image",), task.image)]
+            if task.resources is not None and task.resources.gpu:
+                texts.append((("resources", "gpu_type"), task.resources.gpu_type))
+            texts += [(("secrets", env, "name"), secret.name) for env, secret in task.secrets.items()]
+            for path, text in texts:
+                if text is not None and _DRIVER_PLACEHOLDER.search(text):
+                    self._error(task_id, f"KFP's driver reads '{{{{$' or '$.inputs.parameters[...]' in "
+                                f"{'.'.join(path)} as its own placeholder", path,
+                                help="write the text without KFP's placeholder syntax")
+                elif text == "" and path[0] != "image":  # the driver drops an empty GPU type, refuses an empty name
+                    self._error(task_id, f"KFP's driver cannot use an empty {'.'.join(path)}", path,
+                                help="write the Kubernetes name")
+            self._check_output_paths(task_id, task)
+
+    def _check_output_paths(self, task_id: str, task: Task) -> None:
+        """KFP reads a value output from its own file, the one ${{ outputs.NAME }} names here: a task
+        that only writes the output's `path:` would hand KFP nothing."""
+        written = {str(ref.name) for _, ref in task_refs(task) if ref.kind == "output"}
+        for name, output in task.outputs.items():
+            if output.path is not None and task.kind != "python" and name not in written:
+                self._error(task_id, f"KFP reads output '{name}' from the file ${{{{ outputs.{name} }}}} names, "
+                            "and the task never writes it (its `path:` is not that file on Kubeflow)",
+                            ("outputs", name, "path"),
+                            help=f"write the value to ${{{{ outputs.{name} }}}}: it names the output's file on "
+                                 "every target")
 
     def _mount_volume(self, variable: str) -> list[str]:
         """The claim mounted at the working directory of a task (none without --option volume)."""
@@ -537,7 +587,7 @@ class _ModuleBuilder:
 
     def _all_done_fits(self, task_id: str, inherited: list[tuple]) -> bool:
         """all_done is ignore_upstream_failure(), for order-only edges to tasks outside conditions."""
-        reads = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] != ("after",)]
+        reads = [u for u in self.graph.predecessors(task_id) if not self._order_only(u, task_id)]
         if not reads and all(not s for s in inherited):
             return True
         self._error(task_id, "all_done is mapped only for order-only edges to tasks outside conditions and loops "
@@ -733,7 +783,7 @@ class _ModuleBuilder:
         if isinstance(expr, conditions.RefOperand):
             return self._channel(expr.ref)
         assert isinstance(expr, conditions.Literal)
-        return code_literal(expr.value)
+        return code_literal(cel_text(expr.value) if isinstance(expr.value, str) else expr.value)
 
     def context(self, module: str, function: str) -> dict[str, Any]:
         return {
@@ -789,7 +839,16 @@ class _ModuleBuilder:
     def _kfp_artifacts(self, task: Task) -> list[str]:
         """The artifacts a task's component takes or makes as KFP artifacts: those another task of
         the pipeline makes, and its own."""
-        return [a for a in task.consumes if a in self.producers] + self._made_artifacts(task)
+        return [a for a in task.consumes if self._passed_by_kfp(a)] + self._made_artifacts(task)
+
+    def _passed_by_kfp(self, artifact: str) -> bool:
+        """A KFP artifact between tasks: one a task of the pipeline makes (a URI stays text)."""
+        return artifact in self.producers and not self.p.artifacts[artifact].is_uri
+
+    def _order_only(self, upstream: str, task_id: str) -> bool:
+        """An edge no KFP input carries (`after:`, a URI artifact): the task needs `.after()`."""
+        return all(reason == "after" or (reason.startswith("artifact:") and not self._passed_by_kfp(reason[9:]))
+                   for reason in self.graph.edges[upstream, task_id]["reasons"])
 
     def _made_artifacts(self, task: Task) -> list[str]:
         """The artifacts a task makes as KFP artifacts (a URI stays text)."""
@@ -806,7 +865,7 @@ class _ModuleBuilder:
             signature.append(f"{local}: {_TYPES[self.p.params[name].value_type]}")
             call.append(f"{local}={name}")
         for artifact in task.consumes:
-            if artifact in self.producers:
+            if self._passed_by_kfp(artifact):
                 kind = _ARTIFACT_TYPES[self.p.artifacts[artifact].kind]
                 local = names[("artifact", artifact)]
                 signature.append(f"{local}: dsl.Input[dsl.{kind}]")
@@ -897,7 +956,7 @@ class _ModuleBuilder:
         variable = self.variables[task_id]
         lines = [f"{variable} = {component}({', '.join(call)})",
                  f"{variable}.set_display_name({code_literal(task_id)})"]
-        upstream = [u for u in self.graph.predecessors(task_id) if self.graph.edges[u, task_id]["reasons"] == ("after",)
+        upstream = [u for u in self.graph.predecessors(task_id) if self._order_only(u, task_id)
                     and u not in self.watched.get(task_id, ())]  # a watched task may fail: its probe waits
         if upstream:
             lines.append(f"{variable}.after({', '.join(self.variables[u] for u in upstream)})")
@@ -920,7 +979,8 @@ class _ModuleBuilder:
         for name, value in task.env.items():
             if refs_in(value):
                 continue  # checked in _container_component / _python_component
-            lines.append(f"{variable}.set_env_variable({code_literal(name)}, {code_literal(value)})")
+            text = "".join(parse_placeholders(value)[0])  # no placeholder: `$${{` is the escape of `${{`
+            lines.append(f"{variable}.set_env_variable({code_literal(name)}, {code_literal(text)})")
         for env_name, secret in task.secrets.items():
             self.kubernetes = True
             lines.append(f"kubernetes.use_secret_as_env({variable}, secret_name={code_literal(secret.name)}, "
@@ -1050,10 +1110,11 @@ class _ModuleBuilder:
                 return None
             if None in argv or self.workdir is not None:
                 # a text mixing values (or holding `{{`) cannot be one KFP argument: sh joins its pieces
-                if self.workdir is not None:
-                    parts = [self.workdir, *parts]
+                groups = [self._script_args(str(part), task) for part in parts]
+                if self.workdir is not None:  # the first group: the workdir, text that takes no placeholder
+                    groups.insert(0, [code_literal(piece) for piece in _pieces(self.workdir)])
                 command = self._command(EXEC_REBUILT_IN_WORKDIR if self.workdir is not None else EXEC_REBUILT)
-                args = self._groups(parts, task)
+                args = _grouped(groups)
             else:
                 count = len(task.command or [])
                 command = "[" + ", ".join(argv[:count]) + "]" if count else None
@@ -1099,13 +1160,16 @@ class _ModuleBuilder:
         return None
 
     def _groups(self, parts: list[Any], task: Task) -> list[str]:
-        """Argv elements as argument groups for REBUILD: their count, then each element's count
-        and pieces (literal pieces ending at `{`, values whole)."""
-        groups = [code_literal(str(len(parts)))]
-        for part in parts:
-            pieces = self._script_args(part if isinstance(part, str) else str(part), task)
-            groups += [code_literal(str(len(pieces))), *pieces]
-        return groups
+        """Argv elements as argument groups for REBUILD (literal pieces ending at `{`, values whole)."""
+        return _grouped([self._script_args(str(part), task) for part in parts])
+
+
+def _grouped(groups: list[list[str]]) -> list[str]:
+    """Argument groups for REBUILD: their count, then each one's count and pieces (code)."""
+    args = [code_literal(str(len(groups)))]
+    for pieces in groups:
+        args += [code_literal(str(len(pieces))), *pieces]
+    return args
 
 
 def _without_default_display_names(body: list[str]) -> list[str]:

@@ -58,6 +58,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import conditions
 from ..backends.kubeflow import DEFAULT_IMAGE
 from ..ir import Pipeline, ValueType, type_of_value, value_matches
 from ..placeholders import escaped
@@ -70,6 +71,39 @@ from .kubeflow_scope import _and, _duration, _Inputs, _Scope, _strip, _task_id
 from .kubeflow_shapes import misshapen_spec
 from .normalize import artifacts_as_paths, drop_field, normalized, without_idle_retry_settings
 from .yaml_read import read_yaml
+
+# A CEL channel reference, or a CEL string literal (KFP's conditions), and the literal's escapes
+# (cel-spec: simple, \xHH, \uHHHH, \UHHHHHHHH, octal).
+_CEL_TOKEN = re.compile(r"(inputs\.parameter_values\['[^']+'\])|'(?:[^'\\\n\r]|\\.)*'|\"(?:[^\"\\\n\r]|\\.)*\"")
+_CEL_ESCAPE = re.compile(r"\\(?:([abfnrtv\\?'\"`])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-3][0-7]{2}))")
+_CEL_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def cel_unquote(literal: str) -> str:
+    """The text of a CEL string literal (quotes included), as the KFP backend reads it."""
+    def one(found: re.Match) -> str:
+        if found[1]:
+            return _CEL_SIMPLE.get(found[1], found[1])
+        code = int(found[2] or found[3] or found[4], 16) if not found[5] else int(found[5], 8)
+        return chr(code) if code < 0x110000 and not 0xD800 <= code < 0xE000 else found[0]  # not a character: as written
+
+    return _CEL_ESCAPE.sub(one, literal[1:-1])
+
+
+def _without_cel_strings(condition: str) -> tuple[str, list[str]]:
+    """The condition with each string literal replaced by a marker (NUL, its index, NUL), so that
+    rewriting CEL into the condition language never touches a literal's text; and the literals,
+    written as the condition language quotes them."""
+    literals: list[str] = []
+
+    def hide(found: re.Match) -> str:
+        if found[1]:
+            return found[1]
+        literals.append(conditions.render(conditions.Literal(cel_unquote(found[0]))))
+        return f"\x00{len(literals) - 1}\x00"
+
+    return _CEL_TOKEN.sub(hide, condition), literals
+
 
 _TYPES = {"STRING": "str", "NUMBER_INTEGER": "int", "NUMBER_DOUBLE": "float", "BOOLEAN": "bool", "LIST": "list",
           "STRUCT": "dict"}
@@ -480,17 +514,19 @@ class _SpecReader:
         def channel(match: re.Match) -> str:
             return self._channel_ref(match.group(1), task, scope, bare=True) or "?"
 
-        converted = re.sub(r"inputs\.parameter_values\['([^']+)'\]", channel, text)
+        converted, literals = _without_cel_strings(text)
+        converted = re.sub(r"inputs\.parameter_values\['([^']+)'\]", channel, converted)
         converted = re.sub(r"\b(int|double|string)\(", "(", converted)
         converted = converted.replace("&&", " and ").replace("||", " or ")
         converted = re.sub(r"!(?!=)", "not ", converted)
-        converted = re.sub(r'"([^"\']*)"', r"'\1'", converted)
         converted = re.sub(r"\s+", " ", converted).strip()
+        unnamed = "?" in converted  # a channel that names no param or output (a literal may hold '?')
+        converted = re.sub("\x00(\\d+)\x00", lambda m: literals[int(m[1])], converted)
         if any(f"pipelinechannel--{probe}-" in text for probe in self.probes):
             self.report.loss(f"the condition {text!r} reads dagshift's final-state probes in a way dagshift does "
                              "not write: not carried, the tasks under it run on success", line, approximate=True)
             return scope.when
-        if "?" in converted:
+        if unnamed:
             self.report.loss(f"the condition {text!r} reads values dagshift cannot name: the tasks under it run "
                              "unconditionally", line, approximate=True)
             return None
