@@ -514,19 +514,18 @@ class _ModuleBuilder:
                                   "a letter or digit, at most 253 characters")
 
     def _check_driver_texts(self) -> None:
-        """Texts KFP's driver reads as its own placeholder (_DRIVER_PLACEHOLDER), and the names it
-        needs (a GPU type, a secret's name) left empty: E302 each."""
+        """Texts KFP's driver reads as its own placeholder (_DRIVER_PLACEHOLDER), and a GPU type left
+        empty: E302 each. (A secret's name is a Kubernetes name: validation checked it, E115.)"""
         for task_id, task in self.p.tasks.items():
             texts = [(("image",), task.image)]
             if task.resources is not None and task.resources.gpu:
                 texts.append((("resources", "gpu_type"), task.resources.gpu_type))
-            texts += [(("secrets", env, "name"), secret.name) for env, secret in task.secrets.items()]
             for path, text in texts:
                 if text is not None and _DRIVER_PLACEHOLDER.search(text):
                     self._error(task_id, f"KFP's driver reads '{{{{$' or '$.inputs.parameters[...]' in "
                                 f"{'.'.join(path)} as its own placeholder", path,
                                 help="write the text without KFP's placeholder syntax")
-                elif text == "" and path[0] != "image":  # the driver drops an empty GPU type, refuses an empty name
+                elif text == "" and path[0] != "image":  # the driver drops an empty GPU type
                     self._error(task_id, f"KFP's driver cannot use an empty {'.'.join(path)}", path,
                                 help="write the Kubernetes name")
             self._check_output_paths(task_id, task)

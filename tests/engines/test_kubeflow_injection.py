@@ -9,7 +9,7 @@ JSON placeholder structure; it has no escape. The backend therefore cuts a shell
 literal text into pieces with no `{{` inside one (joined again by `sh -c 'IFS=; exec bash -c
 "$*"'`), passes values as whole input-placeholder arguments, and writes a python component's
 string literals with `{` and `}` escaped (KFP embeds the component's source in its command).
-KFP's driver also replaces a container's image, GPU type or secret name that holds `{{$` or its
+KFP's driver also replaces a container's image or GPU type (or a secret name) that holds `{{$` or its
 input-parameter pattern `$.inputs.parameters['NAME']` (DRIVER_PLACEHOLDER), and kfp writes a
 `when` string literal unescaped between single quotes into a CEL condition.
 
@@ -53,8 +53,8 @@ Then ONE kfp_injection_check.py process (kfp 2.17.3) compiles the modules with k
   pipeline in its DNS form; and all modules compile with no kfp warning;
 - the compile names what Kubeflow leaves out (owner, tags, the pool, the trigger: W301; the enum:
   W302) and refuses, naming the field, what KFP's driver would read as its placeholder or cannot
-  use (E302 at the task's field: `{{$`, `$.inputs.parameters['X']`, an empty GPU type or secret
-  name; E303 for the image option), an env value with a placeholder, an output path the task
+  use (E302 at the task's field: `{{$`, `$.inputs.parameters['X']`, an empty GPU type; E303 for
+  the image option; a secret name or key no target can look up is E115, refused by validation), an env value with a placeholder, an output path the task
   writes instead of `${{ outputs.NAME }}`, and a claim that is no Kubernetes name (E303).
 
 Descriptions of params, artifacts, outputs and tasks have no field in the PipelineSpec kfp writes
@@ -92,7 +92,8 @@ import pytest
 from engine_harness import compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_airflow_injection import ENV_NAMES, condition_literal, path_is_refused, yaml_flow
+from test_airflow_injection import (ENV_NAMES, PORTABLE_SECRET_KEY, PORTABLE_SECRET_NAME, condition_literal,
+                                    path_is_refused, yaml_flow)
 from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 from compiler.backends import kubeflow
@@ -351,11 +352,14 @@ def refusals(case: Case) -> set[tuple[str, str]]:
     """(code, field) of each error inj_fields' compile must report: E302 at the task's field, E303
     naming the option."""
     f = case.fields
+    name, key = f.secret
+    invalid = ({("E115", "tasks.c0.secrets.S.name")} if not PORTABLE_SECRET_NAME.fullmatch(name) else set()) | (
+        {("E115", "tasks.c0.secrets.S.key")} if not PORTABLE_SECRET_KEY.fullmatch(key) else set())
+    if invalid:
+        return invalid  # validation refuses it before any backend looks (docs/pipeline-syntax.md, Limits)
     refused = {("E302", f"tasks.c0.{where}") for where, text in
-               (("image", f.image), ("resources.gpu_type", f.gpu_type), ("secrets.S.name", f.secret[0]))
-               if DRIVER_PLACEHOLDER.search(text)}
-    refused |= {("E302", f"tasks.c0.{where}") for where, text in
-                (("resources.gpu_type", f.gpu_type), ("secrets.S.name", f.secret[0])) if not text}  # names the driver needs
+               (("image", f.image), ("resources.gpu_type", f.gpu_type)) if DRIVER_PLACEHOLDER.search(text)}
+    refused |= {("E302", "tasks.c0.resources.gpu_type")} if not f.gpu_type else set()  # the driver needs a name
     if any(isinstance(s, Ref) for s in parse_placeholders(f.env)[0]):
         refused.add(("E302", "tasks.c0.env.A"))  # KFP's env values are fixed when compiling
     if f.unwritten_output is not None:
@@ -712,7 +716,7 @@ def fields(draw) -> Fields:
         command=draw(texts()),
         args=draw(st.lists(texts(), max_size=3)),
         env="${{ params.p0 }}" if rarely(draw) else draw(plain_texts.map(escaped)),
-        secret=(draw(or_plain("db", prefix="s")), draw(plain_texts)),
+        secret=(draw(or_plain("db", prefix="s")), draw(or_plain("token.k-1", prefix="k"))),
         gpu_type=draw(or_plain("nvidia.com/gpu", prefix="g")),
         option_image=draw(st.none() | or_plain("python:3.13")),
         claim=draw(plain_texts) if rarely(draw) else draw(st.none() | st.sampled_from(["data", "a.b-1"])),
@@ -799,7 +803,7 @@ HAND_PICKED = Case(
     items=["{ {$}} '\"\\\n", "\u2028\x85", "", '{"k": 1}'],
     fields=Fields(image="alpine:3.20 '\"\n\\{ {$", command="{{$}}${{ params.p0 }}'\"\\\n{${{ params.n }}",
                   args=["{{$}}", "${{ params.p0 }}", "a${{ params.n }}b", "'\"\\\n", "$${{ params.p1 }}"],
-                  env="{{$}} '\"\\\n $${{ params.p0 }}", secret=("{ {$}} '\"\n", "{{$}} '\"\\\n"),
+                  env="{{$}} '\"\\\n $${{ params.p0 }}", secret=("db-1", "token.k_1"),
                   gpu_type="nvidia.com/gpu '\"\\\n{ {$", option_image="python:3.12 '\"{ {$", claim="pipeline-data"),
 )
 
@@ -987,15 +991,16 @@ def test_when_literals_reach_kfps_cel_condition(kubeflow_python: Path, tmp_path:
 
 
 def test_texts_kfps_driver_reads_are_refused(tmp_path: Path) -> None:
-    """KFP's driver replaces an image, a GPU type or a secret's name holding `{{$` or, anywhere,
-    `$.inputs.parameters['X']`, and cannot use an empty GPU type or secret name."""
+    """KFP's driver replaces an image or a GPU type holding `{{$` or, anywhere,
+    `$.inputs.parameters['X']`, and cannot use an empty GPU type; a secret's name it would read
+    never gets there (E115 refuses it in validation)."""
     for index, fields_case in enumerate([
-        Fields(image="alpine{{$}}", secret=("a$.inputs.parameters['p0']b", "k"), gpu_type="{{$.pipeline_task_name}}",
-               option_image="x$.inputs.parameters['p']"),
-        Fields(gpu_type="", secret=("", "k")),
+        Fields(image="alpine{{$}}", gpu_type="{{$.pipeline_task_name}}", option_image="x$.inputs.parameters['p']"),
+        Fields(gpu_type=""),
+        Fields(secret=("a$.inputs.parameters['p0']b", "k"), gpu_type=""),  # refused by validation first (E115)
     ]):
         case = Case(defaults={"p0": "v", "p1": "", "n": 1}, fields=fields_case)
-        assert len(refusals(case)) in (4, 2)
+        assert len(refusals(case)) in (3, 1)
         assert_refused(compile_module(case, FIELDS, tmp_path / str(index)), refusals(case))
 
 
