@@ -38,7 +38,14 @@ from .base import Backend, EmitContext, Level, Support, emulated, native, unsupp
 from .specs import texts_in, value_spec
 
 RUNNER = ".dagshift/run.py"
+PARAMS_FILE = "params.yaml"
 _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
+# A YAML mapping key (a JSON key in params.yaml) is at most 1024 characters, quotes included.
+_YAML_KEY_LIMIT = 1024
+# Characters YAML does not take raw: DEL, C1 controls, NEL, LS, PS, BOM, U+FFFE, U+FFFF.
+_NOT_RAW_IN_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+# DVC's own variables in a foreach stage: `${item}` / `${key}` there are the run's, never a param's.
+_FOREACH_VARIABLES = ("item", "key")
 
 
 class DvcBackend(Backend):
@@ -121,7 +128,7 @@ class DvcBackend(Backend):
         files = {
             "dvc.yaml": emit.render("dvc", "dvc.yaml.j2", name=pipeline.name,
                                     body=emit.to_yaml({"stages": stages}).rstrip("\n")),
-            "params.yaml": _params_yaml(builder.params()),
+            PARAMS_FILE: _params_yaml(builder.params()),
         }
         if builder.specs:
             files[RUNNER] = emit.render("dvc", "run.py.j2", uses=_runner_uses(builder.specs))
@@ -158,6 +165,11 @@ class _DvcBuilder:
             if param.default is None:
                 self.report.error("E302", f"DVC reads every param from params.yaml: param '{name}' needs a default",
                                   ("params", name), at_key=True, help="give it a default (change it in params.yaml)")
+            long_key = next(_long_keys({name: param.default}), None)
+            if long_key is not None:
+                self.report.error("E302", f"DVC reads params.yaml as YAML, where a key is at most {_YAML_KEY_LIMIT} "
+                                          f"characters: param '{name}' has a longer one ('{long_key[:20]}...')",
+                                  ("params", name), at_key=long_key == name, help="use shorter keys")
         if self.wdir is not None and (self.wdir.startswith("/") or ".." in self.wdir.split("/")):
             self.report.error("E302", "DVC stages run inside the repository: workdir must be a relative path in it",
                               ("workdir",), help="use a path relative to the directory of dvc.yaml, or leave it out")
@@ -187,6 +199,10 @@ class _DvcBuilder:
                                           "after its item: the items must be numbers or short names",
                                   ("tasks", task_id, "foreach"),
                                   help="list the items in the task's foreach, or use names (letters, digits, - _ .)")
+            elif isinstance(default, list) and len({str(item) for item in default}) < len(default):
+                self.report.error("E302", f"DVC names each run of task '{task_id}' after its item: items of param "
+                                          f"'{ref}' that read alike (1 and '1', or one item twice) would be one run",
+                                  ("tasks", task_id, "foreach"), help="make the items distinct")
             if isinstance(task.foreach, list) and any("${" in text for text in texts_in(task.literal_items)):
                 self.report.error("E302", f"DVC would read '${{' in the foreach list of task '{task_id}' as its own "
                                           "interpolation", ("tasks", task_id, "foreach"),
@@ -195,7 +211,8 @@ class _DvcBuilder:
     # ------------------------------------------------------------------ paths
 
     def _dvc_path(self, path: str) -> str:
-        """An artifact path as DVC reads it in deps and outs: `s3:x.csv` would be a remote."""
+        """A path relative to the stage's wdir as DVC reads it in deps and outs: `s3:x.csv` would
+        be a remote."""
         head = path.split("/", 1)[0]
         return f"./{path}" if ":" in head else path
 
@@ -233,7 +250,7 @@ class _DvcBuilder:
             body["deps"] = deps
         params = self._params_read(task)
         if params:
-            body["params"] = params
+            body["params"] = self._params_entries(params)
         outs, metrics, plots = self._outs(task_id, task)
         if outs:
             body["outs"] = outs
@@ -319,7 +336,9 @@ class _DvcBuilder:
         value (a text param: `\\${` loses its backslash, a line break splits the command)."""
         if ref.kind == "param":
             param = self.p.params[str(ref.name)]
-            return dvc_shell.Interpolation(f"${{{ref.name}}}") if param.value_type in _NUMBER_PARAMS else None
+            if param.value_type not in _NUMBER_PARAMS or (task.is_mapped and ref.name in _FOREACH_VARIABLES):
+                return None  # in a foreach stage, `${item}` / `${key}` would be the run's
+            return dvc_shell.Interpolation(f"${{{ref.name}}}")
         if ref.kind == "artifact":  # artifact paths are relative to the workdir, as the stage's wdir
             return self.p.artifacts[str(ref.name)].path
         if ref.kind == "item":
@@ -388,8 +407,9 @@ class _DvcBuilder:
             spec["kwargs"] = _encode(value_spec(task.args or {}, self.p, whole_value=True), self._output_ref)
         elif task.kind == "container":
             spec["image"] = task.image
+            # a string command, "" too, is shell text (as on every target); none runs the image's own
             command = task.command if isinstance(task.command, list) else (
-                ["bash", "-c", task.command + ' "$@"', "bash"] if task.command else [])
+                ["bash", "-c", task.command + ' "$@"', "bash"] if isinstance(task.command, str) else [])
             spec["argv"] = _encode(value_spec(command + [a if isinstance(a, str) else json.dumps(a)
                                                          for a in (task.args or [])], self.p), self._output_ref)
         elif isinstance(task.command, list):
@@ -439,7 +459,7 @@ class _DvcBuilder:
                 producer = self.p.tasks[str(ref.task)]
                 path = (self._outputs_dir(str(ref.task)) if producer.is_mapped
                         else self._output_file(str(ref.task), str(ref.name)))
-                deps.append(self._rel(path))
+                deps.append(self._dvc_path(self._rel(path)))
         for upstream in sorted(self.graph.predecessors(task_id), key=lambda n: self.graph.nodes[n]["index"]):
             if self._needs_sentinel(upstream, task_id):
                 deps.append(self._rel(self._done(upstream)))
@@ -471,6 +491,11 @@ class _DvcBuilder:
                 names.setdefault(str(ref.name))
         return [name for name in self.p.params if name in names]
 
+    def _params_entries(self, names: list[str]) -> list:
+        """A stage's `params`: DVC looks for bare names in params.yaml inside the stage's wdir, so
+        a stage with a wdir names the file, relative to it, that holds them."""
+        return [{self._rel(PARAMS_FILE): names}] if self.wdir else names
+
     def _outs(self, task_id: str, task: Task) -> tuple[list, list, list]:
         outs: list[Any] = []
         metrics: list[Any] = []
@@ -490,7 +515,7 @@ class _DvcBuilder:
                 outs.append({self._rel(f"{self._outputs_dir(task_id)}/{self._key(task)}"): {"cache": False}})
             else:
                 for name in task.outputs:
-                    outs.append({self._rel(self._output_file(task_id, name)): {"cache": False}})
+                    outs.append({self._dvc_path(self._rel(self._output_file(task_id, name))): {"cache": False}})
         if self._marks_done(task_id):
             done = self._rel(self._done(task_id))
             outs.append({f"{done}/{self._key(task)}" if task.is_mapped else done: {"cache": False}})
@@ -552,10 +577,26 @@ def _refs(encoded: Any):
 
 
 def _params_yaml(params: dict) -> str:
-    """params.yaml as JSON (YAML that the runner reads without a YAML library), with every
-    character YAML does not take raw (DEL, C1 controls, NEL, LS, PS, BOM) as a \\u escape."""
-    text = json.dumps(params, indent=2, ensure_ascii=False)
-    return re.sub("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    """params.yaml as JSON (YAML that the runner reads without a YAML library)."""
+    return _yaml_json(params, indent=2) + "\n"
+
+
+def _yaml_json(value: Any, **options: Any) -> str:
+    """JSON that YAML reads alike: every character YAML does not take raw as a \\u escape."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _NOT_RAW_IN_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _long_keys(value: Any):
+    """The mapping keys in VALUE that YAML cannot read back from params.yaml (too long)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if len(_yaml_json(key)) > _YAML_KEY_LIMIT:
+                yield key
+            yield from _long_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _long_keys(item)
 
 
 def _plain_item(value: Any) -> bool:

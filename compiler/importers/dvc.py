@@ -582,7 +582,7 @@ def _stage(name: str, body: Any, line: int | None, context: Context, resolver_fo
     stage.deps = _paths(name, body, "deps", resolver, wdir)
     stage.outs = (_paths(name, body, "outs", resolver, wdir) + _paths(name, body, "metrics", resolver, wdir)
                   + _paths(name, body, "plots", resolver, wdir))
-    stage.params = _stage_params(body, resolver)
+    stage.params = _stage_params(body, resolver, wdir)
     return stage
 
 
@@ -655,7 +655,9 @@ def _repo_path(path: str, wdir: str) -> str:
     return posixpath.normpath(posixpath.join(wdir, path))
 
 
-def _stage_params(body: dict, resolver: Resolver) -> list[tuple[str, int | None]]:
+def _stage_params(body: dict, resolver: Resolver, wdir: str) -> list[tuple[str, int | None]]:
+    """The params the stage tracks, as `file:key`: a file (which DVC reads relative to the stage's
+    wdir) as a path from the directory of dvc.yaml, as dagshift names `../params.yaml` from a wdir."""
     entries = body.get("params")
     if entries is None:
         return []
@@ -667,6 +669,7 @@ def _stage_params(body: dict, resolver: Resolver) -> list[tuple[str, int | None]
         entry = resolver.value(plain(entry), "params", line)
         if isinstance(entry, dict):
             for file, keys in entry.items():
+                file = _repo_path(str(file), wdir)
                 if keys is None or keys == []:
                     found.append((f"{file} (every value)", line))
                 else:

@@ -200,6 +200,7 @@ class DvcRepo:
     def __init__(self, engine: DvcEngine, path: Path):
         self.engine = engine
         self.path = path
+        self.env = engine.env  # of every call; a test may put its own programs first on the PATH
         self.calls: list[DvcCall] = []
         self.repros: list[Repro] = []
 
@@ -208,7 +209,7 @@ class DvcRepo:
     def _run(self, argv: list[str], check: bool, timeout: int) -> DvcCall:
         started = time.monotonic()
         try:
-            process = subprocess.run(argv, cwd=self.path, env=self.engine.env, capture_output=True, text=True,
+            process = subprocess.run(argv, cwd=self.path, env=self.env, capture_output=True, text=True,
                                      errors="replace", timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired as error:
             out = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) else (error.stdout or "")

@@ -175,6 +175,22 @@ def test_a_list_cmd_stops_at_the_first_failure_and_wdir(tmp_path: Path) -> None:
     assert ("W602", 5) in [(c, l) for c, l, _ in losses(result)]  # at the wdir
 
 
+
+def test_params_a_stage_names_from_its_wdir_are_those_beside_dvc_yaml(tmp_path: Path) -> None:
+    """dagshift writes `- ../params.yaml: [seed]` for a stage in a wdir (DVC reads the file from
+    there): the param is read through `${}`, no loss."""
+    result = imported(tmp_path, """\
+        stages:
+          train:
+            wdir: src
+            cmd: python train.py --seed ${seed}
+            params:
+              - ../params.yaml: [seed]
+        """, params="seed: 1\n")
+    assert result.grade.value == "automatic", losses(result)
+    assert result.data["params"] == {"seed": 1}
+
+
 LONE = """\
 stages:
   prepare:
