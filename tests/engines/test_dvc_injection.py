@@ -64,7 +64,8 @@ must give, for every stage, the description, the wdir, and the params it tracks 
 compile must name every field DVC has no place for in a W301 (owner, tags, schedule, triggers,
 alerts, the gpu) and no other; the pipeline's and the params' descriptions, the enum, artifact and
 output descriptions and the pool have no place in dvc.yaml (which holds only stages, each with
-only the keys dagshift writes). The same pipeline with a drawn secret (name and key) and a `when`
+only the keys dagshift writes). The same pipeline with a drawn secret (a name and key validation
+takes: E115 refuses others before DVC is asked) and a `when`
 comparing p0 to a drawn literal is refused: E301 naming both fields, nothing written.
 
 Texts DVC cannot carry (`${` in an artifact path, an output path, the workdir or a literal foreach
@@ -89,7 +90,8 @@ import pytest
 from dvc_harness import DvcEngine, DvcRepo, Repro, compile_dvc
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from test_airflow_injection import IMAGE, _escape_stray_placeholders, condition_literal, yaml_flow
+from test_airflow_injection import (IMAGE, _escape_stray_placeholders, condition_literal, secret_keys, secret_names,
+                                    yaml_flow)
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.placeholders import Ref, parse_ref
@@ -431,7 +433,7 @@ def batches(draw) -> Batch:
         pool=draw(maybe(raw_texts())),
         gpu_type=draw(maybe(raw_texts())),
         task_alert=draw(maybe(raw_texts().map(no_placeholder))),
-        secret=(draw(raw_texts()), draw(raw_texts())),
+        secret=(draw(secret_names), draw(secret_keys)),  # validation refuses others (E115)
         when_literal=draw(raw_texts()),
     )
 
@@ -873,7 +875,7 @@ HAND_PICKED = Batch(
     pool=NASTY_LINE,
     gpu_type=NASTY_LINE,
     task_alert=no_placeholder(NASTY_LINE),
-    secret=(NASTY_LINE, "k\n"),
+    secret=("db-1", "token.k_1"),
     when_literal=NASTY_LINE,
 )
 # The same without line breaks and `\${` in direct commands or a `\` right before a placeholder
