@@ -196,3 +196,17 @@ tasks:
     result = cli("compile", str(source), "-t", "kubeflow", "-o", str(tmp_path / "out"))
     assert result.exit_code == 1 and "Traceback" not in result.stdout + result.traceback_text
     assert result.stdout.count("error[") == 1 and "has a part KFP cannot express" in result.stdout
+
+
+def test_text_kfps_launcher_reads_in_values_is_refused(tmp_path) -> None:
+    """KFP's launcher substitutes `{{$...}}` inside parameter values and loop items (no escape):
+    a default or a literal item holding `{{$` is E302 at its field."""
+    from compiler.api import check_text
+    from compiler.compile import compile_loaded
+
+    loaded = check_text(
+        "name: p\nparams: {p0: 'a{{$}}', p1: [x, '{{$.pipeline_job_name}}']}\n"
+        "tasks:\n  t: {foreach: ['{{$}}', b], command: 'echo ${{ item }}'}\n", "p.yaml")
+    result = compile_loaded(loaded, ["kubeflow"])
+    found = sorted((d.code, ".".join(map(str, d.path))) for d in result.diagnostics.errors)
+    assert found == [("E302", "params.p0.default"), ("E302", "params.p1.default"), ("E302", "tasks.t.foreach")]

@@ -492,11 +492,19 @@ class _ModuleBuilder:
                 self.ctx.report.error("E302", "Kubeflow backend: kfp writes param defaults into a YAML comment, "
                                       "where a line break or control character breaks the file", ("params", name),
                                       at_key=True, help="give the text at run time (a run argument) instead")
+            if any("{{$" in text for text in texts_in(param.default)):
+                self.ctx.report.error("E302", "Kubeflow backend: KFP's launcher reads '{{$' in a param's value as "
+                                      "its own placeholder (there is no escape)", ("params", name, "default"),
+                                      help="write the text without '{{$'")
             if param.enum:  # kfp 2.17 writes no `literals` for a pipeline parameter
                 self.ctx.report.warning("W302", f"Kubeflow Pipelines keeps no list of allowed values for a param: the "
                                         f"enum of '{name}' is left out, so a run may pass any value",
                                         ("params", name, "enum"), at_key=True,
                                         help="check the value in the tasks that read it")
+        for task_id, task in self.p.tasks.items():  # loop items reach the launcher as values too
+            if task.literal_items is not None and any("{{$" in text for text in texts_in(task.literal_items)):
+                self._error(task_id, "KFP's launcher reads '{{$' in a loop item as its own placeholder (there is "
+                            "no escape)", ("foreach",), help="write the items without '{{$'")
         # kfp writes the description one comment line per line (str.splitlines): only the rest counts
         if self.p.description and _NOT_PRINTABLE.search(" ".join(self.p.description.splitlines())):
             self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
