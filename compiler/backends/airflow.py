@@ -47,6 +47,8 @@ _MODULE_NAMES = frozenset({
     "DAG", "Asset", "AssetOrTimeSchedule", "CronTriggerTimetable", "Param", "TriggerRule", "Variable", "task",
     "WORKDIR", "_enter_workdir", "_environment", "_text", "_json_text", "_read_json", "_read_text", "_alert",
 }) | frozenset(vars(builtins))
+# The GPUs DockerOperator's device request (capabilities [["gpu"]]) gets: the NVIDIA runtime's.
+_DOCKER_GPU_TYPE = "nvidia.com/gpu"
 TAG_LIMIT = 100  # characters of a DAG tag (airflow.sdk DAG: TAG_MAX_LEN)
 # Standard-library modules, imported in the first group.
 _STDLIB = {"contextlib", "functools", "json", "os", "subprocess", "sys", "tempfile", "datetime", "typing"}
@@ -155,6 +157,9 @@ class _DagBuilder:
                 self.ctx.report.error("E302", f"DockerOperator cannot reference secrets (task '{task_id}')",
                                       ("tasks", task_id, "secrets"), at_key=True,
                                       help="use --option container=kpo, whose pods read Kubernetes Secrets")
+            resources = task.resources
+            if container == "docker" and task.image is not None and resources is not None and resources.gpu:
+                self._check_docker_gpu(task_id, resources.gpu_type)
         if any(t.type is TriggerType.CONTINUOUS for t in self.p.triggers) and (self.p.max_active_runs or 1) > 1:
             self.ctx.report.warning("W302", f"Airflow runs continuous DAGs with max_active_runs=1: "
                                             f"max_active_runs {self.p.max_active_runs} is left out",
@@ -168,6 +173,13 @@ class _DagBuilder:
             if trigger.poll_interval is not None:
                 self.ctx.report.warning("W302", "Airflow assets are event-driven: poll_interval is not used",
                                         ("triggers", index, "poll_interval"), at_key=True)
+
+    def _check_docker_gpu(self, task_id: str, gpu_type: str) -> None:
+        """DockerOperator asks for GPUs by count: another resource than NVIDIA's is not what it gets."""
+        if gpu_type != _DOCKER_GPU_TYPE:
+            self.ctx.report.warning("W302", f"DockerOperator requests GPUs by count: gpu_type '{gpu_type}' is not used",
+                                    ("tasks", task_id, "resources", "gpu_type"),
+                                    help="use --option container=kpo, whose pods request the resource by name")
 
     def _check_assets(self) -> None:
         """Every Asset the DAG file makes is one Airflow takes: a refused one fails the file's import."""

@@ -26,11 +26,11 @@ from ..placeholders import parse as parse_placeholders
 from ..values import cpu_millicores, memory_bytes
 from .airflow_code import TaskCode
 from .airflow_defaults import AIRFLOW_DEFAULT
-from .airflow_pods import JsonText, NotWritable, PodCommand, pod_command
+from .airflow_pods import JsonText, LiteralText, NotWritable, PodCommand, literal_text, pod_command, segments
 from .airflow_taskflow import Function, PythonValues, Upstream, indent, python_call
 from .airflow_values import BRANCH, ITEMS, SUCCEEDED, Needs, TemplateWriter, template_text, wrapped_string_code
 from .base import EmitContext
-from .specs import PYTHON_TYPE_NAMES, as_text, condition_code, refs_in
+from .specs import PYTHON_TYPE_NAMES, condition_code, is_keyword_name, keyword_arguments, refs_in
 
 # An operator reads a templated string ending like this as a template *file* name.
 BASH_EXT = (".sh", ".bash")
@@ -76,6 +76,7 @@ class TaskWriter:
         self.python = PythonValues(pipeline, needs, self._upstream)
         self.uses_workdir = False
         self.functions: list[str] = []  # module-level code: python alert callbacks, TypedDicts
+        self.alert_functions: dict[tuple[str, str, str], str] = {}  # (target, args, event) -> its callback
 
     # ------------------------------------------------------------------ tasks
 
@@ -169,11 +170,17 @@ class TaskWriter:
         self.uses_workdir = True
         if alert.command is not None:
             return f"{self.needs.module('functools')}.partial({self.needs.helper('alert')}, {py(alert.literal_command)})"
+        args = keyword_arguments({k: py(v) for k, v in alert.literal_args.items()})
+        key = (str(alert.python), args, alert.on.value)
+        if key not in self.alert_functions:  # one function per alert, however many tasks run it
+            self.alert_functions[key] = self._alert_function(alert, args)
+        return self.alert_functions[key]
+
+    def _alert_function(self, alert: Alert, args: str) -> str:
         name = self.names.fresh(f"_alert_{python_name(str(alert.python).rpartition(':')[2].replace('.', '_'))}")
         module, _, attribute = str(alert.python).partition(":")
         first, _, rest = attribute.partition(".")
         call = f"{first}.{rest}" if rest else first
-        args = ", ".join(f"{k}={py(v)}" for k, v in alert.literal_args.items())
         self.functions.append(
             f"def {name}(context):\n"
             f'    """The alert {alert.python} ({alert.on.value} callback)."""\n'
@@ -259,6 +266,7 @@ class TaskWriter:
         helper_id = self._helper_id(task_id, suffix)
         if helper_id is None:
             return None
+        self.needs.name("airflow.sdk", "task")  # a TaskFlow task, even in a DAG of pods
         var = self._helper_var(task_id, suffix)
         code = TaskCode(helper_id, var, comment, votes=False, decorator=decorator, function=fn, body=body,
                         returns=returns)
@@ -315,9 +323,12 @@ class TaskWriter:
         return code
 
     def _item_name(self, task: Task) -> str:
-        """The mapped argument: named after the python argument that is the whole item, if any."""
+        """The mapped argument: named after the python argument that is the whole item, if any
+        (and if its key is a name)."""
         for key, value in (task.args or {}).items() if isinstance(task.args, dict) else ():
-            if isinstance(value, str) and value.strip() == value and parse_placeholders(value)[0] == [Ref("item")]:
+            whole_item = isinstance(value, str) and value.strip() == value and \
+                parse_placeholders(value)[0] == [Ref("item")]
+            if whole_item and is_keyword_name(key):
                 return key
         return "item"
 
@@ -532,7 +543,7 @@ class TaskWriter:
         which Airflow does not render, also stops at the first placeholder)."""
         split = command.own_from
         for index, text in enumerate(command.argv[:split]):
-            refs = refs_in(text)
+            refs = [s for s in segments(text) if isinstance(s, Ref)]
             if (task.foreach is not None and any(r.kind == "item" for r in refs)) or (docker and refs):
                 return index
         return split
@@ -540,6 +551,8 @@ class TaskWriter:
     def _pod_text(self, text: str, docker: bool, command: PodCommand, item: Any = None) -> str:
         if isinstance(text, JsonText) and item is not None and parse_placeholders(text)[0] == [Ref("item")]:
             return json.dumps(item, ensure_ascii=False)  # read by the script as JSON, whatever its type
+        if isinstance(text, LiteralText):
+            return template_text(text, DOCKER_EXT if docker else ())
         return self.templates.text(text, template_ext=DOCKER_EXT if docker else (), item=item,
                                    out_paths=command.out_paths)
 
@@ -563,7 +576,7 @@ class TaskWriter:
         if isinstance(text, JsonText) and parse_placeholders(text)[0] == [Ref("item")]:
             return f"{self.needs.module('json')}.dumps({fn.item})"
         parts: list[str | tuple[str]] = []
-        for segment in parse_placeholders(text)[0]:
+        for segment in segments(text):
             if isinstance(segment, Ref) and segment.kind == "output":
                 parts.append(command.out_paths[str(segment.name)])
             elif isinstance(segment, Ref) and segment.kind == "artifact":
@@ -580,7 +593,7 @@ class TaskWriter:
         code = self._code(task_id, task, operator="DockerOperator", expand=expand)
         code.head.append(("image", py(template_text(task.image, DOCKER_EXT))))
         if fixed:  # not a template field: only texts without placeholders are here
-            code.head.append(("entrypoint", py([as_text(a) for a in fixed])))
+            code.head.append(("entrypoint", py([literal_text(a) for a in fixed])))
         if own and expand is None:
             code.head.append(("command", py([self._pod_text(a, True, command) for a in own])))
         if task.env:

@@ -22,7 +22,7 @@ from ..emit import python_literal as py
 from ..ir import Pipeline, Task, ValueType
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
-from .specs import PYTHON_TYPE_NAMES, ref_type, refs_in
+from .specs import PYTHON_TYPE_NAMES, keyword_arguments, ref_type, refs_in
 
 POD_OUTPUTS = "/airflow/xcom/dagshift"
 RETURN_FILE = "/airflow/xcom/return.json"
@@ -50,6 +50,23 @@ class PodCommand:
     out_paths: dict[str, str]
 
 
+class LiteralText(str):
+    """A text of the backend's own making (the python script, the outputs' spec): no placeholders
+    in it, it reaches the container exactly as it is."""
+
+
+def segments(text: str) -> list[str | Ref]:
+    """The literal texts and placeholders of one text of the argv."""
+    return [text] if isinstance(text, LiteralText) else parse_placeholders(text)[0]
+
+
+def literal_text(text: str) -> str:
+    """What a text without placeholders means (`$${{` written for `${{`)."""
+    parts = segments(text)
+    assert all(isinstance(part, str) for part in parts), text
+    return "".join(parts)  # type: ignore[arg-type]
+
+
 class NotWritable(ValueError):
     """A python task in an image with a placeholder nested in a list or mapping of its args."""
 
@@ -74,7 +91,7 @@ def pod_command(pipeline: Pipeline, task: Task) -> PodCommand:
         argv += [a if isinstance(a, str) else json.dumps(a) for a in (task.args or [])]
     if task.outputs and task.python is None:
         spec = {name: [out.type.value, out_paths[name]] for name, out in task.outputs.items()}
-        prefix = ["sh", "-c", COLLECT_OUTPUTS, READ_OUTPUTS, json.dumps(spec)]
+        prefix = ["sh", "-c", LiteralText(COLLECT_OUTPUTS), LiteralText(READ_OUTPUTS), LiteralText(json.dumps(spec))]
         argv, own_from = prefix + argv, own_from + len(prefix)
     return PodCommand(argv, own_from, out_paths)
 
@@ -85,22 +102,34 @@ def python_script(pipeline: Pipeline, task: Task) -> tuple[list[str], int]:
     module, _, attribute = str(task.python).partition(":")
     first, _, rest = attribute.partition(".")
     values: list[str] = []
-    kwargs = []
+    kwargs = {}
     for key, value in (task.args or {}).items():
         if isinstance(value, str) and refs_in(value):
             values.append(_typed_text(pipeline, value))
             read = f"sys.argv[{len(values)}]"
-            kwargs.append(f"{key}=json.loads({read})" if isinstance(values[-1], JsonText) else f"{key}={read}")
+            kwargs[key] = f"json.loads({read})" if isinstance(values[-1], JsonText) else read
         elif _has_refs(value):
             raise NotWritable(key)
         else:
-            kwargs.append(f"{key}={py(value)}")
+            kwargs[key] = py(_meaning(value))
     local = f"{first}_function" if first in ("json", "sys", "open") else first  # the script uses those
     alias = f" as {local}" if local != first else ""
-    call = f"{local}({', '.join(kwargs)})" if not rest else f"{local}.{rest}({', '.join(kwargs)})"
+    target = f"{local}.{rest}" if rest else local
     lines = ["import json", "import sys", "", f"from {module} import {first}{alias}", ""]
-    lines += _returned(task, call, {"json", "sys", "open", local})
-    return ["python3", "-c", "\n".join(lines), *values], 3
+    lines += _returned(task, f"{target}({keyword_arguments(kwargs)})", {"json", "sys", "open", local})
+    return ["python3", "-c", LiteralText("\n".join(lines)), *values], 3
+
+
+def _meaning(value: Any) -> Any:
+    """A literal value of `args` as the function gets it: texts with `$${{` read as `${{` (keys
+    are no texts with placeholders: as they are)."""
+    if isinstance(value, str):
+        return literal_text(value)
+    if isinstance(value, list):
+        return [_meaning(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _meaning(v) for k, v in value.items()}
+    return value
 
 
 def _returned(task: Task, call: str, taken: set[str]) -> list[str]:

@@ -21,7 +21,7 @@ from ..naming import python_name
 from ..placeholders import Ref
 from ..placeholders import parse as parse_placeholders
 from .airflow_values import Needs, item_type, text_python, wrapped_string_code
-from .specs import PYTHON_TYPE_NAMES
+from .specs import PYTHON_TYPE_NAMES, is_keyword_name, keyword_arguments
 
 # Names Airflow fills from the run's context when a TaskFlow function has a parameter so named
 # (airflow.sdk Context, 3.3): no input may take one.
@@ -185,12 +185,11 @@ def python_call(task: Task, fn: Function, values: PythonValues, task_name: str) 
     first, _, rest = attribute.partition(".")
     local = fn.local(first if first != task_name else f"{module.rpartition('.')[2]}_{first}")
     alias = f" as {local}" if local != first else ""
-    kwargs = []
-    for key, value in (task.args or {}).items():
-        hint = key if _whole_output(value) else None
-        kwargs.append(f"{key}={values.value(value, fn, name_hint=hint)}")
+    # a whole upstream value arrives as a parameter named after its key, where the key is a name
+    kwargs = {key: values.value(value, fn, name_hint=key if _whole_output(value) and is_keyword_name(key) else None)
+              for key, value in (task.args or {}).items()}
     target = f"{local}.{rest}" if rest else local
-    return [f"from {module} import {first}{alias}", ""], f"{target}({', '.join(kwargs)})"
+    return [f"from {module} import {first}{alias}", ""], f"{target}({keyword_arguments(kwargs)})"
 
 
 def _whole_output(value: Any) -> bool:

@@ -35,6 +35,7 @@ class GenericBody:
         self.held = names.claim("held")
         self.needs: set[str] = set()
         self.position = {task_id: i for i, task_id in enumerate(pipeline.tasks)}
+        self.decided: set[str] = set()  # the tasks whose condition `held` has by now
 
     def _upstream(self, task_id: str) -> list[str]:
         """The task's upstream tasks, in the pipeline's order."""
@@ -65,18 +66,12 @@ class GenericBody:
                 checks.append(f"{self._helper('submitted')}({self.runs}, {py(upstream)})")
         else:
             checks.append(f"{self._helper('rule_allows')}({self.runs}, {py(task.trigger_rule.value)}, {py(upstream)})")
-        expr = parsed_when(task)
-        if expr is not None:
-            sources = sorted({str(op.ref.task) for op in conditions.references(expr) if op.ref.task},
-                             key=self.position.__getitem__)
-            condition = self._condition(expr)
-            known = f"{self._helper('completed')}({self.runs}, {py(sources)})"
-            # a string literal of the condition may hold a newline: the comment stays one line
-            lines.append(f"# {task_id} runs when: {comment_safe(conditions.render(expr))}")
-            lines.append(f"{self.held}[{py(task_id)}] = ({condition}) if {known} else None"
-                         if sources else f"{self.held}[{py(task_id)}] = {condition}")
+        if task.when is not None:
+            lines += self._decide(task_id)
             checks.append(f"{self.held}[{py(task_id)}]")
         if task.else_of is not None:
+            # an else branch may come first in the order: the sources of the condition came before it
+            lines += self._decide(task.else_of)
             checks.append(f"{self.held}.get({py(task.else_of)}) is False")
         dynamic = [r.task for r in foreach_refs(task) if r.kind == "task_output"]
         if dynamic:
@@ -87,6 +82,21 @@ class GenericBody:
         if checks:
             return [*lines, f"if {' and '.join(checks)}:", f"    {statement}"]
         return [*lines, statement]
+
+    def _decide(self, task_id: str) -> list[str]:
+        """The lines putting whether the task's condition holds into `held`, unless they came before."""
+        expr = parsed_when(self.p.tasks[task_id])
+        if expr is None or task_id in self.decided:
+            return []
+        self.decided.add(task_id)
+        sources = sorted({str(op.ref.task) for op in conditions.references(expr) if op.ref.task},
+                         key=self.position.__getitem__)
+        condition = self._condition(expr)
+        known = f"{self._helper('completed')}({self.runs}, {py(sources)})"
+        # a string literal of the condition may hold a newline: the comment stays one line
+        return [f"# {task_id} runs when: {comment_safe(conditions.render(expr))}",
+                f"{self.held}[{py(task_id)}] = ({condition}) if {known} else None"
+                if sources else f"{self.held}[{py(task_id)}] = {condition}"]
 
     def _call(self, task_id: str, task: Task, upstream: list[str], allow: bool) -> str:
         function = self.functions[task_id]

@@ -26,7 +26,8 @@ from ..naming import python_name
 from .base import EmitContext
 from .prefect_names import TASK_BODY_NAMES, Names
 from .prefect_text import joined, literal, pieces
-from .prefect_values import Arg, Scope, call_arguments, is_keyword
+from .prefect_values import Arg, Scope, call_arguments
+from .specs import keyword_arguments
 
 
 @dataclass
@@ -65,8 +66,7 @@ class Hooks:
             name = self.names.claim(f"alert_{python_name(module.rsplit('.', 1)[-1])}_{python_name(function)}")
             head, _, rest = function.partition(".")
             call = head + (f".{rest}" if rest else "")
-            arguments = ", ".join(f"{k}={py(v)}" if is_keyword(k) else f"**{{{py(k)}: {py(v)}}}"
-                                  for k, v in alert.literal_args.items())
+            arguments = keyword_arguments({k: py(v) for k, v in alert.literal_args.items()})
             code = (f"def {name}(*hook_args):\n"
                     f"    from {module} import {head}\n\n"
                     f"    {call}({arguments})\n")

@@ -10,7 +10,6 @@ f-string, anything else through the module's `text` helper (compact JSON, `true`
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..placeholders import parse as parse_placeholders
 from ..references import task_texts
 from .prefect_names import Names
 from .prefect_text import Expr, Part, fstring, joined, pieces
+from .specs import keyword_arguments
 
 # Values an f-string writes exactly as the text rule does.
 AS_IS = {ValueType.STR, ValueType.INT, ValueType.FLOAT}
@@ -211,13 +211,4 @@ def _refs(text: str) -> list[Ref]:
 
 def call_arguments(scope: Scope, kwargs: dict[str, Any]) -> str:
     """Keyword arguments of a call; keys that are not identifiers go through `**{...}`."""
-    plain = [f"{key}={scope.value_code(value)}" for key, value in kwargs.items() if is_keyword(key)]
-    other = {key: value for key, value in kwargs.items() if not is_keyword(key)}
-    if other:
-        plain.append("**" + scope.value_code(other))
-    return ", ".join(plain)
-
-
-def is_keyword(key: str) -> bool:
-    """Whether a key can be written as a keyword argument (`key=...`)."""
-    return key.isidentifier() and not keyword.iskeyword(key)
+    return keyword_arguments({key: scope.value_code(value) for key, value in kwargs.items()})

@@ -4,6 +4,7 @@ the task "spec" encoding of user values, condition code generation and the text 
 from __future__ import annotations
 
 import json
+import keyword
 from typing import Any, Callable, Iterator
 
 from .. import conditions
@@ -97,6 +98,20 @@ def texts_in(value: Any) -> Iterator[str]:
         for key, item in value.items():
             yield key
             yield from texts_in(item)
+
+
+def is_keyword_name(key: str) -> bool:
+    """Whether a call can pass this key as `key=...`: an ASCII identifier that is no keyword
+    (Python reads any other identifier in its NFKC form: `ﬁ=1` would pass `fi`)."""
+    return key.isascii() and key.isidentifier() and not keyword.iskeyword(key)
+
+
+def keyword_arguments(arguments: dict[str, str]) -> str:
+    """The keyword arguments of a call (key -> code of the value); keys no `key=` can write
+    go through one `**{...}`."""
+    plain = [f"{key}={code}" for key, code in arguments.items() if is_keyword_name(key)]
+    other = [f"{py(key)}: {code}" for key, code in arguments.items() if not is_keyword_name(key)]
+    return ", ".join(plain + (["**{" + ", ".join(other) + "}"] if other else []))
 
 
 def as_text(value: Any) -> str:

@@ -9,12 +9,13 @@ object on the last line of stdout (Airflow's own logging goes before it):
 
 - `import`: {"dags": [...], "import_errors": {...}} for the path (BundleDagBag, as the DAG processor);
 - `inspect`: the import errors plus, per DAG, what Airflow made of the file: description, tags,
-  owner, param defaults, descriptions and enums, the assets it is scheduled on, its failure
-  callbacks' arguments, and per task its class, upstreams, retry settings, doc, pool, outlets,
-  mapping (the literal list it maps over), pod secrets, the template fields of templated
-  operators rendered with the DAG's own Jinja environment and the param defaults, and for
-  TaskFlow tasks what their function runs, called with the param defaults without running
-  anything (see `_dry_call`);
+  owner, param defaults, descriptions and enums, the assets it is scheduled on, its callbacks
+  (a partial's arguments, what a python alert calls), and per task its class, upstreams, retry
+  settings, doc, pool, outlets, callbacks, mapping (the literal list it maps over), pod secrets,
+  executor_config and DockerOperator's entrypoint (never rendered), the template fields of
+  templated operators rendered with the DAG's own Jinja environment and the param defaults (of a
+  mapped one: its fixed fields), and for TaskFlow tasks what their function runs, called with the
+  param defaults without running anything (see `_dry_call`; a mapped one for each item);
 - `test`: runs the DAG with dag.test() and prints the run state and every task instance's state,
   map index and try number; a run that cannot start (say, a conf the params reject) prints
   {"error": {"type": ..., "message": ...}} instead.
@@ -58,6 +59,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "to_dict"):  # a kubernetes client model (a pod's resources, an executor's pod)
+        return _jsonable(value.to_dict())
     return repr(value)
 
 
@@ -97,21 +100,35 @@ class _Recorded(Exception):
         self.facts = facts
 
 
-def _dry_call(task, params: dict) -> dict[str, Any] | None:
+def _dry_call(task, params: dict, item: Any = None) -> dict[str, Any] | None:
     """What a TaskFlow task's function runs, called with the param defaults (and "<tasks.ID>" for
-    the values other tasks pass it); None for other tasks. Nothing is run: subprocess.run and the
-    probe function record their arguments (and the directory they run in) and stop the call; a
-    Variable reads as "<variable NAME KEY>"; a function that returns (a branch) reports the value."""
+    the values other tasks pass it; a mapped task with `item`); None for other tasks."""
     import inspect
+
+    callable_ = getattr(task, "python_callable", None)
+    if callable_ is None:
+        return None
+    op_kwargs = task.partial_kwargs.get("op_kwargs") if hasattr(task, "partial_kwargs") else task.op_kwargs
+    kwargs = {name: f"<tasks.{getattr(value, 'operator', None) and value.operator.task_id}>"
+              for name, value in (op_kwargs or {}).items()}
+    if hasattr(task, "partial_kwargs"):
+        (name,) = task._get_specified_expand_input().value  # the one argument dagshift maps over
+        kwargs[name] = item
+    if "params" in inspect.signature(callable_).parameters:
+        kwargs["params"] = params
+    return _probed(callable_, kwargs)
+
+
+def _probed(callable_, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Calls `callable_` without running anything: subprocess.run and the probe function record
+    their arguments (and the directory they run in) and stop the call; a Variable reads as
+    "<variable NAME KEY>"; a function that returns (a branch) reports the value."""
     import os
     import subprocess
     import sys
     import tempfile
     import types
 
-    callable_ = getattr(task, "python_callable", None)
-    if callable_ is None or not hasattr(task, "op_kwargs"):
-        return None
     environ = dict(os.environ)
 
     def changed_env(env) -> dict[str, str]:
@@ -127,10 +144,6 @@ def _dry_call(task, params: dict) -> dict[str, Any] | None:
 
     probe = types.ModuleType(PROBE_MODULE)
     setattr(probe, PROBE_FUNCTION, record)
-    kwargs = {name: f"<tasks.{getattr(value, 'operator', None) and value.operator.task_id}>"
-              for name, value in (task.op_kwargs or {}).items()}
-    if "params" in inspect.signature(callable_).parameters:
-        kwargs["params"] = params
     from airflow.sdk import Variable
 
     saved = subprocess.run, sys.modules.get(PROBE_MODULE), tempfile.tempdir, os.chdir, Variable.get, os.getcwd()
@@ -217,18 +230,64 @@ def _task_facts(task, params: dict) -> dict[str, Any]:
         "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
     }
     facts.update(_expand_facts(task))
-    secrets = getattr(task, "secrets", None)
+    secrets = task.partial_kwargs.get("secrets") if mapped else getattr(task, "secrets", None)
     if secrets:  # a pod's Kubernetes Secret references
         facts["secrets"] = [[s.deploy_type, s.deploy_target, s.secret, s.key] for s in secrets]
     facts["owner"] = task.owner
     facts["outlets"] = [[asset.name, asset.uri] for asset in getattr(task, "outlets", None) or []
                         if hasattr(asset, "uri")]
-    if not mapped and task.template_fields:
+    facts["callbacks"] = _callbacks(task, params)
+    facts.update(_untemplated(task))
+    if mapped:
+        facts.update(_mapped_facts(task, params))
+    elif task.template_fields:
         facts["rendered"] = _rendered_fields(task, params)
-    call = None if mapped else _dry_call(task, params)  # a mapped task needs its item
+    call = None if mapped else _dry_call(task, params)  # a mapped task: per item (_mapped_facts)
     if call is not None:
         facts["call"] = call
     return facts
+
+
+def _untemplated(task) -> dict[str, Any]:
+    """Fields that reach the worker as written: an executor's pod, DockerOperator's entrypoint."""
+    given = task.partial_kwargs if hasattr(task, "partial_kwargs") else vars(task)
+    return {name: _jsonable(given[name]) for name in ("executor_config", "entrypoint") if given.get(name)}
+
+
+def _mapped_facts(task, params: dict) -> dict[str, Any]:
+    """A mapped task's fixed template fields rendered (`partial_rendered`), and what its TaskFlow
+    function runs for each item it maps over (`item_calls`): the literal list, or what the task
+    it maps over (a `__items` helper) returns."""
+    fields = {name: task.partial_kwargs[name] for name in task.template_fields if name in task.partial_kwargs}
+    facts: dict[str, Any] = {"partial_rendered": {
+        name: _attempt(task.render_template, raw, {"params": params}, task.dag.get_template_env())
+        for name, raw in fields.items() if raw is not None and not isinstance(raw, (int, float, bool))}}
+    mapped = task._get_specified_expand_input().value
+    if getattr(task, "python_callable", None) is None or not isinstance(mapped, dict) or len(mapped) != 1:
+        return facts  # what dagshift writes: a TaskFlow task mapped over one argument
+    (source,) = mapped.values()
+    if isinstance(source, (list, tuple)):
+        items = list(source)
+    elif getattr(getattr(source, "operator", None), "task_id", "").endswith("__items"):
+        items = (_dry_call(source.operator, params) or {}).get("returned")  # dagshift's helper (run no other)
+    else:
+        return facts
+    facts["item_calls"] = [_dry_call(task, params, item) for item in items or []]
+    return facts
+
+
+def _callbacks(owner, params: dict) -> dict[str, list[dict[str, Any]]]:
+    """Per callback kind, what each callback does: the arguments of a functools.partial (the
+    command of an alert), or what a function calls (a python alert: the probe's kwargs)."""
+    import functools
+
+    found = {}
+    for key in ("on_failure_callback", "on_success_callback", "on_retry_callback"):
+        callbacks = getattr(owner, key, None)
+        listed = callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []
+        found[key] = [{"partial": _jsonable(list(c.args))} if isinstance(c, functools.partial)
+                      else _probed(c, {"context": {"params": params}}) for c in listed]
+    return {key: value for key, value in found.items() if value}
 
 
 def _dag_facts(dag) -> dict[str, Any]:
@@ -243,7 +302,7 @@ def _dag_facts(dag) -> dict[str, Any]:
         "param_descriptions": {k: dag.params.get_param(k).description for k in dag.params},
         "param_enums": {k: dag.params.get_param(k).schema.get("enum") for k in dag.params},
         "assets": _schedule_assets(dag),
-        "failure_callbacks": _callback_arguments(dag.on_failure_callback),
+        "callbacks": _callbacks(dag, params),
         "params": _jsonable(params),
         "tasks": {task_id: _task_facts(task, params) for task_id, task in sorted(dag.task_dict.items())},
     }
@@ -261,14 +320,6 @@ def _schedule_assets(dag) -> list[list[str]]:
         elif item is not None:
             pending += getattr(item, "objects", [])
     return sorted(found)
-
-
-def _callback_arguments(callbacks) -> list[list[Any]]:
-    """The arguments each functools.partial callback was given."""
-    import functools
-
-    listed = callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []
-    return [_jsonable(list(c.args)) for c in listed if isinstance(c, functools.partial)]
 
 
 def _inspect(bag) -> dict[str, Any]:

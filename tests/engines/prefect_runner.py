@@ -24,7 +24,9 @@ still leaves what was done).
   `mapped`), then each task's own function with those arguments, its `run_command` / python
   target / `isolated` recording what they were given instead of running it (a value output's
   temporary directory standing as "<outputs>", a Secret block's value as "<secret NAME KEY>",
-  the directory the flow enters as `entered`), and the command of each alert hook of the flow.
+  the directory the flow enters as `entered`; a mapped task for each item: `item_calls`), and
+  what each state hook of the flow and of each task runs (`flow_hooks`, `task_hooks`: an alert's
+  command, or the kwargs a python alert passes its function).
 - deployments: each directory's prefect.yaml deployment after Prefect's deploy-time templating
   (prefect_deployment_check.resolved_deployment).
 - runs: for each, chdir into its own working directory (a fresh copy of examples/; or into `cwd`
@@ -141,8 +143,6 @@ def _flow_facts(flow) -> dict[str, Any]:
         "timeout_seconds": flow.timeout_seconds,
         "on_failure": len(flow.on_failure_hooks),
         "on_completion": len(flow.on_completion_hooks),
-        "on_failure_commands": [inspect.getclosurevars(hook).nonlocals.get("command")
-                                for hook in flow.on_failure_hooks],
         "log_prints": flow.log_prints,
     }
 
@@ -168,25 +168,41 @@ class _Value:
         return iter(())
 
 
-class _TaskStandIn:
-    """A task of the module while the flow body runs: records the arguments of each call."""
+class _Values(list):
+    """What a task stand-in's `map` returns in the flow body: a list of futures, as
+    PrefectFutureList is."""
 
-    def __init__(self, task, calls: dict[str, Any], mapped: dict[str, Any]):
+    def result(self, *args, **kwargs):
+        return self
+
+    def wait(self, *args, **kwargs):
+        return None
+
+
+class _TaskStandIn:
+    """A task of the module while the flow body runs: records the arguments of each call (of a
+    mapped task: the first item's in `calls`, each item's in `item_calls`)."""
+
+    def __init__(self, task, calls: dict[str, Any], mapped: dict[str, Any], item_calls: dict[str, Any]):
         self.task = task
         self.calls = calls
         self.mapped = mapped
+        self.item_calls = item_calls
+
+    def _bound(self, *args, **kwargs) -> dict[str, Any]:
+        kwargs.pop("wait_for", None)
+        return dict(inspect.signature(self.task.fn).bind_partial(*args, **kwargs).arguments)
 
     def _record(self, *args, **kwargs):
-        kwargs.pop("wait_for", None)
-        bound = inspect.signature(self.task.fn).bind_partial(*args, **kwargs)
-        self.calls[self.task.name] = dict(bound.arguments)
+        self.calls[self.task.name] = self._bound(*args, **kwargs)
         return _Value()
 
     __call__ = submit = _record
 
     def map(self, items, *args, **kwargs):
         self.mapped[self.task.name] = _jsonable(items)
-        return [self._record(next(iter(items), None), *args, **kwargs)]
+        self.item_calls[self.task.name] = [self._bound(item, *args, **kwargs) for item in items]
+        return _Values([self._record(next(iter(items), None), *args, **kwargs)])
 
 
 class _SecretValue(dict):
@@ -263,59 +279,82 @@ def _fake_modules(function) -> dict[str, Any]:
 
 def _task_calls(module, flow, params: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
     """What each task would run with these params (see the module docstring); `seen` gets the
-    lists tasks map over (`mapped`) and the directories the flow enters (`entered`)."""
+    lists tasks map over (`mapped`), what a mapped task runs for each item (`item_calls`) and the
+    directories the flow enters (`entered`)."""
     import os as os_module
 
     tasks = _tasks(module)
     calls: dict[str, Any] = {}
     mapped = seen["mapped"] = {}
+    item_arguments: dict[str, Any] = {}
     entered = seen["entered"] = []
     saved = {name: getattr(module, name) for name in vars(module) if getattr(module, name) in tasks.values()}
     chdir = os_module.chdir
     try:
         for name, task in saved.items():
-            setattr(module, name, _TaskStandIn(task, calls, mapped))
+            setattr(module, name, _TaskStandIn(task, calls, mapped, item_arguments))
         os_module.chdir = entered.append  # the workdir need not exist here
         flow.fn(**params)
     finally:
         os_module.chdir = chdir
         for name, task in saved.items():
             setattr(module, name, task)
+    seen["item_calls"] = {task_id: [_recorded_call(module, tasks[task_id], arguments) for arguments in listed]
+                          for task_id, listed in item_arguments.items()}
+    return {task_id: _recorded_call(module, tasks[task_id], arguments) for task_id, arguments in calls.items()}
 
-    def record_python(function, kwargs, env):
-        record = {"kind": "python", "target": getattr(function, "dagshift_target", None), "kwargs": kwargs}
-        raise _Stop({**record, **({"env": env} if env else {})})
 
+def _record_python(function, kwargs, env):
+    record = {"kind": "python", "target": getattr(function, "dagshift_target", None), "kwargs": kwargs}
+    raise _Stop({**record, **({"env": env} if env else {})})
+
+
+def _recorded_call(module, task, arguments: dict[str, Any]) -> dict[str, Any]:
+    """What the task's function runs, called with these arguments: its stand-ins record it."""
+    return _stopped(module, task.fn, lambda: task.fn(**arguments))
+
+
+def _stopped(module, function, call) -> dict[str, Any]:
+    """What `call` (of `function`, in `module`) runs: the module's run_command, isolated,
+    tempfile and Secret, and each module the function imports from, stand in for themselves
+    and stop it with a record ({"kind": "noop"} if it returns)."""
+    fakes = _fake_modules(function)
+    stand_ins = _stand_ins(_record_python)
+    saved_modules = {name: sys.modules.get(name) for name in fakes}
+    saved_names = {name: module.__dict__.get(name) for name in stand_ins}
+    try:
+        sys.modules.update(fakes)
+        vars(module).update(stand_ins)
+        call()
+        return {"kind": "noop"}
+    except _Stop as stop:
+        record = stop.record
+        return {"kind": record["kind"], "target": record.get("target"),
+                **{key: {"value": _jsonable(value)} for key, value in record.items() if key not in ("kind", "target")}}
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        for name, saved_module in saved_modules.items():
+            if saved_module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = saved_module
+        for name, value in saved_names.items():
+            if value is None:
+                module.__dict__.pop(name, None)
+            else:
+                module.__dict__[name] = value
+
+
+def _hooks(module, owner) -> dict[str, list[dict[str, Any]]]:
+    """What each state hook of a flow or task runs: an alert's command (`alert("...")`), or what
+    a python alert's function calls."""
     found = {}
-    for task_id, arguments in calls.items():
-        task = tasks[task_id]
-        fakes = _fake_modules(task.fn)
-        saved_modules = {name: sys.modules.get(name) for name in fakes}
-        saved_names = {name: module.__dict__.get(name) for name in _stand_ins(record_python)}
-        try:
-            sys.modules.update(fakes)
-            vars(module).update(_stand_ins(record_python))
-            task.fn(**arguments)
-            found[task_id] = {"kind": "noop"}
-        except _Stop as stop:
-            record = stop.record
-            found[task_id] = {"kind": record["kind"], "target": record.get("target"),
-                              **{key: {"value": _jsonable(value)} for key, value in record.items()
-                                 if key not in ("kind", "target")}}
-        except Exception as error:
-            found[task_id] = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            for name, saved_module in saved_modules.items():
-                if saved_module is None:
-                    sys.modules.pop(name, None)
-                else:
-                    sys.modules[name] = saved_module
-            for name, value in saved_names.items():
-                if value is None:
-                    module.__dict__.pop(name, None)
-                else:
-                    module.__dict__[name] = value
-    return found
+    for kind in ("on_failure", "on_completion"):
+        hooks = getattr(owner, f"{kind}_hooks")
+        found[kind] = [{"command": command} if (command := inspect.getclosurevars(hook).nonlocals.get("command"))
+                       is not None else _stopped(module, hook, hook) for hook in hooks]
+    return {kind: listed for kind, listed in found.items() if listed}
 
 
 def _calls_or_error(module, flow, params: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +373,8 @@ def inspect_module(item: dict[str, Any]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     facts = {
         "flow": flow_facts,
+        "flow_hooks": _hooks(module, flow),
+        "task_hooks": {name: _hooks(module, task) for name, task in _tasks(module).items()},
         "tasks": {name: _task_facts(task) for name, task in _tasks(module).items()},
         "calls": _calls_or_error(module, flow, params, seen),
         "workdir": getattr(module, "WORKDIR", None),

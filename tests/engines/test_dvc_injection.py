@@ -90,8 +90,8 @@ import pytest
 from dvc_harness import DvcEngine, DvcRepo, Repro, compile_dvc
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from test_airflow_injection import (IMAGE, _escape_stray_placeholders, condition_literal, secret_keys, secret_names,
-                                    yaml_flow)
+from injection_rules import secret_keys, secret_names
+from test_airflow_injection import IMAGE, _escape_stray_placeholders, condition_literal, yaml_flow
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.placeholders import Ref, parse_ref

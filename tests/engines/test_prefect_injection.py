@@ -5,18 +5,24 @@ Hypothesis draws batches of pipelines (the strategies and the text model of
 test_airflow_injection.py: quotes and triple quotes, backslashes, newlines and carriage returns,
 `{{ }}`, `${ }`, the `$${{` escape, astral characters, `.sh` endings, ...) into every string field
 that reaches the flow module or prefect.yaml: descriptions, tags, workdir, param defaults,
-descriptions and enum values, artifact paths, commands (string and exec form), env values, secret
-names and keys, python args, value output paths, pools, alert commands, trigger URIs, `when`
-string literals, literal foreach items. Each batch is compiled through the real CLI (black has
-formatted every module, so each one parses) and checked in ONE engine process (prefect_runner.py):
+descriptions and enum values, a list param's items (texts and mappings) a task maps over, artifact
+paths, commands (string and exec form), env values, secret names and keys, python args (keys too,
+and nested values), value output paths, pools, alert commands, python alerts' args (of the
+pipeline, of a task, under `defaults`), trigger URIs, `when` string literals deciding a task and
+its `else_of` branch, literal foreach items. Each batch is compiled through the real CLI (black
+has formatted every module, so each one parses) and checked in ONE engine process
+(prefect_runner.py):
 
 - inspect: every module imported by Prefect; the flow's description, parameter defaults (the
   signature, Prefect's parameter schema, Prefect's validation), descriptions and enums (the
-  schema), alert hooks' commands and working directory, each @task's name, description and tags
-  (its pool), the tasks a `when` lets run, the literal list a task maps over, and what each task
-  would run (its command, argv, python call's kwargs and env, a secret as "<secret NAME KEY>", as
-  the flow passes it the parameter defaults: prefect_runner.py's `calls`) must equal what the
-  pipeline means;
+  schema), what each state hook of the flow and of each task runs (an alert's command, the
+  kwargs a python alert passes), the flow's working directory, each @task's name, description and
+  tags (its pool), the tasks a `when` or its else branch lets run, the list a task maps over, and
+  what each task would run (its command, argv, python call's kwargs and env, a secret as
+  "<secret NAME KEY>", as the flow passes it the parameter defaults; a mapped task for each item:
+  prefect_runner.py's `calls`, `item_calls`) must equal what the pipeline means; what Prefect has
+  no place for is refused naming the field (a container, python in an image: E301) or left out
+  with a warning naming it (resources: W301);
 - deployments: prefect.yaml after Prefect's own deploy-time templating (the real
   prefect.utilities.templating functions, in `prefect deploy`'s order) holds the description,
   tags and trigger resource exactly, or leaves them out (the description stays in the flow; a
@@ -39,34 +45,43 @@ import pytest
 from engine_harness import PrefectEngine, PrefectReport, compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from injection_rules import ARTIFACT, VALID_ID, Refusals, ids_are_valid, refusals, secret_keys, secret_names
 from test_airflow_injection import (
-    ARTIFACT,
-    ENV_NAMES,
+    ITEMS,
+    MAPPED_KINDS,
+    MAPPED_OVER_ITEMS,
     OUT,
     PARAMS,
+    POD_KINDS,
+    PYTHON_KINDS,
     PYTHON_TARGET,
     SECRET_ENV,
     TRICKY_IDS,
-    VALID_ID,
+    AlertCase,
     PipelineCase,
     TaskCase,
     _escape_stray_placeholders,
     _every_field,
-    _with_output,
+    assert_reported,
+    check_compiled,
     command_texts,
+    draw_else_branches,
     expected,
-    ids_are_valid,
-    secret_keys,
-    secret_names,
-    validation_refusals,
+    items_defaults,
+    meaning,
+    nasty_args,
+    numbers,
     pipeline_data,
     plain_texts,
+    runs,
+    sometimes_alert,
+    task_alert,
+    task_cases,
     task_ids,
     texts,
     yaml_flow,
 )
 
-from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.naming import python_name
 from compiler.placeholders import literal
 
@@ -116,31 +131,16 @@ ECHO_PREFIX = 'printf %s "$BASH_EXECUTION_STRING" > {id}.cmd; printf %s "$A" > {
 # ----------------------------------------------------------------------------- inspect cases
 
 
+# test_airflow_injection's kinds but containers and python in an image (Prefect refuses them: E301).
+PREFECT_KINDS = ["bash", "bash", "bash_out", "argv", "python", "foreach", "param_foreach", "python_foreach"]
+
+
 @st.composite
 def prefect_task_cases(draw, task_id: str) -> TaskCase:
-    """As test_airflow_injection.task_cases, without containers (Prefect refuses them: E301)."""
-    kind = draw(st.sampled_from(["bash", "bash", "bash_out", "argv", "python", "foreach"]))
-    task = TaskCase(task_id, kind, description=draw(st.none() | plain_texts))
-    task.pool = draw(st.none() | plain_texts)
-    if draw(st.integers(0, 3)) == 0:  # the flow decides whether it runs
-        task.when_literal = draw(st.sampled_from([None, "p0"]) | plain_texts)
-    if draw(st.booleans()):
+    """test_airflow_injection.task_cases of PREFECT_KINDS; any task may read a secret here."""
+    task = draw(task_cases(task_id, PREFECT_KINDS))
+    if task.secret is None and draw(st.booleans()):
         task.secret = (draw(secret_names | plain_texts), draw(secret_keys | plain_texts))
-    if kind in ("bash", "bash_out", "foreach"):
-        task.command = draw(command_texts())
-        if kind == "bash_out":
-            task.output_path = draw(st.none() | plain_texts)
-            task.command = _with_output(task.command)
-        if kind == "foreach":
-            task.items = draw(st.lists(plain_texts, min_size=1, max_size=3))
-            task.command = _escape_stray_placeholders(task.command + " ${{ item }}")
-    elif kind == "argv":
-        task.command = ["printf", "%s"] + draw(st.lists(texts(tail=True), min_size=1, max_size=3))
-    else:
-        task.args = {f"k{i}": value for i, value in enumerate(draw(st.lists(texts(), min_size=1, max_size=3)))}
-    if kind != "python" or draw(st.booleans()):
-        names = draw(st.lists(st.sampled_from(ENV_NAMES), unique=True, max_size=2))
-        task.env = {name: draw(texts(tail=True)) for name in names}
     return task
 
 
@@ -156,22 +156,26 @@ def prefect_pipeline_cases(draw, index: int) -> PipelineCase:
     case = PipelineCase(
         name=f"inj_{index}",
         description=draw(st.none() | deploy_texts),
-        defaults={"p0": draw(plain_texts), "p1": draw(texts(placeholders=False, tail=True)),
-                  "n": draw(st.integers(-(2**31), 2**31))},
+        defaults={"p0": draw(plain_texts), "p1": draw(texts(placeholders=False, tail=True)), "n": draw(numbers)},
         param_descriptions={name: draw(plain_texts) for name in draw(st.sets(st.sampled_from(PARAMS)))},
         tasks=[draw(prefect_task_cases(task_id)) for task_id in ids],
         tags=draw(st.lists(deploy_texts, max_size=3, unique=True)),
         workdir=draw(st.none() | plain_texts),
         enum_extra=draw(st.none() | plain_texts),
         alert=draw(st.none() | plain_texts),
+        python_alert=draw(sometimes_alert),
+        task_alert=draw(sometimes_alert),
         trigger_uri=draw(st.none() | deploy_texts.map(lambda text: "s3://bucket/" + text)),
         owner=draw(st.none() | plain_texts),
     )
     for task in case.tasks:
         if task.when_literal == "p0":  # the flow runs the task
             task.when_literal = case.defaults["p0"]
+    if any(task.kind in MAPPED_OVER_ITEMS for task in case.tasks):
+        case.defaults[ITEMS] = draw(items_defaults)
     if case.enum_extra == case.defaults["p0"]:
         case.enum_extra = None
+    draw_else_branches(draw, case)
     if draw(st.booleans()) and "uses_artifact" not in ids:
         case.artifact = (draw(plain_texts), draw(st.none() | plain_texts))
         command = _escape_stray_placeholders(draw(command_texts()) + f" ${{{{ artifacts.{ARTIFACT} }}}}")
@@ -179,17 +183,24 @@ def prefect_pipeline_cases(draw, index: int) -> PipelineCase:
     return case
 
 
-def prefect_refusals(case: PipelineCase) -> set[tuple[str, str]]:
-    """(code, YAML path) of each error the compile must report: what validation refuses, else
-    what Prefect cannot take (a trigger resource `prefect deploy` would template or match as a
-    wildcard)."""
-    refused = validation_refusals(case)
-    if refused or not ids_are_valid(case):
+def prefect_refusals(case: PipelineCase) -> Refusals:
+    """What Prefect cannot take: a container, a python task in an image (the feature check
+    refuses them before the backend runs), a trigger resource `prefect deploy` would template or
+    match as a wildcard."""
+    refused = {("E301", f"tasks.{t.task_id}" if t.kind != "python_image" else f"tasks.{t.task_id}.image")
+               for t in case.tasks if t.kind in POD_KINDS}
+    if refused:
         return refused
     uri = case.trigger_uri
     if uri is not None and (DEPLOY_PLACEHOLDER.search(uri) or uri.endswith("*")):
         refused.add(("E302", "triggers[0].uri"))
     return refused
+
+
+def prefect_warnings(case: PipelineCase) -> set[tuple[str, str]]:
+    """What Prefect leaves out with a warning naming it: a task's resources (the work pool's)."""
+    return {("W301", f"tasks.{t.task_id}.resources") for t in case.tasks
+            if t.resources and any(t.resources.get(key) for key in ("cpu", "memory", "gpu"))}
 
 
 # ----------------------------------------------------------------------------- run cases
@@ -280,15 +291,18 @@ def _every_prefect_field(nasty: str, defaults: dict[str, Any]) -> PipelineCase:
     prefect.yaml) and a trigger on a resource it takes as written."""
     case = _every_field(nasty, defaults)
     return replace(case, name="inj_fields", description=nasty + " {{ $HOME }}", tags=[*case.tags, "{{ a.b }}"],
-                   tasks=[t for t in case.tasks if t.kind != "container"],
+                   tasks=[t for t in case.tasks if t.kind not in POD_KINDS],
                    trigger_uri="s3://bucket/{x} {{ } {% %} '\" \\ *.sh")
 
 
-def _refused() -> list[PipelineCase]:
-    """Trigger resources Prefect would read otherwise: a deploy-time template, a wildcard."""
-    return [PipelineCase(f"inj_refused_{index}", None, {"p0": "", "p1": "", "n": 0}, {},
-                         [TaskCase("a", "bash", command="echo")], trigger_uri=uri)
-            for index, uri in enumerate(["s3://bucket/{{ $HOME }}/", "s3://bucket/in/*"])]
+def _refused(nasty: str, defaults: dict[str, Any]) -> list[PipelineCase]:
+    """Trigger resources Prefect would read otherwise (a deploy-time template, a wildcard), and
+    test_airflow_injection's containers and python in an image, which Prefect runs no task in."""
+    cases = [PipelineCase(f"inj_refused_{index}", None, {"p0": "", "p1": "", "n": 0}, {},
+                          [TaskCase("a", "bash", command="echo")], trigger_uri=uri)
+             for index, uri in enumerate(["s3://bucket/{{ $HOME }}/", "s3://bucket/in/*"])]
+    pods = [t for t in _every_field(nasty, defaults).tasks if t.kind in POD_KINDS]
+    return cases + [replace(_every_field(nasty, defaults), name="inj_refused_pods", tasks=pods)]
 
 
 def _hand_picked() -> Batch:
@@ -303,6 +317,7 @@ def _hand_picked() -> Batch:
         TaskCase("argv", "argv", command=["printf", "%s\\n", "${{ params.p0 }}", "{{ x }}", "x.sh"], env={"A": "'''"}),
         TaskCase("python", "python", args={"k0": "${{ params.n }}", "k1": "n=${{ params.n }}", "k2": nasty,
                                            "k3": "${{ params.p0 }}"}),
+        TaskCase("python_keys", "python", args=nasty_args(nasty), env={"A": nasty}),
     ]
     inspect = [PipelineCase("inj_0", nasty, dict(defaults), {"p0": nasty}, tasks),
                _every_prefect_field(nasty, defaults)]
@@ -319,7 +334,7 @@ def _hand_picked() -> Batch:
             cases.append(TaskCase(task_id, kind, command=None if kind == "python" else command,
                                   args={"k0": task_id} if kind == "python" else None))
         inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {}, cases))
-    inspect += _refused()
+    inspect += _refused(nasty, defaults)
     inspect.append(PipelineCase(f"inj_{len(inspect)}", None, dict(defaults), {},  # two ids one Python name
                                 [TaskCase("a-b", "bash", command="echo"), TaskCase("a_b", "bash", command="echo")]))
     runs = [RunCase("run_0", defaults, cmd_tail=nasty + "\r\n'unclosed <<EOF\n${{ params.p1 }}", cmd_env=nasty,
@@ -350,19 +365,11 @@ def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_para
     inspect, runs, valid, deployments = [], [], [], []
     for case in batch.inspect:
         compiled = _compile(sources / f"{case.name}.yaml", pipeline_data(case), flows / case.name)
-        refused = prefect_refusals(case)
-        if ids_are_valid(case) and not refused:
-            assert compiled.ok, f"{case.name} ({[t.task_id for t in case.tasks]}):\n{compiled.output}"
+        if check_compiled(case, compiled, refusals(case, prefect_refusals)):
             check_left_out(case, compiled.output)
             inspect.append({"key": case.name, "module": str(compiled.files[0]), "flow": python_name(case.name)})
             deployments.append({"key": case.name, "dir": str(flows / case.name)})
             valid.append(case)
-        else:
-            assert compiled.exit_code == 1 and not compiled.files, f"{case.name}: {compiled.output}"
-            assert "error[E" in compiled.output, compiled.output
-            for code, where in refused:  # each refusal names its field
-                assert f"error[{code}]" in compiled.output and f"({shown(where)})" in compiled.output, \
-                    f"{case.name}: {code} at {where}\n{compiled.output}"
     for case in batch.runs:
         compiled = _compile(sources / f"{case.name}.yaml", run_pipeline_data(case), flows / case.name)
         assert compiled.ok, f"{case.name}:\n{compiled.output}"
@@ -388,8 +395,9 @@ def check_batch(engine: PrefectEngine, batch: Batch, workdir: Path, refused_para
 
 def check_left_out(case: PipelineCase, output: str) -> None:
     """What Prefect has no place for is named in a warning: the owner, a tag prefect deploy
-    would template."""
+    would template, a task's resources."""
     assert bool(case.owner) is ("(owner)" in output), output  # an empty owner is no owner
+    assert_reported(case, output, prefect_warnings(case), "warning")
     for index, tag in enumerate(case.tags):
         assert (DEPLOY_PLACEHOLDER.search(tag) is not None) is (f"(tags[{index}])" in output), output
 
@@ -413,39 +421,60 @@ def check_flow(case: PipelineCase, facts: dict[str, Any]) -> None:
     assert flow["schema_defaults"] == case.defaults, case.name
     assert flow["validated_defaults"] == {"value": case.defaults}, case.name
     properties = flow["schema"]["properties"]
-    assert {name: properties[name].get("description") for name in PARAMS} == \
-        {name: case.param_descriptions.get(name) or None for name in PARAMS}, case.name
+    assert {name: properties[name].get("description") for name in case.defaults} == \
+        {name: case.param_descriptions.get(name) or None for name in case.defaults}, case.name
     enum = None if case.enum_extra is None else [case.defaults["p0"], case.enum_extra]
     assert properties["p0"].get("enum") == enum, case.name
-    assert flow["on_failure_commands"] == ([] if case.alert is None else [literal(case.alert)]), case.name
+    alerts = [case.alert] if case.alert is not None else []
+    assert facts["flow_hooks"] == hooks_meant(alerts + [case.python_alert] if case.python_alert else alerts), case.name
     if case.workdir is not None:
         assert facts["workdir"] == case.workdir and facts["entered"] == [case.workdir], case.name
     assert set(facts["tasks"]) == {t.task_id for t in case.tasks}
+    assert "error" not in facts["calls"], (case.name, facts["calls"])  # the flow body ran with its stand-ins
     for task in case.tasks:
         where = f"{case.name}.{task.task_id} ({task.kind})"
         assert facts["tasks"][task.task_id]["description"] == (task.description or None), where
         assert facts["tasks"][task.task_id]["tags"] == ([] if task.pool is None else [task.pool]), where
-        if task.when_literal is not None and task.when_literal != case.defaults["p0"]:
-            assert task.task_id not in facts["calls"], where  # its condition does not hold
+        alert = task_alert(case, task)
+        assert facts["task_hooks"][task.task_id] == hooks_meant([alert] if alert else []), where
+        if not runs(case, task):
+            assert task.task_id not in facts["calls"], where  # its condition (or its if-branch's) does not hold
             continue
-        if task.kind == "foreach":
-            assert facts["mapped"][task.task_id] == literal(task.items), where
-            continue
-        check_call(case, task, facts["calls"][task.task_id], where)
+        if task.kind in MAPPED_KINDS:
+            items = literal(task.items) if task.items else case.defaults[ITEMS]  # a param's values are data
+            assert facts["mapped"][task.task_id] == items, where
+            assert len(facts["item_calls"][task.task_id]) == len(items), where
+            for call, item in zip(facts["item_calls"][task.task_id], items, strict=True):
+                check_call(case, task, call, where, item)
+        else:
+            check_call(case, task, facts["calls"][task.task_id], where)
 
 
-def check_call(case: PipelineCase, task: TaskCase, spec: dict[str, Any], where: str) -> None:
-    """What the task runs, given the parameter defaults."""
+def hooks_meant(alerts: list[str | AlertCase]) -> dict[str, list[dict[str, Any]]]:
+    """What each state hook runs: an alert command; a python alert's call of the target with its
+    args (on_completion for a success alert); in both, the `$${{` escapes read."""
+    meant: dict[str, list[dict[str, Any]]] = {}
+    for alert in alerts:
+        if isinstance(alert, str):
+            meant.setdefault("on_failure", []).append({"command": literal(alert)})
+        else:
+            call = {"kind": "python", "target": PYTHON_TARGET, "kwargs": {"value": literal(alert.args)}}
+            meant.setdefault("on_failure" if alert.on == "failure" else "on_completion", []).append(call)
+    return meant
+
+
+def check_call(case: PipelineCase, task: TaskCase, spec: dict[str, Any], where: str, item: Any = None) -> None:
+    """What the task runs, given the parameter defaults (and its item)."""
     assert "error" not in spec, (where, spec)
     resolved = {key: value for key, value in spec.items() if key not in ("kind", "target")}
     want: dict[str, Any] = {}
-    if task.kind == "python":
+    if task.kind in PYTHON_KINDS:
         assert spec["target"] == PYTHON_TARGET, where
-        want["kwargs"] = {"value": {k: meant(v, case, whole_value=True) for k, v in task.args.items()}}
+        want["kwargs"] = {"value": meaning(task.args, case, item)}
     elif task.kind == "argv":
         want["argv"] = {"value": [meant(part, case) for part in task.command]}
     else:
-        want["command"] = {"value": meant(task.command, case, output_path=task.output_path)}
+        want["command"] = {"value": meant(task.command, case, output_path=task.output_path, item=item)}
     env = {k: meant(v, case) for k, v in task.env.items()}
     if task.secret is not None:
         env[SECRET_ENV] = "<secret {} {}>".format(*task.secret)
@@ -454,12 +483,11 @@ def check_call(case: PipelineCase, task: TaskCase, spec: dict[str, Any], where: 
     assert resolved == want, where
 
 
-def meant(text: Any, case: PipelineCase, whole_value: bool = False, output_path: str | None = None) -> Any:
+def meant(text: Any, case: PipelineCase, output_path: str | None = None, item: Any = None) -> Any:
     """What a text means (test_airflow_injection.expected), `${{ outputs.o }}` being the output's
     path, or the file `o` in the task's temporary directory (which prefect_runner.py names
     "<outputs>")."""
-    value = expected(text, case, whole_value=whole_value)
-    return value.replace(OUT, output_path or "<outputs>/o") if isinstance(value, str) else value
+    return expected(text, case, item=item).replace(OUT, output_path or "<outputs>/o")
 
 
 def check_run(case: RunCase, report: PrefectReport) -> None:
@@ -493,3 +521,30 @@ def test_hand_picked_nasty_texts_ids_and_param_names(prefect_engine: PrefectEngi
 @given(batch=batches())
 def test_drawn_text_reaches_prefect_exactly(prefect_engine: PrefectEngine, batch: Batch) -> None:
     check_batch(prefect_engine, batch, prefect_engine.scratch_dir("injection"))
+
+
+# ----------------------------------------------------------------------------- regressions (compile only)
+
+
+def test_python_args_with_non_ascii_names(tmp_path: Path) -> None:
+    """A non-ASCII identifier was passed as `key=`, which Python reads in its NFKC form: `ﬁ=`
+    passed `fi` (task args and alert args)."""
+    data = {"name": "reg", "alerts": [{"on": "failure", "python": PYTHON_TARGET, "args": {"ℌ": 1}}],
+            "tasks": {"a": {"python": PYTHON_TARGET, "args": {"ﬁ": "x", "k": 2}}}}
+    compiled = _compile(tmp_path / "reg.yaml", data, tmp_path / "flows")
+    assert compiled.ok, compiled.output
+    text = compiled.files[0].read_text(encoding="utf-8")
+    assert 'record(k=2, **{"ﬁ": "x"})' in text and 'record(**{"ℌ": 1})' in text
+
+
+def test_else_branch_before_its_if_branch_in_the_general_form(tmp_path: Path) -> None:
+    """An else branch written before the task whose `when` it is the else of was submitted before
+    that condition was decided (`held.get(...)` was None): it never ran."""
+    data = {"name": "reg", "params": {"p0": {"type": "str", "default": "v"}},
+            "tasks": {"otherwise": {"command": "echo", "else_of": "decided"},
+                      "decided": {"command": "echo", "when": "params.p0 == 'x'"},
+                      "join": {"command": "echo", "trigger_rule": "none_failed"}}}  # the general form
+    compiled = _compile(tmp_path / "reg.yaml", data, tmp_path / "flows")
+    assert compiled.ok, compiled.output
+    text = compiled.files[0].read_text(encoding="utf-8")
+    assert "runs = {}" in text and text.index('held["decided"] = ') < text.index('runs["otherwise"] = ')
