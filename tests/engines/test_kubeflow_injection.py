@@ -92,8 +92,8 @@ import pytest
 from engine_harness import compile_pipeline
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from injection_rules import PORTABLE_SECRET_KEY, PORTABLE_SECRET_NAME
-from test_airflow_injection import ENV_NAMES, condition_literal, path_is_refused, yaml_flow
+from injection_rules import PORTABLE_SECRET_KEY, PORTABLE_SECRET_NAME, path_is_refused
+from test_airflow_injection import ENV_NAMES, condition_literal, yaml_flow
 from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 from compiler.backends import kubeflow
