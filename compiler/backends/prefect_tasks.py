@@ -85,6 +85,7 @@ class TaskWriter:
         self.slots = slots  # task id -> its semaphore (max_parallel)
         self.hooks = hooks
         self.needs: set[str] = set()
+        self.task_order = {task_id: index for index, task_id in enumerate(pipeline.tasks)}
         # a TypedDict of its outputs for each task with several
         self.outputs_classes = {task_id: classes.claim(_camel(functions[task_id]) + "Outputs")
                                 for task_id, task in pipeline.tasks.items() if len(task.outputs) > 1}
@@ -93,7 +94,7 @@ class TaskWriter:
         task = self.p.tasks[task_id]
         # the task's own name too: a function it imports under that name would read as recursion
         scope = Scope(self.p, task, Names({*self.slots.values(), self.functions[task_id]}, TASK_BODY_NAMES))
-        scope.declare_args()
+        scope.declare_args(self.task_order)
         body = self._body(task_id, task, scope)
         self.needs |= scope.needs
         name = self.functions[task_id]

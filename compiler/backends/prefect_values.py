@@ -51,8 +51,9 @@ class Scope:
 
     # ------------------------------------------------------------------ arguments
 
-    def declare_args(self) -> None:
-        """The task's arguments, in a fixed order: the item, params, then upstream results."""
+    def declare_args(self, task_order: dict[str, int]) -> None:
+        """The task's arguments, in a fixed order: the item, params, then upstream results (in the
+        pipeline's order of tasks, `task_order`: each task's position, computed once per file)."""
         pipeline, task = self.pipeline, self.task
         # foreach is read in the flow body, which maps the task over it
         refs = [ref for path, text in task_texts(task) if path[0] != "foreach" for ref in _refs(text)]
@@ -62,11 +63,11 @@ class Scope:
         for name, param in pipeline.params.items():
             if name in read_params:
                 self.args.append(Arg(self.names.claim(name), ("param", name), HINTS[param.value_type]))
-        upstream = {ref.task for ref in refs if ref.kind == "task_output"}
-        for task_id, other in pipeline.tasks.items():
-            if task_id in upstream:
-                self.args.append(Arg(self.names.claim(self._upstream_name(task_id, other)), ("task", task_id),
-                                     self._upstream_hint(other)))
+        upstream = {str(ref.task) for ref in refs if ref.kind == "task_output"}
+        for task_id in sorted(upstream, key=task_order.__getitem__):
+            other = pipeline.tasks[task_id]
+            self.args.append(Arg(self.names.claim(self._upstream_name(task_id, other)), ("task", task_id),
+                                 self._upstream_hint(other)))
 
     def _upstream_name(self, task_id: str, other: Task) -> str:
         """The keyword a python task passes the whole value to (`results=`), else the output's name
