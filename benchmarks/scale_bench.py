@@ -12,7 +12,8 @@ pipeline, in the pinned engine venvs (scripts/engines.py): Hera 7.1 builds and s
 Workflow (argo_bench.py's idiomatic form), and kfp 2.17 compiles an idiomatic pipeline of
 container components (stopped after --kfp-limit seconds). Each figure is the wall time of the whole
 process (interpreter start and imports included, for dagshift, Hera and kfp alike) and its peak
-resident memory (`wait4`'s ru_maxrss). Results go to benchmarks/results/scale.md, with the growth
+memory: `wait4`'s ru_maxrss, or the peak sum of RSS over the process and the workers `-t all` forks
+(compiler/parallel.py), whichever is larger. Results go to benchmarks/results/scale.md, with the growth
 factor of each 10x step of size.
 """
 
@@ -83,15 +84,19 @@ class Run:
 
 
 def measured(argv: list[str], *, limit: float | None = None, cwd: Path | None = None) -> Run:
-    """Run `argv` to its end (or kill it after `limit` seconds): wall time and peak RSS."""
+    """Run `argv` to its end (or kill it after `limit` seconds): wall time and peak memory, the larger
+    of its peak RSS and the largest sum of RSS over it and its worker processes (sampled every 10 ms;
+    pages the workers share with it count twice, so the figure errs high, never low)."""
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
         timer = threading.Timer(limit, process.kill) if limit else None
         if timer:
             timer.start()
+        sampler = _TreeMemory(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        sampler.stop()
         if timer:
             timer.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
@@ -99,7 +104,43 @@ def measured(argv: list[str], *, limit: float | None = None, cwd: Path | None = 
         if process.returncode != 0 and not stopped:
             output.seek(0)
             raise SystemExit(f"failed ({process.returncode}): {' '.join(argv)}\n{output.read()[-3000:].decode()}")
-    return Run(seconds, usage.ru_maxrss / 1024, not stopped)
+    return Run(seconds, max(usage.ru_maxrss / 1024, sampler.peak_mb), not stopped)
+
+
+class _TreeMemory:
+    """The largest sum of resident memory over a process and its children, sampled in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_mb = pid, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.01):
+            pids = [self.pid, *_children(self.pid)]
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in pids))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def dagshift(*args: str) -> list[str]:
@@ -158,7 +199,9 @@ def report(by_size: dict[int, dict[str, Run]], kfp_limit: float) -> str:
         "included: `dagshift compile -t TARGET` (and `-t all`, one load and validation for the five targets),",
         "`dagshift import` of the generated file, Hera 7.1 building and serializing the same Workflow",
         f"(argo_bench.py's form), kfp 2.17 compiling the same pipeline (stopped after {kfp_limit:.0f} s).",
-        "Peak memory is the process's peak resident set (ru_maxrss).",
+        "Peak memory is the process's peak resident set (ru_maxrss), or when larger the peak sum of resident",
+        "sets over it and the worker processes it forks for `-t all` (sampled every 10 ms; shared pages count",
+        "twice, so it errs high).",
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}. "
         "Regenerate: `.venv/bin/python benchmarks/scale_bench.py`.",

@@ -15,50 +15,77 @@ from typing import Any
 from .backends.base import Level
 from .diagnostics import Diagnostics, Severity, YamlPath
 from .features import Feature, FeatureKind, FeatureUse, feature_uses
-from .ir import AlertEvent, Pipeline
+from .ir import AlertEvent, Pipeline, Task
 from .source import Reporter
+
+class _Lowering:
+    """The pipeline a backend sees, built up one left-out setting at a time. The task map is copied
+    once, on the first change, not once per setting: 10,000 tasks leaving out a setting is linear."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.tasks: dict[str, Task] | None = None
+        self.updates: dict[str, Any] = {}
+        self.dropped_triggers: set[int] = set()
+
+    def task(self, task_id: str) -> Task:
+        return (self.tasks if self.tasks is not None else self.pipeline.tasks)[task_id]
+
+    def update_task(self, task_id: str, **values: Any) -> None:
+        if self.tasks is None:
+            self.tasks = dict(self.pipeline.tasks)
+        self.tasks[task_id] = self.tasks[task_id].model_copy(update=values)
+
+    def field(self, name: str) -> Any:
+        return self.updates[name] if name in self.updates else getattr(self.pipeline, name)
+
+    def result(self) -> Pipeline:
+        updates = dict(self.updates)
+        if self.tasks is not None:
+            updates["tasks"] = self.tasks
+        if self.dropped_triggers:
+            updates["triggers"] = [t for i, t in enumerate(self.pipeline.triggers) if i not in self.dropped_triggers]
+        return self.pipeline.model_copy(update=updates) if updates else self.pipeline
+
 
 # How to leave each operational feature out of the pipeline a backend sees (features.FeatureKind):
 # settings whose absence changes how a run is operated, never what it computes.
-_DROP: dict[Feature, Callable[[Pipeline, FeatureUse], Pipeline]] = {}
+_DROP: dict[Feature, Callable[[_Lowering, FeatureUse], None]] = {}
 
 
-def _drop_task_fields(**values: Any) -> Callable[[Pipeline, FeatureUse], Pipeline]:
-    def drop(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
-        if use.task is None:
-            return pipeline
-        tasks = dict(pipeline.tasks)
-        tasks[use.task] = tasks[use.task].model_copy(update=values)
-        return pipeline.model_copy(update={"tasks": tasks})
+def _drop_task_fields(**values: Any) -> Callable[[_Lowering, FeatureUse], None]:
+    def drop(lowering: _Lowering, use: FeatureUse) -> None:
+        if use.task is not None:
+            lowering.update_task(use.task, **values)
 
     return drop
 
 
-def _drop_pipeline_fields(**values: Any) -> Callable[[Pipeline, FeatureUse], Pipeline]:
-    return lambda pipeline, use: pipeline.model_copy(update=values)
+def _drop_pipeline_fields(**values: Any) -> Callable[[_Lowering, FeatureUse], None]:
+    return lambda lowering, use: lowering.updates.update(values)
 
 
-def _drop_alerts(event: AlertEvent) -> Callable[[Pipeline, FeatureUse], Pipeline]:
+def _drop_alerts(event: AlertEvent) -> Callable[[_Lowering, FeatureUse], None]:
     """Only the alerts on `event`, of the task or (task None) of the pipeline: the others may be expressible."""
 
-    def drop(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
-        owner = pipeline if use.task is None else pipeline.tasks[use.task]
-        kept = owner.model_copy(update={"alerts": [alert for alert in owner.alerts if alert.on is not event]})
+    def drop(lowering: _Lowering, use: FeatureUse) -> None:
         if use.task is None:
-            return kept
-        return pipeline.model_copy(update={"tasks": {**pipeline.tasks, use.task: kept}})
+            lowering.updates["alerts"] = [alert for alert in lowering.field("alerts") if alert.on is not event]
+        else:
+            alerts = lowering.task(use.task).alerts
+            lowering.update_task(use.task, alerts=[alert for alert in alerts if alert.on is not event])
 
     return drop
 
 
-def _drop_schedule_catchup(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
-    schedule = pipeline.schedule
-    return pipeline.model_copy(update={"schedule": schedule.model_copy(update={"catchup": False})}) if schedule else pipeline
+def _drop_schedule_catchup(lowering: _Lowering, use: FeatureUse) -> None:
+    schedule = lowering.field("schedule")
+    if schedule is not None:
+        lowering.updates["schedule"] = schedule.model_copy(update={"catchup": False})
 
 
-def _drop_trigger(pipeline: Pipeline, use: FeatureUse) -> Pipeline:
-    index = use.path[1]
-    return pipeline.model_copy(update={"triggers": [t for i, t in enumerate(pipeline.triggers) if i != index]})
+def _drop_trigger(lowering: _Lowering, use: FeatureUse) -> None:
+    lowering.dropped_triggers.add(use.path[1])  # an index into the triggers as written
 
 
 _DROP.update({
@@ -113,23 +140,27 @@ def inherited_from_defaults(written: Pipeline) -> Callable[[YamlPath], tuple[Yam
 
 
 def check_capabilities(pipeline: Pipeline, backend, report: Reporter, *, strict: bool = False,
-                       options: Mapping[str, Any] | None = None, written: Pipeline | None = None) -> Pipeline:
+                       options: Mapping[str, Any] | None = None, written: Pipeline | None = None,
+                       uses: list[FeatureUse] | None = None) -> Pipeline:
     """Report every feature use the backend cannot express, and return the pipeline the backend
     should see. An operational setting is left out with a warning (an error when `strict`); any
     other feature is an error. `written` is the pipeline as written (see features.feature_uses):
-    an inherited setting is reported once, at its `defaults` key, naming the tasks that inherit it."""
-    lowered = pipeline
+    an inherited setting is reported once, at its `defaults` key, naming the tasks that inherit it.
+    `uses`: `feature_uses(pipeline, written)` when the caller has them (one list for every target)."""
+    lowering = _Lowering(pipeline)
     left_out: set[tuple[str | None, Feature]] = set()
-    for (feature, path), uses in _grouped(feature_uses(pipeline, written)).items():
+    if uses is None:
+        uses = list(feature_uses(pipeline, written))
+    for (feature, path), group in _grouped(uses).items():
         support = backend.support(feature, options)
         if support.level is not Level.UNSUPPORTED:
             continue
-        uses = [use for use in uses if (use.task, _PART_OF.get(feature)) not in left_out]
-        if not uses:
+        group = [use for use in group if (use.task, _PART_OF.get(feature)) not in left_out]
+        if not group:
             continue
-        message = f"{backend.title} cannot express {feature.value} ({_subject(uses)})"
-        notes = _inherited_note(uses)
-        help = _with_user_numbers(support.how, uses[0], pipeline)
+        message = f"{backend.title} cannot express {feature.value} ({_subject(group)})"
+        notes = _inherited_note(group)
+        help = _with_user_numbers(support.how, group[0], pipeline)
         if feature.kind is FeatureKind.SEMANTIC:
             report.error("E301", message, path, help=help, notes=notes)
         elif strict:
@@ -137,10 +168,10 @@ def check_capabilities(pipeline: Pipeline, backend, report: Reporter, *, strict:
         else:
             report.warning("W301", f"{message}: it is left out, so {feature.left_out_means}", path, help=help,
                            notes=notes)
-            for use in uses:
-                lowered = _DROP[feature](lowered, use)
+            for use in group:
+                _DROP[feature](lowering, use)
                 left_out.add((use.task, feature))
-    return lowered
+    return lowering.result()
 
 
 def _grouped(uses) -> dict[tuple[Feature, tuple], list[FeatureUse]]:

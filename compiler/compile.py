@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from . import emit, parallel
 from .backends import registry
 from .backends.base import EmitContext
 from .capabilities import check_capabilities, inherited_from_defaults, left_out_as_errors
-from .diagnostics import Diagnostics, Severity
+from .features import feature_uses
+from .diagnostics import Diagnostic, Diagnostics, Severity
 from .emit import InvalidOutput
 from .gc_pause import without_gc
 from .graph import build_graph
@@ -67,31 +69,76 @@ def compile_loaded(
         if action.warning:
             report.warning("W501", action.message, ("tasks", action.task) if action.task else (), at_key=True,
                            help="fix or remove the condition; -O0 keeps the task")
+    shared = _Shared(optimized.pipeline, loaded.pipeline) if level < 2 else None
+    jobs = []
     for target in targets:
-        backend = registry.get(target)
         # -O2 depends on the target's cost model; its warnings are those -O1 reported above
-        target_pipeline = optimize(pipeline, level, select, backend.cost).pipeline if level >= 2 else optimized.pipeline
-        first = len(result.diagnostics)
-        lowered = check_capabilities(target_pipeline, backend, report, strict=target in strict, options=options,
-                                     written=loaded.pipeline)
-        if _has_errors_since(result.diagnostics, first):
-            continue
-        ctx = EmitContext(build_graph(lowered), report, loaded.source.name, dict(options or {}))
+        facts = shared or _Shared(optimize(pipeline, level, select, registry.get(target).cost).pipeline,
+                                  loaded.pipeline)
+        jobs.append((target, facts))
+    renders = parallel.map_in_workers(lambda job: _compile_target(*job, report, strict=job[0] in strict,
+                                                                  options=options),
+                                      jobs, weight=lambda job: registry.get(job[0]).render_weight,
+                                      worth_it=len(pipeline.tasks) >= parallel.MIN_TASKS)
+    for (target, _), rendered in zip(jobs, renders):
+        result.diagnostics.extend(rendered.diagnostics)
+        for relative, text in rendered.files.items():
+            key = str(PurePosixPath(target) / relative) if per_target_dirs else relative
+            result.files[key] = text
+        result.notes.extend(rendered.notes)
+        if rendered.black_fallback is not None:  # counted here, wherever the render ran (tests read it)
+            emit.black_fallbacks += 1
+            emit.last_fallback_reason = rendered.black_fallback
+    return result
+
+
+class _Shared:
+    """What every target compiled from one pipeline reads alike: its feature uses and its graph
+    (leaving an operational setting out, the capability check's only change, moves no edge)."""
+
+    def __init__(self, pipeline: Pipeline, written: Pipeline):
+        self.pipeline = pipeline
+        self.uses = list(feature_uses(pipeline, written))
+        self.graph = build_graph(pipeline)
+
+
+@dataclass
+class _Rendered:
+    """One target's part of a compile: its files, and the diagnostics and notes it added."""
+
+    files: dict[str, str]
+    diagnostics: list[Diagnostic]
+    notes: list[str]
+    black_fallback: str | None = None  # why black formatted a file of this target, if it had to
+
+
+def _compile_target(target: str, shared: _Shared, report: Reporter, *, strict: bool,
+                    options: Mapping[str, Any] | None) -> _Rendered:
+    backend = registry.get(target)
+    diagnostics = report.diagnostics
+    first = len(diagnostics)
+    rendered = _Rendered({}, [], [])
+    lowered = check_capabilities(shared.pipeline, backend, report, strict=strict, options=options,
+                                 uses=shared.uses)
+    if not _has_errors_since(diagnostics, first):
+        ctx = EmitContext(shared.graph, report, report.source.name, dict(options or {}))
+        fallbacks = emit.black_fallbacks
         try:
             files = backend.render(lowered, ctx)
         except InvalidOutput as exc:
             report.error("E401", f"{backend.title} output failed verification: {exc}",
                          help="this is a bug in dagshift; please report it with the pipeline file")
-            continue
-        if target in strict:
-            left_out_as_errors(result.diagnostics, first, backend.title)
-        if _has_errors_since(result.diagnostics, first):
-            continue
-        for relative, text in files.items():
-            key = str(PurePosixPath(target) / relative) if per_target_dirs else relative
-            result.files[key] = text
-        result.notes.extend(ctx.notes)
-    return result
+            files = {}
+        if emit.black_fallbacks != fallbacks:
+            emit.black_fallbacks = fallbacks
+            rendered.black_fallback = emit.last_fallback_reason
+        if strict:
+            left_out_as_errors(diagnostics, first, backend.title)
+        if not _has_errors_since(diagnostics, first):
+            rendered.files, rendered.notes = files, ctx.notes
+    rendered.diagnostics = diagnostics.items[first:]
+    del diagnostics.items[first:]  # the caller adds them back in target order
+    return rendered
 
 
 def _has_errors_since(diagnostics: Diagnostics, first: int) -> bool:

@@ -134,14 +134,17 @@ last_fallback_reason = ""
 
 
 def format_python(source: str, name: str, *, fallback: bool = True) -> str:
-    """The text black (pinned version, line length 88) makes of `source`, then a parse of the result.
+    """The text black (pinned version, line length 88) makes of `source`, which must parse.
 
-    pylayout writes it, many times faster than black; black runs only on source pylayout refuses
-    (`pylayout.Unsupported`), unless `fallback` is False: then the refusal is raised."""
+    pylayout writes it, many times faster than black, from the parse of `source` (which is the
+    check that the backend wrote valid Python: pylayout refuses what does not parse). black runs
+    only on source pylayout refuses (`pylayout.Unsupported`), unless `fallback` is False: then the
+    refusal is raised. The result is not parsed again: pylayout only re-lays out the tokens of a
+    parsed module, and the suite proves it writes black's text (tests/test_pylayout.py)."""
     from . import pylayout
 
     try:
-        formatted = pylayout.format_source(source)
+        return pylayout.format_source(source)
     except pylayout.Unsupported as exc:
         if not fallback:
             raise

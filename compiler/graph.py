@@ -8,6 +8,8 @@ errors; the passes report those.
 
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 
 from .ir import Pipeline
@@ -55,8 +57,25 @@ def _edge_key(graph: nx.DiGraph, edge: tuple[str, str]) -> tuple[int, int]:
 
 
 def topological_order(graph: nx.DiGraph) -> list[str]:
-    """Dependencies first; ties broken by declaration order, so output is stable."""
-    return list(nx.lexicographical_topological_sort(graph, key=lambda node: graph.nodes[node]["index"]))
+    """Dependencies first; ties broken by declaration order, so output is stable (networkx's
+    lexicographical_topological_sort by `index`, without its per-node key calls: backends ask for it
+    on 10,000-task graphs)."""
+    index = dict(graph.nodes(data="index"))
+    waiting = dict(graph.in_degree())
+    ready = [(index[node], node) for node, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    successors = graph.succ
+    while ready:
+        _, node = heapq.heappop(ready)
+        order.append(node)
+        for child in successors[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, (index[child], child))
+    if len(order) != len(index):
+        raise nx.NetworkXUnfeasible("the graph has a cycle")
+    return order
 
 
 def sorted_edges(graph: nx.DiGraph) -> list[tuple[str, str]]:

@@ -999,3 +999,58 @@ def test_format_source_reads_hash_lines_inside_strings_as_text():
 def test_format_source_refuses_what_it_cannot_lay_out_exactly(source):
     with pytest.raises(py.Unsupported):
         py.format_source(source)
+
+
+# --- 5. layouts reused between lines of the same shape (pylayout/_memo.py) ------------------------------
+
+
+def _renamed(source: str, shift: int, longer: int) -> str | None:
+    """`source` with every name that is not a keyword replaced by another: its letters rotated by `shift`,
+    `longer` characters added (0: the same shapes, other tokens). None when a rotation makes a keyword."""
+    out, names = [], {}
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    for token in tokens:
+        text = token.string
+        if token.type == tokenize.NAME and not keyword.iskeyword(text) and not keyword.issoftkeyword(text) \
+                and text not in ("True", "False", "None", "annotations", "__future__"):
+            if text not in names:
+                names[text] = "".join(string.ascii_letters[(string.ascii_letters.index(c) + shift) % 52]
+                                      if c in string.ascii_letters else c for c in text) + "_" * longer
+            text = names[text]
+            if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+                return None
+        out.append(token._replace(string=text))
+    return tokenize.untokenize(out)
+
+
+@examples(300)
+@given(source_modules(), st.integers(1, 51), st.sampled_from([0, 0, 1, 3, 12, 40]))
+def test_a_line_of_a_known_shape_is_laid_out_as_black_does(source, shift, longer):
+    """The first module's lines teach the memo their shapes; its twin (other names, of the same widths or
+    longer) is laid out from those templates where the shapes match, and must still be black's text."""
+    twin = _renamed(source, shift, longer)
+    expected, twin_expected = _black_or_none(source), twin and _black_or_none(twin)
+    if expected is None or twin_expected is None:
+        return
+    try:
+        assert py.format_source(source) == expected, f"source:\n{source}"
+        assert py.format_source(twin) == twin_expected, f"twin source:\n{twin}"
+    except py.Unsupported as exc:
+        assert str(exc).startswith(_EXPECTED_REFUSALS), f"{exc}\nsource:\n{source}"
+
+
+def test_layouts_of_one_shape_are_reused_with_each_lines_tokens():
+    from compiler.pylayout import _memo
+
+    lines = [f"    {name} = BashOperator(task_id={name!r}, bash_command='echo {{{{ params.greeting }}}} from {name}')"
+             for name in ("t1234", "t5678", "ab_cd")]
+    source = "with DAG():\n" + "\n".join(lines) + "\n"
+    _memo._memos.clear()
+    formatted = py.format_source(source)
+    assert formatted == black_format(source)
+    assert len(_memo._memos) == 1  # three lines, one shape
+    assert 't5678 = BashOperator(\n        task_id="t5678"' in formatted
+    # The same statement with longer names: split in the parentheses, then one argument per line.
+    longer = "".join(f"    {name} = BashOperator(task_id='{name}', bash_command='echo {name}')\n"
+                     for name in ("a" * n for n in range(20, 60, 3)))
+    assert py.format_source("with DAG():\n" + longer) == black_format("with DAG():\n" + longer)

@@ -84,6 +84,9 @@ class Backend:
     option_help: ClassVar[Mapping[str, str]] = {}
     # What one scheduled task costs on the target: -O2 fuses chains of small tasks when it is not 0.
     cost: ClassVar[TaskCost] = TaskCost(0.0, "no per-task cost known")
+    # How long rendering takes next to the other targets (benchmarks/scale_bench.py): spreads the
+    # targets of one compile over the cores (compiler/parallel.py).
+    render_weight: ClassVar[float] = 1.0
 
     def support(self, feature: Feature, options: Mapping[str, Any] | None = None) -> Support:
         """How the target expresses `feature`; `options` (--option) may turn on an emulation."""

@@ -22,6 +22,7 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 from .. import placeholders
@@ -38,6 +39,9 @@ CODE_SUFFIXES = (".py", ".sh")
 IMAGE_MODULES = frozenset({"pip", "ensurepip", "venv"})
 _PATH_TEXT = re.compile(r"[\w.\-/*?@+,\[\]{}\x00]+")
 _SENTINEL = "\x00{}\x00"
+# What makes shlex read a command other than as blank-separated words.
+_QUOTING = re.compile(r"['\"\\\\]")
+_SHLEX_BLANKS = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -149,18 +153,24 @@ def _path_mentions(task: Task) -> Iterator[Mention]:
                 yield Mention(field, text)
 
 
-def _shell_words(command: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)  # Argo and Kubeflow both read every command, twice
+def _shell_words(command: str) -> tuple[str, ...]:
     """The words of a shell command, placeholders kept whole as written (`models/${{ item }}.json`)."""
-    written = list(dict.fromkeys(text for text, _ in placeholders.occurrences(command)))
+    written = list(dict.fromkeys(text for text, _ in placeholders.occurrences(command))) if "${{" in command else []
     hidden = command
     for index, text in enumerate(written):
         hidden = hidden.replace(text, _SENTINEL.format(index))
-    try:
-        words = shlex.split(hidden)
-    except ValueError:  # unbalanced quotes: the shell would refuse it, no need to be exact
-        words = hidden.split()
-    shown = [re.sub("\x00(\\d+)\x00", lambda m: written[int(m.group(1))], word) for word in words]
-    return list(_option_values(shown))
+    if _QUOTING.search(hidden) is None:  # nothing quoted or escaped: shlex's words are the blank-separated ones
+        words = _SHLEX_BLANKS.split(hidden.strip(" \t\r\n"))
+        words = words if words != [""] else []
+    else:
+        try:
+            words = shlex.split(hidden)
+        except ValueError:  # unbalanced quotes: the shell would refuse it, no need to be exact
+            words = hidden.split()
+    if written:
+        words = [re.sub("\x00(\\d+)\x00", lambda m: written[int(m.group(1))], word) for word in words]
+    return tuple(_option_values(words))
 
 
 def _option_values(words: list[str]) -> Iterator[str]:

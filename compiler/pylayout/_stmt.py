@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import _text
+from . import _memo, _text
 from ._split import (
     ARGLIST_COMMA,
     AT,
@@ -110,7 +110,7 @@ class _Context:
         self.features, self.line_length = features, line_length
         self.infos: list[_Info] = []
         self.pending = 0
-        self.split: list[tuple[_Info, FirstPass]] = []
+        self.split: list[tuple[_Info, list[Leaf], int]] = []
 
     def add_text(self, depth: int, text: str, kind: int, first: str = "", single_leaf: bool = False) -> None:
         self.infos.append(_Info(depth, text, self.pending, kind, first, False, single_leaf))
@@ -126,19 +126,44 @@ class _Context:
         self.infos.append(info)
         self.pending = 0
         if magic or str_width(text) > self.line_length or ",)" in text or ",]" in text or ",}" in text:
-            self.split.append((info, FirstPass(leaves, depth, self.features, self.line_length)))
+            self.split.append((info, leaves, depth))
 
     def finish(self) -> None:
-        """black's second pass over the split lines, with the features it detects in the first pass's
-        output: a def's lone `*args` given a trailing comma makes the file Python 3.6+ to black."""
+        """black's two passes over the lines that need splitting: the second with the features it detects in
+        the first pass's output (a def's lone `*args` given a trailing comma makes the file Python 3.6+ to
+        black). A line of a shape split before takes that layout with its own tokens (`_memo`)."""
+        pending = []
+        for info, leaves, depth in self.split:
+            key = _memo.shape(leaves)
+            if key is not None:
+                key = (key, depth, self.features, self.line_length)
+            tokens = _memo.values(leaves) if key is not None else []
+            memo, first = _memo.find(key) if key is not None else None, None
+            if memo is None:
+                if key is not None:
+                    _memo.mark(leaves)
+                first = FirstPass(leaves, depth, self.features, self.line_length)
+                memo = _memo.Memo(adds_def_vararg_comma(first.leaves, first.lines))
+                if key is not None:
+                    _memo.keep(key, memo)
+            pending.append((info, leaves, depth, key, tokens, memo, first))
         features = self.features
-        if not features & FEATURE_DEF and any(adds_def_vararg_comma(first.leaves, first.lines)
-                                              for _, first in self.split):
+        if not features & FEATURE_DEF and any(memo.adds_vararg_comma for *_, memo, _ in pending):
             features |= FEATURE_CALL | FEATURE_DEF
         rerun = features != self.features
-        for info, first in self.split:
-            lines = second_pass(first, features, self.line_length, rerun)
-            info.text = "\n".join([each.final or each.text() for each in lines])
+        for info, leaves, depth, key, tokens, memo, first in pending:
+            template = memo.templates.get((features, rerun)) if key is not None else None
+            if template is None:
+                if first is None:  # a known shape, not yet laid out with these features
+                    _memo.mark(leaves)
+                    first = FirstPass(leaves, depth, self.features, self.line_length)
+                lines = second_pass(first, features, self.line_length, rerun)
+                text = "\n".join([each.final or each.text() for each in lines])
+                if key is None:
+                    info.text = text
+                    continue
+                template = memo.templates[(features, rerun)] = _memo.Template(text, [len(t) for t in tokens])
+            info.text = template.fill(tokens)
 
 
 def _optional_parens(expr: Expr, out: list[Leaf], ws: str, flags: int = 0) -> None:
