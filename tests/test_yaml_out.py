@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler import yaml_out
+from compiler import emit, yaml_out
 
 _words = st.sampled_from([
     "yes", "No", "ON", "off", "y", "N", "null", "~", "true", "False", "1:20", "0x1f", "0o17", "017", "1_000", ".5",
@@ -23,6 +24,9 @@ _scalars = st.one_of(_text, st.integers(-10**12, 10**12), st.booleans(), st.none
                      st.floats(allow_nan=False, allow_infinity=True))
 _data = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                       st.dictionaries(_text, inner, max_size=4)), max_leaves=20)
+
+
+_REAL_DUMPS = yaml_out.dumps
 
 
 def _read(text: str, version: str) -> object:
@@ -58,3 +62,18 @@ def test_keys_longer_than_yaml_allows_inline_are_written_explicitly() -> None:
     assert "? " in text
     assert _read(text, "1.2") == data
     assert _read(text, "1.1") == data
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_data)
+def test_emit_to_yaml_checks_its_text_against_the_data(data):
+    """compiler.emit.to_yaml reads its text back: it passes on yaml_out's text, and a text that reads as
+    other data (one scalar or one level changed) is refused as a dagshift bug."""
+    wrapped = {"data": data}
+    assert emit.to_yaml(wrapped) == yaml_out.dumps(wrapped)
+    for other in ({"data": [data]}, {"data": data, "extra": 1}, {"data": "x" if data != "x" else "y"}):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(yaml_out, "dumps", lambda _, other=other: _REAL_DUMPS(other))
+            with pytest.raises(emit.InvalidOutput):
+                emit.to_yaml(wrapped)
+
