@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
+from ..graph import topological_order
 from ..ir import TriggerRule
 
 # Rules whose outcome a path of all_success tasks from u keeps, with or without the edge u -> v.
@@ -45,11 +46,10 @@ def reduce_edges(order: list[str], edges: Iterable[tuple[str, str]], rules: Mapp
 
 def _topological(order: list[str], edges: set[tuple[str, str]]) -> list[str]:
     """`order` rearranged so that every edge goes forward, taking the earliest ready name first."""
-    position = {name: index for index, name in enumerate(order)}
     graph = nx.DiGraph()
-    graph.add_nodes_from(order)
+    graph.add_nodes_from((name, {"index": index}) for index, name in enumerate(order))
     graph.add_edges_from(edges)
-    return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    return topological_order(graph)
 
 
 def _reachable_through_all_success(order: list[str], successors: Mapping[str, list[str]],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from pathlib import PurePath
 from typing import Any, ClassVar, Mapping
@@ -58,13 +59,16 @@ class EmitContext:
     def diagnostics(self) -> Diagnostics:
         return self.report.diagnostics
 
+    @cached_property
+    def _file_name(self) -> str:
+        return comment_safe(PurePath(self.source_name).name)
+
     def origin(self, task_id: str) -> str:
         """Where a task is written, for a comment beside its code: `sequential.yaml:40 tasks.train`
         (the file's name only, so the output does not depend on where dagshift ran). A task the
         optimizer made (-O2 fuses chains) has no line of its own."""
-        name = comment_safe(PurePath(self.source_name).name)
         key = self.report.source.keys.get(("tasks", task_id))
-        where = f"{name}:{key.line + 1}" if key is not None else name
+        where = f"{self._file_name}:{key.line + 1}" if key is not None else self._file_name
         return f"{where} tasks.{comment_safe(task_id)}"
 
 
