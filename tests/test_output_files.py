@@ -138,7 +138,7 @@ def test_what_someone_else_wrote_is_never_replaced(tmp_path, name, existing, wri
 @pytest.mark.parametrize("name, existing, written", [
     ("p.py", GENERATED.replace("x = 1", "x = 0"), GENERATED),
     ("params.yaml", "lr: 0.1\n", "lr: 0.2\nepochs: 3\n"),  # the pipeline's own params: its values win
-    (".dagshift/tasks/a.json", "{}\n", '{"a": 1}\n'),
+    (".dagshift/tasks.json", "{}\n", '{"a": {}}\n'),
     ("anything.txt", "same\n", "same\n"),
 ])
 def test_dagshifts_own_files_are_replaced(tmp_path, name, existing, written):

@@ -1,5 +1,5 @@
 """DVC 3 backend: `dvc.yaml` (one stage per task) and `params.yaml`, plus `.dagshift/` with a small
-runner and a JSON spec per task that needs it.
+runner and one JSON file of specs, `.dagshift/tasks.json`, for the tasks that need it.
 
 DVC links stages only through paths: a consumed artifact is a dep of the consumer and an out of
 its producer; a value output is a file under `.dagshift/outputs/` that the producer writes and the
@@ -11,13 +11,16 @@ A stage's cmd shows what it runs: a shell command as written when every shell re
 else as `bash -c '...'` (dvc_shell.py); a python task as `python3 -c '...'` importing and calling
 the function (dvc_python.py), its module's file a dep. Number params are DVC's `${name}`. What DVC
 cannot hand over exactly (text params, upstream values, env, containers, line breaks, emulated
-retries) runs through `.dagshift/run.py TASK`, which reads the task's spec and resolves
-placeholders at run time: user text is data in a JSON file, never part of a command line DVC or
-a shell would parse. Details: docs/backends/dvc.md.
+retries) runs through `.dagshift/run.py TASK DIGEST`, which reads the task's spec from
+`.dagshift/tasks.json` and resolves placeholders at run time: user text is data in a JSON file,
+never part of a command line DVC or a shell would parse. DIGEST (spec_digest) is the spec's hash:
+a changed spec changes exactly its stage's cmd, so DVC re-runs exactly that stage, and the runner
+refuses a spec that no longer matches it. Details: docs/backends/dvc.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -38,6 +41,7 @@ from .base import Backend, EmitContext, Level, Support, emulated, native, unsupp
 from .specs import texts_in, value_spec
 
 RUNNER = ".dagshift/run.py"
+TASKS_FILE = ".dagshift/tasks.json"  # every runner task's spec, by task id
 PARAMS_FILE = "params.yaml"
 _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
 # A YAML mapping key (a JSON key in params.yaml) is at most 1024 characters, quotes included.
@@ -133,8 +137,7 @@ class DvcBackend(Backend):
         }
         if builder.specs:
             files[RUNNER] = emit.render("dvc", "run.py.j2", uses=_runner_uses(builder.specs))
-            for task_id, spec in builder.specs.items():
-                files[f".dagshift/tasks/{task_id}.json"] = json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+            files[TASKS_FILE] = json.dumps(builder.specs, indent=2, ensure_ascii=False) + "\n"
         return files
 
 
@@ -144,7 +147,7 @@ class _DvcBuilder:
         self.ctx = ctx
         self.graph = ctx.graph
         self.report = ctx.report
-        self.specs: dict[str, dict] = {}
+        self.specs: dict[str, dict] = {}  # the runner tasks' specs, in the order of their stages
         self.producers = {a: t for t, task in pipeline.tasks.items() for a in task.produces}
         self.wdir = pipeline.workdir
 
@@ -290,9 +293,11 @@ class _DvcBuilder:
         if direct is not None:
             prepare = [f"mkdir -p {_sh(self._rel(self._outputs_dir(task_id)))}"] if task.outputs else []
             return prepare + [direct] + mark
-        self.specs[task_id] = self._spec(task_id, task)
+        # As run.py reads it back from tasks.json (a mapping key is text there), so that both
+        # hash the same data.
+        spec = self.specs[task_id] = json.loads(json.dumps(self._spec(task_id, task), ensure_ascii=False))
         key = f" {self._key(task)}" if task.is_mapped else ""
-        return [f"python3 {_sh(self._rel(RUNNER))} {task_id}{key}"] + mark
+        return [f"python3 {_sh(self._rel(RUNNER))} {task_id} {spec_digest(spec)}{key}"] + mark
 
     def _marks_done(self, task_id: str) -> bool:
         """Whether a downstream task needs this one's sentinel: an edge no path carries."""
@@ -467,9 +472,8 @@ class _DvcBuilder:
         module_file = self._module_file(task)
         if module_file is not None:
             deps.append(module_file)
-        if task_id in self.specs:
+        if task_id in self.specs:  # its spec is no dep: the digest in its cmd stands for it
             deps.append(self._rel(RUNNER))
-            deps.append(self._rel(f".dagshift/tasks/{task_id}.json"))
         return list(dict.fromkeys(deps))
 
     def _module_file(self, task: Task) -> str | None:
@@ -521,6 +525,13 @@ class _DvcBuilder:
             done = self._rel(self._done(task_id))
             outs.append({f"{done}/{self._key(task)}" if task.is_mapped else done: {"cache": False}})
         return outs, metrics, plots
+
+
+def spec_digest(spec: dict) -> str:
+    """A runner spec's digest, as the stage's cmd names it and run.py.j2 recomputes it: 12 hex
+    digits of sha256 over the spec's canonical JSON."""
+    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
 
 def _encode(spec: Any, output: Any) -> Any:

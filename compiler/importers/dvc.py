@@ -24,9 +24,10 @@ top-level metrics / plots / params / artifacts / datasets, a stage's `meta`.
 
 dagshift's own DVC output (compiler/backends/dvc.py) is recognized: a python stage's
 `python3 -c '...'` line (dvc_python.py; its module's file is no input), a shell command wrapped
-as `bash -c '...'`, the runner `.dagshift/run.py TASK` with its spec `.dagshift/tasks/TASK.json`
+as `bash -c '...'`, the runner `.dagshift/run.py TASK DIGEST` with its spec in `.dagshift/tasks.json`
 (text params, upstream values, containers, env; python tasks too, as earlier versions wrote
-them), value outputs under `.dagshift/outputs/`, and sentinels `.dagshift/done/TASK` (order-only
+them; and `.dagshift/run.py TASK` with `.dagshift/tasks/TASK.json`, as versions before that wrote
+it), value outputs under `.dagshift/outputs/`, and sentinels `.dagshift/done/TASK` (order-only
 edges), so a compiled pipeline imports back as itself, minus `not_carried`.
 """
 
@@ -46,6 +47,7 @@ from typing import Any
 from ruamel.yaml.error import YAMLError
 
 from ..backends import dvc_shell
+from ..backends.dvc import TASKS_FILE, spec_digest
 from ..ir import Pipeline
 from . import Importer, dvc_python
 from .base import Imported, Reporter, line_of, plain, yaml_documents
@@ -65,7 +67,9 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 _DAGSHIFT = ".dagshift/"
 NO_STAGES = "no_stages"  # the one task of a pipeline read from a dvc.yaml without stages
 _DONE_CMD = re.compile(r"^mkdir -p \S+ && echo done > \S+$")
-_RUNNER_CMD = re.compile(r"^python3 (\S*\.dagshift/run\.py) ([A-Za-z][A-Za-z0-9_-]*)$")
+# DIGEST: the hash of the task's spec in .dagshift/tasks.json; without it (earlier versions), the
+# spec is .dagshift/tasks/TASK.json.
+_RUNNER_CMD = re.compile(r"^python3 (\S*\.dagshift/run\.py) ([A-Za-z][A-Za-z0-9_-]*)(?: ([0-9a-f]{12}))?$")
 _RESOLVED_PLACEHOLDER = re.compile(r"\$\{\{ [^{}]*? \}\}")  # what the resolver makes of `${x}`
 _PREPARE_CMD = re.compile(r"^mkdir -p \S*\.dagshift/outputs/[A-Za-z0-9_-]+$")
 
@@ -687,18 +691,28 @@ class Dagshift:
     """What dagshift's DVC output says beyond plain stages: runner specs, value outputs, sentinels."""
 
     base: Path
-    specs: dict[str, dict] = field(default_factory=dict)
+    specs: dict[str, Any] | None = None  # .dagshift/tasks.json, read once
     output_types: dict[tuple[str, str], str] = field(default_factory=dict)
     params_read: dict[str, str | None] = field(default_factory=dict)  # by the runner: name -> type if known
 
-    def spec(self, task: str) -> dict | None:
-        if task not in self.specs:
-            path = self.base / ".dagshift" / "tasks" / f"{task}.json"
-            try:
-                self.specs[task] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return None
-        return self.specs[task]
+    def spec(self, task: str, digest: str | None) -> dict | None:
+        """A runner task's spec: from .dagshift/tasks.json when its cmd names the spec's digest,
+        else (as dagshift wrote it before) from .dagshift/tasks/TASK.json. None if not found."""
+        if digest is None:
+            spec = _json_file(self.base / ".dagshift" / "tasks" / f"{task}.json")
+        else:
+            if self.specs is None:
+                specs = _json_file(self.base / TASKS_FILE)
+                self.specs = specs if isinstance(specs, dict) else {}
+            spec = self.specs.get(task)
+        return spec if isinstance(spec, dict) else None
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _is_dagshift_path(path: str) -> bool:
@@ -1057,9 +1071,19 @@ class _Reader:
         if self.generated_name:
             commands = [_unwrapped(c) for c in commands]
         runner = _RUNNER_CMD.match(commands[0]) if len(commands) == 1 else None
-        spec = self.dagshift.spec(runner.group(2)) if runner else None
+        spec = self.dagshift.spec(runner.group(2), runner.group(3)) if runner else None
         called = dvc_python.read(commands[0]) if len(commands) == 1 and self.generated_name else None
+        if runner and spec is None:
+            where = TASKS_FILE if runner.group(3) else f".dagshift/tasks/{runner.group(2)}.json"
+            self.report.loss(f"stage '{stage.name}' runs dagshift's runner, but the spec of task "
+                             f"'{runner.group(2)}' is not in {where}: the task is the command as written",
+                             line_of(stage.body, "cmd") or stage.line)
         if spec is not None:
+            if runner.group(3) and spec_digest(spec) != runner.group(3):
+                self.report.loss(f"the spec of task '{runner.group(2)}' in {TASKS_FILE} does not match stage "
+                                 f"'{stage.name}' (edited after `dagshift compile`), so the runner would refuse "
+                                 "to run it: the task is the spec as that file holds it",
+                                 line_of(stage.body, "cmd") or stage.line, approximate=True)
             _runner_task(task, spec, self.dagshift, workdir or "")
         elif called is not None:
             _python_task(task, called)

@@ -4,12 +4,17 @@ cannot hold (refused with a diagnostic, nothing written). Running them is tests/
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+
+from compiler.backends.dvc import spec_digest
 
 
 def compile_dvc(cli, tmp_path: Path, text: str, *options: str):
@@ -60,12 +65,14 @@ def test_plain_commands_stay_as_written_and_others_run_by_bash(cli, tmp_path: Pa
     # DVC would read a literal `${` as its own: `$''{` is the same text to the shell
     assert found["dollar"]["cmd"] == "bash -c 'echo $''{HOME} $''{{ x }} ${n}'"
     # DVC rewrites a text or list value in a command (`\\${`, line breaks): the runner fills it in
-    assert found["listy"]["cmd"] == "python3 .dagshift/run.py listy"
-    assert found["texty"]["cmd"] == "python3 .dagshift/run.py texty" and found["texty"]["params"] == ["s"]
-    assert found["texty"]["deps"] == [".dagshift/run.py", ".dagshift/tasks/texty.json"]
+    specs = json.loads(files[".dagshift/tasks.json"])
+    assert list(specs) == ["listy", "texty"]  # the runner's tasks, in the order of their stages
+    assert found["listy"]["cmd"] == f"python3 .dagshift/run.py listy {spec_digest(specs['listy'])}"
+    assert found["texty"]["cmd"] == f"python3 .dagshift/run.py texty {spec_digest(specs['texty'])}"
+    assert found["texty"]["params"] == ["s"]
+    assert found["texty"]["deps"] == [".dagshift/run.py"]  # the digest in its cmd stands for its spec
     assert "deps" not in found["dollar"]
-    spec = json.loads(files[".dagshift/tasks/texty.json"])
-    assert spec["command"] == {"$dagshift": ["concat", "echo ", {"$dagshift": ["param", "s"]}]}
+    assert specs["texty"]["command"] == {"$dagshift": ["concat", "echo ", {"$dagshift": ["param", "s"]}]}
     assert json.loads(files["params.yaml"]) == {"n": 3, "names": ["x", "y"], "s": "text"}
 
 
@@ -91,10 +98,81 @@ def test_python_stages_call_the_function_in_cmd_and_depend_on_its_module(cli, tm
         ("python3 -c 'import json; from pkg.mod import f; count: int = f(); "
          "open(\".dagshift/outputs/value/count\", \"w\", encoding=\"utf-8\").write(json.dumps(count))'")]
     # a text param: DVC would rewrite its value, so the runner reads it from params.yaml
-    assert found["texty"]["cmd"] == "python3 .dagshift/run.py texty"
-    assert found["texty"]["deps"] == ["pkg/mod.py", ".dagshift/run.py", ".dagshift/tasks/texty.json"]
+    specs = json.loads(files[".dagshift/tasks.json"])
+    assert found["texty"]["cmd"] == f"python3 .dagshift/run.py texty {spec_digest(specs['texty'])}"
+    assert found["texty"]["deps"] == ["pkg/mod.py", ".dagshift/run.py"]
     assert "deps" not in found["installed"]  # not a file of the project
-    assert set(files) == {"dvc.yaml", "params.yaml", ".dagshift/run.py", ".dagshift/tasks/texty.json"}
+    assert set(files) == {"dvc.yaml", "params.yaml", ".dagshift/run.py", ".dagshift/tasks.json"}
+    assert list(specs) == ["texty"]
+
+
+ONE_SPEC = """
+    name: p
+    params: {s: text, n: 2}
+    tasks:
+      a: {command: "echo a ${{ params.s }}"}
+      b: {command: "echo b ${{ params.s }}", after: [a]}
+      c: {command: "echo c ${{ item }} ${{ params.s }}", foreach: [x, "y z"]}
+      d: {command: "echo d ${{ params.n }}"}
+"""
+
+
+def test_every_runner_spec_is_in_one_file_and_each_cmd_names_its_digest(cli, tmp_path: Path) -> None:
+    """One .dagshift/tasks.json keyed by task id in stage order (no file per task); a stage's cmd
+    names the digest of its spec instead of depending on a spec file."""
+    result, files = compile_dvc(cli, tmp_path, ONE_SPEC)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert sorted(files) == [".dagshift/run.py", ".dagshift/tasks.json", "dvc.yaml", "params.yaml"]
+    text = files[".dagshift/tasks.json"]
+    specs = json.loads(text)
+    assert list(specs) == ["a", "b", "c"]  # d's cmd says it all: no spec
+    assert text == json.dumps(specs, indent=2, ensure_ascii=False) + "\n"
+    found = stages(files)
+    assert found["a"]["cmd"][0] == f"python3 .dagshift/run.py a {spec_digest(specs['a'])}"  # then its sentinel
+    assert found["c"]["do"]["cmd"] == f"python3 .dagshift/run.py c {spec_digest(specs['c'])} ${{key}}"
+    assert found["c"]["do"]["deps"] == [".dagshift/run.py"]
+    assert all(len(spec_digest(spec)) == 12 for spec in specs.values())
+    canonical = json.dumps(specs["a"], sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    assert spec_digest(specs["a"]) == hashlib.sha256(canonical).hexdigest()[:12]
+
+
+def test_changing_one_task_changes_only_its_own_stage(cli, tmp_path: Path) -> None:
+    """DVC re-runs a stage when its cmd changes: an edited task changes its digest and nothing
+    else in dvc.yaml (tests/engines/test_dvc_specs.py shows DVC re-running exactly that stage)."""
+    _, before = compile_dvc(cli, tmp_path, ONE_SPEC)
+    _, after = compile_dvc(cli, tmp_path, ONE_SPEC.replace('"echo b ', '"echo B '))
+    old, new = stages(before), stages(after)
+    assert [name for name in old if old[name] != new[name]] == ["b"]
+    assert old["b"]["cmd"] != new["b"]["cmd"] and before[".dagshift/run.py"] == after[".dagshift/run.py"]
+    old_specs, new_specs = json.loads(before[".dagshift/tasks.json"]), json.loads(after[".dagshift/tasks.json"])
+    assert [task for task in old_specs if old_specs[task] != new_specs[task]] == ["b"]
+
+
+def _run_py(out: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, ".dagshift/run.py", *args], cwd=out, capture_output=True, text=True,
+                          check=False, timeout=60)
+
+
+def test_the_runner_refuses_a_spec_that_does_not_match_the_stage(cli, tmp_path: Path) -> None:
+    result, files = compile_dvc(cli, tmp_path, ONE_SPEC)
+    assert result.exit_code == 0, result.stdout
+    out = tmp_path / "out"
+    digest = stages(files)["a"]["cmd"][0].split()[-1]
+    ran = _run_py(out, "a", digest)
+    assert ran.returncode == 0 and ran.stdout == "a text\n", ran.stderr
+    refused = "dagshift: the spec of task a in .dagshift/tasks.json does not match dvc.yaml: " \
+              "run `dagshift compile` again\n"
+    specs = json.loads(files[".dagshift/tasks.json"])
+    specs["a"]["command"]["$dagshift"][1] = "echo edited "
+    (out / ".dagshift" / "tasks.json").write_text(json.dumps(specs, indent=2), encoding="utf-8")
+    for args in (("a", digest), ("gone", digest), ("b", digest)):
+        ran = _run_py(out, *args)
+        assert ran.returncode == 1 and ran.stdout == "", ran
+        assert ran.stderr == refused.replace("task a", f"task {args[0]}"), ran.stderr
+    # only a key order or the layout changed: the same spec, which runs
+    (out / ".dagshift" / "tasks.json").write_text(json.dumps(dict(reversed(json.loads(files[
+        ".dagshift/tasks.json"]).items()))), encoding="utf-8")
+    assert _run_py(out, "a", digest).returncode == 0
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -121,12 +199,12 @@ def test_retries_and_timeouts_are_left_out_unless_emulation_is_asked_for(cli, tm
     left_out, files = compile_dvc(cli, tmp_path, pipeline)
     assert left_out.exit_code == 0 and "--option retries=emulate" in left_out.stdout
     assert left_out.stdout.count("warning[W301]") == 2  # retries (with their backoff and cap) and the timeout
-    assert ".dagshift/tasks/a.json" not in files and "cmd: exit 1" in files["dvc.yaml"]
+    assert ".dagshift/tasks.json" not in files and "cmd: exit 1" in files["dvc.yaml"]
     refused, _ = compile_dvc(cli, tmp_path, pipeline, "--strict")
     assert refused.exit_code == 1 and "--option timeouts=emulate" in refused.stdout
     result, files = compile_dvc(cli, tmp_path, pipeline, "--option", "retries=emulate", "--option", "timeouts=emulate")
     assert result.exit_code == 0, result.stdout
-    spec = json.loads(files[".dagshift/tasks/a.json"])
+    spec = json.loads(files[".dagshift/tasks.json"])["a"]
     assert spec["retry_delays"] == [10.0, 20.0] and spec["timeout"] == 5
 
 

@@ -378,7 +378,8 @@ def test_no_stages_is_one_task_that_does_nothing(tmp_path: Path) -> None:
 
 
 def test_python_tasks_of_earlier_versions_run_by_the_runner_still_import(tmp_path: Path) -> None:
-    """Before issue 19 a python task was `python3 .dagshift/run.py TASK` with its spec in JSON."""
+    """Before issue 19 a python task was `python3 .dagshift/run.py TASK`; before issue 21 every
+    runner task had its own spec file, .dagshift/tasks/TASK.json, and no digest in its cmd."""
     spec = {"kind": "python", "target": "tinyml.evaluate:main",
             "kwargs": {"model": "models/model.json", "seed": {"$dagshift": ["param", "seed"]}},
             "outputs": {"accuracy": ["float", None]}}
@@ -402,3 +403,55 @@ def test_python_tasks_of_earlier_versions_run_by_the_runner_still_import(tmp_pat
     assert task["python"] == "tinyml.evaluate:main"
     assert task["args"] == {"model": "models/model.json", "seed": "${{ params.seed }}"}
     assert task["outputs"] == {"accuracy": "float"}
+
+
+RUNNER_PIPELINE = """\
+name: runner
+params: {greeting: hello}
+tasks:
+  a: {command: "echo a"}
+  b: {command: "echo ${{ params.greeting }} > b.txt", after: [a]}
+"""
+
+
+def _compiled_runner(tmp_path: Path, cli) -> Path:
+    (tmp_path / "pipeline.yaml").write_text(RUNNER_PIPELINE)
+    out = tmp_path / "dvc"
+    assert cli("compile", str(tmp_path / "pipeline.yaml"), "-t", "dvc", "-o", str(out), "-q").exit_code == 0
+    return out
+
+
+def _cmd_line(out: Path, task: str) -> int:
+    lines = (out / "dvc.yaml").read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if f".dagshift/run.py {task} " in line)
+
+
+def test_runner_specs_are_read_from_the_one_tasks_json(tmp_path: Path, cli) -> None:
+    """`python3 .dagshift/run.py TASK DIGEST`: the spec is TASK in .dagshift/tasks.json."""
+    out = _compiled_runner(tmp_path, cli)
+    assert not (out / ".dagshift" / "tasks").exists()
+    (result,) = import_file(out / "dvc.yaml", "dvc")
+    assert result.grade.value == "automatic", losses(result)
+    assert result.data["tasks"]["b"] == {"command": "echo ${{ params.greeting }} > b.txt", "after": ["a"]}
+
+
+def test_a_hand_edited_tasks_json_is_read_with_a_warning_at_the_stage(tmp_path: Path, cli) -> None:
+    """The runner would refuse a spec whose digest is not the one in the cmd: the import says so."""
+    out = _compiled_runner(tmp_path, cli)
+    specs = json.loads((out / ".dagshift" / "tasks.json").read_text())
+    specs["b"]["command"]["$dagshift"][1] = "echo hi "
+    (out / ".dagshift" / "tasks.json").write_text(json.dumps(specs))
+    (result,) = import_file(out / "dvc.yaml", "dvc")
+    assert result.data["tasks"]["b"]["command"] == "echo hi ${{ params.greeting }} > b.txt"
+    found = [(c, line) for c, line, m in losses(result) if "does not match stage 'b'" in m]
+    assert found == [("W602", _cmd_line(out, "b"))], losses(result)
+
+
+def test_a_dvc_yaml_without_its_tasks_json_keeps_the_runner_command_with_a_warning(tmp_path: Path, cli) -> None:
+    out = _compiled_runner(tmp_path, cli)
+    (out / ".dagshift" / "tasks.json").unlink()
+    (result,) = import_file(out / "dvc.yaml", "dvc")
+    command = result.data["tasks"]["b"]["command"]
+    assert command.startswith("python3 .dagshift/run.py b "), command
+    found = [(c, line) for c, line, m in losses(result) if "the spec of task 'b' is not in .dagshift/tasks.json" in m]
+    assert found == [("W601", _cmd_line(out, "b"))], losses(result)

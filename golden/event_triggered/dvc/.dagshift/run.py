@@ -1,12 +1,15 @@
 # dagshift task runner for DVC stages, generated: do not edit (see docs/backends/dvc.md).
 #
-#     python3 .dagshift/run.py TASK
+#     python3 .dagshift/run.py TASK DIGEST
 #
-# Runs what a stage's cmd cannot say exactly: the task described by .dagshift/tasks/TASK.json.
+# Runs what a stage's cmd cannot say exactly: the task TASK of .dagshift/tasks.json. DIGEST, the
+# hash of the task's spec in the stage's cmd, makes DVC re-run exactly the stages whose spec
+# changed; a spec that does not match it stops the run.
 # Placeholders are resolved here, at run time: params from params.yaml,
 # upstream values from the files their stages wrote under .dagshift/outputs/.
 # User text is data in that JSON file, never part of a command line that DVC or the shell would
 # read. This file holds only what the pipeline's runner tasks use.
+import hashlib
 import json
 import os
 import subprocess
@@ -42,9 +45,17 @@ def _params():
         return yaml.safe_load(text)
 
 
-def _spec(task):
-    with open(_path(".dagshift", "tasks", task + ".json"), encoding="utf-8") as handle:
-        return json.load(handle)
+def _spec(task, digest):
+    """The task's spec from .dagshift/tasks.json, if it is the one the stage's cmd names."""
+    with open(_path(".dagshift", "tasks.json"), encoding="utf-8") as handle:
+        spec = json.load(handle).get(task)
+    canonical = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if spec is None or hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12] != digest:
+        sys.exit(
+            "dagshift: the spec of task %s in .dagshift/tasks.json does not match dvc.yaml: "
+            "run `dagshift compile` again" % task
+        )
+    return spec
 
 
 def _read(path, kind):
@@ -79,8 +90,8 @@ def _value(spec, params, item, out_paths):
     raise ValueError("unknown placeholder " + repr(ref))
 
 
-def attempt(task, key=None):
-    spec = _spec(task)
+def attempt(task, digest, key=None):
+    spec = _spec(task, digest)
     params = _params()
     item = None
     out_paths = {}
