@@ -18,6 +18,7 @@ from .features import Feature, FeatureKind, FeatureUse, feature_uses
 from .ir import AlertEvent, Pipeline, Task
 from .source import Reporter
 
+
 class _Lowering:
     """The pipeline a backend sees, built up one left-out setting at a time. The task map is copied
     once, on the first change, not once per setting: 10,000 tasks leaving out a setting is linear."""

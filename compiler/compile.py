@@ -15,9 +15,9 @@ from . import emit, parallel
 from .backends import registry
 from .backends.base import EmitContext
 from .capabilities import check_capabilities, inherited_from_defaults, left_out_as_errors
-from .features import feature_uses
 from .diagnostics import Diagnostic, Diagnostics, Severity
 from .emit import InvalidOutput
+from .features import feature_uses
 from .gc_pause import without_gc
 from .graph import build_graph
 from .ir import Pipeline, TaskPolicy

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import conditions
 from ..placeholders import Ref
 from .argo_shared import ImportStop
 from .base import line_of
 
-if TYPE_CHECKING:
-    from .argo_document import DocumentReader
+
+class _ReadState(Protocol):
+    """What a condition reads of the document reader's state (explicit, so this module does not import it)."""
+
+    argo_ids: dict[str, str]  # Argo node path ("main/train") -> task id
+    outputs_used: dict[tuple[str, str], set[str]]  # (task id, output) -> how it is used
 
 
 # Statuses of Argo's `depends` that dagshift's trigger rules are made of.
@@ -108,7 +112,7 @@ class _ExprReader:
                         r"|workflow\.parameters\['(?:[^'\\]|\\.)*'\]|'(?:[^'\\]|\\.)*'|&&|\|\||==|!=|<=|>=|<|>|!|\(|\)"
                         r"|true|false|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
-    def __init__(self, reader: DocumentReader, text: str):
+    def __init__(self, reader: _ReadState, text: str):
         self.reader = reader
         self.tokens = []
         position = 0

@@ -3,29 +3,14 @@ every pass runs, so the user sees all problems at once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
-import networkx as nx
-
 from ..diagnostics import Diagnostics
 from ..gc_pause import without_gc
 from ..graph import build_graph
 from ..ir import Pipeline
 from ..source import Reporter, SourceFile
+from .context import PassContext, ValidationPass
 
-
-@dataclass(frozen=True)
-class PassContext:
-    pipeline: Pipeline
-    graph: nx.DiGraph
-    report: Reporter
-
-
-class ValidationPass(Protocol):
-    __name__: str
-
-    def __call__(self, ctx: PassContext) -> None: ...
+__all__ = ["PassContext", "ValidationPass", "validate"]
 
 
 def _validation_passes() -> tuple[ValidationPass, ...]:

@@ -6,7 +6,7 @@ import keyword
 import re
 
 from .. import naming
-from . import PassContext
+from .context import PassContext
 
 
 def ids_are_portable(ctx: PassContext) -> None:

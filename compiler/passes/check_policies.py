@@ -6,7 +6,7 @@ import re
 
 from .. import placeholders
 from ..references import task_texts
-from . import PassContext
+from .context import PassContext
 
 # Env var names that hold credentials, and value shapes of well-known credentials.
 # The word must not run on into a longer word: MAX_TOKENS, TOKENIZERS_PARALLELISM (common in ML

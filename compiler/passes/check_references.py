@@ -6,7 +6,7 @@ from .. import placeholders
 from ..diagnostics import did_you_mean
 from ..ir import TriggerType
 from ..references import task_texts
-from . import PassContext
+from .context import PassContext
 
 
 def after_names_known_tasks(ctx: PassContext) -> None:

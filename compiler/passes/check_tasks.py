@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..references import task_refs
-from . import PassContext
+from .context import PassContext
 
 
 def task_kind_is_clear(ctx: PassContext) -> None:

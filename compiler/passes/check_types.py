@@ -6,7 +6,7 @@ from .. import conditions, placeholders
 from ..diagnostics import did_you_mean
 from ..ir import Pipeline, ValueType, type_of_value, value_matches
 from ..placeholders import Ref
-from . import PassContext
+from .context import PassContext
 
 _NUMERIC = {ValueType.INT, ValueType.FLOAT}
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from .. import values
 from ..diagnostics import YamlPath, format_path
-from . import PassContext
+from .context import PassContext
 
 
 def text_and_numbers_are_portable(ctx: PassContext) -> None:
