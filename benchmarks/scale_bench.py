@@ -2,7 +2,7 @@
 """Wall time and peak memory of `dagshift compile` and `dagshift import` from 100 to 30,000 tasks,
 next to Hera and kfp building the same pipeline.
 
-    .venv/bin/python benchmarks/scale_bench.py [--sizes 100,1000,10000,30000] [--kfp-limit 120]
+    .venv/bin/python benchmarks/scale_bench.py [--sizes 100,1000,10000,30000] [--kfp-limit 120] [--repeat 3]
 
 For each size N, the layered pipeline of airflow_bench.py (layers of 10 shell tasks, each after two
 tasks of the layer before, every command reading a param) is compiled by the real CLI, one fresh
@@ -13,8 +13,9 @@ Workflow (argo_bench.py's idiomatic form), and kfp 2.17 compiles an idiomatic pi
 container components (stopped after --kfp-limit seconds). Each figure is the wall time of the whole
 process (interpreter start and imports included, for dagshift, Hera and kfp alike) and its peak
 memory: `wait4`'s ru_maxrss, or the peak sum of RSS over the process and the workers `-t all` forks
-(compiler/parallel.py), whichever is larger. Results go to benchmarks/results/scale.md, with the growth
-factor of each 10x step of size.
+(compiler/parallel.py), whichever is larger. Compiles and Hera run --repeat times in rounds and the
+median run counts: this machine's speed drifts by half from one minute to the next. Results go to
+benchmarks/results/scale.md, with the growth factor of each 10x step of size.
 """
 
 from __future__ import annotations
@@ -154,24 +155,30 @@ def engine(name: str) -> Path:
     return module.ensure(name)
 
 
-def measure_size(size: int, work: Path, hera: Path, kfp: Path, kfp_limit: float) -> dict[str, Run]:
+def measure_size(size: int, work: Path, hera: Path, kfp: Path, kfp_limit: float, repeat: int) -> dict[str, Run]:
+    """Every compile and Hera `repeat` times, in rounds (each round runs all of them once, so a slow
+    spell of the machine touches all columns alike), keeping each one's median run; imports and kfp once."""
     source = work / f"layered_{size}.yaml"
     source.write_text(pipeline_yaml(size))
-    runs: dict[str, Run] = {}
-    for target in (*TARGETS, "all"):
-        out = work / f"out-{size}-{target}"
-        runs[target] = measured(dagshift("compile", str(source), "-t", target, "-o", str(out), "-q"))
-        print(f"{size:>6} compile {target:<9} {runs[target].seconds:7.2f} s {runs[target].peak_mb:7.0f} MB",
-              flush=True)
+    commands = {target: dagshift("compile", str(source), "-t", target, "-o", str(work / f"out-{size}-{target}"), "-q")
+                for target in (*TARGETS, "all")}
+    commands["hera"] = [str(hera), "-c", HERA, str(size), str(WIDTH), "distinct"]
+    rounds: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            rounds[name].append(measured(argv))
+    runs = {name: sorted(taken, key=lambda run: run.seconds)[len(taken) // 2] for name, taken in rounds.items()}
+    for name in commands:
+        print(f"{size:>6} compile {name:<9} {runs[name].seconds:7.2f} s {runs[name].peak_mb:7.0f} MB "
+              f"({', '.join(f'{run.seconds:.2f}' for run in rounds[name])})", flush=True)
     for target, file_name in IMPORTED.items():
         path = work / f"out-{size}-{target}" / file_name.format(name=f"layered_{size}")
         runs[f"import {target}"] = measured(dagshift("import", str(path), "--from", target, "-o",
                                                      str(work / f"back-{size}-{target}.yaml"), "-q"))
         print(f"{size:>6} import  {target:<9} {runs[f'import {target}'].seconds:7.2f} s", flush=True)
-    runs["hera"] = measured([str(hera), "-c", HERA, str(size), str(WIDTH), "distinct"])
     runs["kfp"] = measured([str(kfp), "-c", KFP, str(size), str(WIDTH), str(work / f"kfp-{size}.yaml")],
                            limit=kfp_limit)
-    print(f"{size:>6} hera {runs['hera'].seconds:.2f} s, kfp {runs['kfp'].cell()} s", flush=True)
+    print(f"{size:>6} kfp {runs['kfp'].cell()} s", flush=True)
     return runs
 
 
@@ -187,7 +194,7 @@ def growth(by_size: dict[int, dict[str, Run]], column: str) -> str:
     return "; ".join(steps) or "n/a"
 
 
-def report(by_size: dict[int, dict[str, Run]], kfp_limit: float) -> str:
+def report(by_size: dict[int, dict[str, Run]], kfp_limit: float, repeat: int) -> str:
     sizes = sorted(by_size)
     compiled = [*TARGETS, "all", "hera", "kfp"]
     titles = {"all": "`-t all`", "hera": "Hera (argo)", "kfp": "kfp compile"}
@@ -199,6 +206,8 @@ def report(by_size: dict[int, dict[str, Run]], kfp_limit: float) -> str:
         "included: `dagshift compile -t TARGET` (and `-t all`, one load and validation for the five targets),",
         "`dagshift import` of the generated file, Hera 7.1 building and serializing the same Workflow",
         f"(argo_bench.py's form), kfp 2.17 compiling the same pipeline (stopped after {kfp_limit:.0f} s).",
+        f"Each compile and Hera ran {repeat} times, in rounds (all of them once per round, so that the",
+        "machine's slow spells touch every column alike); the median run is shown. Imports and kfp ran once.",
         "Peak memory is the process's peak resident set (ru_maxrss), or when larger the peak sum of resident",
         "sets over it and the worker processes it forks for `-t all` (sampled every 10 ms; shared pages count",
         "twice, so it errs high).",
@@ -232,14 +241,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000,30000")
     parser.add_argument("--kfp-limit", type=float, default=120.0, help="seconds kfp may take per size")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each compile and of Hera (the median is kept)")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "scale.md"))
     args = parser.parse_args()
     hera, kfp = engine("hera"), engine("kubeflow")
     by_size = {}
     with tempfile.TemporaryDirectory(prefix="dagshift-scale-") as directory:
         for size in (int(s) for s in args.sizes.split(",")):
-            by_size[size] = measure_size(size, Path(directory), hera, kfp, args.kfp_limit)
-    Path(args.output).write_text(report(by_size, args.kfp_limit))
+            by_size[size] = measure_size(size, Path(directory), hera, kfp, args.kfp_limit, args.repeat)
+    Path(args.output).write_text(report(by_size, args.kfp_limit, args.repeat))
     print(f"wrote {args.output}")
     return 0
 

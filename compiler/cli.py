@@ -6,7 +6,9 @@ Exit codes: 0 clean, 1 problems found in the input, 2 usage error.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -46,11 +48,26 @@ def main() -> None:
 _process_is_the_command = False
 
 
-def run() -> None:
-    """The `dagshift` program (pyproject's entry point and `python -m compiler`)."""
+def run() -> NoReturn:
+    """The `dagshift` program (pyproject's entry point and `python -m compiler`). It ends the process
+    without tearing down, one by one, the objects the command built (a second at 30,000 tasks):
+    only the standard streams need flushing."""
     global _process_is_the_command
     _process_is_the_command = True
-    main()
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        click.echo(code, err=True)  # what Python does with a message given to sys.exit
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nobody is reading any more
+            pass
+    os._exit(code or 0)
 
 
 @main.command()

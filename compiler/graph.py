@@ -12,11 +12,27 @@ import heapq
 
 import networkx as nx
 
-from .ir import Pipeline
+from .ir import Pipeline, Task
 from .references import task_refs
 
 
+# The last graph built and what it was built from. The optimizer and the compile driver ask for the
+# graph of the same (frozen) task objects when a pass changed nothing; callers never change a graph.
+_last: tuple[str, list[str], list[Task], nx.DiGraph] | None = None
+
+
 def build_graph(pipeline: Pipeline) -> nx.DiGraph:
+    global _last
+    tasks = list(pipeline.tasks.values())
+    if _last is not None and _last[0] == pipeline.name and len(_last[2]) == len(tasks) \
+            and all(a is b for a, b in zip(_last[2], tasks)) and _last[1] == list(pipeline.tasks):
+        return _last[3]
+    graph = nx.freeze(_graph(pipeline))  # shared: a change would raise, not reach another caller
+    _last = (pipeline.name, list(pipeline.tasks), tasks, graph)
+    return graph
+
+
+def _graph(pipeline: Pipeline) -> nx.DiGraph:
     graph = nx.DiGraph(name=pipeline.name)
     for index, (task_id, task) in enumerate(pipeline.tasks.items()):
         graph.add_node(task_id, index=index)

@@ -68,7 +68,7 @@ class AirflowBackend(Backend):
     name = "airflow"
     title = "Airflow 3"
     cost = TaskCost(2.0, "each task instance waits for a scheduler loop and an executor slot")
-    render_weight = 2.5
+    render_weight = 3.0
     option_help: ClassVar[Mapping[str, str]] = {"container": "kpo (default): KubernetesPodOperator; docker: DockerOperator"}
     capabilities: ClassVar[Mapping[Feature, Support]] = {
         Feature.SHELL: native("BashOperator (a TaskFlow task running it when it has value outputs or secrets)"),

@@ -72,7 +72,7 @@ class ArgoBackend(Backend):
     name = "argo"
     title = "Argo Workflows"
     cost = TaskCost(5.0, "each task is a pod: scheduling, image check, init and wait containers")
-    render_weight = 1.0
+    render_weight = 0.8
     capabilities = {
         Feature.SHELL: native("a container template running the command with bash in the default image "
                               "(--option image)"),

@@ -56,7 +56,7 @@ class DvcBackend(Backend):
     name = "dvc"
     title = "DVC"
     cost = TaskCost(0.0, "stages run one after another in one process; fusing would only lose per-stage caching")
-    render_weight = 1.0
+    render_weight = 1.5
     capabilities = {
         Feature.SHELL: native("the stage's cmd, as `bash -c '...'` unless every shell reads it alike"),
         Feature.PYTHON: emulated("cmd: python3 -c '...' importing module:function and calling it; its file is a dep"),

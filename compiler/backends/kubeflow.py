@@ -123,7 +123,7 @@ class KubeflowBackend(Backend):
     name = "kubeflow"
     title = "Kubeflow Pipelines v2"
     cost = TaskCost(10.0, "each task is a pod, plus the KFP driver and launcher around it")
-    render_weight = 4.0
+    render_weight = 3.9
     option_help = {
         "image": f"the image of shell and python tasks (default {DEFAULT_IMAGE})",
         "volume": "an existing PersistentVolumeClaim mounted (kfp-kubernetes mount_pvc) at the working directory "

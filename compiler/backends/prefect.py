@@ -38,7 +38,7 @@ class PrefectBackend(Backend):
     name = "prefect"
     title = "Prefect 3"
     cost = TaskCost(0.1, "each task run reports its states to the Prefect API")
-    render_weight = 3.0
+    render_weight = 3.6
     capabilities = {
         Feature.SHELL: emulated("a @task running the command through subprocess, output streamed to the log"),
         Feature.PYTHON: native("a @task calling the function (in a child process when it has env or a timeout)"),
