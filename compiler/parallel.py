@@ -4,7 +4,9 @@ The calling process runs its share and forked children run the rest: each child 
 loaded, validated pipeline already in memory (copy-on-write), so nothing is loaded twice and only
 the results travel back, pickled through a pipe. Results come back in job order, so output and
 diagnostics do not depend on how the jobs were spread. A job that raises in a child raises here.
-Where fork is missing (Windows), with one core, or with DAGSHIFT_JOBS=1, every job runs here.
+Where fork is missing (Windows), with one core, with DAGSHIFT_JOBS=1, or when the caller runs other
+threads (a fork copies only this one, and a lock another thread held would stay locked in the child),
+every job runs here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -38,7 +41,7 @@ def map_in_workers(function: Callable[[J], R], jobs: Sequence[J], *, weight: Cal
     """`[function(job) for job in jobs]`, the jobs spread over the cores by `weight` (heaviest first,
     each onto the least loaded worker)."""
     count = min(worker_count(), len(jobs))
-    if count < 2 or not worth_it or not hasattr(os, "fork"):
+    if count < 2 or not worth_it or not hasattr(os, "fork") or threading.active_count() > 1:
         return [function(job) for job in jobs]
     shares: list[list[int]] = [[] for _ in range(count)]
     loads = [0.0] * count

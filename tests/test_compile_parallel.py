@@ -103,3 +103,19 @@ def test_a_black_fallback_in_a_worker_is_counted(monkeypatch) -> None:
     compile_loaded(loaded, ["kubeflow", "airflow"], per_target_dirs=True)  # kubeflow here, airflow in a child
     assert emit.black_fallbacks == before + 2
     assert "refused for the test" in emit.last_fallback_reason
+
+
+def test_a_caller_with_other_threads_is_not_forked(monkeypatch) -> None:
+    """A fork copies only the calling thread: a library caller running threads gets the serial path."""
+    import threading
+
+    monkeypatch.setenv("DAGSHIFT_JOBS", "2")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pids = parallel.map_in_workers(lambda _: os.getpid(), [1, 2, 3], weight=float)
+    finally:
+        release.set()
+        other.join()
+    assert set(pids) == {os.getpid()}
