@@ -7,9 +7,9 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..ir import ValueType
-from .prefect_conditions import and_when, condition_text, refs_in
-from .prefect_values import (
+from ...ir import ValueType
+from .conditions import and_when, condition_text, refs_in
+from .values import (
     NOT_LITERAL,
     TYPE_NAMES,
     decorator_kwargs,
@@ -21,7 +21,7 @@ from .prefect_values import (
 )
 
 if TYPE_CHECKING:
-    from .prefect import FlowReader
+    from .reader import FlowReader
 
 
 class HandWrittenBody:

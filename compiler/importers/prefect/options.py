@@ -7,11 +7,11 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..placeholders import escaped
-from .prefect_values import call_name, decorator_kwargs, decorator_name, literal, module_name, seconds, strings, whole
+from ...placeholders import escaped
+from .values import call_name, decorator_kwargs, decorator_name, literal, module_name, seconds, strings, whole
 
 if TYPE_CHECKING:
-    from .prefect import FlowReader
+    from .reader import FlowReader
 
 HOOKS = ("on_failure", "on_completion", "on_crashed", "on_cancellation", "on_running")
 # The pipeline setting each @flow option is read into.

@@ -46,19 +46,19 @@ from typing import Any
 
 import networkx as nx
 
-from ..graph import build_graph
-from ..ir import Pipeline
-from . import Importer
-from .base import Imported, Reporter
-from .limits import nesting_problem
-from .normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
-from .prefect_deployment import DeploymentReader, Deployments
-from .prefect_generated import GeneratedBody
-from .prefect_handwritten import HandWrittenBody
-from .prefect_module import ModuleReader
-from .prefect_options import Options
-from .prefect_params import Signature
-from .prefect_values import decorator_kwargs, literal
+from ...graph import build_graph
+from ...ir import Pipeline
+from .. import Importer
+from ..base import Imported, Reporter
+from ..limits import nesting_problem
+from ..normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
+from .deployment import DeploymentReader, Deployments
+from .generated import GeneratedBody
+from .handwritten import HandWrittenBody
+from .module import ModuleReader
+from .options import Options
+from .params import Signature
+from .values import decorator_kwargs, literal
 
 
 class PrefectImporter(Importer):

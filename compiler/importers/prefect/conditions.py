@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..placeholders import Ref
+from ...placeholders import Ref
 
 
 def condition_text(expr: ast.expr) -> str | None:
@@ -41,7 +41,7 @@ def condition_text(expr: ast.expr) -> str | None:
 
 
 def refs_in(task: dict[str, Any]) -> list[Ref]:
-    from ..backends.specs import refs_in
+    from ...backends.specs import refs_in
 
     found: list[Ref] = []
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..placeholders import escaped as escape  # re-exported: the readers write literal text with it
+from ...placeholders import escaped as escape  # re-exported: the readers write literal text with it
 
 TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list", "dict": "dict",
               "List": "list", "Dict": "dict", "tuple": "list", "Tuple": "list", "set": "list", "Sequence": "list",

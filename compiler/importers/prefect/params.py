@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..ir import ValueType, type_of_value, value_matches
-from .base import Reporter
-from .prefect_values import NOT_LITERAL, TYPE_NAMES, decorator_kwargs, decorator_name, literal
+from ...ir import ValueType, type_of_value, value_matches
+from ..base import Reporter
+from .values import NOT_LITERAL, TYPE_NAMES, decorator_kwargs, decorator_name, literal
 
 
 class Signature:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from .. import conditions
-from ..placeholders import escaped, parse_ref
-from .prefect_conditions import refs_in
-from .prefect_generated_tasks import Meaning, TaskCode, Unreadable
-from .prefect_values import (
+from ... import conditions
+from ...placeholders import escaped, parse_ref
+from .conditions import refs_in
+from .generated_tasks import Meaning, TaskCode, Unreadable
+from .values import (
     NOT_LITERAL,
     call_name,
     decorator_kwargs,
@@ -35,7 +35,7 @@ from .prefect_values import (
 )
 
 if TYPE_CHECKING:
-    from .prefect import FlowReader
+    from .reader import FlowReader
 
 STATE_RULES = {("not", "all"): "one_failed", ("not", "any"): "all_failed", ("", "any"): "one_success"}
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.error import YAMLError
 
-from .base import Reporter, line_of, plain, yaml_documents
+from ..base import Reporter, line_of, plain, yaml_documents
 
 if TYPE_CHECKING:
-    from .prefect import FlowReader
+    from .reader import FlowReader
 
 
 class Deployments:

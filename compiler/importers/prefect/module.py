@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
-from .prefect_values import decorator_name, literal
+from .values import decorator_name, literal
 
 # A line where a top-level statement may start: not indented, not a comment, not a clause that
 # continues the statement before (else, elif, except, finally). Inside a string or brackets such a

@@ -9,10 +9,10 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
-from .prefect_values import NOT_LITERAL, call_name, decorator_name, escape, literal, literal_keys
+from .values import NOT_LITERAL, call_name, decorator_name, escape, literal, literal_keys
 
 if TYPE_CHECKING:
-    from .prefect_module import ModuleReader
+    from .module import ModuleReader
 
 Meaning = tuple[str, ...]  # ("param", NAME) | ("item",) | ("task", TASK_ID)
 TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict"}
