@@ -1,8 +1,9 @@
 """Importers: pipelines other tools run, read back into dagshift's pipeline syntax.
 
-Each module here (airflow, argo, dvc, prefect, kubeflow) defines `IMPORTER`, an `Importer` that
-recognizes its format and reads a file into `Imported` pipelines (base.py says how losses are
-reported). `import_file` runs the right one and checks that every pipeline it built validates.
+Each format's module here (airflow, argo, dvc, kubeflow; prefect is a package) defines `IMPORTER`,
+an `Importer` that recognizes its format and reads a file into `Imported` pipelines (base.py says
+how losses are reported). `import_file` runs the right one and checks that every pipeline it
+built validates.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What the Prefect importer assumes about hand-written flows, checked on the real Prefect 3.9.1
-(compiler/importers/prefect_handwritten.py):
+(compiler/importers/prefect/handwritten.py):
 
 * a task in `wait_for=[allow_failure(f)]` runs when f failed (imported as trigger rule all_done);
 * a task called directly blocks the flow: a task submitted after it starts after it ended;

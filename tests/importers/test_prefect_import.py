@@ -1,4 +1,4 @@
-"""The Prefect importer (compiler/importers/prefect.py): dagshift's own Prefect output read back,
+"""The Prefect importer (compiler/importers/prefect/): dagshift's own Prefect output read back,
 and hand-written flows (tests/importers/fixtures/prefect/) with their losses.
 
 tests/importers/test_round_trip.py compares the whole pipeline as the flow carries it
@@ -206,8 +206,8 @@ def test_deployments_give_schedule_tags_and_parameter_defaults() -> None:
 
 
 def test_invalid_module_is_reported_at_the_line_of_the_error(tmp_path: Path) -> None:
-    """The module is parsed a group of statements at a time (prefect_module.py): a syntax error is
-    still reported where ast.parse reports it."""
+    """The module is parsed a group of statements at a time (compiler/importers/prefect/module.py):
+    a syntax error is still reported where ast.parse reports it."""
     lines = ["from prefect import flow, task", ""] + [f"X{i} = {i}" for i in range(3000)] + ["def broken(:", "    pass"]
     path = tmp_path / "broken.py"
     path.write_text("\n".join(lines), encoding="utf-8")

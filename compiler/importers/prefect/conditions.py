@@ -7,6 +7,9 @@ from typing import Any
 
 from ...placeholders import Ref
 
+# Python comparison operators as dagshift condition operators.
+COMPARISONS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
 
 def condition_text(expr: ast.expr) -> str | None:
     """A Python expression over flow params (and, for the caller to map, values of direct calls)
@@ -21,8 +24,7 @@ def condition_text(expr: ast.expr) -> str | None:
         inner = condition_text(expr.operand)
         return None if inner is None else f"not {inner}"
     if isinstance(expr, ast.Compare) and len(expr.ops) == 1:
-        ops = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-        op = ops.get(type(expr.ops[0]))
+        op = COMPARISONS.get(type(expr.ops[0]))
         left, right = condition_text(expr.left), condition_text(expr.comparators[0])
         if op is None or left is None or right is None:
             return None

@@ -4,14 +4,12 @@ tags, run concurrency, triggers and parameter defaults."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
 from ..base import Reporter, line_of, plain, yaml_documents
-
-if TYPE_CHECKING:
-    from .reader import FlowReader
+from .state import FlowState
 
 
 class Deployments:
@@ -44,17 +42,18 @@ class Deployments:
 class DeploymentReader:
     """The first deployment of one flow, into the flow's pipeline data."""
 
-    def __init__(self, flow: FlowReader):
+    def __init__(self, flow: FlowState, deployments: Deployments):
         self.flow = flow
+        self.deployments = deployments
         self.data = flow.data
         self.report = flow.report
 
     def read(self) -> None:
-        d = self.flow.deployments
+        d = self.deployments
         if d.error:
             self.report.loss(d.error, help="the schedule and triggers are not imported")
             return
-        entries = d.for_flow(self.flow.m.path, self.flow.f.name)
+        entries = d.for_flow(self.flow.module.path, self.flow.function.name)
         if not entries:
             return
         entry = entries[0]

@@ -1,5 +1,5 @@
 """The flow body dagshift's Prefect backend writes, decoded exactly (compiler/backends/prefect_flow.py
-and prefect_generic.py), with each task function read by prefect_generated_tasks.py.
+and prefect_generic.py), with each task function read by generated_tasks.py.
 
 The structured form: tasks are called (`fn(...)`: a task after a call runs after it) or
 submitted (`fn.submit(...)`, `fn.map(...)`, with `wait_for=` the upstream tasks they do not
@@ -17,34 +17,34 @@ The general form: `runs[id] = fn.submit(...)` under checks by the module's helpe
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import conditions
 from ...placeholders import escaped, parse_ref
-from .conditions import refs_in
+from .conditions import COMPARISONS, refs_in
 from .generated_tasks import Meaning, TaskCode, Unreadable
+from .module import task_call
+from .options import Options
+from .state import FlowState
 from .values import (
     NOT_LITERAL,
     call_name,
     decorator_kwargs,
     decorator_name,
-    escape,
     literal,
     literal_keys,
     strings,
 )
 
-if TYPE_CHECKING:
-    from .reader import FlowReader
-
 STATE_RULES = {("not", "all"): "one_failed", ("not", "any"): "all_failed", ("", "any"): "one_success"}
 
 
 class GeneratedBody:
-    def __init__(self, flow: FlowReader):
+    def __init__(self, flow: FlowState, options: Options):
         self.flow = flow
-        self.m = flow.m
-        self.functions = self.m.tasks()
+        self.options = options
+        self.module = flow.module
+        self.functions = self.module.tasks()
         self.values: dict[str, Meaning] = {name: ("param", name) for name in flow.param_names}
         self.barrier: set[str] = set()
         self.in_block: set[str] = set()  # tasks read inside an if/else
@@ -53,7 +53,7 @@ class GeneratedBody:
         self.position: dict[str, int] = {}  # task id -> the order it was read in
 
     def read(self) -> None:
-        self._block(self.flow.f.body)
+        self._block(self.flow.function.body)
 
     # ------------------------------------------------------------------ statements
 
@@ -97,15 +97,8 @@ class GeneratedBody:
                 and isinstance(node.func.value, ast.Call):
             inner = self._task_of(node.func.value)
             return (inner[0], inner[1], "map_result") if inner and inner[2] == "map" else None
-        if not isinstance(node, ast.Call):
-            return None
-        func = node.func
-        if isinstance(func, ast.Name) and func.id in self.functions:
-            return node, self.functions[func.id], "call"
-        if isinstance(func, ast.Attribute) and func.attr in ("submit", "map") and isinstance(func.value, ast.Name) \
-                and func.value.id in self.functions:
-            return node, self.functions[func.value.id], func.attr
-        return None
+        found = task_call(node, self.functions)
+        return (node, *found) if found is not None else None
 
     def _task(self, value: ast.expr, variable: str | None, check: ast.expr | None = None) -> str | None:
         call, function, how = self._task_of(value)
@@ -139,7 +132,7 @@ class GeneratedBody:
         return task_id
 
     def _task_id(self, function: ast.FunctionDef) -> str:
-        name = literal(decorator_kwargs(self.m.decorator(function, "task")).get("name"))
+        name = literal(decorator_kwargs(self.module.decorator(function, "task")).get("name"))
         return name if isinstance(name, str) else function.name
 
     def _arguments(self, function: ast.FunctionDef, call: ast.Call, how: str) -> tuple[dict[str, Meaning], Any]:
@@ -176,7 +169,7 @@ class GeneratedBody:
 
     def _decoded(self, function: ast.FunctionDef, meanings: dict[str, Meaning], call: ast.Call) -> dict | None:
         try:
-            task = TaskCode(self.m, function, meanings, self.flow.tasks).read()
+            task = TaskCode(self.module, function, meanings, self.flow.tasks).read()
         except Unreadable as exc:
             self.flow.report.loss(f"task {function.name}: {exc} is not dagshift's code: not carried", call.lineno,
                                   call.col_offset + 1)
@@ -184,7 +177,7 @@ class GeneratedBody:
         docstring = ast.get_docstring(function, clean=True)
         if docstring:
             task["description"] = docstring
-        self.flow.task_options(function, task)
+        self.options.task_options(function, task)
         if not task.get("outputs"):
             task.pop("outputs", None)
         return task
@@ -343,7 +336,7 @@ class GeneratedBody:
             values = [self.flow_value(v) for v in node.values]
             return NOT_LITERAL if NOT_LITERAL in values else dict(zip(keys, values))
         if isinstance(node, ast.JoinedStr):
-            return "".join(escape(str(p.value)) if isinstance(p, ast.Constant) else
+            return "".join(escaped(str(p.value)) if isinstance(p, ast.Constant) else
                            f"${{{{ {self.reference(_untexted(p.value))} }}}}" for p in node.values)
         reference = self.reference(_untexted(node))
         return f"${{{{ {reference} }}}}" if reference else NOT_LITERAL
@@ -361,8 +354,7 @@ class GeneratedBody:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return conditions.Not(self._expr(node.operand))
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            ops = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-            op = ops.get(type(node.ops[0]))
+            op = COMPARISONS.get(type(node.ops[0]))
             if op is None:
                 raise ValueError(op)
             return conditions.Compare(op, self._expr(node.left), self._expr(node.comparators[0]))

@@ -7,12 +7,11 @@ comes from the call in the flow body; expressions over the arguments become plac
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .values import NOT_LITERAL, call_name, decorator_name, escape, literal, literal_keys
-
-if TYPE_CHECKING:
-    from .module import ModuleReader
+from ...placeholders import escaped
+from .module import ModuleReader
+from .values import NOT_LITERAL, attribute_path, call_name, decorator_name, literal, literal_keys
 
 Meaning = tuple[str, ...]  # ("param", NAME) | ("item",) | ("task", TASK_ID)
 TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict"}
@@ -25,8 +24,8 @@ class Unreadable(Exception):
 class TaskCode:
     def __init__(self, module: ModuleReader, function: ast.FunctionDef, meanings: dict[str, Meaning],
                  tasks: dict[str, dict[str, Any]]):
-        self.m = module
-        self.f = function
+        self.module = module
+        self.function = function
         self.meanings = dict(meanings)  # local name -> what it holds
         self.tasks = tasks  # the tasks read so far (their outputs name what a value is)
         self.imports: dict[str, str] = {}  # local name -> "module:function"
@@ -36,7 +35,7 @@ class TaskCode:
         self.called: dict[str, ast.Call] = {}  # variable -> the call whose result it holds
 
     def read(self) -> dict[str, Any]:
-        self._block(self.f.body)
+        self._block(self.function.body)
         if self.returned is not None:
             self.task["outputs"] = self._outputs(self.returned)
         return self.task
@@ -74,8 +73,8 @@ class TaskCode:
     def _with(self, node: ast.With) -> None:
         item = node.items[0]
         context = item.context_expr
-        if isinstance(context, ast.Name) and context.id in self.m.slots:
-            self.task["max_parallel"] = self.m.slots[context.id]
+        if isinstance(context, ast.Name) and context.id in self.module.slots:
+            self.task["max_parallel"] = self.module.slots[context.id]
         elif decorator_name(context) == "TemporaryDirectory" and isinstance(item.optional_vars, ast.Name):
             self.meanings[item.optional_vars.id] = ("scratch",)
         else:
@@ -138,10 +137,7 @@ class TaskCode:
         if isinstance(func, ast.Call) and call_name(func) == "isolated" and func.args:
             options = func.keywords
             func = func.args[0]
-        path = []
-        while isinstance(func, ast.Attribute):
-            path.insert(0, func.attr)
-            func = func.value
+        func, path = attribute_path(func)
         if not isinstance(func, ast.Name) or func.id not in self.imports:
             return None
         return ".".join([self.imports[func.id], *path]), options
@@ -174,8 +170,8 @@ class TaskCode:
     # ------------------------------------------------------------------ outputs
 
     def _outputs(self, node: ast.expr) -> dict[str, Any]:
-        annotation = self.f.returns
-        fields = self.m.typed_dict(annotation.id) if isinstance(annotation, ast.Name) else None
+        annotation = self.function.returns
+        fields = self.module.typed_dict(annotation.id) if isinstance(annotation, ast.Name) else None
         if fields is not None and isinstance(node, ast.Call) and node.keywords:
             return {k.arg: self._output(fields.get(str(k.arg), "str"), k.value) for k in node.keywords}
         type_name = ast.unparse(annotation) if annotation is not None else "str"
@@ -210,9 +206,9 @@ class TaskCode:
         the task's arguments as placeholders."""
         found = literal(node)
         if found is not NOT_LITERAL:
-            return _escaped(found)
+            return escaped(found)
         if isinstance(node, ast.JoinedStr):
-            return "".join(escape(str(p.value)) if isinstance(p, ast.Constant) else self._placeholder(p.value)
+            return "".join(escaped(str(p.value)) if isinstance(p, ast.Constant) else self._placeholder(p.value)
                            for p in node.values)
         if isinstance(node, ast.List):
             return [self.value(v) for v in node.elts]
@@ -253,16 +249,6 @@ class TaskCode:
             if key in outputs:
                 return f"${{{{ tasks.{meaning[1]}.outputs.{key} }}}}"
         raise Unreadable(ast.unparse(node)[:60])
-
-
-def _escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, (list, tuple)):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escaped(v) for k, v in value.items()}
-    return value
 
 
 def _secret(node: ast.expr) -> dict[str, str] | None:

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...ir import ValueType
+from ...placeholders import escaped
 from .conditions import and_when, condition_text, refs_in
+from .module import task_call
+from .options import Options
+from .state import FlowState
 from .values import (
     NOT_LITERAL,
     TYPE_NAMES,
     decorator_kwargs,
     decorator_name,
-    escape,
-    escape_all,
     literal,
     module_name,
 )
-
-if TYPE_CHECKING:
-    from .reader import FlowReader
 
 
 class HandWrittenBody:
@@ -32,19 +31,20 @@ class HandWrittenBody:
     it, so every task the flow starts later runs after it (checked on Prefect 3.9.1:
     tests/engines/test_prefect_import_engines.py)."""
 
-    def __init__(self, flow: FlowReader):
+    def __init__(self, flow: FlowState, options: Options):
         self.flow = flow
-        self.m = flow.m
-        self.task_functions = self.m.tasks()
+        self.options = options
+        self.module = flow.module
+        self.task_functions = self.module.tasks()
         self.futures: dict[str, str] = {}  # variable -> task id
-        self.module = module_name(self.m.path)
+        self.module_name = module_name(self.module.path)
         self.params = set(flow.param_names)
         self.results: dict[str, str] = {}  # variable -> task id, for the value of a direct call
         self.barrier: str | None = None  # the last task called directly
         self.failure_allowed: list[str] = []  # of the last wait_for read: the tasks in allow_failure(...)
 
     def read(self) -> None:
-        self._block(self.flow.f.body, None)
+        self._block(self.flow.function.body, None)
 
     def _block(self, statements: list[ast.stmt], when: str | None) -> None:
         for node in statements:
@@ -80,23 +80,16 @@ class HandWrittenBody:
                                    "are not imported", node.lineno, node.col_offset + 1,
                                    help=f"import the flow {subflow!r} on its own, or call its tasks from this flow")
             return
+        self._not_a_task_call(node)
+
+    def _not_a_task_call(self, node: ast.stmt) -> None:
         self.flow.report.loss(f"flow code {ast.unparse(node).splitlines()[0][:70]!r} is not a task call: not carried",
                               node.lineno, node.col_offset + 1,
                               help="move the code into a @task so it runs as a step of the pipeline")
 
     def _task_call(self, node: ast.expr) -> tuple[ast.FunctionDef, str] | None:
         """(task function, 'call' | 'submit' | 'map') when the expression calls a @task."""
-        if isinstance(node, ast.Await):
-            node = node.value
-        if not isinstance(node, ast.Call):
-            return None
-        func = node.func
-        if isinstance(func, ast.Name) and func.id in self.task_functions:
-            return self.task_functions[func.id], "call"
-        if isinstance(func, ast.Attribute) and func.attr in ("submit", "map") and isinstance(func.value, ast.Name) \
-                and func.value.id in self.task_functions:
-            return self.task_functions[func.value.id], func.attr
-        return None
+        return task_call(node.value if isinstance(node, ast.Await) else node, self.task_functions)
 
     def _subflow_call(self, node: ast.expr) -> str | None:
         """The name of the @flow function of this module the expression calls, if any."""
@@ -108,13 +101,13 @@ class HandWrittenBody:
             if isinstance(func, ast.Call):  # flow.with_options(...)(...)
                 return self._subflow_call(func)
             name = getattr(func, "id", None)
-            function = self.m.functions.get(name) if name else None
-            if function is not None and self.m.decorator(function, "flow") is not None:
+            function = self.module.functions.get(name) if name else None
+            if function is not None and self.module.decorator(function, "flow") is not None:
                 return name
         return None
 
     def _task_id(self, function: ast.FunctionDef) -> str:
-        name = literal(decorator_kwargs(self.m.decorator(function, "task")).get("name"))
+        name = literal(decorator_kwargs(self.module.decorator(function, "task")).get("name"))
         base = name if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-]+", name) else function.name
         task_id, counter = base, 2
         while task_id in self.flow.tasks:
@@ -125,8 +118,8 @@ class HandWrittenBody:
         node = value.value if isinstance(value, ast.Await) else value
         function, how = self._task_call(node)
         task_id = self._task_id(function)
-        task: dict[str, Any] = {"python": f"{self.module}:{function.name}"}
-        self.flow.task_options(function, task)
+        task: dict[str, Any] = {"python": f"{self.module_name}:{function.name}"}
+        self.options.task_options(function, task)
         after = self._wait_for(node)
         allowed = self.failure_allowed
         args = self._arguments(function, node, how, task)
@@ -230,7 +223,7 @@ class HandWrittenBody:
             return self._value(inner, whole)
         value = literal(node)
         if value is not NOT_LITERAL:
-            return escape_all(value)
+            return escaped(value)
         if isinstance(node, ast.Name) and node.id in self.params:
             return f"${{{{ params.{node.id} }}}}"
         if isinstance(node, ast.Name) and node.id in self.futures:
@@ -241,7 +234,7 @@ class HandWrittenBody:
             parts = []
             for piece in node.values:
                 if isinstance(piece, ast.Constant):
-                    parts.append(escape(str(piece.value)))
+                    parts.append(escaped(str(piece.value)))
                 elif isinstance(piece, ast.FormattedValue) and piece.format_spec is None and piece.conversion == -1:
                     inner = self._value(piece.value)
                     if not isinstance(inner, str):
@@ -257,7 +250,7 @@ class HandWrittenBody:
             return {literal(k): self._value(v) for k, v in zip(node.keys, node.values)}
         self.flow.report.loss(f"argument {ast.unparse(node)!r} is computed in the flow: imported as its source text",
                               node.lineno, node.col_offset + 1, approximate=True)
-        return escape(ast.unparse(node))
+        return escaped(ast.unparse(node))
 
     def _output_ref(self, task_id: str, node: ast.expr) -> str:
         """An upstream task's return value: its `result` output (typed from the return annotation)."""
@@ -308,7 +301,5 @@ class HandWrittenBody:
                                    help="write the fan-out as task.map(items), or import the flow with the loop "
                                         "unrolled")
             return
-        self.flow.report.loss(f"flow code {ast.unparse(node).splitlines()[0][:70]!r} is not a task call: not carried",
-                              node.lineno, node.col_offset + 1,
-                              help="move the code into a @task so it runs as a step of the pipeline")
+        self._not_a_task_call(node)
 

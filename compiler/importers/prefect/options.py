@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...placeholders import escaped
-from .values import call_name, decorator_kwargs, decorator_name, literal, module_name, seconds, strings, whole
-
-if TYPE_CHECKING:
-    from .reader import FlowReader
+from ..base import Reporter
+from .module import ModuleReader
+from .state import FlowState
+from .values import (
+    attribute_path,
+    call_name,
+    decorator_kwargs,
+    decorator_name,
+    literal,
+    module_name,
+    seconds,
+    strings,
+    whole,
+)
 
 HOOKS = ("on_failure", "on_completion", "on_crashed", "on_cancellation", "on_running")
 # The pipeline setting each @flow option is read into.
@@ -26,9 +36,8 @@ HARMLESS = {"log_prints", "persist_result", "result_storage", "result_serializer
 class Options:
     """The options of one flow and of the tasks it runs."""
 
-    def __init__(self, flow: FlowReader):
-        self.flow = flow
-        self.m = flow.m
+    def __init__(self, flow: FlowState):
+        self.module = flow.module
         self.data = flow.data
         self.report = flow.report
 
@@ -43,7 +52,7 @@ class Options:
             elif key == "task_runner":
                 self._task_runner(node)
             elif key in HOOKS:
-                self.data.setdefault("alerts", []).extend(Hooks(self.flow, key, node).alerts())
+                self.data.setdefault("alerts", []).extend(Hooks(self.module, self.report, key, node).alerts())
             elif key in ("retries", "retry_delay_seconds"):
                 self.report.loss(f"flow {key} (the whole flow run retried) has no pipeline equivalent: not carried",
                                  node.lineno, node.col_offset + 1, help="set retries on the tasks instead")
@@ -73,7 +82,7 @@ class Options:
 
     def task_options(self, function: ast.FunctionDef, task: dict[str, Any]) -> None:
         """@task(...) keyword arguments as task settings."""
-        options = decorator_kwargs(self.m.decorator(function, "task"))
+        options = decorator_kwargs(self.module.decorator(function, "task"))
         for key, node in options.items():
             if key == "name" or key in HARMLESS:
                 continue
@@ -103,7 +112,7 @@ class Options:
                 else:
                     task.setdefault("cache", {"enabled": True})["expire"] = expire
             elif key in HOOKS:
-                task.setdefault("alerts", []).extend(Hooks(self.flow, key, node).alerts())
+                task.setdefault("alerts", []).extend(Hooks(self.module, self.report, key, node).alerts())
             elif key == "retry_jitter_factor":
                 self.report.loss("retry_jitter_factor has no pipeline equivalent: retries wait exactly",
                                  *where, approximate=True)
@@ -183,16 +192,19 @@ def retry_policy(delays: list[int]) -> dict[str, Any]:
 
 
 class Hooks:
-    def __init__(self, flow: FlowReader, key: str, node: ast.expr):
-        self.flow = flow
+    """The state hooks of one option (`on_failure=[...]`) as alerts."""
+
+    def __init__(self, module: ModuleReader, report: Reporter, key: str, node: ast.expr):
+        self.module = module
+        self.report = report
         self.key = key
         self.node = node
 
     def alerts(self) -> list[dict[str, Any]]:
         on = {"on_failure": "failure", "on_crashed": "failure", "on_completion": "success"}.get(self.key)
         if on is None or not isinstance(self.node, (ast.List, ast.Tuple)):
-            self.flow.report.loss(f"{self.key} hooks have no pipeline equivalent: not carried", self.node.lineno,
-                                  self.node.col_offset + 1)
+            self.report.loss(f"{self.key} hooks have no pipeline equivalent: not carried", self.node.lineno,
+                             self.node.col_offset + 1)
             return []
         found = []
         for hook in self.node.elts:
@@ -200,27 +212,23 @@ class Hooks:
             if alert is not None:
                 found.append({"on": on, **alert})
         if self.key == "on_crashed":
-            self.flow.report.loss("on_crashed hooks are imported as failure alerts", self.node.lineno,
-                                  self.node.col_offset + 1, approximate=True)
+            self.report.loss("on_crashed hooks are imported as failure alerts", self.node.lineno,
+                             self.node.col_offset + 1, approximate=True)
         return found
 
     def _generated(self, hook: ast.expr) -> dict[str, Any] | None:
         """dagshift's hooks: `alert("command")`, or a function calling the alert's python target."""
-        if self.flow.m.generated and isinstance(hook, ast.Call) and decorator_name(hook) == "alert" \
+        if self.module.generated and isinstance(hook, ast.Call) and decorator_name(hook) == "alert" \
                 and len(hook.args) == 1 and isinstance(literal(hook.args[0]), str):
             return {"command": escaped(literal(hook.args[0]))}
-        function = self.flow.m.functions.get(hook.id) if isinstance(hook, ast.Name) else None
-        if not self.flow.m.generated or function is None or len(function.body) != 2:
+        function = self.module.functions.get(hook.id) if isinstance(hook, ast.Name) else None
+        if not self.module.generated or function is None or len(function.body) != 2:
             return None
         imported, call = function.body
         if not (isinstance(imported, ast.ImportFrom) and len(imported.names) == 1 and isinstance(call, ast.Expr)
                 and isinstance(call.value, ast.Call)):
             return None
-        target = call.value.func
-        path = []
-        while isinstance(target, ast.Attribute):
-            path.insert(0, target.attr)
-            target = target.value
+        target, path = attribute_path(call.value.func)
         alias = imported.names[0]
         if not isinstance(target, ast.Name) or target.id != (alias.asname or alias.name):
             return None
@@ -237,12 +245,12 @@ class Hooks:
         return alert
 
     def _function(self, hook: ast.expr) -> dict[str, Any] | None:
-        if isinstance(hook, ast.Name) and hook.id in self.flow.m.functions:
-            self.flow.report.loss(f"hook {hook.id} is called as an alert with no arguments (Prefect passes the flow "
+        if isinstance(hook, ast.Name) and hook.id in self.module.functions:
+            self.report.loss(f"hook {hook.id} is called as an alert with no arguments (Prefect passes the flow "
                                   "or task, the run and its state)", hook.lineno, hook.col_offset + 1,
                                   approximate=True)
-            return {"python": f"{module_name(self.flow.m.path)}:{hook.id}"}
-        self.flow.report.loss(f"hook {ast.unparse(hook)} is not a function of this module: not carried",
+            return {"python": f"{module_name(self.module.path)}:{hook.id}"}
+        self.report.loss(f"hook {ast.unparse(hook)} is not a function of this module: not carried",
                               hook.lineno, hook.col_offset + 1)
         return None
 

@@ -14,11 +14,11 @@ class Signature:
     """The flow's parameters: name, type hint (Literal -> enum, Field(ge, le) -> min/max), default."""
 
     def __init__(self, function: ast.FunctionDef, report: Reporter):
-        self.f = function
+        self.function = function
         self.report = report
 
     def params(self) -> dict[str, dict[str, Any]]:
-        args = self.f.args
+        args = self.function.args
         positional = args.posonlyargs + args.args
         defaults: dict[str, ast.expr] = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]],
                                                  args.defaults))

@@ -1,41 +1,5 @@
-"""Prefect 3 flow modules, read by static analysis (the module is parsed, never executed).
-
-Two kinds of module are read:
-
-* dagshift's own output (compiler/backends/prefect.py): every task runs `_run(_SPECS[id], ...)`
-  and the flow body submits tasks with the helpers of templates/prefect/runtime.py.j2. The specs
-  hold the original task ids, commands, python targets, env, secrets and outputs; the body holds
-  the edges, conditions (the original `when:` text is in the comment above `_when[...]`), trigger
-  rules and fan-outs. This is decoded exactly.
-* hand-written flows: `@task` functions become python tasks (`module:function`), their options
-  task settings; calls in the `@flow` body (direct, `.submit`, `.map`) become tasks, futures passed
-  as arguments data edges (`${{ tasks.T.outputs.result }}`), `wait_for=` order edges; `if` over
-  params becomes `when:`. Other code in the flow body has no IR equivalent: reported as a loss.
-
-The prefect.yaml next to the module gives the deployment: schedule, tags, run concurrency,
-triggers.
-
-Not carried by dagshift's Prefect output (`not_carried`), with the reason:
-* artifacts, consumes, produces: artifact references are written as their paths, so the output
-  has files, not named artifacts; the edges they made are kept as plain `after` edges
-  (PrefectImporter.carried compares the pipeline in that shape).
-* an `after` edge another path implies, into a task whose trigger rule is all_success or
-  none_failed: a flow that calls its tasks one after the other holds their order, not each edge
-  of it, and such an edge changes nothing a run does (PrefectImporter.carried leaves them out).
-* data triggers name the artifact's path (not the artifact), manual triggers leave no trace
-  (a deployment without schedules): `triggers` are compared by type and path in the tests.
-* params' `type` is written as the hint whether it was written or implied by the default, and
-  outputs' descriptions, the owner, tasks' `estimate` and `priority` are not written at all.
-* retry_backoff / retry_max_delay become the list of delays: with one retry, or a cap never
-  reached, they leave no trace (the delays themselves round trip).
-* schedule.start_date: Prefect cron schedules have no start (the backend warns W302).
-
-The modules: prefect_module.py (the module's functions, and what dagshift's output keeps beside
-them), prefect_params.py (the signature), prefect_options.py (@flow / @task options, hooks),
-prefect_generated.py and prefect_generated_tasks.py (dagshift's flow body and task functions),
-prefect_handwritten.py (hand-written flow bodies), prefect_conditions.py, prefect_deployment.py
-(prefect.yaml), prefect_values.py (static values).
-"""
+"""The Prefect importer: a flow module (parsed, never executed) into one pipeline per @flow
+function, and what a round trip through Prefect carries (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -58,6 +22,7 @@ from .handwritten import HandWrittenBody
 from .module import ModuleReader
 from .options import Options
 from .params import Signature
+from .state import FlowState
 from .values import decorator_kwargs, literal
 
 
@@ -99,7 +64,7 @@ class PrefectImporter(Importer):
         results = []
         for function in flows:
             flow_report = Reporter(display, text)
-            data = FlowReader(reader, function, flow_report, deployment).read()
+            data = read_flow(FlowState(reader, function, flow_report), deployment)
             if not data.get("tasks") and not flow_report.diagnostics.has_errors:  # nothing a pipeline can run
                 flow_report.error(f"flow '{function.name}' runs no task dagshift can read", function.lineno,
                                   code="E601")
@@ -143,45 +108,28 @@ def _descendants(graph: nx.DiGraph, order: list[str], index: dict[str, int]) -> 
     return found
 
 
-class FlowReader:
+def read_flow(flow: FlowState, deployments: Deployments) -> dict[str, Any]:
     """One @flow function, with the module it is in and its deployment, as pipeline data."""
-
-    def __init__(self, module: ModuleReader, function: ast.FunctionDef, report: Reporter, deployments: Deployments):
-        self.m = module
-        self.f = function
-        self.report = report
-        self.deployments = deployments
-        self.data: dict[str, Any] = {}
-        self.tasks: dict[str, dict[str, Any]] = {}
-        self.param_names: list[str] = []
-        self.options = Options(self)
-
-    def read(self) -> dict[str, Any]:
-        decorator = self.m.decorator(self.f, "flow")
-        options = decorator_kwargs(decorator)
-        name = literal(options.get("name"))
-        # Prefect names a flow after its function, `_` as `-`
-        self.data["name"] = name if isinstance(name, str) and name else self.f.name.replace("_", "-")
-        description = literal(options.get("description"))
-        if isinstance(description, str):
-            self.data["description"] = description
-        elif ast.get_docstring(self.f):
-            self.data["description"] = ast.get_docstring(self.f).strip().splitlines()[0]
-        if self.m.workdir is not None:
-            self.data["workdir"] = self.m.workdir
-        self.data["params"] = Signature(self.f, self.report).params()
-        self.param_names = list(self.data["params"])
-        self.options.flow_options(options)
-        if self.m.generated:
-            GeneratedBody(self).read()
-        else:
-            HandWrittenBody(self).read()
-        self.data["tasks"] = self.tasks
-        for key in ("name", "description"):  # from the function itself when no @flow option names them
-            self.report.place((key,), self.f.lineno)
-        DeploymentReader(self).read()
-        return {k: v for k, v in self.data.items() if v not in ({}, [], None) or k == "tasks"}
-
-    def task_options(self, function: ast.FunctionDef, task: dict[str, Any]) -> None:
-        """@task(...) keyword arguments as task settings."""
-        self.options.task_options(function, task)
+    data, function, module = flow.data, flow.function, flow.module
+    options = decorator_kwargs(module.decorator(function, "flow"))
+    name = literal(options.get("name"))
+    # Prefect names a flow after its function, `_` as `-`
+    data["name"] = name if isinstance(name, str) and name else function.name.replace("_", "-")
+    description = literal(options.get("description"))
+    if isinstance(description, str):
+        data["description"] = description
+    elif ast.get_docstring(function):
+        data["description"] = ast.get_docstring(function).strip().splitlines()[0]
+    if module.workdir is not None:
+        data["workdir"] = module.workdir
+    data["params"] = Signature(function, flow.report).params()
+    flow.param_names = list(data["params"])
+    settings = Options(flow)
+    settings.flow_options(options)
+    body = GeneratedBody if module.generated else HandWrittenBody
+    body(flow, settings).read()
+    data["tasks"] = flow.tasks
+    for key in ("name", "description"):  # from the function itself when no @flow option names them
+        flow.report.place((key,), function.lineno)
+    DeploymentReader(flow, deployments).read()
+    return {k: v for k, v in data.items() if v not in ({}, [], None) or k == "tasks"}

@@ -1,5 +1,5 @@
 """Static values of a Prefect flow module: literals read from the AST (never executed), the
-names of decorators and calls, durations in seconds, and dagshift text escaping."""
+names of decorators and calls, durations in seconds."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import math
 import re
 from pathlib import Path
 from typing import Any
-
-from ...placeholders import escaped as escape  # re-exported: the readers write literal text with it
 
 TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list": "list", "dict": "dict",
               "List": "list", "Dict": "dict", "tuple": "list", "Tuple": "list", "set": "list", "Sequence": "list",
@@ -87,14 +85,13 @@ def strings(node: ast.expr) -> list[str] | None:
     return None
 
 
-def escape_all(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, list):
-        return [escape_all(v) for v in value]
-    if isinstance(value, dict):
-        return {k: escape_all(v) for k, v in value.items()}
-    return value
+def attribute_path(node: ast.expr) -> tuple[ast.expr, list[str]]:
+    """`name.a.b` -> (`name`, ["a", "b"]): what the attributes are read from, and their names."""
+    path: list[str] = []
+    while isinstance(node, ast.Attribute):
+        path.insert(0, node.attr)
+        node = node.value
+    return node, path
 
 
 def whole(value: float) -> Any:
