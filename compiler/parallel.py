@@ -41,7 +41,7 @@ def map_in_workers(function: Callable[[J], R], jobs: Sequence[J], *, weight: Cal
     """`[function(job) for job in jobs]`, the jobs spread over the cores by `weight` (heaviest first,
     each onto the least loaded worker)."""
     count = min(worker_count(), len(jobs))
-    if count < 2 or not worth_it or not hasattr(os, "fork") or threading.active_count() > 1:
+    if count < 2 or not worth_it or not hasattr(os, "fork") or not _single_threaded():
         return [function(job) for job in jobs]
     shares: list[list[int]] = [[] for _ in range(count)]
     loads = [0.0] * count
@@ -60,6 +60,10 @@ def map_in_workers(function: Callable[[J], R], jobs: Sequence[J], *, weight: Cal
         if failure is not None:
             raise failure
     return [results[index] for index in range(len(jobs))]
+
+
+def _single_threaded() -> bool:
+    return threading.active_count() == 1
 
 
 def _fork(function: Callable[[J], R], jobs: Sequence[J], share: list[int]) -> tuple[int, int]:

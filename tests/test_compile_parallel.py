@@ -35,9 +35,14 @@ def _big_pipeline(size: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SINGLE_THREADED = parallel._single_threaded
+
+
 @pytest.fixture(autouse=True)
 def _fork_for_small_pipelines(monkeypatch) -> None:
     monkeypatch.setattr(parallel, "MIN_TASKS", 1)  # the pipelines here are small, to stay fast
+    # Other tests of the session may leave a library's thread running: these tests are about forking.
+    monkeypatch.setattr(parallel, "_single_threaded", lambda: True)
 
 
 def _compile(monkeypatch, jobs: str):
@@ -110,6 +115,7 @@ def test_a_caller_with_other_threads_is_not_forked(monkeypatch) -> None:
     import threading
 
     monkeypatch.setenv("DAGSHIFT_JOBS", "2")
+    monkeypatch.setattr(parallel, "_single_threaded", _SINGLE_THREADED)
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
