@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from compiler.compile import compile_loaded  # noqa: E402
-from compiler.load import load_text  # noqa: E402
+from compiler.language.load import load_text  # noqa: E402
 from compiler.passes import validate  # noqa: E402
 
 WIDTH = 10

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.airflow_bench import WIDTH, pipeline_yaml
 from compiler.compile import compile_loaded
 from compiler.gc_pause import paused_gc
-from compiler.load import load_text
+from compiler.language.load import load_text
 from compiler.passes import validate
 
 BUDGET = 1024 * 1024  # bytes: the Kubernetes object size budget
@@ -89,7 +89,7 @@ print(json.dumps({"version": hera.__version__, "import": imported, "build": buil
 
 def compile_text(text: str, phases: list[float] | None = None) -> dict[str, str]:
     """The generated files; appends the seconds of load, validate and compile_loaded to `phases`."""
-    with paused_gc():  # as `dagshift compile` runs (compiler/cli.py)
+    with paused_gc():  # as `dagshift compile` runs (compiler/cli/main.py)
         return _compile_text(text, phases)
 
 

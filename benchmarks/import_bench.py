@@ -30,10 +30,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.airflow_bench import pipeline_yaml
 from compiler.api import check_text
 from compiler.compile import compile_loaded, fold_defaults
-from compiler.output_files import write_outputs
 from compiler.gc_pause import paused_gc
-from compiler.importers import get, import_file, pipeline_yaml as imported_yaml
-from compiler.load import load_text
+from compiler.importers import get, import_file
+from compiler.importers import pipeline_yaml as imported_yaml
+from compiler.language.load import load_text
+from compiler.output.files import write_outputs
 from compiler.passes import validate
 
 FORMATS = {"airflow": "{name}.py", "prefect": "{name}.py", "argo": "workflow.yaml", "dvc": "dvc.yaml"}

@@ -26,9 +26,9 @@ import black
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compiler import emit, pylayout
 from compiler.compile import compile_loaded
-from compiler.load import load_text
+from compiler.language.load import load_text
+from compiler.output import emit, pylayout
 from compiler.passes import validate
 
 WIDTH = 10

@@ -12,7 +12,7 @@ Measured: the tasks the engine scheduled (Airflow: `dag.tasks`; Prefect: task ru
 run itself and the whole process, median of --repeat. Every run's files must be byte-identical to
 what the unfused pipeline is meant to write, or the script stops.
 
-Optimizer: `compiler.optimize.optimize` in-process, with the Airflow cost model and the cyclic GC
+Optimizer: `compiler.passes.optimize.optimize` in-process, with the Airflow cost model and the cyclic GC
 paused (as in `compile_loaded`), on a validated, defaults-folded pipeline of chains of 50 tasks with
 cross-chain edges, redundant edges, artifacts and conditions on literals, at -O1 and -O2.
 Results go to benchmarks/results/optimizer.md.
@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 from compiler.backends import registry
 from compiler.compile import fold_defaults
 from compiler.gc_pause import paused_gc
-from compiler.graph import build_graph
-from compiler.load import load_text
-from compiler.optimize import optimize
+from compiler.language.graph import build_graph
+from compiler.language.load import load_text
 from compiler.passes import validate
+from compiler.passes.optimize import optimize
 
 CHAINS, LENGTH = 5, 10  # the engine pipeline: 50 tasks
 GRAPH_CHAIN = 50  # tasks per chain in the optimizer's graphs

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import ir
 from .diagnostics import Diagnostics, YamlPath
-from .load import Loaded, load_file, load_text
+from .language import ir
+from .language.load import Loaded, load_file, load_text
 from .passes import validate
 
 # Schema errors whose offending key can be dropped to check the rest of the pipeline.

@@ -11,19 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import emit, parallel
+from . import parallel
 from .backends import registry
 from .backends.base import EmitContext
-from .capabilities import check_capabilities, inherited_from_defaults, left_out_as_errors
 from .diagnostics import Diagnostic, Diagnostics, Severity
-from .emit import InvalidOutput
-from .features import feature_uses
 from .gc_pause import without_gc
-from .graph import build_graph
-from .ir import Pipeline, TaskPolicy
-from .load import Loaded
-from .optimize import optimize
-from .source import Reporter
+from .language.features import feature_uses
+from .language.graph import build_graph
+from .language.ir import Pipeline, TaskPolicy
+from .language.load import Loaded
+from .language.source import Reporter
+from .output import emit
+from .output.emit import InvalidOutput
+from .passes.lower import check_capabilities, inherited_from_defaults, left_out_as_errors
+from .passes.optimize import optimize
 
 
 @dataclass

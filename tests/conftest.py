@@ -169,8 +169,8 @@ def _runner() -> CliRunner:
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> CliResult:
-    """`dagshift ARGS` through click (the real entry point, compiler.cli:main), in `cwd`."""
-    from compiler.cli import main
+    """`dagshift ARGS` through click (the real entry point, compiler.cli.main:main), in `cwd`."""
+    from compiler.cli.main import main
 
     previous = Path.cwd()
     if cwd is not None:

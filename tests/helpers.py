@@ -11,11 +11,11 @@ from typing import Callable, Iterable
 import networkx as nx
 
 from compiler.diagnostics import Diagnostic, Diagnostics, render_text
-from compiler.graph import build_graph
-from compiler.ir import Pipeline
-from compiler.load import Loaded, load_text
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline
+from compiler.language.load import Loaded, load_text
+from compiler.language.source import Reporter
 from compiler.passes import PassContext, validate
-from compiler.source import Reporter
 
 
 def load(text: str) -> Loaded:

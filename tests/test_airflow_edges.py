@@ -2,10 +2,11 @@
 
 import re
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from compiler.backends.airflow_edges import edge_lines, reduce_edges
-from compiler.ir import TriggerRule
+from compiler.backends.airflow.edges import edge_lines, reduce_edges
+from compiler.language.ir import TriggerRule
 
 NAMES = [f"t{i}" for i in range(7)]
 

@@ -63,3 +63,21 @@ def test_no_import_cycles() -> None:
     cycles = sorted(sorted(component) for component in nx.strongly_connected_components(import_graph())
                     if len(component) > 1)
     assert cycles == KNOWN_CYCLES, "import cycles:\n" + "\n".join(" <-> ".join(cycle) for cycle in cycles)
+
+
+# The top of the package holds the entry points and what every stage shares; the stages are
+# packages (cli, language, passes, backends, importers, output, tools).
+MAX_TOP_MODULES = 15
+
+
+def test_few_modules_at_the_top() -> None:
+    top = sorted(path.stem for path in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, f"{len(top)} modules at the top of compiler/: {', '.join(top)}"
+
+
+def test_each_importer_is_a_package() -> None:
+    from compiler import importers
+
+    for name in importers.FORMATS:
+        assert (PACKAGE / "importers" / name / "__init__.py").is_file(), f"the {name} importer is not a package"
+        assert not (PACKAGE / "importers" / f"{name}.py").exists()

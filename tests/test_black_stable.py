@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler import api, emit, pylayout
+from compiler import api
 from compiler.compile import compile_loaded
+from compiler.output import emit, pylayout
 
 ROOT = Path(__file__).resolve().parent.parent
 MODE = black.Mode(line_length=88)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from compiler.backends import registry
-from compiler.capabilities import check_capabilities
 from compiler.compile import fold_defaults
 from compiler.diagnostics import Diagnostics
-from compiler.source import Reporter
+from compiler.language.source import Reporter
+from compiler.passes.lower import check_capabilities
 from tests.helpers import load
 
 PIPELINE = """\

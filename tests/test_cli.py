@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from compiler import __version__
-from compiler.cli import main
-from compiler.load import load_file
+from compiler.cli.main import main
+from compiler.language.load import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from compiler.api import check_file
 from compiler.backends import registry
 from compiler.backends.base import Level
-from compiler.cli import main
-from compiler.compare import BLOCKS, LEFT_OUT, compare_loaded, to_text
+from compiler.cli.main import main
 from compiler.compile import fold_defaults
-from compiler.features import Feature, feature_uses
-from compiler.graph import build_graph
+from compiler.language.features import Feature, feature_uses
+from compiler.language.graph import build_graph
+from compiler.tools.compare import BLOCKS, LEFT_OUT, compare_loaded, to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from compiler.api import check_file
 from compiler.backends import registry
-from compiler.cli import main
+from compiler.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "churn.yaml"  # the example that uses the most features

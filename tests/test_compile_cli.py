@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from compiler.backends import registry
+from compiler.language.features import Feature
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -195,7 +196,7 @@ def test_targets_matrix_comes_from_the_declarations(cli, fmt: str) -> None:
     assert result.exit_code == 0
     airflow = registry.get("airflow")
     assert "Airflow 3" in result.stdout
-    assert airflow.support(__import__("compiler.features").features.Feature.CACHE).how in result.stdout
+    assert airflow.support(Feature.CACHE).how in result.stdout
     if fmt == "markdown":
         assert result.stdout.startswith("| feature | kind | Airflow 3")
         rows = [line.split(" | ") for line in result.stdout.splitlines()[2:] if line.startswith("| ")]
@@ -205,7 +206,7 @@ def test_targets_matrix_comes_from_the_declarations(cli, fmt: str) -> None:
 
 PLUGIN = '''
 from compiler.backends.base import Backend, native
-from compiler.features import Feature
+from compiler.language.features import Feature
 
 
 class EchoBackend(Backend):

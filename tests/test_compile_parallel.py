@@ -7,9 +7,10 @@ import os
 
 import pytest
 
-from compiler import emit, parallel
+from compiler import parallel
 from compiler.backends import registry
 from compiler.compile import compile_loaded
+from compiler.output import emit
 from tests.helpers import load
 
 
@@ -96,7 +97,7 @@ def test_one_worker_or_a_small_pipeline_forks_nothing(monkeypatch) -> None:
 
 def test_a_black_fallback_in_a_worker_is_counted(monkeypatch) -> None:
     """tests/test_black_stable.py reads emit.black_fallbacks: a worker's fallback must reach it."""
-    from compiler import pylayout
+    from compiler.output import pylayout
 
     def refuse(source: str) -> str:
         raise pylayout.Unsupported("refused for the test")

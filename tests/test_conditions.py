@@ -1,4 +1,4 @@
-"""compiler.conditions: parsing, precedence, rendering round trips and errors with offsets."""
+"""compiler.language.conditions: parsing, precedence, rendering round trips and errors with offsets."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.conditions import (
-    BoolOp,
+from compiler.language.conditions import (
     COMPARISONS,
+    BoolOp,
     Compare,
     ConditionError,
     Literal,
@@ -18,8 +18,8 @@ from compiler.conditions import (
     references,
     render,
 )
-from compiler.placeholders import Ref
-from compiler.values import NUMBER_LIMITS_HELP
+from compiler.language.placeholders import Ref
+from compiler.language.values import NUMBER_LIMITS_HELP
 
 
 def P(name: str) -> Ref:

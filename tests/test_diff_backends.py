@@ -20,9 +20,9 @@ from compiler.api import check_file
 from compiler.backends import registry
 from compiler.backends.base import Level
 from compiler.compile import fold_defaults
-from compiler.features import feature_uses
 from compiler.importers import get
-from compiler.optimize import optimize
+from compiler.language.features import feature_uses
+from compiler.passes.optimize import optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))

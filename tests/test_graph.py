@@ -1,4 +1,4 @@
-"""compiler.graph (edges, reasons, deterministic orders, cycles) and compiler.graph_render
+"""compiler.language.graph (edges, reasons, deterministic orders, cycles) and compiler.tools.graph_render
 (Mermaid, DOT, JSON), with graphs from networkx generators."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.graph import build_graph, find_cycle, sorted_edges, topological_order
-from compiler.graph_render import FORMATS, to_dot, to_json, to_mermaid
+from compiler.language.graph import build_graph, find_cycle, sorted_edges, topological_order
+from compiler.tools.graph_render import FORMATS, to_dot, to_json, to_mermaid
 from tests.helpers import dag_edges, load, pipeline_data, pipeline_from, task_id
 
 STYLE_REASON = {"after": lambda u: "after", "artifact": lambda u: f"artifact:out_{u}", "ref": lambda u: "ref"}

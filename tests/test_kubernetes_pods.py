@@ -10,7 +10,7 @@ import pytest
 from compiler.api import check_file
 from compiler.backends.kubernetes_pods import warn_pod_boundaries
 from compiler.diagnostics import Diagnostics
-from compiler.source import Reporter
+from compiler.language.source import Reporter
 from tests.helpers import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -138,7 +138,7 @@ def test_a_command_the_shell_cannot_split_still_gets_its_words_read():
 @pytest.mark.parametrize("target", ["argo", "kubeflow"])
 def test_compiling_fan_out_warns_about_the_files_passed_between_pods_unless_a_volume_is_mounted(target):
     from compiler.compile import compile_loaded
-    from compiler.compare import compare_loaded, to_text
+    from compiler.tools.compare import compare_loaded, to_text
 
     loaded = check_file(EXAMPLES / "fan_out.yaml")
     without = compile_loaded(loaded, [target])

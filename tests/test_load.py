@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from compiler import load as load_module
 from compiler.diagnostics import Diagnostic, render_github, render_json, render_text
-from compiler.ir import ArtifactKind, ValueType
-from compiler.load import MAX_DEPTH, Loaded, load_bytes, load_file, load_text
+from compiler.language import load as load_module
+from compiler.language.ir import ArtifactKind, ValueType
+from compiler.language.load import MAX_DEPTH, Loaded, load_bytes, load_file, load_text
+from compiler.language.source import NodeLoc
 from compiler.passes import validate
-from compiler.source import NodeLoc
 
 
 def load(text: str, name: str = "pipeline.yaml") -> Loaded:
@@ -618,7 +618,7 @@ def _big_pipeline(tasks: int) -> str:
 
 def test_big_files_load_the_same_through_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files of FAST_PARSE_BYTES and more are parsed by libyaml: same data, same positions."""
-    from compiler import load as load_module
+    from compiler.language import load as load_module
 
     text = _big_pipeline(4000)
     assert len(text) >= load_module.FAST_PARSE_BYTES
@@ -632,7 +632,7 @@ def test_big_files_load_the_same_through_libyaml(monkeypatch: pytest.MonkeyPatch
 
 
 def test_big_files_with_errors_report_what_the_exact_parser_reports(monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler import load as load_module
+    from compiler.language import load as load_module
 
     text = _big_pipeline(4000) + "  broken: [unclosed\n"
     fast = [d.message for d in load_module.load_text(text, "big.yaml").diagnostics.items]
@@ -642,7 +642,7 @@ def test_big_files_with_errors_report_what_the_exact_parser_reports(monkeypatch:
 
 
 def test_big_files_with_anchors_load_the_same_through_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    from compiler import load as load_module
+    from compiler.language import load as load_module
 
     text = ("defaults: &d {retries: 2, env: {A: '1'}}\n" + _big_pipeline(4000)
             .replace("name: big", "name: big\nx-common: &cmd \"echo shared\"")

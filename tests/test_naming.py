@@ -1,4 +1,4 @@
-"""compiler.naming: ids -> Python identifiers and DNS-1123 names, id problems, suggestions."""
+"""compiler.language.naming: ids -> Python identifiers and DNS-1123 names, id problems, suggestions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import naming
+from compiler.language import naming
 
 DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 valid_ids = st.from_regex(r"[A-Za-z]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", fullmatch=True)

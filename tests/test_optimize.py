@@ -1,4 +1,4 @@
-"""The optimizer never changes what a pipeline means (compiler/optimize.py). Hypothesis draws valid
+"""The optimizer never changes what a pipeline means (compiler/passes/optimize.py). Hypothesis draws valid
 random DAGs of up to a few hundred tasks with order edges, artifacts, value outputs, conditions
 (on literals and on params), trigger rules, fan-outs and duplicated tasks; after optimizing at -O1
 and at -O2 (with a target's cost model, so chains fuse):
@@ -20,9 +20,10 @@ from helpers import check_data, load_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from compiler.backends.base import TaskCost
 from compiler.compile import fold_defaults
-from compiler.graph import build_graph
-from compiler.optimize import TaskCost, critical_path, optimize, widest_level
+from compiler.language.graph import build_graph
+from compiler.passes.optimize import critical_path, optimize, widest_level
 
 CONDITIONS = ["1 > 2", "2 >= 1", "true", "not true", "'a' == 'b'", "params.p > 1", "params.p == 3 and 1 < 2"]
 RULES = ["all_success", "all_success", "all_success", "all_done", "one_failed", "none_failed", "one_success"]
@@ -134,7 +135,7 @@ def test_optimizing_keeps_the_meaning(data: dict, select_count: int, level: int)
 
 
 def _refs(task):
-    from compiler.references import task_refs
+    from compiler.language.references import task_refs
 
     return [(path, ref) for path, ref in task_refs(task) if ref.kind == "task_output"]
 

@@ -1,4 +1,4 @@
-"""compiler.output_files: every file or none, nothing half-written where a tool reads it, every
+"""compiler.output.files: every file or none, nothing half-written where a tool reads it, every
 destination that cannot be written a diagnostic (E403), never a traceback."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.check import Expected, check_outputs
-from compiler.output_files import TEMP_SUFFIX, OutputErrors, leftovers, write_outputs
+from compiler.output.check import Expected, check_outputs
+from compiler.output.files import TEMP_SUFFIX, OutputErrors, leftovers, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = "name: p\ntasks: {a: {command: echo hi}}\n"
@@ -67,7 +67,7 @@ def test_sigterm_while_moving_files_into_place_leaves_no_temporary_file(tmp_path
     script = f"""
 import os, signal, sys
 sys.path.insert(0, {str(ROOT)!r})
-from compiler import output_files
+from compiler.output import files as output_files
 real_replace = os.replace
 def replace_then_terminate(source, destination):
     real_replace(source, destination)

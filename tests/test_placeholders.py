@@ -1,4 +1,4 @@
-"""compiler.placeholders: segments, the `$${{` escape, errors with did-you-mean, occurrences."""
+"""compiler.language.placeholders: segments, the `$${{` escape, errors with did-you-mean, occurrences."""
 
 from __future__ import annotations
 
@@ -6,8 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.placeholders import (FORMS_HELP, Ref, escaped, literal, occurrences, parse, parse_ref, refs, strings_in,
-                                   suggest_ref)
+from compiler.language.placeholders import (
+    FORMS_HELP,
+    Ref,
+    escaped,
+    literal,
+    occurrences,
+    parse,
+    parse_ref,
+    refs,
+    strings_in,
+    suggest_ref,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.backends.prefect_deployment import DEPLOY_PLACEHOLDER
+from compiler.backends.prefect.deployment import DEPLOY_PLACEHOLDER
 from compiler.compile import compile_loaded
 from tests.helpers import load_data
 

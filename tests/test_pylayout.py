@@ -27,9 +27,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import pylayout as py
-from compiler.emit import python_literal
-from compiler.pylayout import _text
+from compiler.output import pylayout as py
+from compiler.output.emit import python_literal
+from compiler.output.pylayout import _text
 
 MODE = black.Mode(line_length=88)
 ROOT = Path(__file__).resolve().parent.parent
@@ -1040,7 +1040,7 @@ def test_a_line_of_a_known_shape_is_laid_out_as_black_does(source, shift, longer
 
 
 def test_layouts_of_one_shape_are_reused_with_each_lines_tokens():
-    from compiler.pylayout import _memo
+    from compiler.output.pylayout import _memo
 
     lines = [f"    {name} = BashOperator(task_id={name!r}, bash_command='echo {{{{ params.greeting }}}} from {name}')"
              for name in ("t1234", "t5678", "ab_cd")]

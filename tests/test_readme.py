@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from compiler.backends import registry
-from compiler.cli import main
+from compiler.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -1,5 +1,5 @@
-"""`dagshift diff`: the semantic diff (compiler/semantic_diff.py), its renderings
-(compiler/diff_render.py) and the command (compiler/cli_diff.py)."""
+"""`dagshift diff`: the semantic diff (compiler/tools/semantic_diff.py), its renderings
+(compiler/tools/diff_render.py) and the command (compiler/cli/diff.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from compiler.api import check_text
-from compiler.diff_render import label, render_json, render_markdown, render_text
-from compiler.semantic_diff import Change, PipelineDiff, diff_pipelines
+from compiler.tools.diff_render import label, render_json, render_markdown, render_text
+from compiler.tools.semantic_diff import Change, PipelineDiff, diff_pipelines
 
 ROOT = Path(__file__).resolve().parents[1]
 

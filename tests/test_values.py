@@ -1,4 +1,4 @@
-"""compiler.values: durations, CPU and memory quantities, cron, time zones, module:function."""
+"""compiler.language.values: durations, CPU and memory quantities, cron, time zones, module:function."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler import values
+from compiler.language import values
 
 # ----------------------------------------------------------------------------- durations
 

@@ -33,7 +33,7 @@ def test_wheel_contains_package_and_templates(wheel: Path) -> None:
     assert templates, "templates/ is empty"
     for template in templates:
         assert f"compiler/{template}" in names
-    assert "compiler/cli.py" in names
+    assert "compiler/cli/main.py" in names
     assert not any(name.startswith(("tests/", "examples/", "golden/")) for name in names)
 
 

@@ -1,4 +1,4 @@
-"""compiler.yaml_out: any data the backends build reads back exactly, as YAML 1.2 and as YAML 1.1
+"""compiler.output.yaml_out: any data the backends build reads back exactly, as YAML 1.2 and as YAML 1.1
 (what Go, Argo and Kubernetes read), whatever its strings hold."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler import emit, yaml_out
+from compiler.output import emit, yaml_out
 
 _words = st.sampled_from([
     "yes", "No", "ON", "off", "y", "N", "null", "~", "true", "False", "1:20", "0x1f", "0o17", "017", "1_000", ".5",
@@ -67,7 +67,7 @@ def test_keys_longer_than_yaml_allows_inline_are_written_explicitly() -> None:
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(_data)
 def test_emit_to_yaml_checks_its_text_against_the_data(data):
-    """compiler.emit.to_yaml reads its text back: it passes on yaml_out's text, and a text that reads as
+    """compiler.output.emit.to_yaml reads its text back: it passes on yaml_out's text, and a text that reads as
     other data (one scalar or one level changed) is refused as a dagshift bug."""
     wrapped = {"data": data}
     assert emit.to_yaml(wrapped) == yaml_out.dumps(wrapped)

@@ -10,17 +10,24 @@ from typing import Any, ClassVar, Mapping
 
 import networkx as nx
 
-from ..diagnostics import Diagnostics
-from ..features import Feature
-from ..ir import Pipeline
-from ..optimize import TaskCost
-from ..source import Reporter
+from compiler.diagnostics import Diagnostics
+from compiler.language.features import Feature
+from compiler.language.ir import Pipeline
+from compiler.language.source import Reporter
 
 
 class Level(str, Enum):
     NATIVE = "native"
     EMULATED = "emulated"
     UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class TaskCost:
+    """A target's cost model: what one scheduled task costs on it, beyond the work itself."""
+
+    overhead: float  # seconds per task: pod start-up, scheduler round-trip, ...
+    why: str
 
 
 @dataclass(frozen=True)

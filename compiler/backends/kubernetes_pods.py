@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
-from .. import placeholders
-from ..ir import Pipeline, Task
-from ..source import Reporter
+from compiler.language import placeholders
+from compiler.language.ir import Pipeline, Task
+from compiler.language.source import Reporter
 
 # Endings of data files that a token names even without a `/` in it (`--out model.pkl`).
 DATA_SUFFIXES = frozenset(

@@ -20,11 +20,11 @@ ENTRY_POINT_GROUP = "dagshift.backends"
 
 # name -> "module:Class", imported on first use so `dagshift validate` stays fast.
 _BUILTIN = {
-    "airflow": "compiler.backends.airflow:AirflowBackend",
-    "prefect": "compiler.backends.prefect:PrefectBackend",
-    "argo": "compiler.backends.argo:ArgoBackend",
-    "dvc": "compiler.backends.dvc:DvcBackend",
-    "kubeflow": "compiler.backends.kubeflow:KubeflowBackend",
+    "airflow": "compiler.backends.airflow.backend:AirflowBackend",
+    "prefect": "compiler.backends.prefect.backend:PrefectBackend",
+    "argo": "compiler.backends.argo.backend:ArgoBackend",
+    "dvc": "compiler.backends.dvc.backend:DvcBackend",
+    "kubeflow": "compiler.backends.kubeflow.backend:KubeflowBackend",
 }
 
 

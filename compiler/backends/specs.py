@@ -7,12 +7,12 @@ import json
 import keyword
 from typing import Any, Callable, Iterator
 
-from .. import conditions
-from ..emit import python_literal as py
-from ..ir import Pipeline, ValueType
-from ..naming import python_name
-from ..placeholders import Ref, parse as parse_placeholders
-
+from compiler.language import conditions
+from compiler.language.ir import Pipeline, ValueType
+from compiler.language.naming import python_name
+from compiler.language.placeholders import Ref
+from compiler.language.placeholders import parse as parse_placeholders
+from compiler.output.emit import python_literal as py
 
 # A value type as the Python annotation generated code writes for it.
 PYTHON_TYPE_NAMES = {value_type: value_type.value for value_type in ValueType}

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity
-from ..ir import Pipeline
+from compiler.diagnostics import Diagnostic, Severity
+from compiler.language.ir import Pipeline
+
 from .base import Grade, Imported, Reporter
 
 FORMATS = ("airflow", "argo", "dvc", "prefect", "kubeflow")
@@ -111,7 +112,7 @@ def _check(result: Imported, text: str) -> None:
         result.data = None
     if result.data is None:
         return
-    from ..api import check_text
+    from compiler.api import check_text
 
     loaded = check_text(pipeline_yaml(result), f"{result.file} (imported)")
     in_file = Reporter(result.file, text)
@@ -139,7 +140,7 @@ def _place_of(places: dict[tuple, int], path: tuple) -> int | None:
 
 def pipeline_yaml(result: Imported) -> str:
     """The pipeline as a dagshift YAML file, saying where it came from."""
-    from .. import emit
+    from compiler.output import emit
 
     origin = f" ({result.origin})" if result.origin else ""
     source = json.dumps(result.file + origin, ensure_ascii=False)[1:-1]  # no line break ends the comment

@@ -25,7 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, Diagnostics, Severity, SourceLoc
+from compiler.diagnostics import Diagnostic, Diagnostics, Severity, SourceLoc
 
 
 class Grade(str, Enum):
@@ -146,7 +146,7 @@ def plain(node: Any) -> Any:
 def portable_name(name: str, report: Reporter, line: int | None = None) -> str:
     """The pipeline's name as one every target accepts: a source name that is not ('${', '1e+308',
     a name too long for Kubernetes) is imported as the nearest valid one, with a W602."""
-    from ..naming import id_problem, suggest_id
+    from compiler.language.naming import id_problem, suggest_id
 
     problem = id_problem(name)
     if problem is None:
@@ -158,7 +158,7 @@ def portable_name(name: str, report: Reporter, line: int | None = None) -> str:
 
 def is_portable_secret(name: str, key: str) -> bool:
     """Whether every target can look the secret up (docs/pipeline-syntax.md, E115)."""
-    from ..naming import SECRET_KEY_PATTERN, SECRET_NAME_PATTERN
+    from compiler.language.naming import SECRET_KEY_PATTERN, SECRET_NAME_PATTERN
 
     return SECRET_NAME_PATTERN.match(name) is not None and SECRET_KEY_PATTERN.match(key) is not None
 
@@ -169,6 +169,6 @@ SECRET_NOT_CARRIED = ("is not a name every target can look up (lowercase letters
 
 def is_env_name(name: str) -> bool:
     """Whether a pipeline can set an environment variable of this name (a shell's rule)."""
-    from ..naming import IDENTIFIER_PATTERN
+    from compiler.language.naming import IDENTIFIER_PATTERN
 
     return IDENTIFIER_PATTERN.match(name) is not None

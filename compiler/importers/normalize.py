@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..compile import fold_defaults
-from ..graph import build_graph
-from ..ir import Pipeline
+from compiler.compile import fold_defaults
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline
 
 _UNORDERED = ("after", "consumes", "produces")
 

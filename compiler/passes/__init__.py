@@ -3,19 +3,19 @@ every pass runs, so the user sees all problems at once."""
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostics
-from ..gc_pause import without_gc
-from ..graph import build_graph
-from ..ir import Pipeline
-from ..source import Reporter, SourceFile
+from compiler.diagnostics import Diagnostics
+from compiler.gc_pause import without_gc
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline
+from compiler.language.source import Reporter, SourceFile
+
 from .context import PassContext, ValidationPass
 
 __all__ = ["PassContext", "ValidationPass", "validate"]
 
 
 def _validation_passes() -> tuple[ValidationPass, ...]:
-    from . import (check_graph, check_names, check_policies, check_references, check_tasks, check_types,
-                   check_values)
+    from . import check_graph, check_names, check_policies, check_references, check_tasks, check_types, check_values
 
     return (
         check_names.ids_are_portable,

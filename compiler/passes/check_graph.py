@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..graph import find_cycle
+from compiler.language.graph import find_cycle
+
 from .context import PassContext
 
 _REASON_WORDS = {"after": "runs after", "ref": "uses an output of", "when": "has a condition that reads"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 
-from .. import naming
+from compiler.language import naming
+
 from .context import PassContext
 
 

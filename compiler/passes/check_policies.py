@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .. import placeholders
-from ..references import task_texts
+from compiler.language import placeholders
+from compiler.language.references import task_texts
+
 from .context import PassContext
 
 # Env var names that hold credentials, and value shapes of well-known credentials.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .. import placeholders
-from ..diagnostics import did_you_mean
-from ..ir import TriggerType
-from ..references import task_texts
+from compiler.diagnostics import did_you_mean
+from compiler.language import placeholders
+from compiler.language.ir import TriggerType
+from compiler.language.references import task_texts
+
 from .context import PassContext
 
 

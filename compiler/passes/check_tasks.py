@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..references import task_refs
+from compiler.language.references import task_refs
+
 from .context import PassContext
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .. import conditions, placeholders
-from ..diagnostics import did_you_mean
-from ..ir import Pipeline, ValueType, type_of_value, value_matches
-from ..placeholders import Ref
+from compiler.diagnostics import did_you_mean
+from compiler.language import conditions, placeholders
+from compiler.language.ir import Pipeline, ValueType, type_of_value, value_matches
+from compiler.language.placeholders import Ref
+
 from .context import PassContext
 
 _NUMERIC = {ValueType.INT, ValueType.FLOAT}

@@ -1,5 +1,5 @@
 """Values no target can run: a NUL in text, numbers out of range, file paths that name no file.
-The limits are in `compiler.values` and docs/pipeline-syntax.md ("Limits")."""
+The limits are in `compiler.language.values` and docs/pipeline-syntax.md ("Limits")."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
-from .. import values
-from ..diagnostics import YamlPath, format_path
+from compiler.diagnostics import YamlPath, format_path
+from compiler.language import values
+
 from .context import PassContext
 
 

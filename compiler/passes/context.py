@@ -8,8 +8,8 @@ from typing import Protocol
 
 import networkx as nx
 
-from ..ir import Pipeline
-from ..source import Reporter
+from compiler.language.ir import Pipeline
+from compiler.language.source import Reporter
 
 
 @dataclass(frozen=True)

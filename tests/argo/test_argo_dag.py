@@ -15,11 +15,11 @@ from argo_model import dag_tasks, depends_holds, depends_names, evaluate_when, l
 from compiler.api import check_file
 from compiler.backends.specs import as_text
 from compiler.compile import fold_defaults
-from compiler.conditions import BoolOp, Compare, Literal, Not, RefOperand, references
-from compiler.graph import build_graph
-from compiler.ir import TriggerRule, ValueType
-from compiler.naming import dns_name
-from compiler.references import parsed_when
+from compiler.language.conditions import BoolOp, Compare, Literal, Not, RefOperand, references
+from compiler.language.graph import build_graph
+from compiler.language.ir import TriggerRule, ValueType
+from compiler.language.naming import dns_name
+from compiler.language.references import parsed_when
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -1,5 +1,5 @@
 """Argo's resource, http and containerSet templates from the official examples, imported as
-kubectl / curl / container tasks (compiler/importers/argo_emulated.py), compile back to Argo YAML
+kubectl / curl / container tasks (compiler/importers/argo/emulated.py), compile back to Argo YAML
 that validates strictly, and read back with the same commands: the fixed scripts and every
 argument pass through Argo's own escaping unchanged."""
 

@@ -33,8 +33,8 @@ from argo_model import dag_tasks, load, main_spec, params_of, resolve_task, unex
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from compiler.placeholders import Ref
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.placeholders import Ref
+from compiler.language.placeholders import parse as parse_placeholders
 
 NASTY = [
     "{{", "}}", "{", "}", "{{workflow.parameters.p0}}", "{{ workflow.parameters.p0 }}", "{{inputs.parameters.cmd}}",

@@ -1,4 +1,4 @@
-"""Argo python tasks are short scripts (compiler/backends/argo_script.py) that import and call the
+"""Argo python tasks are short scripts (compiler/backends/argo/script.py) that import and call the
 user's function: valid Python, no `{{` Argo could read, only the helpers they use; run with the
 values Argo would substitute, the function receives exactly the arguments meant (typed as
 declared) and the outputs are written; `dagshift import` reads the task back, earlier versions'

@@ -13,7 +13,7 @@ import yaml
 from argo_model import load, main_spec
 from test_argo_schema import _resources
 
-from compiler.backends.argo import requested_volume
+from compiler.backends.argo.backend import requested_volume
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

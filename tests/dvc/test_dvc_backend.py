@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from compiler.backends.dvc import spec_digest
+from compiler.backends.dvc.backend import spec_digest
 
 
 def compile_dvc(cli, tmp_path: Path, text: str, *options: str):
@@ -228,7 +228,7 @@ RUNNER_USES = ("python", "container", "argv", "command", "env", "outputs", "atte
 @pytest.mark.parametrize("on", [(), ("python",), ("command", "subprocess"), ("argv", "subprocess", "env"),
                                 ("python", "outputs", "fanned_out", "foreach_keys"), RUNNER_USES])
 def test_the_runner_holds_only_what_its_tasks_use(on: tuple[str, ...]) -> None:
-    from compiler import emit
+    from compiler.output import emit
 
     text = emit.render("dvc", "run.py.j2", uses={name: name in on for name in RUNNER_USES})
     compile(text, "run.py", "exec")

@@ -1,5 +1,5 @@
-"""The line of Python a DVC python stage runs (compiler/backends/dvc_python.py) and its reading
-back (compiler/importers/dvc_python.py). tests/engines/test_dvc_injection.py runs it on DVC."""
+"""The line of Python a DVC python stage runs (compiler/backends/dvc/python.py) and its reading
+back (compiler/importers/dvc/python.py). tests/engines/test_dvc_injection.py runs it on DVC."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import ast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.backends.dvc_python import call_line, literal, string
-from compiler.importers.dvc_python import read
+from compiler.backends.dvc.python import call_line, literal, string
+from compiler.importers.dvc.python import read
 
 _texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 _values = st.recursive(
@@ -74,6 +74,6 @@ def test_other_commands_are_not_this_form() -> None:
 
 
 def _dvc(text: str):
-    from compiler.backends.dvc_shell import Interpolation
+    from compiler.backends.dvc.shell import Interpolation
 
     return Interpolation(text)

@@ -1,5 +1,5 @@
 """Which commands a DVC cmd holds as written and how the others are quoted for `bash -c`
-(compiler/backends/dvc_shell.py). The real DVC runs both in tests/engines/test_dvc_injection.py
+(compiler/backends/dvc/shell.py). The real DVC runs both in tests/engines/test_dvc_injection.py
 and test_conformance.py."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.backends.dvc_shell import Interpolation, TextInterpolation, command, is_plain, quoted, word
+from compiler.backends.dvc.shell import Interpolation, TextInterpolation, command, is_plain, quoted, word
 
 NUMBER = Interpolation("${n}")
 ITEM_WITH_SPACE = TextInterpolation("${item}")

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from dvc_harness import DvcEngine
 from engine_harness import RUN_TIMEOUT, AirflowEngine, PrefectEngine, airflow_env, engines_script, prefect_env
 

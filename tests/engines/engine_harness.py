@@ -52,8 +52,8 @@ class Compiled:
 
 
 def compile_pipeline(source: Path, outdir: Path, *options: str, target: str = "airflow") -> Compiled:
-    """`dagshift compile SOURCE -t TARGET -o OUTDIR OPTIONS` via click (compiler.cli:main)."""
-    from compiler.cli import main
+    """`dagshift compile SOURCE -t TARGET -o OUTDIR OPTIONS` via click (compiler.cli.main:main)."""
+    from compiler.cli.main import main
 
     before = set(outdir.rglob("*.py")) if outdir.exists() else set()
     result = CliRunner().invoke(main, ["compile", str(source), "-t", target, "-o", str(outdir), "-q", *options],

@@ -13,10 +13,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from compiler.naming import dns_name, python_name
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.naming import dns_name, python_name
+from compiler.language.placeholders import parse as parse_placeholders
 
-# The documented id rule (docs/pipeline-syntax.md, compiler/naming.py): a letter, then letters,
+# The documented id rule (docs/pipeline-syntax.md, compiler/language/naming.py): a letter, then letters,
 # digits, '-' and '_'; at most 63 characters; not ending in '-' or '_'.
 VALID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 

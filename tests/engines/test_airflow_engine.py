@@ -17,15 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_harness import (EXAMPLES, AirflowEngine, Compiled, DagRun, compile_pipeline, kept_through_a_path,
-                            load_pipeline)
+from engine_harness import (
+    EXAMPLES,
+    AirflowEngine,
+    Compiled,
+    DagRun,
+    compile_pipeline,
+    kept_through_a_path,
+    load_pipeline,
+)
 
 from compiler.backends import registry
 from compiler.backends.base import Level
-from compiler.features import feature_uses
-from compiler.graph import build_graph
-from compiler.ir import Pipeline, TriggerRule
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.features import feature_uses
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline, TriggerRule
+from compiler.language.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

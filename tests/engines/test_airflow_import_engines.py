@@ -22,10 +22,10 @@ from engine_harness import inspected_graphs
 from test_airflow_engine import expected_task_ids
 
 from compiler.api import check_text
-from compiler.graph import build_graph
 from compiler.importers import Grade, import_file, pipeline_yaml
-from compiler.importers.airflow_execute import import_executed
-from compiler.ir import Pipeline
+from compiler.importers.airflow.execute import import_executed
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline
 
 pytestmark = pytest.mark.engine
 

@@ -47,8 +47,8 @@ from hypothesis import strategies as st
 from injection_rules import ARTIFACT, VALID_ID, Refusals, ids_are_valid, refusals, secret_keys, secret_names
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
-from compiler.placeholders import Ref, escaped, literal
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.placeholders import Ref, escaped, literal
+from compiler.language.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

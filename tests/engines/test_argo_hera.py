@@ -60,7 +60,7 @@ def golden_report(hera_python: Path, tmp_path_factory: pytest.TempPathFactory) -
     by hera in one process."""
     from click.testing import CliRunner
 
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     out = tmp_path_factory.mktemp("argo-v4")
     for example in EXAMPLES:

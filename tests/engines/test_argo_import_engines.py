@@ -16,11 +16,11 @@ import pytest
 from engine_harness import inspected_graphs
 
 from compiler.api import check_text
-from compiler.backends.airflow import TRIGGER_RULES
+from compiler.backends.airflow.backend import TRIGGER_RULES
 from compiler.compile import compile_loaded
-from compiler.graph import build_graph
 from compiler.importers import import_file, pipeline_yaml
 from compiler.importers.base import Grade
+from compiler.language.graph import build_graph
 
 pytestmark = pytest.mark.engine
 
@@ -86,7 +86,7 @@ def test_automatic_argo_files_load_in_airflow_with_their_graph(airflow_engine, t
 
 @pytest.mark.corpus
 def test_argo_templates_run_as_kubectl_curl_or_container_tasks_load_in_airflow(airflow_engine, tmp_path: Path) -> None:
-    """The resource, http and containerSet examples (graded review: argo_emulated.py) convert to DAG
+    """The resource, http and containerSet examples (graded review: importers/argo/emulated.py) convert to DAG
     files real Airflow imports with the graph the importer read."""
     marks = ("runs as a task: kubectl", "runs as a task: curl", "containerSet '")
     dags = tmp_path / "dags"
@@ -108,7 +108,7 @@ def test_argo_templates_run_as_kubectl_curl_or_container_tasks_load_in_airflow(a
 
 
 def test_a_run_time_with_sequence_runs_in_airflow_over_the_added_tasks_output(airflow_engine, tmp_path: Path) -> None:
-    """The task argo_graph.py adds for a withSequence known only at run time prints the sequence,
+    """The task importers/argo/graph.py adds for a withSequence known only at run time prints the sequence,
     and real Airflow maps the loop over it. The loop's container is run as a shell task here (no
     Docker): the sequence task and the mapping are what is under test."""
     source = tmp_path / "wf.yaml"

@@ -85,8 +85,8 @@ from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
 from compiler.backends import registry
 from compiler.backends.base import Level
-from compiler.features import Feature, feature_uses
-from compiler.naming import python_name
+from compiler.language.features import Feature, feature_uses
+from compiler.language.naming import python_name
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -77,7 +77,7 @@ from test_conformance import (
 )
 
 from compiler.importers import get, import_file
-from compiler.naming import python_name
+from compiler.language.naming import python_name
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -120,7 +120,7 @@ class Step:
 
 
 def cli(*args: str, outdir: Path) -> Step:
-    from compiler.cli import main
+    from compiler.cli.main import main
 
     result = CliRunner().invoke(main, [*args, "-o", str(outdir), "-q"], catch_exceptions=True)
     output = result.output

@@ -7,7 +7,7 @@ static fan-outs, over a list param and over a literal list of objects).
 
 Each runs in a fresh git + DVC repository holding a copy of examples/ and the generated files
 (dvc_harness.py), all scenarios in parallel threads, one `dvc` process per step:
-0. `dvc dag --dot` is the pipeline graph (compiler.graph.build_graph): stage `train@logreg` is a
+0. `dvc dag --dot` is the pipeline graph (compiler.language.graph.build_graph): stage `train@logreg` is a
    run of task `train`, and every run has the task's upstream and downstream tasks;
 1. `dvc repro` runs every stage, and every task's `produces` artifacts exist afterwards;
 2. a second `dvc repro` runs nothing and `dvc status` is up to date;
@@ -35,9 +35,9 @@ from dvc_harness import Compiled, DvcEngine, DvcRepo, Repro, compile_dvc, task_o
 from engine_harness import EXAMPLES, ROOT, load_pipeline
 from ruamel.yaml import YAML
 
-from compiler.graph import build_graph
-from compiler.ir import ArtifactKind, Pipeline, ValueType
-from compiler.references import task_refs
+from compiler.language.graph import build_graph
+from compiler.language.ir import ArtifactKind, Pipeline, ValueType
+from compiler.language.references import task_refs
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

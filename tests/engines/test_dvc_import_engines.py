@@ -27,7 +27,7 @@ from engine_harness import inspected_graphs
 from compiler.api import check_text
 from compiler.compile import compile_loaded
 from compiler.importers import import_file, pipeline_yaml
-from compiler.importers.dvc import NO_STAGES, stage_id
+from compiler.importers.dvc.importer import NO_STAGES, stage_id
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC_GRAPH = ROOT / "tests" / "importers" / "fixtures" / "dvc" / "dvc_graph.py"

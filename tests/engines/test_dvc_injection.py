@@ -6,7 +6,7 @@ runs each LINE of a `cmd` string in its own `$SHELL -c` (dvc/stage/run.py: `cmd.
 reads some paths as remote URLs, looks for a stage's params in the params.yaml of its wdir, names
 the runs of a foreach after their items, and reads params.yaml as YAML; YAML and the shell add
 their own rules. The DVC backend must keep all of that away from user text
-(compiler/backends/dvc.py: a direct `cmd` only for text DVC and the shell read as written,
+(compiler/backends/dvc/backend.py: a direct `cmd` only for text DVC and the shell read as written,
 everything else through `.dagshift/run.py`).
 
 Hypothesis draws texts salted with what breaks DVC, YAML and the shell (`${x}`, `\\${x}`,
@@ -94,8 +94,8 @@ from injection_rules import secret_keys, secret_names
 from test_airflow_injection import IMAGE, _escape_stray_placeholders, condition_literal, yaml_flow
 
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
-from compiler.placeholders import Ref, parse_ref
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.placeholders import Ref, parse_ref
+from compiler.language.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -441,7 +441,7 @@ def batches(draw) -> Batch:
 # ----------------------------------------------------------------------------- pipeline text
 
 
-_PLACEHOLDER_LIKE = re.compile(r"\$?\$\{\{.*?\}\}", re.DOTALL)  # compiler.placeholders._PLACEHOLDER
+_PLACEHOLDER_LIKE = re.compile(r"\$?\$\{\{.*?\}\}", re.DOTALL)  # compiler.language.placeholders._PLACEHOLDER
 
 
 def template(*parts: str) -> str:
@@ -791,7 +791,7 @@ def check_dvc_reading(reading: dict[str, Any], batch: Batch, data: dict[str, Any
 
 
 def params_read(task: dict[str, Any]) -> set[str]:
-    """The params a task's texts name (the fields that take placeholders: compiler/references.py)."""
+    """The params a task's texts name (the fields that take placeholders: compiler/language/references.py)."""
     texts = texts_of([task.get(key) for key in ("command", "args", "env", "foreach")])
     return {str(s.name) for text in texts for s in parse_placeholders(text)[0]
             if isinstance(s, Ref) and s.kind == "param"}
@@ -812,7 +812,7 @@ def check_edges(repo: DvcRepo, result: Repro, batch: Batch, problems: list[str])
     if batch.output_path is not None:
         edges.append(("output o", batch.output_path, "vprod", "vcons"))
     for name, path, producer, consumer in edges:
-        # `./s3:x` is how DVC is told a path is a file (compiler/backends/dvc.py _dvc_path)
+        # `./s3:x` is how DVC is told a path is a file (compiler/backends/dvc/backend.py _dvc_path)
         outs = {posixpath.normpath(o["path"]): o.get("md5") for o in lock.get(producer, {}).get("outs", [])}
         deps = {posixpath.normpath(d["path"]): d.get("md5") for d in lock.get(consumer, {}).get("deps", [])}
         if path not in outs or path not in deps or outs[path] != deps[path]:
@@ -923,7 +923,7 @@ def test_drawn_text_reaches_the_shell_under_dvc_exactly(dvc_engine: DvcEngine, b
     check_batch(dvc_engine, batch)
 
 
-# Real bugs this file found (since fixed in compiler/backends/dvc.py and the runner it writes),
+# Real bugs this file found (since fixed in compiler/backends/dvc/backend.py and the runner it writes),
 # each as the smallest pipeline that showed it.
 REGRESSIONS: dict[str, tuple[dict[str, Any], dict[str, bytes]]] = {
     # _direct_command puts a command holding a line break into `cmd` as it is; DVC runs each

@@ -23,8 +23,8 @@ from test_kfp_harness import inspect_module, inspect_yaml
 from compiler.api import check_file
 from compiler.backends import registry
 from compiler.compile import fold_defaults
-from compiler.graph import build_graph
-from compiler.optimize import optimize
+from compiler.language.graph import build_graph
+from compiler.passes.optimize import optimize
 
 pytestmark = pytest.mark.engine
 
@@ -127,7 +127,7 @@ def _final_state_of(task: dict) -> str | None:
 
 
 def _parts(when: str) -> int:
-    from compiler import conditions
+    from compiler.language import conditions
 
     expr = conditions.parse(when)
     return len(expr.operands) if isinstance(expr, conditions.BoolOp) and expr.op == "and" else 1

@@ -1,6 +1,6 @@
 """Kubeflow round trip: every example compiled by kfp 2.17.3 (dagshift run by the kubeflow engine
 venv's python, which then writes <name>.yaml, the PipelineSpec) and imported back by the main
-venv's dagshift (compiler/importers/kubeflow.py) is the pipeline the backend was given, with no
+venv's dagshift (compiler/importers/kubeflow/importer.py) is the pipeline the backend was given, with no
 loss, as far as the format carries it (`KubeflowImporter.carried`), as
 tests/importers/test_round_trip.py checks for the other formats. The schedule and max_active_runs
 come back from the recurring_run.yaml the backend writes next to the spec (sequential's).

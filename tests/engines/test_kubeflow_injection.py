@@ -96,12 +96,12 @@ from injection_rules import PORTABLE_SECRET_KEY, PORTABLE_SECRET_NAME, path_is_r
 from test_airflow_injection import ENV_NAMES, condition_literal, yaml_flow
 from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
 
-from compiler.backends import kubeflow
+from compiler.backends.kubeflow import backend as kubeflow
 from compiler.diagnostics import _printable as shown  # a path as diagnostics print it
 from compiler.importers import import_file
-from compiler.importers.kubeflow import cel_unquote
-from compiler.placeholders import Ref, parse_ref
-from compiler.placeholders import parse as parse_placeholders
+from compiler.importers.kubeflow.importer import cel_unquote
+from compiler.language.placeholders import Ref, parse_ref
+from compiler.language.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -1,6 +1,6 @@
 """-O2 on real engines: a pipeline compiled at -O0 and at -O2 leaves byte-identical artifacts.
 
--O2 (compiler/optimize.py, docs/optimizer.md) runs identical tasks once and fuses linear chains of
+-O2 (compiler/passes/optimize.py, docs/optimizer.md) runs identical tasks once and fuses linear chains of
 small shell tasks into one shell task where the target pays per task: Airflow and Prefect fuse,
 DVC never does. The cases (CASES) are, for Airflow and for Prefect, the REQUIRED examples (which
 -O2 must keep fusing, as REQUIRED says) and every other runnable example (test_conformance.py's
@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from functools import cache
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,8 @@ from test_conformance import ENGINES, FAILS_BY_DESIGN, REMOVED, UNTOUCHED, descr
 from compiler.api import check_file
 from compiler.backends import registry
 from compiler.compile import compile_loaded
-from compiler.naming import python_name
-from compiler.optimize import optimize
+from compiler.language.naming import python_name
+from compiler.passes.optimize import optimize
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.load import load_file
+from compiler.language.load import load_file
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

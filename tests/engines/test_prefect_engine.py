@@ -37,10 +37,10 @@ from engine_harness import (
 
 from compiler.backends import registry
 from compiler.backends.base import Level
-from compiler.features import feature_uses
-from compiler.ir import AlertEvent, Pipeline, TriggerRule
-from compiler.naming import python_name
-from compiler.placeholders import parse as parse_placeholders
+from compiler.language.features import feature_uses
+from compiler.language.ir import AlertEvent, Pipeline, TriggerRule
+from compiler.language.naming import python_name
+from compiler.language.placeholders import parse as parse_placeholders
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

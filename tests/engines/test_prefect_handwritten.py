@@ -16,7 +16,7 @@ import pytest
 from engine_harness import EXAMPLES, ROOT, PrefectEngine, compile_pipeline
 from test_conformance import describe_difference, produced, snapshot
 
-from compiler import emit
+from compiler.output import emit
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -82,8 +82,8 @@ from test_airflow_injection import (
     yaml_flow,
 )
 
-from compiler.naming import python_name
-from compiler.placeholders import literal
+from compiler.language.naming import python_name
+from compiler.language.placeholders import literal
 
 # What `prefect deploy` resolves as its own template (prefect.utilities.templating, Prefect 3.9).
 DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from compiler.api import check_text
-from compiler.graph import build_graph
 from compiler.importers import Grade, import_file, pipeline_yaml
+from compiler.language.graph import build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "airflow"

@@ -1,5 +1,5 @@
-"""Argo templates the importer carries as other tasks (compiler/importers/argo_emulated.py and
-argo_graph.py): resource templates as kubectl, http templates as curl, containerSets as a dag of
+"""Argo templates the importer carries as other tasks (compiler/importers/argo/emulated.py and
+argo/graph.py): resource templates as kubectl, http templates as curl, containerSets as a dag of
 container tasks; and the failFast default, a loss only where a failure can stop a task starting.
 
 The kubectl script is run by real bash against a stand-in `kubectl` on PATH that records its calls

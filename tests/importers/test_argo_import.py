@@ -1,4 +1,4 @@
-"""The Argo importer (compiler/importers/argo.py): hand-made workflows for each construct and
+"""The Argo importer (compiler/importers/argo/importer.py): hand-made workflows for each construct and
 loss, the official Argo examples in the external corpus (../shared/corpus; tests marked `corpus`),
 and dagshift's own output where the shared round-trip test cannot reach it (a WorkflowTemplate)."""
 
@@ -510,8 +510,8 @@ def _same_yaml(fast, exact, where: str = "$") -> None:
 def test_the_fast_yaml_reader_gives_what_the_exact_one_gives(tmp_path: Path) -> None:
     """yaml_read.read_yaml (libyaml's events, ruamel's constructor) against base.yaml_documents
     (ruamel's pure-Python reader): every corpus file, and the texts left to the exact reader."""
-    from compiler.importers.yaml_read import _fast_documents, read_yaml
     from compiler.importers.base import yaml_documents
+    from compiler.importers.yaml_read import _fast_documents, read_yaml
 
     checked = 0
     for path in sorted(require_corpus().rglob("*.yaml")):

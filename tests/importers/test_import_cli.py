@@ -160,7 +160,7 @@ def test_an_invalid_pipeline_is_the_files_where_the_importer_read_the_part(tmp_p
 
 
 def test_a_directory_walk_skips_tool_directories_and_stops_at_the_limit(cli, tmp_path, monkeypatch) -> None:
-    from compiler import cli_import
+    from compiler.cli import imports as cli_import
 
     (tmp_path / "dags").mkdir()
     for skipped in (".git/objects", "node_modules/pkg", "venv", "__pycache__"):

@@ -1,4 +1,4 @@
-"""The Kubeflow importer (compiler/importers/kubeflow.py, kubeflow_bodies.py) on PipelineSpec files
+"""The Kubeflow importer (compiler/importers/kubeflow/importer.py, bodies.py) on PipelineSpec files
 written by kfp 2.17.3 (tests/importers/fixtures/kubeflow/, each saying how it was made): what each
 imports to, exactly, and every loss at its file:line.
 
@@ -16,7 +16,7 @@ from test_round_trip import expected_pipeline
 
 from compiler.api import check_text
 from compiler.importers import Grade, get, import_file, pipeline_yaml
-from compiler.importers.kubeflow_bodies import decode
+from compiler.importers.kubeflow.bodies import decode
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kubeflow"
 
@@ -133,7 +133,7 @@ def test_dagshift_helper_tasks_are_read_back() -> None:
 
 def test_argument_groups_rebuilt_by_sh() -> None:
     """dagshift's count-prefixed argument groups, and what is not them."""
-    from compiler.backends.kubeflow import EXEC_REBUILT_IN_WORKDIR, JOIN_WITH_ARGS
+    from compiler.backends.kubeflow.backend import EXEC_REBUILT_IN_WORKDIR, JOIN_WITH_ARGS
 
     command = ["sh", "-c", JOIN_WITH_ARGS.replace("bash", "sh"), "sh"]
     decoded = decode(command, ["3", "cd -- '/srv/a b' || exit\n", "train {", ' "$@"', "2", "1", "--out", "2", "m/",

@@ -17,8 +17,8 @@ import pytest
 from test_round_trip import EXAMPLES, expected_pipeline
 
 from compiler.api import check_text
-from compiler.graph import build_graph
 from compiler.importers import import_file, pipeline_yaml
+from compiler.language.graph import build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prefect"

@@ -17,12 +17,12 @@ import pytest
 
 from compiler.api import check_file
 from compiler.backends import registry
-from compiler.capabilities import check_capabilities
 from compiler.compile import fold_defaults
 from compiler.diagnostics import Diagnostics
 from compiler.importers import Grade, get, import_file
-from compiler.optimize import optimize
-from compiler.source import Reporter
+from compiler.language.source import Reporter
+from compiler.passes.lower import check_capabilities
+from compiler.passes.optimize import optimize
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.yaml"))

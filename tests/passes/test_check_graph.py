@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.diagnostics import Diagnostics, Severity
-from compiler.graph import build_graph
+from compiler.language.graph import build_graph
+from compiler.language.source import Reporter
 from compiler.passes import PassContext
 from compiler.passes.check_graph import no_cycles
-from compiler.source import Reporter
 from tests.helpers import dag_edges, line_of, load_data, only, pipeline_data, run_pass, task_id
 
 STYLES = ("after", "artifact", "ref")

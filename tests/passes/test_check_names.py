@@ -7,8 +7,8 @@ import json
 import pytest
 
 from compiler.diagnostics import Severity
+from compiler.language import naming
 from compiler.passes.check_names import ids_are_portable, names_are_identifiers, secrets_are_portable
-from compiler import naming
 from tests.helpers import codes, line_of, only, run_pass
 
 VALID = """

@@ -2,7 +2,7 @@
 
 Two kinds of module are read:
 
-* dagshift's own output (compiler/backends/prefect.py): every task runs `_run(_SPECS[id], ...)`
+* dagshift's own output (compiler/backends/prefect/backend.py): every task runs `_run(_SPECS[id], ...)`
   and the flow body submits tasks with the helpers of templates/prefect/runtime.py.j2. The specs
   hold the original task ids, commands, python targets, env, secrets and outputs; the body holds
   the edges, conditions (the original `when:` text is in the comment above `_when[...]`), trigger

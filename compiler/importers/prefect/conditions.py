@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ...placeholders import Ref
+from compiler.language.placeholders import Ref
 
 # Python comparison operators as dagshift condition operators.
 COMPARISONS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
@@ -43,7 +43,7 @@ def condition_text(expr: ast.expr) -> str | None:
 
 
 def refs_in(task: dict[str, Any]) -> list[Ref]:
-    from ...backends.specs import refs_in
+    from compiler.backends.specs import refs_in
 
     found: list[Ref] = []
 

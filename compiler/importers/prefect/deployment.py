@@ -8,7 +8,8 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
-from ..base import Reporter, line_of, plain, yaml_documents
+from compiler.importers.base import Reporter, line_of, plain, yaml_documents
+
 from .state import FlowState
 
 

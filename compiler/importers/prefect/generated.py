@@ -1,5 +1,5 @@
-"""The flow body dagshift's Prefect backend writes, decoded exactly (compiler/backends/prefect_flow.py
-and prefect_generic.py), with each task function read by generated_tasks.py.
+"""The flow body dagshift's Prefect backend writes, decoded exactly (compiler/backends/prefect/flow.py
+and generic.py), with each task function read by generated_tasks.py.
 
 The structured form: tasks are called (`fn(...)`: a task after a call runs after it) or
 submitted (`fn.submit(...)`, `fn.map(...)`, with `wait_for=` the upstream tasks they do not
@@ -19,8 +19,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ... import conditions
-from ...placeholders import escaped, parse_ref
+from compiler.language import conditions
+from compiler.language.placeholders import escaped, parse_ref
+
 from .conditions import COMPARISONS, refs_in
 from .generated_tasks import Meaning, TaskCode, Unreadable
 from .module import task_call

@@ -1,4 +1,4 @@
-"""A task function of dagshift's Prefect output (compiler/backends/prefect_tasks.py), read back:
+"""A task function of dagshift's Prefect output (compiler/backends/prefect/tasks.py), read back:
 the command it runs or the function it calls, its env vars, secrets and value outputs, and its
 fan-out limit. What each argument is (a param, the item of a fan-out, an upstream task's result)
 comes from the call in the flow body; expressions over the arguments become placeholders again.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ...placeholders import escaped
+from compiler.language.placeholders import escaped
+
 from .module import ModuleReader
 from .values import NOT_LITERAL, attribute_path, call_name, decorator_name, literal, literal_keys
 

@@ -7,8 +7,9 @@ import ast
 import re
 from typing import Any
 
-from ...ir import ValueType
-from ...placeholders import escaped
+from compiler.language.ir import ValueType
+from compiler.language.placeholders import escaped
+
 from .conditions import and_when, condition_text, refs_in
 from .module import task_call
 from .options import Options

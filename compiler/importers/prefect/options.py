@@ -7,8 +7,9 @@ import ast
 import re
 from typing import Any
 
-from ...placeholders import escaped
-from ..base import Reporter
+from compiler.importers.base import Reporter
+from compiler.language.placeholders import escaped
+
 from .module import ModuleReader
 from .state import FlowState
 from .values import (
@@ -166,7 +167,7 @@ class Options:
 
 
 def retry_delays_of(task: dict[str, Any], retries: int) -> list[int]:
-    """What dagshift's Prefect backend writes for these settings (compiler/backends/prefect.py)."""
+    """What dagshift's Prefect backend writes for these settings (compiler/backends/prefect/backend.py)."""
     delay = task.get("retry_delay") or 0
     factor = task.get("retry_backoff") or 1.0
     cap = task.get("retry_max_delay")

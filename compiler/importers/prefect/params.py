@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ...ir import ValueType, type_of_value, value_matches
-from ..base import Reporter
+from compiler.importers.base import Reporter
+from compiler.language.ir import ValueType, type_of_value, value_matches
+
 from .values import NOT_LITERAL, TYPE_NAMES, decorator_kwargs, decorator_name, literal
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import networkx as nx
 
-from ...graph import build_graph
-from ...ir import Pipeline
-from .. import Importer
-from ..base import Imported, Reporter
-from ..limits import nesting_problem
-from ..normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
+from compiler.importers import Importer
+from compiler.importers.base import Imported, Reporter
+from compiler.importers.limits import nesting_problem
+from compiler.importers.normalize import artifacts_as_paths, order_edges_as_after, without_idle_retry_settings
+from compiler.language.graph import build_graph
+from compiler.language.ir import Pipeline
+
 from .deployment import DeploymentReader, Deployments
 from .generated import GeneratedBody
 from .handwritten import HandWrittenBody

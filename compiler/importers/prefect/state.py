@@ -8,7 +8,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import Reporter
+from compiler.importers.base import Reporter
+
 from .module import ModuleReader
 
 

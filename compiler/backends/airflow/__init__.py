@@ -1,0 +1,1 @@
+"""The Airflow 3 backend: backend.py is the entry point the registry names."""

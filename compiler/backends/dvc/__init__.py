@@ -1,0 +1,1 @@
+"""The DVC backend: backend.py is the entry point the registry names."""

@@ -1,0 +1,1 @@
+"""The Kubeflow Pipelines v2 backend: backend.py is the entry point the registry names."""

@@ -1,0 +1,1 @@
+"""What users run beside compile: compare targets, semantic diff, graph and HTML reports."""
