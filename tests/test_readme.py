@@ -81,3 +81,15 @@ def test_the_main_job_runs_clean_on_a_copy_of_the_examples(cli, tmp_path: Path) 
     out = tmp_path / compile_args[compile_args.index("-o") + 1]
     for target in registry.names():
         assert any(path.is_file() for path in (out / target).rglob("*")), f"the demo wrote nothing for {target}"
+
+
+ARCHITECTURE_TREE = re.compile(r"## Architecture\n.*?```text\ncompiler/\n(?P<body>.*?)```", re.S)
+
+
+def test_readme_architecture_tree_names_every_stage_package() -> None:
+    """The tree in the README's architecture section lists each package of compiler/, and only those."""
+    tree = ARCHITECTURE_TREE.search(README.read_text())
+    assert tree, "the README lost its architecture tree"
+    listed = set(re.findall(r"^  (\w+)/", tree.group("body"), re.M))
+    packages = {path.parent.name for path in (ROOT / "compiler").glob("*/__init__.py")}
+    assert listed == packages

@@ -16,7 +16,7 @@ Backoff `duration` (Int64OrString) and `factor`/`jitter` (Amount) are taken out 
 here.
 
 Documents of other API groups (a core ConfigMap) have no hera model: they are listed with a
-`skipped` reason (tests/argo validates them against the schema).
+`skipped` reason (tests/backends/argo validates them against the schema).
 
 Report: {FILE: {"documents": [{"kind", "path", "differences": [...], "skipped"?}], "error": str|null}};
 each difference is {"path", "problem", "input", "hera"}.

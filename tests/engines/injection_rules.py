@@ -1,7 +1,7 @@
 """What the injection tests of Airflow and Prefect (test_airflow_injection.py,
 test_prefect_injection.py) expect the compile to refuse in a drawn pipeline: the documented limits
 every target shares (docs/pipeline-syntax.md "Limits", "Alerts"), then what the engine itself
-cannot take, given by each test. A case is a test_airflow_injection.PipelineCase.
+cannot take, given by each test. A case is an injection_cases.PipelineCase.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class HandWrittenBody:
 
     A task called directly (not `.submit` / `.map`) runs in the flow's thread: the flow waits for
     it, so every task the flow starts later runs after it (checked on Prefect 3.9.1:
-    tests/engines/test_prefect_import_engines.py)."""
+    tests/engines/prefect/test_prefect_import_engines.py)."""
 
     def __init__(self, flow: FlowState, options: Options):
         self.flow = flow
