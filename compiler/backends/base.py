@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Mapping
 
 import networkx as nx
 
-from compiler.diagnostics import Diagnostics
+from compiler.diagnostics import Diagnostics, YamlPath
 from compiler.language.features import Feature
 from compiler.language.ir import Pipeline
 from compiler.language.source import Reporter
@@ -52,6 +52,30 @@ def unsupported(workaround: str) -> Support:
     return Support(Level.UNSUPPORTED, workaround)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """What a target cannot write even where it supports the feature: a value too long, a text its
+    own templating would read. Declared on the backend (`Backend.limits`) so `dagshift targets
+    --details` and `compare` show them; the builder reports each through `diagnose`, so every
+    E302 (refused) or W302 (an operational setting left out) has its declaration."""
+
+    name: str  # short and stable: "tag-length"
+    refuses: str  # what the target cannot take
+    why: str
+    help: str  # the workaround: the diagnostic's help unless the call site gives a sharper one ("" for none)
+    left_out: bool = False  # an operational setting dropped with a warning (an error with --strict)
+
+    @property
+    def code(self) -> str:
+        return "W302" if self.left_out else "E302"
+
+    def diagnose(self, report: Reporter, message: str, path: YamlPath = (), *, at_key: bool = False,
+                 help: str | None = None) -> None:
+        """Report this limit at `path`; `message` says what was hit, with the pipeline's names."""
+        emit = report.warning if self.left_out else report.error
+        emit(self.code, message, path, at_key=at_key, help=(self.help if help is None else help) or None)
+
+
 @dataclass
 class EmitContext:
     """What a backend gets besides the pipeline: the graph, where to report, the options."""
@@ -91,6 +115,8 @@ class Backend:
     title: ClassVar[str]
     # Features not listed are unsupported with a generic workaround.
     capabilities: ClassVar[Mapping[Feature, Support]]
+    # What the target refuses (or leaves out) even where it supports the feature; see `Limit`.
+    limits: ClassVar[tuple[Limit, ...]] = ()
     # Backend-specific `--option key=value` settings and their help, e.g. {"container": "kpo|docker"}.
     option_help: ClassVar[Mapping[str, str]] = {}
     # What one scheduled task costs on the target: -O2 fuses chains of small tasks when it is not 0.

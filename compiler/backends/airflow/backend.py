@@ -27,6 +27,17 @@ from compiler.output import emit
 from .code import TaskCode
 from .defaults import shared_settings
 from .edges import edge_lines, reduce_edges
+from .limits import (
+    ASSET_NAME,
+    CONTINUOUS_MAX_ACTIVE_RUNS,
+    DOCKER_GPU_TYPE,
+    DOCKER_SECRETS,
+    DOCKER_VALUE_OUTPUTS,
+    LIMITS,
+    POLL_INTERVAL,
+    TAG_LENGTH,
+    TAG_LIMIT,
+)
 from .operators import BASH_EXT, TRIGGER_RULES, Names, TaskWriter
 from .values import JSON_TEXT_FILTER, Needs, asset_problem, template_text
 
@@ -49,7 +60,6 @@ _MODULE_NAMES = frozenset({
 }) | frozenset(vars(builtins))
 # The GPUs DockerOperator's device request (capabilities [["gpu"]]) gets: the NVIDIA runtime's.
 _DOCKER_GPU_TYPE = "nvidia.com/gpu"
-TAG_LIMIT = 100  # characters of a DAG tag (airflow.sdk DAG: TAG_MAX_LEN)
 # Standard-library modules, imported in the first group.
 _STDLIB = {"contextlib", "functools", "json", "os", "subprocess", "sys", "tempfile", "datetime", "typing"}
 # What each helper of templates/airflow/helpers.py.j2 imports.
@@ -113,6 +123,7 @@ class AirflowBackend(Backend):
         Feature.TAGS: native("DAG tags"),
         Feature.PRIORITY: native("priority_weight with weight_rule absolute"),
     }
+    limits = LIMITS
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         builder = _DagBuilder(pipeline, ctx)
@@ -150,37 +161,34 @@ class _DagBuilder:
                                   help="use --option container=kpo (KubernetesPodOperator) or container=docker")
         for task_id, task in self.p.tasks.items():
             if task.image is not None and task.outputs and container == "docker":
-                self.ctx.report.error("E302", f"Airflow cannot read value outputs of container task '{task_id}' "
-                                              "here", ("tasks", task_id, "outputs"), at_key=True,
-                                      help="use --option container=kpo (its XCom sidecar returns them), or "
-                                           "write the value to an artifact")
+                DOCKER_VALUE_OUTPUTS.diagnose(self.ctx.report, f"Airflow cannot read value outputs of container task "
+                                                               f"'{task_id}' here", ("tasks", task_id, "outputs"),
+                                              at_key=True)
             if container == "docker" and task.image is not None and task.secrets:
-                self.ctx.report.error("E302", f"DockerOperator cannot reference secrets (task '{task_id}')",
-                                      ("tasks", task_id, "secrets"), at_key=True,
-                                      help="use --option container=kpo, whose pods read Kubernetes Secrets")
+                DOCKER_SECRETS.diagnose(self.ctx.report, f"DockerOperator cannot reference secrets (task '{task_id}')",
+                                        ("tasks", task_id, "secrets"), at_key=True)
             resources = task.resources
             if container == "docker" and task.image is not None and resources is not None and resources.gpu:
                 self._check_docker_gpu(task_id, resources.gpu_type)
         if any(t.type is TriggerType.CONTINUOUS for t in self.p.triggers) and (self.p.max_active_runs or 1) > 1:
-            self.ctx.report.warning("W302", f"Airflow runs continuous DAGs with max_active_runs=1: "
-                                            f"max_active_runs {self.p.max_active_runs} is left out",
-                                    ("max_active_runs",), help="remove max_active_runs or the continuous trigger")
+            CONTINUOUS_MAX_ACTIVE_RUNS.diagnose(self.ctx.report, "Airflow runs continuous DAGs with max_active_runs=1: "
+                                                                 f"max_active_runs {self.p.max_active_runs} is left "
+                                                                 "out", ("max_active_runs",))
         self._check_assets()
         for index, tag in enumerate(self.p.tags):
             if len(tag) > TAG_LIMIT:
-                self.ctx.report.error("E302", f"Airflow refuses a DAG tag longer than {TAG_LIMIT} characters",
-                                      ("tags", index), help="shorten the tag")
+                TAG_LENGTH.diagnose(self.ctx.report, f"Airflow refuses a DAG tag longer than {TAG_LIMIT} characters",
+                                    ("tags", index))
         for index, trigger in enumerate(self.p.triggers):
             if trigger.poll_interval is not None:
-                self.ctx.report.warning("W302", "Airflow assets are event-driven: poll_interval is not used",
-                                        ("triggers", index, "poll_interval"), at_key=True)
+                POLL_INTERVAL.diagnose(self.ctx.report, "Airflow assets are event-driven: poll_interval is not used",
+                                       ("triggers", index, "poll_interval"), at_key=True)
 
     def _check_docker_gpu(self, task_id: str, gpu_type: str) -> None:
         """DockerOperator asks for GPUs by count: another resource than NVIDIA's is not what it gets."""
         if gpu_type != _DOCKER_GPU_TYPE:
-            self.ctx.report.warning("W302", f"DockerOperator requests GPUs by count: gpu_type '{gpu_type}' is not used",
-                                    ("tasks", task_id, "resources", "gpu_type"),
-                                    help="use --option container=kpo, whose pods request the resource by name")
+            DOCKER_GPU_TYPE.diagnose(self.ctx.report, f"DockerOperator requests GPUs by count: gpu_type '{gpu_type}' "
+                                                      "is not used", ("tasks", task_id, "resources", "gpu_type"))
 
     def _check_assets(self) -> None:
         """Every Asset the DAG file makes is one Airflow takes: a refused one fails the file's import."""
@@ -191,8 +199,8 @@ class _DagBuilder:
         for (name, uri), path in assets.items():
             problem = asset_problem(name, uri)
             if problem:
-                self.ctx.report.error("E302", f"Airflow cannot schedule on or produce the asset '{uri}': {problem}",
-                                      path, help="name the data with a URI or path Airflow accepts as an asset")
+                ASSET_NAME.diagnose(self.ctx.report, f"Airflow cannot schedule on or produce the asset '{uri}': "
+                                                     f"{problem}", path)
 
     # ------------------------------------------------------------------ edges
 

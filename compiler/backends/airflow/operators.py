@@ -29,6 +29,7 @@ from compiler.output.emit import python_literal as py
 
 from .code import TaskCode
 from .defaults import AIRFLOW_DEFAULT
+from .limits import HELPER_TASK_ID, NESTED_POD_PLACEHOLDER
 from .pods import JsonText, LiteralText, NotWritable, PodCommand, literal_text, pod_command, segments
 from .taskflow import Function, PythonValues, Upstream, indent, python_call
 from .values import BRANCH, ITEMS, SUCCEEDED, Needs, TemplateWriter, template_text, wrapped_string_code
@@ -254,8 +255,8 @@ class TaskWriter:
     def _helper_id(self, task_id: str, suffix: str) -> str | None:
         helper = f"{task_id}__{suffix}"
         if helper in self.p.tasks:
-            self.ctx.report.error("E302", f"Airflow needs a helper task '{helper}', but the pipeline already has a "
-                                          "task with that id", ("tasks", helper), at_key=True, help="rename the task")
+            HELPER_TASK_ID.diagnose(self.ctx.report, f"Airflow needs a helper task '{helper}', but the pipeline "
+                                                      "already has a task with that id", ("tasks", helper), at_key=True)
             return None
         return helper
 
@@ -483,9 +484,10 @@ class TaskWriter:
         try:
             command = pod_command(self.p, task)
         except NotWritable as error:
-            self.ctx.report.error("E302", f"Airflow backend: task '{task_id}' runs in an image, where placeholders "
-                                          "inside lists or mappings of `args` are not supported",
-                                  ("tasks", task_id, "args", error.arg), help="pass the placeholder as its own argument")
+            NESTED_POD_PLACEHOLDER.diagnose(self.ctx.report, f"Airflow backend: task '{task_id}' runs in an image, "
+                                                              "where placeholders inside lists or mappings of `args` "
+                                                              "are not supported",
+                                            ("tasks", task_id, "args", error.arg))
             return None
         docker = self.container == "docker"
         mapped_over = None

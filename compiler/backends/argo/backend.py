@@ -35,6 +35,16 @@ from compiler.language.references import parsed_when, task_refs
 from compiler.output import emit
 from compiler.output.yaml_out import BlockText
 
+from .limits import (
+    COMMAND_BRACES,
+    FIELD_BRACES,
+    FRACTIONAL_BACKOFF,
+    ITEMS_BRACES,
+    LIMITS,
+    PARAM_INPUTS,
+    POOL_NAME,
+    START_DATE,
+)
 from .script import python_script
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -121,6 +131,7 @@ class ArgoBackend(Backend):
         Feature.TAGS: emulated("the annotation dagshift.dev/tags"),
         Feature.PRIORITY: unsupported("give the task's pods a priorityClassName (podSpecPatch)"),
     }
+    limits = LIMITS
     option_help = {
         "image": f"image for shell and python tasks (default {DEFAULT_IMAGE})",
         "kind": "workflow (default: a Workflow, or a CronWorkflow when scheduled) | template (a WorkflowTemplate, "
@@ -388,33 +399,30 @@ class _WorkflowBuilder:
                             default_image=None if "image" in self.ctx.options else DEFAULT_IMAGE)
         schedule = self.p.schedule
         if schedule is not None and schedule.start_date is not None:
-            self.report.warning("W302", "Argo CronWorkflows have no start date: start_date is not used",
-                                ("schedule", "start_date"), at_key=True,
-                                help="suspend the CronWorkflow until then (spec.suspend), or leave start_date out")
+            START_DATE.diagnose(self.report, "Argo CronWorkflows have no start date: start_date is not used",
+                                ("schedule", "start_date"), at_key=True)
         for task_id, task in self.p.tasks.items():
             if task.retry_backoff is not None and not _whole_backoff(task):
-                self.report.warning("W302", f"Argo backoff factors are whole numbers: task '{task_id}' has "
-                                            f"{task.retry_backoff}, so its backoff is left out and every retry waits "
-                                            f"retry_delay", ("tasks", task_id, "retry_backoff"),
-                                    help=f"use a whole number, such as {max(2, round(task.retry_backoff))}")
+                FRACTIONAL_BACKOFF.diagnose(self.report, f"Argo backoff factors are whole numbers: task '{task_id}' "
+                                                         f"has {task.retry_backoff}, so its backoff is left out and "
+                                                         "every retry waits retry_delay",
+                                            ("tasks", task_id, "retry_backoff"),
+                                            help=f"use a whole number, such as {max(2, round(task.retry_backoff))}")
             if task.pool is not None and not _CONFIGMAP_KEY.match(task.pool):
-                self.report.warning("W302", f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one, so "
-                                            f"it is left out and task '{task_id}' is not limited by it",
-                                    ("tasks", task_id, "pool"), help="use letters, digits, '-', '_' and '.'")
+                POOL_NAME.diagnose(self.report, f"Argo semaphores are ConfigMap keys: pool '{task.pool}' is not one, "
+                                                f"so it is left out and task '{task_id}' is not limited by it",
+                                   ("tasks", task_id, "pool"))
             if isinstance(task.foreach, list) and any("{{" in text for text in texts_in(task.literal_items)):
-                self.report.error("E302", f"Argo cannot carry a literal '{{{{' in withItems (task '{task_id}')",
-                                  ("tasks", task_id, "foreach"),
-                                  help="put the list in a param and fan out over ${{ params.NAME }}")
+                ITEMS_BRACES.diagnose(self.report, f"Argo cannot carry a literal '{{{{' in withItems (task "
+                                                   f"'{task_id}')", ("tasks", task_id, "foreach"))
         for path, text in self._verbatim_texts():
             if "{{" in text:
-                self.report.error("E302", f"Argo substitutes '{{{{...}}}}' in {format_path(path)} and has no escape "
-                                          f"for a literal '{{{{'", path,
-                                  help="write the value without '{{'")
+                FIELD_BRACES.diagnose(self.report, f"Argo substitutes '{{{{...}}}}' in {format_path(path)} and has no "
+                                                   "escape for a literal '{{'", path)
         for path, text in self._param_texts():
             if "{{inputs." in text:
-                self.report.error("E302", f"Argo inserts {format_path(path)} into a template and then replaces "
-                                          f"'{{{{inputs....}}}}' in it again", path,
-                                  help="write the value without '{{inputs.'")
+                PARAM_INPUTS.diagnose(self.report, f"Argo inserts {format_path(path)} into a template and then "
+                                                   "replaces '{{inputs....}}' in it again", path)
 
     def _verbatim_texts(self) -> Iterator[tuple[tuple, str]]:
         """User text the workflow carries as it is, in fields Argo substitutes `{{...}}` in (commands,
@@ -447,10 +455,8 @@ class _WorkflowBuilder:
                     yield ("params", name, *relative), text
 
     def _literal_braces(self, task_id: str, path: tuple, what: str) -> None:
-        self.report.error("E302", f"Argo substitutes '{{{{...}}}}' in every {what} and has no escape for a "
-                                  f"literal '{{{{' (task '{task_id}')", ("tasks", task_id, *path),
-                          help="move the text into a shell command (dagshift splits it safely there), or into "
-                               "a file the task reads")
+        COMMAND_BRACES.diagnose(self.report, f"Argo substitutes '{{{{...}}}}' in every {what} and has no escape for "
+                                             f"a literal '{{{{' (task '{task_id}')", ("tasks", task_id, *path))
 
     # ------------------------------------------------------------------ names
 

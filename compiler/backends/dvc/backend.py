@@ -40,13 +40,23 @@ from compiler.output.yaml_out import BlockText
 
 from . import python as dvc_python
 from . import shell as dvc_shell
+from .limits import (
+    DOLLAR_IN_ITEMS,
+    DOLLAR_IN_PATH,
+    FANNED_OUT_FILE,
+    ITEM_NAMES,
+    ITEMS_ALIKE,
+    LIMITS,
+    PARAM_DEFAULT,
+    PARAM_KEY_LENGTH,
+    WORKDIR_OUTSIDE,
+    YAML_KEY_LIMIT,
+)
 
 RUNNER = ".dagshift/run.py"
 TASKS_FILE = ".dagshift/tasks.json"  # every runner task's spec, by task id
 PARAMS_FILE = "params.yaml"
 _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
-# A YAML mapping key (a JSON key in params.yaml) is at most 1024 characters, quotes included.
-_YAML_KEY_LIMIT = 1024
 # Characters YAML does not take raw: DEL, C1 controls, NEL, LS, PS, BOM, U+FFFE, U+FFFF.
 _NOT_RAW_IN_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 # DVC's own variables in a foreach stage: `${item}` / `${key}` there are the run's, never a param's.
@@ -105,6 +115,7 @@ class DvcBackend(Backend):
         Feature.TAGS: unsupported("DVC has no pipeline tags: name them in a comment of dvc.yaml or in the README"),
         Feature.PRIORITY: unsupported("`dvc repro` runs stages in dependency order: run `dvc repro STAGE` first"),
     }
+    limits = LIMITS
 
     option_help = {
         "retries": "emulate: the runner re-runs a failing task (retries, retry_delay, backoff, max delay)",
@@ -168,50 +179,47 @@ class _DvcBuilder:
     def _check(self) -> None:
         for name, param in self.p.params.items():
             if param.default is None:
-                self.report.error("E302", f"DVC reads every param from params.yaml: param '{name}' needs a default",
-                                  ("params", name), at_key=True, help="give it a default (change it in params.yaml)")
+                PARAM_DEFAULT.diagnose(self.report, f"DVC reads every param from params.yaml: param '{name}' needs a "
+                                                    "default", ("params", name), at_key=True)
             long_key = next(_long_keys({name: param.default}), None)
             if long_key is not None:
-                self.report.error("E302", f"DVC reads params.yaml as YAML, where a key is at most {_YAML_KEY_LIMIT} "
-                                          f"characters: param '{name}' has a longer one ('{long_key[:20]}...')",
-                                  ("params", name), at_key=long_key == name, help="use shorter keys")
+                PARAM_KEY_LENGTH.diagnose(self.report, f"DVC reads params.yaml as YAML, where a key is at most "
+                                                       f"{YAML_KEY_LIMIT} characters: param '{name}' has a longer one "
+                                                       f"('{long_key[:20]}...')", ("params", name),
+                                          at_key=long_key == name)
         if self.wdir is not None and (self.wdir.startswith("/") or ".." in self.wdir.split("/")):
-            self.report.error("E302", "DVC stages run inside the repository: workdir must be a relative path in it",
-                              ("workdir",), help="use a path relative to the directory of dvc.yaml, or leave it out")
+            WORKDIR_OUTSIDE.diagnose(self.report, "DVC stages run inside the repository: workdir must be a relative "
+                                                  "path in it", ("workdir",))
         for name, artifact in self.p.artifacts.items():
             if "${" in artifact.path:
-                self.report.error("E302", f"DVC would read '${{' in the path of artifact '{name}' as its own "
-                                          "interpolation", ("artifacts", name), help="choose a path without '${'")
+                DOLLAR_IN_PATH.diagnose(self.report, f"DVC would read '${{' in the path of artifact '{name}' as its "
+                                                     "own interpolation", ("artifacts", name))
         if self.p.workdir is not None and "${" in self.p.workdir:
-            self.report.error("E302", "DVC would read '${' in the workdir (a stage's wdir) as its own interpolation",
-                              ("workdir",), help="choose a directory without '${'")
+            DOLLAR_IN_PATH.diagnose(self.report, "DVC would read '${' in the workdir (a stage's wdir) as its own "
+                                                 "interpolation", ("workdir",), help="choose a directory without '${'")
         for task_id, task in self.p.tasks.items():
             for name, output in task.outputs.items():
                 if output.path is not None and "${" in output.path:
-                    self.report.error("E302", f"DVC would read '${{' in the path of output '{name}' of task "
-                                              f"'{task_id}' as its own interpolation",
-                                      ("tasks", task_id, "outputs", name, "path"), help="choose a path without '${'")
+                    DOLLAR_IN_PATH.diagnose(self.report, f"DVC would read '${{' in the path of output '{name}' of "
+                                                         f"task '{task_id}' as its own interpolation",
+                                            ("tasks", task_id, "outputs", name, "path"))
             if task.is_mapped and any(not self.p.artifacts[a].is_uri for a in task.produces if a in self.p.artifacts):
-                self.report.error("E302", f"every run of the fanned-out task '{task_id}' would write the same "
-                                          "artifact path, which DVC refuses (two stages, one out)",
-                                  ("tasks", task_id, "produces"), at_key=True,
-                                  help="write one file per item inside a task that does not fan out, or produce "
-                                       "a value output instead")
+                FANNED_OUT_FILE.diagnose(self.report, f"every run of the fanned-out task '{task_id}' would write the "
+                                                      "same artifact path, which DVC refuses (two stages, one out)",
+                                         ("tasks", task_id, "produces"), at_key=True)
             ref = _foreach_param(task)
             default = self.p.params[ref].default if ref in self.p.params else None
             if isinstance(default, list) and not all(_path_safe_item(item) for item in default):
-                self.report.error("E302", f"DVC fans task '{task_id}' out over param '{ref}' by naming each run "
-                                          "after its item: the items must be numbers or short names",
-                                  ("tasks", task_id, "foreach"),
-                                  help="list the items in the task's foreach, or use names (letters, digits, - _ .)")
+                ITEM_NAMES.diagnose(self.report, f"DVC fans task '{task_id}' out over param '{ref}' by naming each "
+                                                 "run after its item: the items must be numbers or short names",
+                                    ("tasks", task_id, "foreach"))
             elif isinstance(default, list) and len({str(item) for item in default}) < len(default):
-                self.report.error("E302", f"DVC names each run of task '{task_id}' after its item: items of param "
-                                          f"'{ref}' that read alike (1 and '1', or one item twice) would be one run",
-                                  ("tasks", task_id, "foreach"), help="make the items distinct")
+                ITEMS_ALIKE.diagnose(self.report, f"DVC names each run of task '{task_id}' after its item: items of "
+                                                  f"param '{ref}' that read alike (1 and '1', or one item twice) would "
+                                                  "be one run", ("tasks", task_id, "foreach"))
             if isinstance(task.foreach, list) and any("${" in text for text in texts_in(task.literal_items)):
-                self.report.error("E302", f"DVC would read '${{' in the foreach list of task '{task_id}' as its own "
-                                          "interpolation", ("tasks", task_id, "foreach"),
-                                  help="put the list in a param and fan out over ${{ params.NAME }}")
+                DOLLAR_IN_ITEMS.diagnose(self.report, f"DVC would read '${{' in the foreach list of task '{task_id}' "
+                                                      "as its own interpolation", ("tasks", task_id, "foreach"))
 
     # ------------------------------------------------------------------ paths
 
@@ -604,7 +612,7 @@ def _long_keys(value: Any):
     """The mapping keys in VALUE that YAML cannot read back from params.yaml (too long)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if len(_yaml_json(key)) > _YAML_KEY_LIMIT:
+            if len(_yaml_json(key)) > YAML_KEY_LIMIT:
                 yield key
             yield from _long_keys(item)
     elif isinstance(value, list):

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import networkx as nx
 
-from compiler.backends.base import Backend, EmitContext, TaskCost, emulated, native, unsupported
+from compiler.backends.base import Backend, EmitContext, Limit, TaskCost, emulated, native, unsupported
 from compiler.backends.kubernetes_pods import warn_pod_boundaries
 from compiler.backends.specs import PYTHON_TYPE_NAMES as _TYPES
 from compiler.backends.specs import refs_in, texts_in, unique_python_names
@@ -45,6 +45,31 @@ from compiler.language.placeholders import parse as parse_placeholders
 from compiler.language.references import task_refs, task_texts
 from compiler.language.values import CRON_PRESETS
 from compiler.output import emit
+
+from .limits import (
+    AFTER_JOIN,
+    ALL_DONE_SHAPE,
+    CONDITION_SHAPE,
+    CONTAINER_ENTRYPOINT,
+    DEFAULT_IN_COMMENT,
+    DESCRIPTION_IN_COMMENT,
+    DRIVER_PLACEHOLDER,
+    ELSE_PLACEMENT,
+    EMPTY_GPU_TYPE,
+    ENV_PLACEHOLDER,
+    ITEM_KEY,
+    LAUNCHER_PLACEHOLDER,
+    LIMITS,
+    MIXED_SCOPES,
+    NONE_FAILED_SHAPE,
+    NULL_FIRST_ITEM,
+    OUTPUT_PATH,
+    PARAM_ENUM,
+    PARAM_NAME,
+    RETRY_ALERT,
+    SCHEDULE_TIMEZONE,
+    WATCH_SHAPE,
+)
 
 KFP_VERSION = "2.17.3"
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -183,6 +208,7 @@ class KubeflowBackend(Backend):
         Feature.TAGS: unsupported("KFP pipelines have no tags: name them in the description, or label the runs"),
         Feature.PRIORITY: unsupported("KFP has no task priority: give the pods a priority class in the cluster"),
     }
+    limits = LIMITS
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         builder = _ModuleBuilder(pipeline, ctx)
@@ -255,10 +281,9 @@ def _recurring_run(pipeline: Pipeline, package: str, ctx: EmitContext) -> str:
     schedule = pipeline.schedule
     assert schedule is not None
     if schedule.timezone != "UTC":
-        ctx.report.warning("W302", f"Kubeflow cron schedules run in the cluster's time zone, not per pipeline: "
-                                   f"'{schedule.timezone}' must be set on the cluster", ("schedule", "timezone"),
-                           at_key=True, help="set CRON_SCHEDULE_TIMEZONE on the scheduledworkflow controller, or "
-                                             "write the cron in the cluster's time zone")
+        SCHEDULE_TIMEZONE.diagnose(ctx.report, "Kubeflow cron schedules run in the cluster's time zone, not per "
+                                               f"pipeline: '{schedule.timezone}' must be set on the cluster",
+                                   ("schedule", "timezone"), at_key=True)
     cron = CRON_PRESETS.get(schedule.cron, schedule.cron)
     spec: dict[str, Any] = {
         "job_name": pipeline.name,
@@ -365,8 +390,8 @@ class _ModuleBuilder:
                             default_image=None if self.ctx.options.get("image") else DEFAULT_IMAGE)
         for index, alert in enumerate(self.p.alerts):
             if alert.on is AlertEvent.RETRY:
-                self.ctx.report.error("E302", "Kubeflow backend: a pipeline has no retries to alert on",
-                                      ("alerts", index, "on"), help="alert on failure or success")
+                RETRY_ALERT.diagnose(self.ctx.report, "Kubeflow backend: a pipeline has no retries to alert on",
+                                     ("alerts", index, "on"))
         self.order = topological_order(self.graph)
         self.scopes: dict[str, tuple[tuple[str, str], ...]] = {}
         self.lines: dict[str, list[str]] = {}
@@ -441,8 +466,8 @@ class _ModuleBuilder:
         for upstream in self.graph.predecessors(task_id):
             scope = self.scopes.get(upstream, ())
             if scope and scope[-1][0] == "join":
-                self._error(task_id, f"it runs after '{upstream}', a join that runs in each branch of a condition",
-                            (), help="make it depend on the tasks before the condition, or compile to another target")
+                self._error(AFTER_JOIN, task_id, f"it runs after '{upstream}', a join that runs in each branch of a "
+                                                 "condition", ())
                 return None
             inherited.append(scope[:-1] if scope[-1:] == (("for", upstream),) else scope)
         if task.trigger_rule is TriggerRule.NONE_FAILED:
@@ -451,17 +476,15 @@ class _ModuleBuilder:
             return None
         base = max(inherited, key=len, default=())
         if any(base[:len(scope)] != scope for scope in inherited):
-            self._error(task_id, "it depends on tasks under different conditions or in a loop", (),
-                        help="KFP lets a task read a conditional task only inside the same dsl.If; "
-                             "not mapped yet for this shape")
+            self._error(MIXED_SCOPES, task_id, "it depends on tasks under different conditions or in a loop", ())
             return None
         frames = list(base)
         if task.else_of is not None:
             mirrored = self.scopes.get(task.else_of, ())
             parent = mirrored[:mirrored.index(("if", task.else_of))] if ("if", task.else_of) in mirrored else None
             if parent is None or tuple(frames[:len(parent)]) != parent or len(frames) > len(parent):
-                self._error(task_id, "its else branch cannot sit right after the condition's dsl.If block",
-                            ("else_of",), help="give it the same upstream tasks as the task it mirrors")
+                self._error(ELSE_PLACEMENT, task_id, "its else branch cannot sit right after the condition's dsl.If "
+                                                     "block", ("else_of",))
                 return None
             frames.append(("else", task.else_of))
         if task_id in self.watched:
@@ -474,8 +497,8 @@ class _ModuleBuilder:
             frames.append(("if", task_id))
         if task.foreach is not None:
             if isinstance(task.foreach, list) and task.foreach and task.foreach[0] is None:
-                self._error(task_id, "kfp types a loop's items by the first one, and null has no KFP type",
-                            ("foreach",), help="start the list with a value that is not null")
+                self._error(NULL_FIRST_ITEM, task_id, "kfp types a loop's items by the first one, and null has no KFP "
+                                                      "type", ("foreach",))
                 return None
             frames.append(("for", task_id))
         return tuple(frames)
@@ -486,31 +509,31 @@ class _ModuleBuilder:
         defaults), where a line break would end the comment and a control character break the file."""
         for name, param in self.p.params.items():
             if name in _BODY_NAMES or name in _KFP_RESERVED or name.startswith("_"):
-                self.ctx.report.error("E302", f"Kubeflow backend: a param cannot be named '{name}' (the generated "
-                                      "module or kfp uses the name)", ("params", name), at_key=True,
-                                      help="rename the param")
+                PARAM_NAME.diagnose(self.ctx.report, f"Kubeflow backend: a param cannot be named '{name}' (the "
+                                                     "generated module or kfp uses the name)", ("params", name),
+                                    at_key=True)
             if any(_NOT_PRINTABLE.search(text) or _LINE_BREAK.search(text) for text in texts_in(param.default)):
-                self.ctx.report.error("E302", "Kubeflow backend: kfp writes param defaults into a YAML comment, "
-                                      "where a line break or control character breaks the file", ("params", name),
-                                      at_key=True, help="give the text at run time (a run argument) instead")
+                DEFAULT_IN_COMMENT.diagnose(self.ctx.report, "Kubeflow backend: kfp writes param defaults into a YAML "
+                                                             "comment, where a line break or control character breaks "
+                                                             "the file", ("params", name), at_key=True)
             if any("{{$" in text for text in texts_in(param.default)):
-                self.ctx.report.error("E302", "Kubeflow backend: KFP's launcher reads '{{$' in a param's value as "
-                                      "its own placeholder (there is no escape)", ("params", name, "default"),
-                                      help="write the text without '{{$'")
+                LAUNCHER_PLACEHOLDER.diagnose(self.ctx.report, "Kubeflow backend: KFP's launcher reads '{{$' in a "
+                                                               "param's value as its own placeholder (there is no "
+                                                               "escape)", ("params", name, "default"))
             if param.enum:  # kfp 2.17 writes no `literals` for a pipeline parameter
-                self.ctx.report.warning("W302", f"Kubeflow Pipelines keeps no list of allowed values for a param: the "
-                                        f"enum of '{name}' is left out, so a run may pass any value",
-                                        ("params", name, "enum"), at_key=True,
-                                        help="check the value in the tasks that read it")
+                PARAM_ENUM.diagnose(self.ctx.report, "Kubeflow Pipelines keeps no list of allowed values for a param: "
+                                                     f"the enum of '{name}' is left out, so a run may pass any value",
+                                    ("params", name, "enum"), at_key=True)
         for task_id, task in self.p.tasks.items():  # loop items reach the launcher as values too
             if task.literal_items is not None and any("{{$" in text for text in texts_in(task.literal_items)):
-                self._error(task_id, "KFP's launcher reads '{{$' in a loop item as its own placeholder (there is "
-                            "no escape)", ("foreach",), help="write the items without '{{$'")
+                self._error(LAUNCHER_PLACEHOLDER, task_id, "KFP's launcher reads '{{$' in a loop item as its own "
+                                                           "placeholder (there is no escape)", ("foreach",),
+                            help="write the items without '{{$'")
         # kfp writes the description one comment line per line (str.splitlines): only the rest counts
         if self.p.description and _NOT_PRINTABLE.search(" ".join(self.p.description.splitlines())):
-            self.ctx.report.error("E302", "Kubeflow backend: kfp writes the description into a YAML comment, where "
-                                  "a control character makes the file unreadable", ("description",),
-                                  at_key=True, help="remove the control characters from it")
+            DESCRIPTION_IN_COMMENT.diagnose(self.ctx.report, "Kubeflow backend: kfp writes the description into a "
+                                                             "YAML comment, where a control character makes the file "
+                                                             "unreadable", ("description",), at_key=True)
 
     def _check_options(self) -> None:
         if _DRIVER_PLACEHOLDER.search(self.image):
@@ -531,12 +554,10 @@ class _ModuleBuilder:
                 texts.append((("resources", "gpu_type"), task.resources.gpu_type))
             for path, text in texts:
                 if text is not None and _DRIVER_PLACEHOLDER.search(text):
-                    self._error(task_id, f"KFP's driver reads '{{{{$' or '$.inputs.parameters[...]' in "
-                                f"{'.'.join(path)} as its own placeholder", path,
-                                help="write the text without KFP's placeholder syntax")
+                    self._error(DRIVER_PLACEHOLDER, task_id, "KFP's driver reads '{{$' or '$.inputs.parameters[...]' "
+                                                             f"in {'.'.join(path)} as its own placeholder", path)
                 elif text == "" and path[0] != "image":  # the driver drops an empty GPU type
-                    self._error(task_id, f"KFP's driver cannot use an empty {'.'.join(path)}", path,
-                                help="write the Kubernetes name")
+                    self._error(EMPTY_GPU_TYPE, task_id, f"KFP's driver cannot use an empty {'.'.join(path)}", path)
             self._check_output_paths(task_id, task)
 
     def _check_output_paths(self, task_id: str, task: Task) -> None:
@@ -545,8 +566,9 @@ class _ModuleBuilder:
         written = {str(ref.name) for _, ref in task_refs(task) if ref.kind == "output"}
         for name, output in task.outputs.items():
             if output.path is not None and task.kind != "python" and name not in written:
-                self._error(task_id, f"KFP reads output '{name}' from the file ${{{{ outputs.{name} }}}} names, "
-                            "and the task never writes it (its `path:` is not that file on Kubeflow)",
+                self._error(OUTPUT_PATH, task_id, f"KFP reads output '{name}' from the file ${{{{ outputs.{name} }}}} "
+                                                  "names, and the task never writes it (its `path:` is not that file "
+                                                  "on Kubeflow)",
                             ("outputs", name, "path"),
                             help=f"write the value to ${{{{ outputs.{name} }}}}: it names the output's file on "
                                  "every target")
@@ -585,8 +607,8 @@ class _ModuleBuilder:
         elif task.when is not None or task.else_of is not None or task.foreach is not None:
             problem = "it is conditional or fanned out itself"
         if problem:
-            self._error(task_id, f"none_failed is mapped only for a join after one condition's branches; {problem}",
-                        ("trigger_rule",), help="compile to another target, or restructure the join")
+            self._error(NONE_FAILED_SHAPE, task_id, "none_failed is mapped only for a join after one condition's "
+                                                    f"branches; {problem}", ("trigger_rule",))
             return None
         if not deeper:
             return base  # nothing conditional upstream: none_failed acts as all_success
@@ -598,9 +620,9 @@ class _ModuleBuilder:
         reads = [u for u in self.graph.predecessors(task_id) if not self._order_only(u, task_id)]
         if not reads and all(not s for s in inherited):
             return True
-        self._error(task_id, "all_done is mapped only for order-only edges to tasks outside conditions and loops "
-                    "(ignore_upstream_failure: kfp lets such a task read an upstream output only with a default)",
-                    ("trigger_rule",), help="compile to another target, or drop the data edges of the task")
+        self._error(ALL_DONE_SHAPE, task_id, "all_done is mapped only for order-only edges to tasks outside "
+                                             "conditions and loops (ignore_upstream_failure: kfp lets such a task "
+                                             "read an upstream output only with a default)", ("trigger_rule",))
         return False
 
     def _watching_fits(self, task_id: str, task: Task, base: tuple) -> bool:
@@ -625,9 +647,8 @@ class _ModuleBuilder:
                 if problem:
                     break
         if problem:
-            self._error(task_id, f"trigger rule {rule} is mapped by watching the tasks in `after:`; {problem}",
-                        ("trigger_rule",), help="watch one task, in the same block as the fallback, or compile to "
-                                                "another target")
+            self._error(WATCH_SHAPE, task_id, f"trigger rule {rule} is mapped by watching the tasks in `after:`; "
+                                              f"{problem}", ("trigger_rule",))
             return False
         return True
 
@@ -718,9 +739,8 @@ class _ModuleBuilder:
                 [part.left, part.right] if isinstance(part, conditions.Compare) else [])
             if not any(isinstance(side, conditions.RefOperand) for side in sides) or not all(
                     isinstance(side, (conditions.RefOperand, conditions.Literal)) for side in sides):
-                self._error(task_id, f"the condition {task.when!r} has a part KFP cannot express", ("when",),
-                            help="KFP conditions compare a param or an upstream value with a value; use `and` of "
-                                 "such comparisons (no `or`, no `not` of a group)")
+                self._error(CONDITION_SHAPE, task_id, f"the condition {task.when!r} has a part KFP cannot express",
+                            ("when",))
                 return False
         return True
 
@@ -814,8 +834,8 @@ class _ModuleBuilder:
             "timeout": self.p.timeout,
         }
 
-    def _error(self, task_id: str, message: str, path: tuple, help: str) -> None:
-        self.ctx.report.error("E302", f"Kubeflow backend: {message}", ("tasks", task_id, *path), help=help)
+    def _error(self, limit: Limit, task_id: str, message: str, path: tuple, help: str | None = None) -> None:
+        limit.diagnose(self.ctx.report, f"Kubeflow backend: {message}", ("tasks", task_id, *path), help=help)
 
     # ------------------------------------------------------------------ inputs of a component
 
@@ -898,9 +918,8 @@ class _ModuleBuilder:
             renamed = isinstance(task.foreach, list)  # literal items: _loop gives their keys safe names
             for key in keys:
                 if key in _CHANNEL_ATTRIBUTES and not renamed:
-                    self._error(task_id, f"the item key '{key}' is also an attribute of KFP's loop variable, so "
-                                "a container component cannot read it", ("foreach",),
-                                help="rename the key, or make the task a python task (it reads the whole item)")
+                    self._error(ITEM_KEY, task_id, f"the item key '{key}' is also an attribute of KFP's loop "
+                                                   "variable, so a container component cannot read it", ("foreach",))
                 # KFP passes loop items (and their keys) to a container as text, which is what a command reads;
                 # a whole literal item must still be declared with the type kfp gives the loop variable
                 declared = self._item_type(task, None) if not key and isinstance(task.foreach, list) else "str"
@@ -1011,8 +1030,8 @@ class _ModuleBuilder:
     def _check_env(self, task_id: str, task: Task) -> bool:
         bad = [name for name, value in task.env.items() if refs_in(value)]
         for name in bad:
-            self._error(task_id, f"env value '{name}' has a placeholder; KFP env values are fixed when compiling",
-                        ("env", name), help="pass the value as part of the command or as a python argument")
+            self._error(ENV_PLACEHOLDER, task_id, f"env value '{name}' has a placeholder; KFP env values are fixed "
+                                                  "when compiling", ("env", name))
         return not bad
 
     def _fields(self, task: Task) -> str:
@@ -1112,9 +1131,9 @@ class _ModuleBuilder:
             parts = [*(task.command or []), *extra]
             argv = [self._arg_code(part, task) for part in parts]
             if (None in argv or self.workdir is not None) and not task.command:
-                self._error(task_id, "container args that mix text and values (or hold '{{'), or a workdir, need "
-                            "sh to run the image's command, and the task gives none (the entrypoint is unknown)",
-                            ("args",), help="give the task its `command`, or make each placeholder a whole argument")
+                self._error(CONTAINER_ENTRYPOINT, task_id, "container args that mix text and values (or hold '{{'), "
+                                                           "or a workdir, need sh to run the image's command, and the "
+                                                           "task gives none (the entrypoint is unknown)", ("args",))
                 return None
             if None in argv or self.workdir is not None:
                 # a text mixing values (or holding `{{`) cannot be one KFP argument: sh joins its pieces

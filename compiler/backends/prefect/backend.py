@@ -19,6 +19,7 @@ from compiler.language.naming import module_stem
 from compiler.output import emit
 
 from .deployment import deployment
+from .limits import LIMITS, PARAM_NAME, START_DATE
 from .module import ModuleWriter
 
 # Param names a Prefect flow cannot take (checked on prefect 3.9.1 / pydantic 2): Prefect reserves
@@ -86,6 +87,7 @@ class PrefectBackend(Backend):
         Feature.TAGS: native("deployment tags in prefect.yaml"),
         Feature.PRIORITY: unsupported("Prefect task runners have no priority: order the work in the flow"),
     }
+    limits = LIMITS
 
     def render(self, pipeline: Pipeline, ctx: EmitContext) -> dict[str, str]:
         if not _checked(pipeline, ctx):
@@ -103,12 +105,11 @@ def _checked(pipeline: Pipeline, ctx: EmitContext) -> bool:
     before = len(ctx.diagnostics.errors)
     for name in pipeline.params:
         if name.startswith("_") or name in _RESERVED_PARAMS:
-            ctx.report.error("E302", f"Prefect backend: a flow parameter cannot be named '{name}' "
-                             "(Prefect reserves it, or pydantic does not allow it as a field name)",
-                             ("params", name), at_key=True, help="rename the param")
+            PARAM_NAME.diagnose(ctx.report, f"Prefect backend: a flow parameter cannot be named '{name}' (Prefect "
+                                            "reserves it, or pydantic does not allow it as a field name)",
+                                ("params", name), at_key=True)
     schedule = pipeline.schedule
     if schedule is not None and schedule.start_date is not None:
-        ctx.report.warning("W302", "Prefect cron schedules have no start date: start_date is not used",
-                           ("schedule", "start_date"), at_key=True,
-                           help="pause the deployment until then, or leave start_date out")
+        START_DATE.diagnose(ctx.report, "Prefect cron schedules have no start date: start_date is not used",
+                            ("schedule", "start_date"), at_key=True)
     return len(ctx.diagnostics.errors) == before

@@ -17,6 +17,8 @@ from compiler.language.ir import Pipeline, TriggerType
 from compiler.language.source import Reporter
 from compiler.language.values import CRON_PRESETS
 
+from .limits import TAG_TEMPLATE, TRIGGER_TEMPLATE, TRIGGER_WILDCARD
+
 PREFECT_VERSION = "3.9.1"
 # What `prefect deploy` takes for a placeholder (prefect.utilities.templating, Prefect 3.9).
 DEPLOY_PLACEHOLDER = re.compile(r"{{\s*[\w.\-\[\]$]+\s*}}")
@@ -47,9 +49,8 @@ def deployment(pipeline: Pipeline, entrypoint: str, report: Reporter) -> dict[st
 def _placeholder_in(text: str, path: tuple, what: str, report: Reporter) -> bool:
     found = DEPLOY_PLACEHOLDER.search(text)
     if found and what == "tag":
-        report.warning("W302", f"`prefect deploy` would read '{found.group(0)}' in the tag '{text}' as its own "
-                               f"template: the tag is left out of prefect.yaml", path,
-                       help="write the tag without {{ }}")
+        TAG_TEMPLATE.diagnose(report, f"`prefect deploy` would read '{found.group(0)}' in the tag '{text}' as its "
+                                      "own template: the tag is left out of prefect.yaml", path)
     return found is not None
 
 
@@ -59,14 +60,14 @@ def _trigger(pipeline: Pipeline, trigger, path: tuple, report: Reporter) -> dict
         found = DEPLOY_PLACEHOLDER.search(resource)
         where = (*path, "uri" if trigger.uri else "artifact")
         if found:
-            report.error("E302", f"`prefect deploy` would read '{found.group(0)}' in '{resource}' as its own "
-                                 f"template, and has no escape for it: the trigger cannot watch this resource",
-                         where, help="name the file without {{ }}")
+            TRIGGER_TEMPLATE.diagnose(report, f"`prefect deploy` would read '{found.group(0)}' in '{resource}' as "
+                                              "its own template, and has no escape for it: the trigger cannot watch "
+                                              "this resource", where)
             return None
         if resource.endswith("*"):  # Prefect's event matching reads a final * as "any text"
-            report.error("E302", f"a Prefect trigger on '{resource}' would match every resource whose name "
-                                 f"starts with '{resource[:-1]}', and Prefect has no escape for it", where,
-                         help="name the file without a trailing *")
+            TRIGGER_WILDCARD.diagnose(report, f"a Prefect trigger on '{resource}' would match every resource whose "
+                                              f"name starts with '{resource[:-1]}', and Prefect has no escape for it",
+                                      where)
             return None
         return {"type": "event", "enabled": True, "match": {"prefect.resource.id": f"dagshift.artifact.{resource}"},
                 "expect": ["dagshift.artifact.updated"]}
