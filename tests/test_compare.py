@@ -122,7 +122,9 @@ def test_json_schema_is_stable():
     assert data["strict"] is False
     assert [t["name"] for t in data["targets"]] == registry.names()
     for target in data["targets"]:
-        assert list(target) == ["name", "title", "compiles", "files", "errors", "warnings"]
+        assert list(target) == ["name", "title", "compiles", "files", "errors", "warnings", "limits"]
+        for limit in target["limits"]:
+            assert list(limit) == ["name", "code", "refuses", "why", "help"]
         for diagnostic in target["errors"] + target["warnings"]:
             assert list(diagnostic) == ["code", "severity", "message", "file", "line", "col", "path", "notes", "help"]
     for row in data["rows"]:

@@ -200,7 +200,9 @@ def plan(file: str, target: str | None, level: int, select: tuple[str, ...]) -> 
 @main.command()
 @click.option("--format", "table_format", type=click.Choice(["text", "markdown"]), default="text",
               show_default=True, help="markdown gives a table for docs and pull requests.")
-@click.option("--details", is_flag=True, help="Show how each backend realizes each feature (or the workaround).")
+@click.option("--details", is_flag=True, help="Show how each backend realizes each feature (or the workaround), "
+                                              "then each backend's limits: what it refuses or leaves out although "
+                                              "it has the feature.")
 def targets(table_format: str, details: bool) -> None:
     """Print the capability matrix of every backend: N native, E emulated, ✗ not expressible.
 

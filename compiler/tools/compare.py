@@ -11,10 +11,11 @@ byte-deterministic.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 
 from compiler.backends import registry
-from compiler.backends.base import Level
+from compiler.backends.base import Level, Limit
 from compiler.compile import compile_loaded, fold_defaults
 from compiler.diagnostics import Diagnostic, Diagnostics, Severity, _printable  # _printable: terminal-safe user text
 from compiler.language.features import Feature, FeatureKind, FeatureUse, feature_uses
@@ -24,6 +25,8 @@ from compiler.passes.lower import LEFT_OUT_CODES
 SCHEMA = "dagshift.compare/2"
 SYMBOLS = {Level.NATIVE: "N", Level.EMULATED: "E", Level.UNSUPPORTED: "✗"}
 LEGEND = "N native · E emulated (see the note) · ✗ not expressible (the note names the workaround)"
+LIMITS_HINT = ("what each target refuses (E302) or leaves out with a warning (W302) although it has the feature; "
+               "`dagshift targets --details` explains each")
 
 # What a compile does with an unsupported use.
 LEFT_OUT = "left out"  # an operational setting: dropped from that target's output, with a warning
@@ -71,6 +74,7 @@ class TargetResult:
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    limits: tuple[Limit, ...] = ()  # the backend's declared limits, whether this pipeline hits them or not
 
     @property
     def compiles(self) -> bool:
@@ -126,6 +130,7 @@ def _compile_one(loaded: Loaded, target: str) -> TargetResult:
         errors=[d for d in found if d.severity is Severity.ERROR],
         warnings=[d for d in found if d.severity is Severity.WARNING],
         notes=list(dict.fromkeys(compiled.notes)),
+        limits=backend.limits,
     )
 
 
@@ -185,6 +190,8 @@ def to_json(comparison: Comparison) -> str:
                 "files": list(t.files),
                 "errors": [d.to_dict() for d in t.errors],
                 "warnings": [d.to_dict() for d in t.warnings],
+                "limits": [{"name": limit.name, "code": limit.code, "refuses": limit.refuses, "why": limit.why,
+                            "help": limit.help} for limit in t.limits],
             }
             for t in comparison.targets
         ],
@@ -237,6 +244,15 @@ def _other_warnings(target: TargetResult) -> list[str]:
             for d in target.warnings if d.code not in LEFT_OUT_CODES]
 
 
+def limit_names(target: TargetResult) -> str:
+    """A target's limits in one compact line, by code: `airflow: E302 a, b; W302 c`."""
+    names: dict[str, list[str]] = {}
+    for limit in target.limits:
+        names.setdefault(limit.code, []).append(limit.name)
+    text = "; ".join(f"{code} {', '.join(of_code)}" for code, of_code in sorted(names.items()))
+    return f"{target.name}: {text or 'none declared'}"
+
+
 def to_text(comparison: Comparison) -> str:
     header, body = table_rows(comparison)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
@@ -247,6 +263,10 @@ def to_text(comparison: Comparison) -> str:
     lines += ["", "targets:"]
     for target in comparison.targets:
         lines += [f"  {_target_summary(target)}"] + [f"    {line}" for line in _other_warnings(target)]
+    lines += ["", f"limits: {LIMITS_HINT}:"]
+    for target in comparison.targets:
+        lines += textwrap.wrap(limit_names(target), 110, initial_indent="  ", subsequent_indent="    ",
+                               break_on_hyphens=False)
     return "\n".join(_printable(line) for line in lines) + "\n"
 
 
@@ -264,5 +284,7 @@ def to_markdown(comparison: Comparison) -> str:
     lines += ["", "## Targets", ""]
     for target in comparison.targets:
         lines += [f"- {_md(_target_summary(target))}"] + [f"  - {_md(line)}" for line in _other_warnings(target)]
+    lines += ["", "## Limits", "", _md(LIMITS_HINT[0].upper() + LIMITS_HINT[1:]) + ".", ""]
+    lines += [f"- {_md(limit_names(target))}" for target in comparison.targets]
     return "\n".join(_printable(line) for line in lines) + "\n"
 
