@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from compiler.backends.base import TaskCost
 from compiler.compile import fold_defaults
 from compiler.language.graph import build_graph
-from compiler.passes.optimize import critical_path, optimize, widest_level
+from compiler.passes.analysis import critical_path, widest_level
+from compiler.passes.optimize import optimize
 
 CONDITIONS = ["1 > 2", "2 >= 1", "true", "not true", "'a' == 'b'", "params.p > 1", "params.p == 3 and 1 < 2"]
 RULES = ["all_success", "all_success", "all_success", "all_done", "one_failed", "none_failed", "one_success"]

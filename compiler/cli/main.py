@@ -151,7 +151,8 @@ def plan(file: str, target: str | None, level: int, select: tuple[str, ...]) -> 
     and after, the critical path (from `estimate:` durations) and the widest level, value outputs
     nobody reads, and both graphs (Mermaid)."""
     from compiler.compile import fold_defaults
-    from compiler.passes.optimize import NO_TARGET, critical_path, optimize, unused_outputs, widest_level
+    from compiler.passes.analysis import critical_path, unused_outputs, widest_level
+    from compiler.passes.optimize import NO_TARGET, optimize
     from compiler.tools.graph_render import to_mermaid
 
     cost = NO_TARGET

@@ -30,7 +30,8 @@ from compiler.importers import FORMATS, Importer, detect, get, import_file, pipe
 from compiler.importers.normalize import normalized
 from compiler.language.graph import build_graph
 from compiler.language.ir import Pipeline, ValueType
-from compiler.passes.optimize import optimize, renamed_refs
+from compiler.passes.optimize import optimize
+from compiler.passes.rename import renamed_refs
 
 DAGSHIFT = "dagshift"  # the format name of a dagshift pipeline file
 PIPELINE_SUFFIXES = (".yaml", ".yml", ".json")
