@@ -44,8 +44,11 @@ def widest_level(pipeline: Pipeline) -> list[str]:
 def unused_outputs(pipeline: Pipeline) -> list[str]:
     """Tasks whose value outputs no task reads (artifacts are results in their own right)."""
     read = {(ref_task, name) for task in pipeline.tasks.values() for ref_task, name in _output_refs(task)}
-    return [task_id for task_id, task in pipeline.tasks.items()
-            if task.outputs and not any((task_id, name) in read for name in task.outputs)]
+    return [
+        task_id
+        for task_id, task in pipeline.tasks.items()
+        if task.outputs and not any((task_id, name) in read for name in task.outputs)
+    ]
 
 
 def _output_refs(task: Task):

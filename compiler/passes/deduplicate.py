@@ -32,9 +32,16 @@ def deduplicate_tasks(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, lis
             seen[key] = task_id
     if not replaced:
         return pipeline, []
-    tasks = {task_id: renamed_refs(rewritten[task_id], replaced)
-             for task_id in pipeline.tasks if task_id not in replaced}
-    actions = [Action("deduplicate_tasks", f"'{task_id}' is identical to '{kept}': it runs once, as '{kept}'",
-                      kept, merged=(task_id,))
-               for task_id, kept in sorted(replaced.items(), key=lambda i: graph.nodes[i[0]]["index"])]
+    tasks = {
+        task_id: renamed_refs(rewritten[task_id], replaced) for task_id in pipeline.tasks if task_id not in replaced
+    }
+    actions = [
+        Action(
+            "deduplicate_tasks",
+            f"'{task_id}' is identical to '{kept}': it runs once, as '{kept}'",
+            kept,
+            merged=(task_id,),
+        )
+        for task_id, kept in sorted(replaced.items(), key=lambda i: graph.nodes[i[0]]["index"])
+    ]
     return pipeline.model_copy(update={"tasks": tasks}), actions

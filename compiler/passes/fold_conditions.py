@@ -29,8 +29,13 @@ def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeli
             continue
         if _constant(expr):
             tasks[task_id] = task.model_copy(update={"when": None})
-            actions.append(Action("fold_constant_conditions", f"the condition of '{task_id}' is always true: "
-                                                              "it always runs", task_id))
+            actions.append(
+                Action(
+                    "fold_constant_conditions",
+                    f"the condition of '{task_id}' is always true: " "it always runs",
+                    task_id,
+                )
+            )
             never.update(else_branches.get(task_id, ()))
         else:
             never.add(task_id)
@@ -39,10 +44,12 @@ def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeli
     removed = _cannot_run(pipeline, never)
     for task_id in [t for t in pipeline.tasks if t in removed]:
         why = "its condition is always false" if task_id in never else "it could only run after a task that never runs"
-        actions.append(Action("fold_constant_conditions", f"task '{task_id}' can never run ({why}): removed",
-                              task_id, warning=True))
+        actions.append(
+            Action(
+                "fold_constant_conditions", f"task '{task_id}' can never run ({why}): removed", task_id, warning=True
+            )
+        )
     return without(pipeline.model_copy(update={"tasks": tasks}), removed), actions
-
 
 
 def _constant(expr: conditions.Expr) -> bool:

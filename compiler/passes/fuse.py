@@ -18,7 +18,6 @@ from .action import Action
 SMALL_TASK_SHARE = 10.0
 
 
-
 def fuse_chains(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, list[Action]]:
     """Linear chains of small compatible shell tasks become one shell task that runs each part in
     its own subshell, in order, stopping at the first failure, with each part's name in the log."""
@@ -26,13 +25,18 @@ def fuse_chains(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, list[Acti
         return pipeline, []
     graph = build_graph(pipeline)
     else_targets = {task.else_of for task in pipeline.tasks.values() if task.else_of}
-    fusable = {task_id for task_id, task in pipeline.tasks.items()
-               if task_id not in else_targets and _fusable(task, cost)}
+    fusable = {
+        task_id for task_id, task in pipeline.tasks.items() if task_id not in else_targets and _fusable(task, cost)
+    }
 
     def links(upstream: str, downstream: str) -> bool:
-        return (upstream in fusable and downstream in fusable and graph.out_degree(upstream) == 1
-                and graph.in_degree(downstream) == 1
-                and _settings(pipeline.tasks[upstream]) == _settings(pipeline.tasks[downstream]))
+        return (
+            upstream in fusable
+            and downstream in fusable
+            and graph.out_degree(upstream) == 1
+            and graph.in_degree(downstream) == 1
+            and _settings(pipeline.tasks[upstream]) == _settings(pipeline.tasks[downstream])
+        )
 
     chains: list[list[str]] = []
     for task_id in topological_order(graph):
@@ -58,16 +62,24 @@ def fuse_chains(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, list[Acti
         taken.add(name)
         fused_id.update((task_id, name) for task_id in chain)
         fused[chain[0]] = _fuse(name, chain, [pipeline.tasks[t] for t in chain])
-        actions.append(Action("fuse_chains", f"{' -> '.join(chain)} run as one task '{name}' (saves about "
-                                             f"{cost.overhead * (len(chain) - 1):g} s: {cost.why})", name,
-                              merged=tuple(chain)))
+        actions.append(
+            Action(
+                "fuse_chains",
+                f"{' -> '.join(chain)} run as one task '{name}' (saves about "
+                f"{cost.overhead * (len(chain) - 1):g} s: {cost.why})",
+                name,
+                merged=tuple(chain),
+            )
+        )
     tasks: dict[str, Task] = {}
     for task_id, task in pipeline.tasks.items():
         if task_id in fused_id and task_id not in fused:
             continue  # a later part of a chain: its head stands for it
         task = fused.get(task_id, task)
         after = list(dict.fromkeys(fused_id.get(t, t) for t in task.after))
-        tasks[fused_id.get(task_id, task_id)] = task.model_copy(update={"after": after}) if after != task.after else task
+        tasks[fused_id.get(task_id, task_id)] = (
+            task.model_copy(update={"after": after}) if after != task.after else task
+        )
     return pipeline.model_copy(update={"tasks": tasks}), actions
 
 
@@ -77,11 +89,21 @@ def _fusable(task: Task, cost: TaskCost) -> bool:
     small = task.estimate is None or task.estimate <= SMALL_TASK_SHARE * cost.overhead
     # A command ending in a backslash would continue into the closing parenthesis, and a heredoc
     # (`<<`) whose end line is missing would swallow it and the parts after it.
-    return (task.kind == "shell" and isinstance(task.command, str) and not task.command.endswith("\\")
-            and _heredocs_closed(task.command)
-            and small and not task.outputs
-            and task.when is None and task.else_of is None and task.trigger_rule is TriggerRule.ALL_SUCCESS
-            and task.foreach is None and task.max_parallel is None and task.timeout is None and not task.alerts)
+    return (
+        task.kind == "shell"
+        and isinstance(task.command, str)
+        and not task.command.endswith("\\")
+        and _heredocs_closed(task.command)
+        and small
+        and not task.outputs
+        and task.when is None
+        and task.else_of is None
+        and task.trigger_rule is TriggerRule.ALL_SUCCESS
+        and task.foreach is None
+        and task.max_parallel is None
+        and task.timeout is None
+        and not task.alerts
+    )
 
 
 # `<<WORD`, `<<-WORD`, `<<'WORD'`, `<<"WORD"`; not the here-string `<<<`.
@@ -93,15 +115,25 @@ def _heredocs_closed(command: str) -> bool:
     for match in _HEREDOC.finditer(command):
         if match.group(0).startswith("<<<"):
             continue
-        rest = command[match.end():].split("\n")[1:]
+        rest = command[match.end() :].split("\n")[1:]
         lines = [line.lstrip("\t") for line in rest] if match.group(1) else rest
         if match.group(3) not in lines:
             return False
     return True
 
 
-_SHARED_SETTINGS = ("env", "secrets", "resources", "retries", "retry_delay", "retry_backoff", "retry_max_delay",
-                    "cache", "pool", "image")
+_SHARED_SETTINGS = (
+    "env",
+    "secrets",
+    "resources",
+    "retries",
+    "retry_delay",
+    "retry_backoff",
+    "retry_max_delay",
+    "cache",
+    "pool",
+    "image",
+)
 
 
 def _settings(task: Task) -> dict:
@@ -149,11 +181,13 @@ def _fuse(name: str, ids: list[str], parts: list[Task]) -> Task:
     estimates = [part.estimate for part in parts if part.estimate is not None]
     lines = [f"fused by dagshift -O2: {' -> '.join(ids)}"]
     lines += [f"{task_id}: {part.description}" for task_id, part in zip(ids, parts) if part.description]
-    return parts[0].model_copy(update={
-        "description": "\n".join(lines),
-        "command": script,
-        "consumes": list(dict.fromkeys(consumed)),
-        "produces": list(dict.fromkeys(produced)),
-        "estimate": sum(estimates) if estimates else None,
-        "priority": None,
-    })
+    return parts[0].model_copy(
+        update={
+            "description": "\n".join(lines),
+            "command": script,
+            "consumes": list(dict.fromkeys(consumed)),
+            "produces": list(dict.fromkeys(produced)),
+            "estimate": sum(estimates) if estimates else None,
+            "priority": None,
+        }
+    )

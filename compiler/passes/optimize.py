@@ -76,8 +76,7 @@ PASSES: tuple[Pass, ...] = (
 _MAX_ROUNDS = 8
 
 
-def optimize(pipeline: Pipeline, level: int = 1, select: Iterable[str] = (),
-             cost: TaskCost = NO_TARGET) -> Optimized:
+def optimize(pipeline: Pipeline, level: int = 1, select: Iterable[str] = (), cost: TaskCost = NO_TARGET) -> Optimized:
     result = Optimized(pipeline)
     selected = list(select)
     if selected:

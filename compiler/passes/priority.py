@@ -26,10 +26,14 @@ def prioritize_critical_path(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeli
         priority = max(1, round(remaining[task_id]))
         if task.priority is None:
             tasks[task_id] = task.model_copy(update={"priority": priority})
-            actions.append(Action("prioritize_critical_path", f"'{task_id}' gets priority {priority} (the "
-                                                              f"estimated time from its start to the end)", task_id))
+            actions.append(
+                Action(
+                    "prioritize_critical_path",
+                    f"'{task_id}' gets priority {priority} (the " f"estimated time from its start to the end)",
+                    task_id,
+                )
+            )
     return pipeline.model_copy(update={"tasks": tasks}), actions
-
 
 
 def _remaining_seconds(pipeline: Pipeline, graph: nx.DiGraph) -> dict[str, float]:

@@ -35,8 +35,11 @@ def drop_redundant_after(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, 
                 if other != upstream:
                     others |= ancestors[other]
             if reasons == ("after",) and others & bit[upstream]:
-                actions.append(Action("drop_redundant_after", f"'{task_id}' after '{upstream}': implied by another "
-                                                              "path", task_id))
+                actions.append(
+                    Action(
+                        "drop_redundant_after", f"'{task_id}' after '{upstream}': implied by another " "path", task_id
+                    )
+                )
             else:
                 keep.append(upstream)
         if len(keep) != len(task.after):

@@ -63,7 +63,9 @@ def _renamed_in_expr(expr: conditions.Expr, replaced: dict[str, str]) -> conditi
             return conditions.RefOperand(Ref(ref.kind, ref.name, replaced[ref.task]), expr.offset)
         return expr
     if isinstance(expr, conditions.Compare):
-        return conditions.Compare(expr.op, _renamed_in_expr(expr.left, replaced), _renamed_in_expr(expr.right, replaced))
+        return conditions.Compare(
+            expr.op, _renamed_in_expr(expr.left, replaced), _renamed_in_expr(expr.right, replaced)
+        )
     if isinstance(expr, conditions.BoolOp):
         return conditions.BoolOp(expr.op, tuple(_renamed_in_expr(o, replaced) for o in expr.operands))
     if isinstance(expr, conditions.Not):

@@ -26,6 +26,9 @@ def select_tasks(pipeline: Pipeline, selected: list[str]) -> tuple[Pipeline, lis
         if else_of is not None:
             pending.append(else_of)
     removed = set(pipeline.tasks) - needed
-    actions = [Action("select", f"task '{t}' is not needed by the selected tasks: left out", t)
-               for t in pipeline.tasks if t in removed]
+    actions = [
+        Action("select", f"task '{t}' is not needed by the selected tasks: left out", t)
+        for t in pipeline.tasks
+        if t in removed
+    ]
     return without(pipeline, removed), actions
