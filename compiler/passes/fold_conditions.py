@@ -31,9 +31,7 @@ def fold_constant_conditions(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeli
             tasks[task_id] = task.model_copy(update={"when": None})
             actions.append(
                 Action(
-                    "fold_constant_conditions",
-                    f"the condition of '{task_id}' is always true: " "it always runs",
-                    task_id,
+                    "fold_constant_conditions", f"the condition of '{task_id}' is always true: it always runs", task_id
                 )
             )
             never.update(else_branches.get(task_id, ()))

@@ -29,7 +29,7 @@ def prioritize_critical_path(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeli
             actions.append(
                 Action(
                     "prioritize_critical_path",
-                    f"'{task_id}' gets priority {priority} (the " f"estimated time from its start to the end)",
+                    f"'{task_id}' gets priority {priority} (the estimated time from its start to the end)",
                     task_id,
                 )
             )

@@ -36,9 +36,7 @@ def drop_redundant_after(pipeline: Pipeline, cost: TaskCost) -> tuple[Pipeline, 
                     others |= ancestors[other]
             if reasons == ("after",) and others & bit[upstream]:
                 actions.append(
-                    Action(
-                        "drop_redundant_after", f"'{task_id}' after '{upstream}': implied by another " "path", task_id
-                    )
+                    Action("drop_redundant_after", f"'{task_id}' after '{upstream}': implied by another path", task_id)
                 )
             else:
                 keep.append(upstream)
