@@ -3,7 +3,7 @@
 - validation (check_*.py, with context.py): only report; each is a small function in the tuple
   below, and every pass runs, so the user sees all problems at once;
 - optimization (optimize.py, the driver, docs/optimizer.md): fold_conditions.py, redundant_after.py,
-  deduplicate.py, fuse.py, priority.py and select.py (--select). They share action.py (what a pass
+  deduplicate.py, fuse.py, priority.py and selection.py (--select). They share action.py (what a pass
   did), remove.py and rename.py; analysis.py holds what `dagshift plan` reports besides;
 - lower.py: the capability lowering before a backend, which leaves out what the target cannot express.
 """

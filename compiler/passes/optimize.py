@@ -8,7 +8,7 @@ Level 1 (the default) runs only what can never change behaviour or task names: c
 (fold_conditions.py), redundant `after` edges (redundant_after.py) and critical-path priorities
 (priority.py). Level 2 adds what renames tasks, and assumes a task's result depends only on its
 command, inputs and settings: deduplication (deduplicate.py) and fusion (fuse.py). Selecting tasks
-(`--select`, select.py) keeps those tasks and everything they need, and nothing else.
+(`--select`, selection.py) keeps those tasks and everything they need, and nothing else.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .fold_conditions import fold_constant_conditions
 from .fuse import fuse_chains
 from .priority import prioritize_critical_path
 from .redundant_after import drop_redundant_after
-from .select import select_tasks
+from .selection import select_tasks
 
 
 @dataclass
