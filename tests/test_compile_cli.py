@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
+from compiler import importers
 from compiler.backends import registry
 from compiler.language.features import Feature
 
@@ -206,6 +208,7 @@ def test_targets_matrix_comes_from_the_declarations(cli, fmt: str) -> None:
 
 PLUGIN = '''
 from compiler.backends.base import Backend, native
+from compiler.importers import Imported, Importer
 from compiler.language.features import Feature
 
 
@@ -213,9 +216,25 @@ class EchoBackend(Backend):
     name = "echo"
     title = "Echo"
     capabilities = {feature: native() for feature in Feature}
+    importer = "echo_backend:IMPORTER"  # the same entry point ships the importer
 
     def render(self, pipeline, ctx):
         return {f"{pipeline.name}.txt": "\\n".join(pipeline.tasks) + "\\n"}
+
+
+class EchoImporter(Importer):
+    name = "echo"
+    title = "Echo"
+
+    def detect(self, path, text):
+        return path.suffix == ".txt"
+
+    def read(self, path, text, display):
+        return [Imported(display, {"name": path.stem, "tasks": {task: {"command": f"echo {task}"}
+                                                                 for task in text.split()}})]
+
+
+IMPORTER = EchoImporter()
 '''
 
 
@@ -239,13 +258,21 @@ def test_a_third_party_backend_plugs_in_through_entry_points(cli, tmp_path: Path
         assert (out / "minimal.txt").read_text().split() == ["ingest", "transform", "validate", "train", "evaluate",
                                                              "deploy"]
         assert "Echo" in cli("targets").stdout
+        # ...and read back, named (--from) or detected after the built-in formats
+        assert importers.formats()[-1] == "echo" and importers.get("echo").title == "Echo"
+        for named in (("--from", "echo"), ()):
+            back = tmp_path / "back" / f"minimal{len(named)}.yaml"
+            result = cli("import", str(out / "minimal.txt"), *named, "-o", str(back))
+            assert result.exit_code == 0, result.stdout
+            assert list(yaml.safe_load(back.read_text())["tasks"]) == ["ingest", "transform", "validate", "train",
+                                                                      "evaluate", "deploy"]
     finally:
         sys.modules.pop("echo_backend", None)
         registry._plugins.cache_clear()
         registry.get.cache_clear()
 
 
-@pytest.mark.parametrize("target", ["airflow", "prefect", "argo", "dvc", "kubeflow"])
+@pytest.mark.parametrize("target", registry.names())
 def test_a_pipeline_whose_every_task_is_removed_still_compiles(cli, tmp_path, target) -> None:
     """-O1 removes a task whose condition is always false (W501); with none left, each backend
     still writes a valid, empty pipeline (Airflow used to write a `with DAG` block with no body)."""

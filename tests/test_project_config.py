@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.backends import registry
 from compiler.project import ProjectConfigError, config_diagnostics, find_config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ def test_reads_tool_dagshift_with_defaults(tmp_path: Path) -> None:
     assert second.strict == ("airflow", "dvc")
     assert third.strict == ("argo", "dvc")  # the old spelling: unsupported = "error" is strict = true
     assert first.options == {"container": "docker"}  # `image` is not an airflow option: not passed to it
-    assert second.targets == ("airflow", "prefect", "argo", "dvc", "kubeflow") and second.per_target_dirs
+    assert second.targets == tuple(registry.names()) and second.per_target_dirs  # "all"
     assert second.output_label == "build" and second.level == 0 and second.select == ("train",)
     assert second.options == {"container": "docker", "image": "python:3.13"}  # the entry's own win
 

@@ -124,6 +124,8 @@ class Backend:
     # How long rendering takes next to the other targets (benchmarks/scale_bench.py): spreads the
     # targets of one compile over the cores (compiler/parallel.py).
     render_weight: ClassVar[float] = 1.0
+    # A plug-in's importer, "module:attribute" (registry.py); the built-ins name theirs in the registry.
+    importer: ClassVar[str | None] = None
 
     def support(self, feature: Feature, options: Mapping[str, Any] | None = None) -> Support:
         """How the target expresses `feature`; `options` (--option) may turn on an emulation."""

@@ -1,6 +1,9 @@
-"""What the `dagshift` commands share: exit codes and the diagnostics --format option."""
+"""What the `dagshift` commands share: exit codes, the diagnostics --format option, the choice of
+an import format."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import click
 
@@ -37,3 +40,17 @@ def strict_from_flags(strict: bool, unsupported: str | None) -> bool:
     if strict and unsupported == "warn":
         raise click.UsageError("--strict and --unsupported warn contradict each other: give one")
     return strict or unsupported == "error"
+
+
+class LateChoice(click.Choice):
+    """A click.Choice whose choices are read when an option is parsed or shown: the import formats
+    include plug-ins, which commands that never ask should not look for (and which a test may
+    install after the commands are built)."""
+
+    def __init__(self, choices: Callable[[], Sequence[str]]) -> None:
+        self._read = choices
+        self.case_sensitive = True
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._read())

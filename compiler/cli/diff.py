@@ -8,12 +8,14 @@ import click
 
 from compiler.diagnostics import RENDERERS as DIAGNOSTIC_RENDERERS
 from compiler.diagnostics import Diagnostics
-from compiler.importers import FORMATS
+from compiler.importers import formats
 from compiler.tools.diff_render import RENDERERS
 from compiler.tools.semantic_diff import DAGSHIFT, diff_sides, load_side
 
+from .common import LateChoice
+
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE = 0, 1, 2
-_SOURCE_FORMATS = click.Choice(sorted((DAGSHIFT, *FORMATS)))
+_SOURCE_FORMATS = LateChoice(lambda: sorted((DAGSHIFT, *formats())))
 
 
 @click.command("diff")

@@ -12,14 +12,14 @@ from pathlib import Path
 import click
 
 from compiler.diagnostics import RENDERERS, Diagnostics, Severity
-from compiler.importers import FORMATS, Grade, Imported, import_file, pipeline_yaml
+from compiler.importers import Grade, Imported, formats, import_file, pipeline_yaml
 
-from .common import EXIT_PROBLEMS, FORMAT_OPTION, UNSUPPORTED_OPTION, strict_from_flags
+from .common import EXIT_PROBLEMS, FORMAT_OPTION, UNSUPPORTED_OPTION, LateChoice, strict_from_flags
 
 _SOURCE_SUFFIXES = {".py", ".yaml", ".yml", ".json"}
 _TOOL_DIRECTORIES = {"node_modules", "__pycache__", "site-packages"}
 MAX_SOURCES = 10_000  # files under the directories given, before any is read
-_FROM_OPTION = click.option("--from", "source_format", type=click.Choice(FORMATS), default=None,
+_FROM_OPTION = click.option("--from", "source_format", type=LateChoice(formats), default=None,
                             help="The source format; detected from the file when left out.")
 _STRICT_OPTION = click.option("--strict", is_flag=True,
                               help="Fail (exit 1, write nothing) on any loss, not only on files that cannot "

@@ -1,24 +1,25 @@
 """Importers: pipelines other tools run, read back into dagshift's pipeline syntax.
 
-Each format's module here (airflow, argo, dvc, kubeflow; prefect is a package) defines `IMPORTER`,
-an `Importer` that recognizes its format and reads a file into `Imported` pipelines (base.py says
-how losses are reported). `import_file` runs the right one and checks that every pipeline it
-built validates.
+Each format's package here (airflow, prefect, argo, dvc, kubeflow) defines `IMPORTER`, an `Importer`
+that recognizes its format and reads a file into `Imported` pipelines (base.py says how losses are
+reported). A format is a target's: its one registration (compiler/backends/registry.py) names both
+the backend and the importer, so the formats are the registered targets that name one, built-ins
+first, then plug-ins. `import_file` runs the right one and checks that every pipeline it built
+validates.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
+from compiler.backends import registry
 from compiler.diagnostics import Diagnostic, Severity
 from compiler.language.ir import Pipeline
 
 from .base import Grade, Imported, Reporter
 
-FORMATS = ("airflow", "argo", "dvc", "prefect", "kubeflow")
 MAX_BYTES = 20 * 1024 * 1024  # bigger files are not pipelines anyone wrote by hand
 
 
@@ -50,16 +51,35 @@ class Importer:
         raise NotImplementedError
 
 
+def formats() -> tuple[str, ...]:
+    """The formats dagshift imports, in the registry's order. Read when asked, not at import: a
+    plug-in may be installed later, and commands that never ask do not look for plug-ins."""
+    return tuple(registry.importable())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FORMATS":  # importers.FORMATS is formats(), read when asked
+        return formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def get(name: str) -> Importer:
-    if name not in FORMATS:
+    try:
+        spec = registry.target(name).importer
+    except registry.UnknownBackend:
+        spec = None
+    if spec is None:
         raise KeyError(name)
-    return importlib.import_module(f".{name}", __name__).IMPORTER
+    importer = registry.load(spec)
+    if not isinstance(importer, Importer):
+        raise TypeError(f"{name}: {spec} is not a dagshift Importer")
+    return importer
 
 
 def detect(path: Path, text: str) -> Importer | None:
-    """The importer whose format the file is in: the first that says so, in FORMATS order
-    (Python files: Airflow before Prefect; YAML: Argo, DVC, then Kubeflow)."""
-    for name in FORMATS:
+    """The importer whose format the file is in: the first that says so, in the registry's order
+    (Python files: Airflow before Prefect; YAML: Argo, DVC, then Kubeflow; plug-ins after these)."""
+    for name in formats():
         importer = get(name)
         if importer.detect(path, text):
             return importer
@@ -148,4 +168,5 @@ def pipeline_yaml(result: Imported) -> str:
     return header + emit.to_yaml(result.data)
 
 
-__all__ = ["FORMATS", "Grade", "Imported", "Importer", "Reporter", "detect", "get", "import_file", "pipeline_yaml"]
+__all__ = ["FORMATS", "Grade", "Imported", "Importer", "Reporter", "detect", "formats", "get", "import_file",
+           "pipeline_yaml"]

@@ -26,7 +26,8 @@ import networkx as nx
 from compiler.api import check_file, check_text
 from compiler.compile import fold_defaults
 from compiler.diagnostics import Diagnostic, Diagnostics, Severity
-from compiler.importers import FORMATS, Importer, detect, get, import_file, pipeline_yaml
+from compiler.importers import Importer, detect, get, import_file, pipeline_yaml
+from compiler.importers import formats as import_formats
 from compiler.importers.normalize import normalized
 from compiler.language.graph import build_graph
 from compiler.language.ir import Pipeline, ValueType
@@ -182,7 +183,7 @@ def _error(message: str, help: str) -> Diagnostic:
 def diff_pipelines(a: Pipeline, b: Pipeline, formats: tuple[str, ...] = (), a_label: str = "A",
                    b_label: str = "B") -> PipelineDiff:
     """What changes from `a` to `b`; `formats` are the backend formats the sides were read from."""
-    shapes = tuple(sorted({f for f in formats if f in FORMATS}))
+    shapes = tuple(sorted({f for f in formats if f in import_formats()}))
     pa, pb = _comparable(a, shapes), _comparable(b, shapes)
     result = PipelineDiff(a_label, b_label, shapes)
     defs_a, defs_b = _task_definitions(pa), _task_definitions(pb)
