@@ -25,6 +25,7 @@ from compiler.language.naming import module_stem
 from compiler.output import emit
 
 from .code import TaskCode
+from .conventions import BRANCH, DOCSTRING_TITLE, HELPER_SEPARATOR, SUCCEEDED, WORKDIR
 from .defaults import shared_settings
 from .edges import edge_lines, reduce_edges
 from .limits import (
@@ -56,7 +57,7 @@ _MODULE_NAMES = frozenset({
     "contextlib", "functools", "json", "os", "subprocess", "sys", "tempfile", "timedelta", "TypedDict", "pendulum",
     "BashOperator", "EmptyOperator", "KubernetesPodOperator", "DockerOperator", "Secret", "DeviceRequest", "k8s",
     "DAG", "Asset", "AssetOrTimeSchedule", "CronTriggerTimetable", "Param", "TriggerRule", "Variable", "task",
-    "WORKDIR", "_enter_workdir", "_environment", "_text", "_json_text", "_read_json", "_read_text", "_alert",
+    WORKDIR, "_enter_workdir", "_environment", "_text", "_json_text", "_read_json", "_read_text", "_alert",
 }) | frozenset(vars(builtins))
 # The GPUs DockerOperator's device request (capabilities [["gpu"]]) gets: the NVIDIA runtime's.
 _DOCKER_GPU_TYPE = "nvidia.com/gpu"
@@ -226,11 +227,11 @@ class _DagBuilder:
             if upstream in by_id and downstream in by_id:
                 edges.add((by_id[upstream], by_id[downstream]))
         for task_id, task in self.p.tasks.items():
-            branch = by_id.get(f"{task_id}__branch")
+            branch = by_id.get(f"{task_id}{HELPER_SEPARATOR}{BRANCH}")
             if branch is not None:
                 targets = [task_id] + [t for t, other in self.p.tasks.items() if other.else_of == task_id]
                 edges |= {(branch, by_id[t]) for t in targets if t in by_id}
-            guard = by_id.get(f"{task_id}__succeeded")
+            guard = by_id.get(f"{task_id}{HELPER_SEPARATOR}{SUCCEEDED}")
             if guard is not None and task_id in by_id:
                 edges.add((by_id[task_id], guard))
         return edges
@@ -262,7 +263,7 @@ class _DagBuilder:
         if uses_workdir and self.p.workdir is None:
             self.needs.module("os")
         return {
-            "name": self.p.name,
+            "title": DOCSTRING_TITLE.format(name=self.p.name),
             "imports": self._import_lines(),
             "workdir": self.p.workdir,
             "uses_workdir": uses_workdir,
@@ -348,7 +349,7 @@ class _DagBuilder:
         if any(code.operator == "BashOperator" for code in self.codes):
             # cwd is a template field: a working directory that Jinja would change is written escaped
             workdir = self.p.workdir
-            cwd = "WORKDIR" if workdir is None or template_text(workdir, BASH_EXT) == workdir else \
+            cwd = WORKDIR if workdir is None or template_text(workdir, BASH_EXT) == workdir else \
                 emit.python_literal(template_text(workdir, BASH_EXT))
             entries.append(f'"cwd": {cwd},')
             entries.append('"skip_on_exit_code": None,')

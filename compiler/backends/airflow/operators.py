@@ -28,11 +28,12 @@ from compiler.language.values import cpu_millicores, memory_bytes
 from compiler.output.emit import python_literal as py
 
 from .code import TaskCode
+from .conventions import BRANCH, HELPER_SEPARATOR, ITEMS, OUTPUT_PATH_SUFFIX, SUCCEEDED, WORKDIR
 from .defaults import AIRFLOW_DEFAULT
 from .limits import HELPER_TASK_ID, NESTED_POD_PLACEHOLDER
 from .pods import JsonText, LiteralText, NotWritable, PodCommand, literal_text, pod_command, segments
 from .taskflow import Function, PythonValues, Upstream, indent, python_call
-from .values import BRANCH, ITEMS, SUCCEEDED, Needs, TemplateWriter, template_text, wrapped_string_code
+from .values import Needs, TemplateWriter, template_text, wrapped_string_code
 
 # An operator reads a templated string ending like this as a template *file* name.
 BASH_EXT = (".sh", ".bash")
@@ -253,7 +254,7 @@ class TaskWriter:
     # ------------------------------------------------------------------ helper tasks
 
     def _helper_id(self, task_id: str, suffix: str) -> str | None:
-        helper = f"{task_id}__{suffix}"
+        helper = f"{task_id}{HELPER_SEPARATOR}{suffix}"
         if helper in self.p.tasks:
             HELPER_TASK_ID.diagnose(self.ctx.report, f"Airflow needs a helper task '{helper}', but the pipeline "
                                                       "already has a task with that id", ("tasks", helper), at_key=True)
@@ -261,7 +262,7 @@ class TaskWriter:
         return helper
 
     def _helper_var(self, task_id: str, suffix: str) -> str:
-        return self.names.fresh(f"{self.vars[task_id]}__{suffix}")
+        return self.names.fresh(f"{self.vars[task_id]}{HELPER_SEPARATOR}{suffix}")
 
     def _helper_task(self, task_id: str, suffix: str, fn: Function, body: list[str], returns: str | None,
                      decorator: str = "task", comment: str | None = None) -> TaskCode | None:
@@ -399,8 +400,8 @@ class TaskWriter:
         if any(out.path is None for out in outputs.values()):
             scratch = fn.local("outputs")
         for name, out in outputs.items():
-            fn.out_paths[name] = fn.local(f"{name}_path")
-            where = f"{scratch}, {py(name)}" if out.path is None else f"WORKDIR, {py(out.path)}"
+            fn.out_paths[name] = fn.local(f"{name}{OUTPUT_PATH_SUFFIX}")
+            where = f"{scratch}, {py(name)}" if out.path is None else f"{WORKDIR}, {py(out.path)}"
             lines.append(f"{fn.out_paths[name]} = {self.needs.module('os')}.path.join({where})")
         if isinstance(task.command, list):
             argv = "[" + ", ".join(self.python.text_of(part, fn) for part in task.command) + "]"
@@ -409,7 +410,7 @@ class TaskWriter:
             lines.append(f"{command} = {self.python.text_of(str(task.command), fn)}")
             argv = f'["bash", "-c", {command}]'
         env = self._env_entries(task, fn)
-        run = f"{self.needs.module('subprocess')}.run({argv}, cwd=WORKDIR, check=True"
+        run = f"{self.needs.module('subprocess')}.run({argv}, cwd={WORKDIR}, check=True"
         if env:
             run += f", env={{**{self.needs.module('os')}.environ, {', '.join(env)}}}"
         lines.append(run + ")")

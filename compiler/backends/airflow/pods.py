@@ -24,10 +24,10 @@ from compiler.language.placeholders import Ref
 from compiler.language.placeholders import parse as parse_placeholders
 from compiler.output.emit import python_literal as py
 
-POD_OUTPUTS = "/airflow/xcom/dagshift"
+from .conventions import ARGS_SUFFIX, COLLECT_OUTPUTS, POD_OUTPUTS
+
 RETURN_FILE = "/airflow/xcom/return.json"
 # `sh -c _COLLECT_OUTPUTS _READ_OUTPUTS SPEC ARGV...`: the task's argv, then its outputs collected.
-COLLECT_OUTPUTS = f'spec="$1"; shift; mkdir -p {POD_OUTPUTS} && "$@" && exec python3 -c "$0" "$spec"'
 READ_OUTPUTS = (
     "import json, sys\n"
     "values = {}\n"
@@ -81,7 +81,7 @@ def pod_command(pipeline: Pipeline, task: Task) -> PodCommand:
         argv, own_from = python_script(pipeline, task)
     elif isinstance(task.command, str):
         if task.args:
-            argv, own_from = ["sh", "-c", task.command + ' "$@"', "sh"], 4
+            argv, own_from = ["sh", "-c", task.command + ARGS_SUFFIX, "sh"], 4
         else:
             argv, own_from = ["sh", "-c", task.command], 3
     else:

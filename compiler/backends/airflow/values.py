@@ -25,8 +25,6 @@ from compiler.language.placeholders import parse as parse_placeholders
 from compiler.output.emit import python_literal as py
 
 JSON_TEXT_FILTER = "json_text"  # the one Jinja filter a DAG may register: lists and dicts as compact JSON
-# A dagshift helper task id reads like `<task>__branch`; these are its suffixes.
-ITEMS, BRANCH, SUCCEEDED = "items", "branch", "succeeded"
 ASSET_TEXT_LIMIT = 1500  # characters of an asset's name or URI
 
 

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from compiler.backends.airflow.conventions import BRANCH, HELPER_SEPARATOR, ITEMS, SUCCEEDED, WORKDIR
 from compiler.importers import Importer
 from compiler.importers.base import Imported, Reporter
 from compiler.importers.limits import chain_links, nesting_problem
@@ -134,7 +135,7 @@ class _File:
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
         self.generated = is_generated(module)
-        self.evaluator = Evaluator({k: v for k, v in self.constants.items() if k != "WORKDIR"})
+        self.evaluator = Evaluator({k: v for k, v in self.constants.items() if k != WORKDIR})
 
     def dag(self, found: FoundDag, several: bool) -> Imported:
         reporter = Reporter(self.display, self.text)
@@ -197,7 +198,7 @@ class _DagReader:
         """The DAG's own settings were read from its arguments (tasks, params and artifacts are
         placed one by one, where each is read)."""
         self._place(("name",), self.found.node)
-        self._place(("workdir",), self.file.constants.get("WORKDIR"))
+        self._place(("workdir",), self.file.constants.get(WORKDIR))
         for path, names in _DAG_ARGUMENTS.items():
             arguments = [self.kwargs[name] for name in names if name in self.kwargs]
             if path[0] in self.data and arguments:
@@ -424,7 +425,7 @@ class _DagReader:
                 self._loss(f"DAG argument '{key}' has no dagshift equal; it is left out", value)
 
     def _workdir(self) -> None:
-        node = self.file.constants.get("WORKDIR")
+        node = self.file.constants.get(WORKDIR)
         if self.file.generated and isinstance(node, ast.Constant) and isinstance(node.value, str):
             self.data["workdir"] = node.value
 
@@ -446,7 +447,7 @@ class _DagReader:
             tasks[self.ids[task_id]] = self._task(found)
             self._place(("tasks", self.ids[task_id]), found.node)
         for task_id, found in found_tasks.items():
-            if task_id.endswith("__branch") and task_id in self.dropped:
+            if task_id.endswith(HELPER_SEPARATOR + BRANCH) and task_id in self.dropped:
                 self._condition(found, tasks)
         for branch, targets in self.results.branches.items():
             self._branch_conditions(branch, targets, tasks)
@@ -456,14 +457,14 @@ class _DagReader:
         """dagshift's helper tasks (see the module docstring), only in dagshift's own output."""
         if not self.file.generated:
             return False
-        base, _, suffix = task_id.rpartition("__")
+        base, _, suffix = task_id.rpartition(HELPER_SEPARATOR)
         if base not in self.found.tasks:
             return False
-        if suffix == "branch":
+        if suffix == BRANCH:
             return found.cls == "task.branch"
-        if suffix == "items":
+        if suffix == ITEMS:
             return found.cls == "task"
-        return suffix == "succeeded" and found.cls == "EmptyOperator"
+        return suffix == SUCCEEDED and found.cls == "EmptyOperator"
 
     def _task(self, found: Found) -> dict[str, Any]:
         kwargs = {**self.default_args, **found.kwargs}
@@ -585,7 +586,8 @@ class _DagReader:
         """The `<task>__items` task a call made inline (`train.expand(model=train__items())`)."""
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             for task_id, found in self.found.tasks.items():
-                if found.function is not None and found.function.name == node.func.id and task_id.endswith("__items"):
+                if found.function is not None and found.function.name == node.func.id and \
+                        task_id.endswith(HELPER_SEPARATOR + ITEMS):
                     return found
         return None
 
