@@ -18,6 +18,7 @@ from compiler.language.ir import Pipeline
 from compiler.language.naming import module_stem
 from compiler.output import emit
 
+from .conventions import DEPLOYMENT_FILE
 from .deployment import deployment
 from .limits import LIMITS, PARAM_NAME, START_DATE
 from .module import ModuleWriter
@@ -97,8 +98,8 @@ class PrefectBackend(Backend):
         source = writer.render()
         body = emit.to_yaml(deployment(pipeline, f"{module}:{writer.flow_function}", ctx.report))
         text = emit.render("prefect", "prefect.yaml.j2", name=pipeline.name, body=body)
-        emit.parse_yaml(text, "prefect.yaml")
-        return {module: emit.format_python(source, module), "prefect.yaml": text}
+        emit.parse_yaml(text, DEPLOYMENT_FILE)
+        return {module: emit.format_python(source, module), DEPLOYMENT_FILE: text}
 
 
 def _checked(pipeline: Pipeline, ctx: EmitContext) -> bool:

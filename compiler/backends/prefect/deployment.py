@@ -17,6 +17,7 @@ from compiler.language.ir import Pipeline, TriggerType
 from compiler.language.source import Reporter
 from compiler.language.values import CRON_PRESETS
 
+from .conventions import ARTIFACT_RESOURCE, ARTIFACT_UPDATED
 from .limits import TAG_TEMPLATE, TRIGGER_TEMPLATE, TRIGGER_WILDCARD
 
 PREFECT_VERSION = "3.9.1"
@@ -69,8 +70,8 @@ def _trigger(pipeline: Pipeline, trigger, path: tuple, report: Reporter) -> dict
                                               f"name starts with '{resource[:-1]}', and Prefect has no escape for it",
                                       where)
             return None
-        return {"type": "event", "enabled": True, "match": {"prefect.resource.id": f"dagshift.artifact.{resource}"},
-                "expect": ["dagshift.artifact.updated"]}
+        return {"type": "event", "enabled": True, "match": {"prefect.resource.id": f"{ARTIFACT_RESOURCE}{resource}"},
+                "expect": [ARTIFACT_UPDATED]}
     if trigger.type is TriggerType.CONTINUOUS:
         return {"type": "event", "enabled": True,
                 "match_related": {"prefect.resource.role": "flow", "prefect.resource.name": pipeline.name},

@@ -17,6 +17,7 @@ from compiler.language.placeholders import Ref
 from compiler.language.references import parsed_when
 from compiler.output.emit import python_literal
 
+from .conventions import WORKDIR
 from .names import Names
 from .plan import FALLBACK_RULES, Block, Plan
 from .tasks import TaskFunction
@@ -72,7 +73,7 @@ class FlowBody:
     def lines(self) -> list[str]:
         body = []
         if any(t.kind != "noop" for t in self.p.tasks.values()):
-            body.append(f"{self.module.ref('os')}.chdir({self.module.ref('WORKDIR')})")
+            body.append(f"{self.module.ref('os')}.chdir({self.module.ref(WORKDIR)})")
         body += self._statements(self.plan.body)
         returned = [self.handles[t] if not self.p.tasks[t].is_mapped else f"*{self.handles[t]}"
                     for t in self.plan.returned]

@@ -19,6 +19,7 @@ from compiler.language.placeholders import Ref, refs
 from compiler.language.references import parsed_when
 from compiler.output.emit import python_literal as py
 
+from .conventions import RESULT, RULE_ALLOWS, WORKDIR
 from .flow import ITERABLE_HINTS, ModuleRefs
 from .names import Names
 from .tasks import TaskFunction
@@ -49,7 +50,7 @@ class GenericBody:
     def lines(self) -> list[str]:
         lines = []
         if any(t.kind != "noop" for t in self.p.tasks.values()):
-            lines.append(f"{self.module.ref('os')}.chdir({self.module.ref('WORKDIR')})")
+            lines.append(f"{self.module.ref('os')}.chdir({self.module.ref(WORKDIR)})")
         lines += ["# Task id -> its future(s); a skipped task has none.", f"{self.runs} = {{}}"]
         if any(task.when for task in self.p.tasks.values()):
             lines += ["# Task id -> whether its condition held (None: not known).", f"{self.held} = {{}}"]
@@ -66,7 +67,7 @@ class GenericBody:
             if upstream:
                 checks.append(f"{self._helper('submitted')}({self.runs}, {py(upstream)})")
         else:
-            checks.append(f"{self._helper('rule_allows')}({self.runs}, {py(task.trigger_rule.value)}, {py(upstream)})")
+            checks.append(f"{self._helper(RULE_ALLOWS)}({self.runs}, {py(task.trigger_rule.value)}, {py(upstream)})")
         if task.when is not None:
             lines += self._decide(task_id)
             checks.append(f"{self.held}[{py(task_id)}]")
@@ -132,7 +133,7 @@ class GenericBody:
             return str(ref.name)
         assert ref.kind == "task_output" and ref.task is not None, ref
         source = self.p.tasks[ref.task]
-        value = f"{self._helper('result')}({self.runs}, {py(ref.task)})"
+        value = f"{self._helper(RESULT)}({self.runs}, {py(ref.task)})"
         if len(source.outputs) == 1:
             return value
         if source.is_mapped:

@@ -11,6 +11,7 @@ from compiler.language.naming import python_name
 from compiler.output import emit
 from compiler.output.emit import python_literal as py
 
+from .conventions import DOCSTRING_TITLE
 from .flow import FlowBody, ModuleRefs
 from .generic import GenericBody
 from .names import BUILTINS_CALLED, MODULE_NAMES, Names
@@ -88,7 +89,8 @@ class ModuleWriter:
         self._close_needs()
         return emit.render(
             "prefect", "flow.py.j2",
-            name=self.p.name, source=self.source, module=self.module, flow_function=self.flow_function,
+            title=DOCSTRING_TITLE.format(name=self.p.name, source=self.source), module=self.module,
+            flow_function=self.flow_function,
             imports=self._imports(), needs=self.needs, workdir=self.p.workdir,
             aliases=refs.aliases, slots={self.slots[t]: (t, self.p.tasks[t].max_parallel) for t in self.slots},
             hooks=[code for _, code in hooks.functions.values()], tasks=[t.code for t in tasks.values()],

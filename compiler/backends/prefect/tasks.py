@@ -26,6 +26,7 @@ from compiler.language.ir import Alert, AlertEvent, Pipeline, Task, ValueType
 from compiler.language.naming import python_name
 from compiler.output.emit import python_literal as py
 
+from .conventions import ALERT, ISOLATED, OUTPUT_PATH_SUFFIX, RUN_COMMAND
 from .names import TASK_BODY_NAMES, Names
 from .text import joined, literal, pieces
 from .values import Arg, Scope, call_arguments
@@ -59,8 +60,8 @@ class Hooks:
 
     def _hook(self, alert: Alert) -> str:
         if alert.command is not None:
-            self.needs.add("alert")
-            return f"alert({joined(pieces([alert.literal_command], room=76))})"
+            self.needs.add(ALERT)
+            return f"{ALERT}({joined(pieces([alert.literal_command], room=76))})"
         key = (alert.python, py(alert.literal_args))
         if key not in self.functions:
             module, _, function = str(alert.python).partition(":")
@@ -172,10 +173,10 @@ class TaskWriter:
         env = self._env(task, scope)
         if env or task.timeout is not None:
             # A thread cannot be interrupted, and os.environ is the whole process's: run it apart.
-            scope.needs.add("isolated")
+            scope.needs.add(ISOLATED)
             options = [f"timeout={py(task.timeout)}"] if task.timeout is not None else []
             options += [f"env={env}"] if env else []
-            call = f"isolated({function}, {', '.join(options)})({arguments})"
+            call = f"{ISOLATED}({function}, {', '.join(options)})({arguments})"
         else:
             call = f"{function}({arguments})"
         imports = [f"from {module} import {imported}", ""]
@@ -191,12 +192,12 @@ class TaskWriter:
         return imports, [f"{result} = {call}", f"return {self.outputs_classes[task_id]}({values})"]
 
     def _shell(self, task_id: str, task: Task, scope: Scope) -> list[str]:
-        self.needs.add("run_command")
+        self.needs.add(RUN_COMMAND)
         scratch = [name for name, output in task.outputs.items() if output.path is None]
         directory = scope.names.claim("outputs") if scratch else None
         setup = []
         for name, output in task.outputs.items():
-            path = scope.names.claim(f"{name}_path")
+            path = scope.names.claim(f"{name}{OUTPUT_PATH_SUFFIX}")
             scope.output_paths[name] = path
             if output.path is None:
                 self.needs.add("os")
@@ -220,7 +221,7 @@ class TaskWriter:
         if task.timeout is not None:
             self.needs.add("run_command.timeout")
             options.append(f"timeout={py(task.timeout)}")
-        run = f"run_command({', '.join([command, *options])})"
+        run = f"{RUN_COMMAND}({', '.join([command, *options])})"
         if not task.outputs:
             return [run]
         self.needs.add("read_output")

@@ -22,6 +22,7 @@ from compiler.language.placeholders import parse as parse_placeholders
 from compiler.language.references import task_texts
 from compiler.output.emit import python_literal
 
+from .conventions import TEXT
 from .names import Names
 from .text import Expr, Part, fstring, joined, pieces
 
@@ -143,8 +144,8 @@ class Scope:
             else:
                 code, value_type = self.ref_code(segment)
                 if value_type not in AS_IS:
-                    self.needs.add("text")
-                    code = f"text({code})"
+                    self.needs.add(TEXT)
+                    code = f"{TEXT}({code})"
                 found.append(Expr(code))
         return found
 
@@ -158,7 +159,7 @@ class Scope:
 
     def _is_text(self, expr: Expr) -> bool:
         """A `text(...)` call, or an argument of type str (the arguments' names are plain)."""
-        if expr.code.startswith("text("):
+        if expr.code.startswith(f"{TEXT}("):
             return True
         arg = next((a for a in self.args if a.name == expr.code), None)
         return arg is not None and arg.hint == "str"

@@ -8,6 +8,7 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
+from compiler.backends.prefect.conventions import ARTIFACT_RESOURCE, ARTIFACT_UPDATED, DEPLOYMENT_FILE
 from compiler.importers.base import Reporter, line_of, plain, yaml_documents
 
 from .state import FlowState
@@ -17,7 +18,7 @@ class Deployments:
     """The prefect.yaml next to the module (if any): deployments by entrypoint."""
 
     def __init__(self, path: Path):
-        self.file = path.parent / "prefect.yaml"
+        self.file = path.parent / DEPLOYMENT_FILE
         self.display = str(self.file)
         self.text = ""
         self.entries: list[Any] = []
@@ -120,9 +121,9 @@ class DeploymentReader:
             value = plain(trigger)
             resource = (value.get("match") or {}).get("prefect.resource.id", "") if isinstance(value, dict) else ""
             expect = value.get("expect") if isinstance(value, dict) else None
-            if isinstance(resource, str) and resource.startswith("dagshift.artifact.") \
-                    and expect == ["dagshift.artifact.updated"]:
-                self.data.setdefault("triggers", []).append({"type": "data", "uri": resource[len("dagshift.artifact."):]})
+            if isinstance(resource, str) and resource.startswith(ARTIFACT_RESOURCE) \
+                    and expect == [ARTIFACT_UPDATED]:
+                self.data.setdefault("triggers", []).append({"type": "data", "uri": resource[len(ARTIFACT_RESOURCE):]})
             elif isinstance(value, dict) and expect == ["prefect.flow-run.Completed"] and \
                     (value.get("match_related") or {}).get("prefect.resource.name") == self.data["name"]:
                 self.data.setdefault("triggers", []).append({"type": "continuous"})

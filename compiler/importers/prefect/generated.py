@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from compiler.backends.prefect.conventions import RESULT, RULE_ALLOWS, TEXT
 from compiler.language import conditions
 from compiler.language.placeholders import escaped, parse_ref
 
@@ -289,7 +290,7 @@ class GeneratedBody:
         task = self.flow.tasks[task_id]
         for check in checks:
             name = call_name(check)
-            if name == "rule_allows" and len(check.args) >= 2:
+            if name == RULE_ALLOWS and len(check.args) >= 2:
                 rule = literal(check.args[1])
                 if isinstance(rule, str) and rule != "all_success":
                     task["trigger_rule"] = rule
@@ -314,7 +315,7 @@ class GeneratedBody:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "result":
             node = node.func.value
         task_id = None
-        if isinstance(node, ast.Call) and call_name(node) == "result" and len(node.args) == 2:
+        if isinstance(node, ast.Call) and call_name(node) == RESULT and len(node.args) == 2:
             task_id = literal(node.args[1])
         elif isinstance(node, ast.Name) and self.values.get(node.id, ("",))[0] == "task":
             task_id = self.values[node.id][1]
@@ -381,5 +382,5 @@ def _unwrapped(node: ast.expr) -> ast.expr:
 
 
 def _untexted(node: ast.expr) -> ast.expr:
-    return node.args[0] if isinstance(node, ast.Call) and call_name(node) == "text" and node.args else node
+    return node.args[0] if isinstance(node, ast.Call) and call_name(node) == TEXT and node.args else node
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from compiler.backends.prefect.conventions import ISOLATED, OUTPUT_PATH_SUFFIX, RUN_COMMAND, TEXT
 from compiler.language.placeholders import escaped
 
 from .module import ModuleReader
@@ -90,7 +91,7 @@ class TaskCode:
                 return
         declared = literal(value)
         if isinstance(declared, str):
-            self.paths[name] = (_stripped(name, "_path"), declared)
+            self.paths[name] = (_stripped(name, OUTPUT_PATH_SUFFIX), declared)
             return
         if isinstance(value, ast.Call):
             self._call(value)
@@ -108,7 +109,7 @@ class TaskCode:
 
     def _call(self, call: ast.Call) -> None:
         name = call_name(call)
-        if name == "run_command":
+        if name == RUN_COMMAND:
             self._shell(call)
             return
         target = self._python_target(call)
@@ -135,7 +136,7 @@ class TaskCode:
         the options of `isolated`."""
         func = call.func
         options: list[ast.keyword] = []
-        if isinstance(func, ast.Call) and call_name(func) == "isolated" and func.args:
+        if isinstance(func, ast.Call) and call_name(func) == ISOLATED and func.args:
             options = func.keywords
             func = func.args[0]
         func, path = attribute_path(func)
@@ -219,7 +220,7 @@ class TaskCode:
         return self._placeholder(node)
 
     def _placeholder(self, node: ast.expr) -> str:
-        if isinstance(node, ast.Call) and call_name(node) == "text" and len(node.args) == 1:
+        if isinstance(node, ast.Call) and call_name(node) == TEXT and len(node.args) == 1:
             node = node.args[0]
         if isinstance(node, ast.Name):
             if node.id in self.paths:

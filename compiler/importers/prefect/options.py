@@ -7,6 +7,7 @@ import ast
 import re
 from typing import Any
 
+from compiler.backends.prefect.conventions import ALERT
 from compiler.importers.base import Reporter
 from compiler.language.placeholders import escaped
 
@@ -219,7 +220,7 @@ class Hooks:
 
     def _generated(self, hook: ast.expr) -> dict[str, Any] | None:
         """dagshift's hooks: `alert("command")`, or a function calling the alert's python target."""
-        if self.module.generated and isinstance(hook, ast.Call) and decorator_name(hook) == "alert" \
+        if self.module.generated and isinstance(hook, ast.Call) and decorator_name(hook) == ALERT \
                 and len(hook.args) == 1 and isinstance(literal(hook.args[0]), str):
             return {"command": escaped(literal(hook.args[0]))}
         function = self.module.functions.get(hook.id) if isinstance(hook, ast.Name) else None
