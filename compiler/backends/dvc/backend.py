@@ -40,6 +40,7 @@ from compiler.output.yaml_out import BlockText
 
 from . import python as dvc_python
 from . import shell as dvc_shell
+from .conventions import ARGS_SUFFIX, DONE_DIR, HEADER_TITLE, OUTPUTS_DIR, PYTHON_COMMAND, RUNNER, SPEC_KEY, TASKS_FILE
 from .limits import (
     DOLLAR_IN_ITEMS,
     DOLLAR_IN_PATH,
@@ -53,8 +54,6 @@ from .limits import (
     YAML_KEY_LIMIT,
 )
 
-RUNNER = ".dagshift/run.py"
-TASKS_FILE = ".dagshift/tasks.json"  # every runner task's spec, by task id
 PARAMS_FILE = "params.yaml"
 _NUMBER_PARAMS = (ValueType.INT, ValueType.FLOAT)
 # Characters YAML does not take raw: DEL, C1 controls, NEL, LS, PS, BOM, U+FFFE, U+FFFF.
@@ -143,7 +142,7 @@ class DvcBackend(Backend):
         if stages is None:
             return {}
         files = {
-            "dvc.yaml": emit.render("dvc", "dvc.yaml.j2", name=pipeline.name,
+            "dvc.yaml": emit.render("dvc", "dvc.yaml.j2", title=HEADER_TITLE.format(name=pipeline.name),
                                     body=emit.to_yaml({"stages": stages}).rstrip("\n")),
             PARAMS_FILE: _params_yaml(builder.params()),
         }
@@ -234,10 +233,10 @@ class _DvcBuilder:
         return posixpath.relpath(path, self.wdir) if self.wdir else path
 
     def _done(self, task_id: str) -> str:
-        return f".dagshift/done/{task_id}"
+        return f"{DONE_DIR}/{task_id}"
 
     def _outputs_dir(self, task_id: str) -> str:
-        return f".dagshift/outputs/{task_id}"
+        return f"{OUTPUTS_DIR}/{task_id}"
 
     def _output_file(self, task_id: str, name: str) -> str:
         """Where a task's value output lives, relative to the repository root."""
@@ -387,7 +386,7 @@ class _DvcBuilder:
         outputs = [(name, out.type.value, self._rel(self._output_file(task_id, name)))
                    for name, out in task.outputs.items()]
         # A `|` block: the line as it is, without YAML's quoting of its quotes.
-        return BlockText(f"python3 -c '{dvc_python.call_line(str(task.python), arguments, outputs)}'")
+        return BlockText(f"{PYTHON_COMMAND}'{dvc_python.call_line(str(task.python), arguments, outputs)}'")
 
     def _python_code(self, task_id: str, spec: Any) -> str:
         """A value spec as Python code for the call (raises NotWritable for run-time values)."""
@@ -424,7 +423,7 @@ class _DvcBuilder:
             spec["image"] = task.image
             # a string command, "" too, is shell text (as on every target); none runs the image's own
             command = task.command if isinstance(task.command, list) else (
-                ["bash", "-c", task.command + ' "$@"', "bash"] if isinstance(task.command, str) else [])
+                ["bash", "-c", task.command + ARGS_SUFFIX, "bash"] if isinstance(task.command, str) else [])
             spec["argv"] = _encode(value_spec(command + [a if isinstance(a, str) else json.dumps(a)
                                                          for a in (task.args or [])], self.p), self._output_ref)
         elif isinstance(task.command, list):
@@ -549,15 +548,15 @@ def _encode(spec: Any, output: Any) -> Any:
     `output(task, name)` says where an upstream value lives: [type, path, items or None]."""
     if isinstance(spec, tuple):
         if spec[0] == "concat":
-            return {"$dagshift": ["concat", *(_encode(part, output) for part in spec[1:])]}
+            return {SPEC_KEY: ["concat", *(_encode(part, output) for part in spec[1:])]}
         if spec[0] == "output":
-            return {"$dagshift": ["output", spec[1], spec[2], *output(spec[1], spec[2])]}
-        return {"$dagshift": list(spec)}
+            return {SPEC_KEY: ["output", spec[1], spec[2], *output(spec[1], spec[2])]}
+        return {SPEC_KEY: list(spec)}
     if isinstance(spec, list):
         return [_encode(item, output) for item in spec]
     if isinstance(spec, dict):
         encoded = {key: _encode(item, output) for key, item in spec.items()}
-        return {"$dagshift": ["literal", spec]} if "$dagshift" in spec else encoded
+        return {SPEC_KEY: ["literal", spec]} if SPEC_KEY in spec else encoded
     return spec
 
 
@@ -588,11 +587,11 @@ def _refs(encoded: Any):
         for item in encoded:
             yield from _refs(item)
     elif isinstance(encoded, dict):
-        if "$dagshift" in encoded:
-            yield encoded["$dagshift"]
-            if encoded["$dagshift"][0] != "concat":
+        if SPEC_KEY in encoded:
+            yield encoded[SPEC_KEY]
+            if encoded[SPEC_KEY][0] != "concat":
                 return
-            yield from _refs(encoded["$dagshift"][1:])
+            yield from _refs(encoded[SPEC_KEY][1:])
         else:
             yield from _refs(list(encoded.values()))
 

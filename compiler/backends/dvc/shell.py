@@ -24,6 +24,8 @@ import re
 
 from compiler.output.yaml_out import BlockText
 
+from .conventions import BASH_COMMAND
+
 WORD_CHARS = re.compile(r"[A-Za-z0-9_./:,+=@-]+")
 _TOKEN = re.compile(r"[ \t]*(?:(?P<op>&&|\|\||>>|[|;<>])|(?P<word>(?:[A-Za-z0-9_./:,+=@-]|\x00)+))[ \t]*")
 _REDIRECTS = {"<", ">", ">>"}
@@ -77,7 +79,7 @@ def command(parts: list[str]) -> str:
     """The command as the `cmd` DVC runs: as written when plain, else wrapped for bash."""
     if is_plain(parts):
         return "".join(parts)
-    return BlockText("bash -c " + quoted(parts))  # a `|` block: no YAML quoting of its quotes
+    return BlockText(BASH_COMMAND + quoted(parts))  # a `|` block: no YAML quoting of its quotes
 
 
 def quoted(parts: list[str]) -> str:

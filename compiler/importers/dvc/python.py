@@ -15,7 +15,9 @@ import posixpath
 import re
 from typing import Any
 
-_COMMAND = re.compile(r"python3 -c '([^']*)'")
+from compiler.backends.dvc.conventions import PYTHON_COMMAND
+
+_COMMAND = re.compile(re.escape(PYTHON_COMMAND) + r"'([^']*)'")
 _PLACEHOLDER = re.compile(r"\$\{\{ [^{}]*? \}\}")
 _MARKER = re.compile(r"_dagshift_ref(\d+)_")
 _TYPES = {"str", "int", "float", "bool", "list", "dict"}
