@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.backends.kubeflow.backend import EXEC_REBUILT, EXEC_REBUILT_IN_WORKDIR, JOIN, JOIN_WITH_ARGS
+from compiler.backends.kubeflow.conventions import ARGS_PIECE, CD_WORKDIR, FINAL_STATUS, TEXT_HELPER
 
 _FORMS = {  # the command dagshift writes -> (form, whether the task named its own image)
     ("sh", "-c", JOIN, "sh"): ("shell", False),
@@ -31,7 +32,7 @@ _FORMS = {  # the command dagshift writes -> (form, whether the task named its o
     ("sh", "-c", EXEC_REBUILT, "sh"): ("exec", True),
     ("sh", "-c", EXEC_REBUILT_IN_WORKDIR, "sh"): ("exec_workdir", True),
 }
-_CD = re.compile(r"\Acd -- (.+?) \|\| exit\n")
+_CD = re.compile(r"\A" + "(.+?)".join(map(re.escape, CD_WORKDIR.split("{dir}"))))
 _STATES = {"FAILED": "failure", "SUCCEEDED": "success"}
 
 
@@ -65,7 +66,7 @@ def decode(command: list[str], args: list[str]) -> Decoded | None:
     elif kind == "shell_args":
         count = _count(args, 0)
         pieces = args[1:1 + count]
-        if len(pieces) != count or not pieces or pieces[-1] != ' "$@"':
+        if len(pieces) != count or not pieces or pieces[-1] != ARGS_PIECE:
             raise ValueError("the script's pieces do not end with \"$@\"")
         decoded.script = "".join(pieces[:-1])
         decoded.argv = _groups(args[1 + count:])
@@ -161,7 +162,7 @@ def probe_body(function: ast.FunctionDef) -> bool:
     """dagshift's final-state probe: `return status.state`."""
     body = [s for s in function.body if not _docstring(s)]
     return len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None \
-        and _dotted(body[0].value) == "status.state"
+        and _dotted(body[0].value) == f"{FINAL_STATUS}.state"
 
 
 def alerts_body(function: ast.FunctionDef) -> tuple[list[dict[str, Any]], str | None] | None:
@@ -179,7 +180,7 @@ def alerts_body(function: ast.FunctionDef) -> tuple[list[dict[str, Any]], str | 
         if not isinstance(statement, ast.If) or statement.orelse:
             return None
         test = statement.test
-        if not (isinstance(test, ast.Compare) and _dotted(test.left) == "status.state" and len(test.ops) == 1
+        if not (isinstance(test, ast.Compare) and _dotted(test.left) == f"{FINAL_STATUS}.state" and len(test.ops) == 1
                 and isinstance(test.ops[0], ast.Eq) and isinstance(test.comparators[0], ast.Constant)
                 and test.comparators[0].value in _STATES):
             return None
@@ -254,7 +255,7 @@ class PythonBody:
         for statement in body:
             if _imports(statement, {"os", "sys", "json"}) or _call_of(statement, "sys.path.insert"):
                 continue
-            if isinstance(statement, ast.FunctionDef) and statement.name == "_text":
+            if isinstance(statement, ast.FunctionDef) and statement.name == TEXT_HELPER:
                 continue
             if _chdir(statement) is not None:
                 self.workdir = _chdir(statement)
@@ -327,7 +328,7 @@ class PythonBody:
             return self._text(node.left) + self._text(node.right)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value.replace("${{", "$${{")
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_text", "str") and node.args:
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (TEXT_HELPER, "str") and node.args:
             node = node.args[0]
         value = self._value(node)
         return value if isinstance(value, str) else json.dumps(value)

@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.backends.kubeflow.backend import DEFAULT_IMAGE
+from compiler.backends.kubeflow.conventions import ALERTS_SUFFIX
 from compiler.importers import Importer
 from compiler.importers.base import (
     SECRET_NOT_CARRIED,
@@ -440,8 +441,8 @@ class _SpecReader:
         target = None
         if producer.startswith("exit-handler"):
             target = "pipeline"
-        elif name == f"{self.kfp_names.get(producer)}: alerts" or (
-                name.endswith(": alerts") and _task_id(name[:-len(": alerts")]) == self.kfp_names.get(producer)):
+        elif name == f"{self.kfp_names.get(producer)}{ALERTS_SUFFIX}" or (
+                name.endswith(ALERTS_SUFFIX) and _task_id(name[:-len(ALERTS_SUFFIX)]) == self.kfp_names.get(producer)):
             target = self.kfp_names.get(producer)
         if read is None or target is None or not read[0]:
             what = "the exit handler's exit task" if producer.startswith("exit-handler") else "a task"

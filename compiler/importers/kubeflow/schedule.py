@@ -21,19 +21,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from compiler.backends.kubeflow.conventions import RECURRING_RUN_FILE, TIME_ZONE_COMMENT
 from compiler.importers.base import Reporter, line_of, plain, yaml_documents
 from compiler.language.values import CRON_PRESETS, parse_cron
 
-FILE = "recurring_run.yaml"
 _IGNORED = {"job_name", "description", "pipeline_package_path", "experiment_id", "experiment_name", "pipeline_id",
             "version_id", "pipeline_root"}
-_TIME_ZONE = re.compile(r"^# Time zone: (\S+)", re.MULTILINE)
+_TIME_ZONE = re.compile("^" + re.escape(TIME_ZONE_COMMENT) + r"(\S+)", re.MULTILINE)
 
 
 def recurring_run(spec: Path) -> Path | None:
     """The recurring_run.yaml next to SPEC that names it as its package, or None."""
-    candidate = spec.parent / FILE
-    if spec.name == FILE or not candidate.is_file():
+    candidate = spec.parent / RECURRING_RUN_FILE
+    if spec.name == RECURRING_RUN_FILE or not candidate.is_file():
         return None
     try:
         documents = yaml_documents(candidate.read_text(encoding="utf-8"))
