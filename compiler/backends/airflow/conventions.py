@@ -24,3 +24,12 @@ ARGS_SUFFIX = ' "$@"'
 POD_OUTPUTS = "/airflow/xcom/dagshift"
 COLLECT_OUTPUTS_START = f'spec="$1"; shift; mkdir -p {POD_OUTPUTS}'
 COLLECT_OUTPUTS = f'{COLLECT_OUTPUTS_START} && "$@" && exec python3 -c "$0" "$spec"'
+
+# The helpers a DAG module defines (templates/airflow/helpers.py.j2: block NAME defines `_NAME`)
+# whose calls the importer reads: a value printed into a text, a python task's env, a command alert.
+TEXT, ENVIRONMENT, ALERT = "text", "environment", "alert"
+
+
+def helper_function(block: str) -> str:
+    """The name of the function a helpers.py.j2 block defines."""
+    return f"_{block}"

@@ -28,7 +28,7 @@ from compiler.language.values import cpu_millicores, memory_bytes
 from compiler.output.emit import python_literal as py
 
 from .code import TaskCode
-from .conventions import BRANCH, HELPER_SEPARATOR, ITEMS, OUTPUT_PATH_SUFFIX, SUCCEEDED, WORKDIR
+from .conventions import ALERT, BRANCH, ENVIRONMENT, HELPER_SEPARATOR, ITEMS, OUTPUT_PATH_SUFFIX, SUCCEEDED, WORKDIR
 from .defaults import AIRFLOW_DEFAULT
 from .limits import HELPER_TASK_ID, NESTED_POD_PLACEHOLDER
 from .pods import JsonText, LiteralText, NotWritable, PodCommand, literal_text, pod_command, segments
@@ -172,7 +172,7 @@ class TaskWriter:
     def _alert(self, alert: Alert) -> str:
         self.uses_workdir = True
         if alert.command is not None:
-            return f"{self.needs.module('functools')}.partial({self.needs.helper('alert')}, {py(alert.literal_command)})"
+            return f"{self.needs.module('functools')}.partial({self.needs.helper(ALERT)}, {py(alert.literal_command)})"
         args = keyword_arguments({k: py(v) for k, v in alert.literal_args.items()})
         key = (str(alert.python), args, alert.on.value)
         if key not in self.alert_functions:  # one function per alert, however many tasks run it
@@ -381,7 +381,7 @@ class TaskWriter:
         env = self._env_entries(task, fn)
         if not env:
             return body + run
-        return body + [f"with {self.needs.helper('environment')}({{{', '.join(env)}}}):", *indent(run)]
+        return body + [f"with {self.needs.helper(ENVIRONMENT)}({{{', '.join(env)}}}):", *indent(run)]
 
     def _env_entries(self, task: Task, fn: Function) -> list[str]:
         """The task's env and secrets as the entries of a dict expression (secrets read from

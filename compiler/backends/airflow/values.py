@@ -24,6 +24,8 @@ from compiler.language.placeholders import Ref, Segment
 from compiler.language.placeholders import parse as parse_placeholders
 from compiler.output.emit import python_literal as py
 
+from .conventions import TEXT, helper_function
+
 JSON_TEXT_FILTER = "json_text"  # the one Jinja filter a DAG may register: lists and dicts as compact JSON
 ASSET_TEXT_LIMIT = 1500  # characters of an asset's name or URI
 
@@ -50,7 +52,7 @@ class Needs:
 
     def helper(self, name: str) -> str:
         self.helpers.add(name)
-        return f"_{name}"
+        return helper_function(name)
 
 
 # ----------------------------------------------------------------------------- types and texts
@@ -75,7 +77,7 @@ def text_python(expr: str, value_type: ValueType | None, needs: Needs) -> str:
         return expr
     if value_type in (ValueType.FLOAT, ValueType.BOOL):
         return f"{needs.module('json')}.dumps({expr})"
-    return f"{needs.helper('text')}({expr})"
+    return f"{needs.helper(TEXT)}({expr})"
 
 
 def literal_type(values: list[Any]) -> ValueType | None:

@@ -21,11 +21,14 @@ from compiler.backends.airflow.conventions import (
     ARGS_SUFFIX,
     COLLECT_OUTPUTS_START,
     DOCSTRING_TITLE,
+    ENVIRONMENT,
     HELPER_SEPARATOR,
     ITEMS,
     OUTPUT_PATH_SUFFIX,
     POD_OUTPUTS,
+    TEXT,
     WORKDIR,
+    helper_function,
 )
 from compiler.language import conditions
 from compiler.language.placeholders import Ref
@@ -33,7 +36,7 @@ from compiler.language.placeholders import Ref
 from .scan import Found, FoundDag
 from .values import NotStatic, dotted, escape, finite
 
-_TEXT_CALLS = ("str", "json.dumps", "_text", "list")  # calls printing (or listing) the value they read
+_TEXT_CALLS = ("str", "json.dumps", helper_function(TEXT), "list")  # calls printing (or listing) the value they read
 _VALUE_TYPES = ("str", "int", "float", "bool", "list", "dict")
 
 
@@ -275,7 +278,7 @@ class _Body:
         elif isinstance(node, ast.With):
             for item in node.items:
                 call = item.context_expr
-                if isinstance(call, ast.Call) and dotted(call.func) == "_environment" and call.args:
+                if isinstance(call, ast.Call) and dotted(call.func) == helper_function(ENVIRONMENT) and call.args:
                     self._env(call.args[0])
         elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             if isinstance(node.value, ast.Call) and dotted(node.value.func) not in _TEXT_CALLS + ("os.path.join",):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.backends.airflow.conventions import ALERT, helper_function
 from compiler.importers.base import SECRET_NOT_CARRIED, is_portable_secret
 
 from .scan import Found
@@ -260,7 +261,7 @@ def callbacks(kwargs: dict[str, ast.expr], ctx: Context) -> list[dict[str, Any]]
 def _alert(node: ast.expr, event: str, ctx: Context) -> dict[str, Any] | None:
     alert: dict[str, Any] = {"on": event}
     if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") and len(node.args) == 2 \
-            and dotted(node.args[0]) == "_alert" and ctx.generated:  # dagshift's own output: a command
+            and dotted(node.args[0]) == helper_function(ALERT) and ctx.generated:  # dagshift's own output: a command
         alert["command"] = escape(static(ctx, node.args[1], "alert"))
         return alert
     name = dotted(node)
