@@ -940,7 +940,8 @@ class _Reader:
 
         try:
             documents = read_yaml(self.text)
-        except (YAMLError, YamlTooLarge) as error:
+        # ruamel raises ValueError on a plain scalar it takes for a float but cannot convert ('._')
+        except (YAMLError, YamlTooLarge, ValueError) as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             raise DvcError(f"not valid YAML: {getattr(error, 'problem', None) or error}", line, "E601") from None
