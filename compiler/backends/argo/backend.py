@@ -35,6 +35,34 @@ from compiler.language.references import parsed_when, task_refs
 from compiler.output import emit
 from compiler.output.yaml_out import BlockText
 
+from .conventions import (
+    API_VERSION,
+    CRON_WORKFLOW_FILE,
+    DEFAULT_IMAGE,
+    DEFAULT_WORKDIR,
+    DESCRIPTION_ANNOTATION,
+    EVENT_ANNOTATION_PREFIX,
+    IMAGE_SHELL,
+    LIMITS_FILE,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NEVER_EXPIRES,
+    OUTPUT_FILE,
+    OWNER_ANNOTATION,
+    PASS_ARGS,
+    POOLS_CONFIGMAP,
+    PYTHON_COMMAND,
+    SENSOR_FILE,
+    SHELL,
+    TAGS_ANNOTATION,
+    TAGS_SEPARATOR,
+    TASK_IDS_ANNOTATION,
+    URI_EVENT_PREFIX,
+    WORKDIR_VOLUME,
+    WORKFLOW_FILE,
+    WORKFLOW_TEMPLATE_FILE,
+    shell_joiner,
+)
 from .limits import (
     COMMAND_BRACES,
     FIELD_BRACES,
@@ -47,19 +75,11 @@ from .limits import (
 )
 from .script import python_script
 
-API_VERSION = "argoproj.io/v1alpha1"
-DEFAULT_IMAGE = "python:3.12-slim"
-DEFAULT_WORKDIR = "/workspace"
-POOLS_CONFIGMAP = "dagshift-pools"
-# The ids of the tasks whose Argo names read back as other ids, comma-separated (compiler/importers/argo/managed.py).
-TASK_IDS_ANNOTATION = "dagshift.dev/task-ids"
-NEVER_EXPIRES = "87600h"  # memoize needs a maxAge; ten years stands for "no expiry"
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
 # A PersistentVolumeClaim's name: a DNS-1123 subdomain.
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _CLAIM_NAME = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$")
 _MAX_CLAIM_NAME = 253
-WORKDIR_VOLUME = "workdir"  # the volume --option volume=CLAIM mounts at the working directory
 
 
 def _whole_backoff(task: Task) -> bool:
@@ -98,7 +118,7 @@ class ArgoBackend(Backend):
         Feature.SCHEDULE: native("CronWorkflow schedules + timezone"),
         Feature.CATCHUP: unsupported("Argo has no catchup: `argo cron backfill` (3.7, alpha) or submit past runs by hand"),
         Feature.DATA_TRIGGER: emulated(
-            "an Argo Events Sensor (sensor.yaml) submitting the WorkflowTemplate on event NAME of the EventSource "
+            f"an Argo Events Sensor ({SENSOR_FILE}) submitting the WorkflowTemplate on event NAME of the EventSource "
             "<pipeline>-events, which you create for your storage (webhook, S3, ...)"),
         Feature.MANUAL_TRIGGER: native("`argo submit` (no schedule)"),
         Feature.CONTINUOUS_TRIGGER: unsupported(
@@ -113,7 +133,7 @@ class ArgoBackend(Backend):
         Feature.STATIC_FAN_OUT: native("withItems / withParam over the workflow parameter"),
         Feature.DYNAMIC_FAN_OUT: native("withParam over the upstream output parameter"),
         Feature.FAN_IN: native("the aggregated output parameter (a JSON list)"),
-        Feature.MAX_PARALLEL: emulated("a semaphore on the task's template (limits.yaml ConfigMap, shared by runs)"),
+        Feature.MAX_PARALLEL: emulated(f"a semaphore on the task's template ({LIMITS_FILE} ConfigMap, shared by runs)"),
         Feature.ENV: native("container env"),
         Feature.SECRETS: native("env valueFrom.secretKeyRef"),
         Feature.RESOURCES: native("container resources (requests; memory also as the limit)"),
@@ -121,14 +141,15 @@ class ArgoBackend(Backend):
         Feature.CACHE: native("memoize keyed by the task and its inputs (ConfigMap cache)"),
         Feature.POOL: native(f"a semaphore: ConfigMap {POOLS_CONFIGMAP}, key = pool name (create it)"),
         Feature.MAX_ACTIVE_TASKS: native("spec.parallelism"),
-        Feature.MAX_ACTIVE_RUNS: emulated("a workflow semaphore (limits.yaml); CronWorkflow concurrencyPolicy Forbid for 1"),
+        Feature.MAX_ACTIVE_RUNS: emulated(
+            f"a workflow semaphore ({LIMITS_FILE}); CronWorkflow concurrencyPolicy Forbid for 1"),
         Feature.PIPELINE_ALERTS: native("spec.onExit with a step per alert, by {{workflow.status}}"),
         Feature.TASK_ALERTS: native("a lifecycle hook on the task's status"),
         Feature.RETRY_ALERTS: unsupported("Argo has no retry hook: alert from the command"),
         Feature.SUCCESS_ALERTS: native("onExit step / lifecycle hook on Succeeded"),
         Feature.WORKDIR: native("workingDir of every container (shared by the tasks with --option volume=CLAIM)"),
-        Feature.OWNER: emulated("the annotation dagshift.dev/owner"),
-        Feature.TAGS: emulated("the annotation dagshift.dev/tags"),
+        Feature.OWNER: emulated(f"the annotation {OWNER_ANNOTATION}"),
+        Feature.TAGS: emulated(f"the annotation {TAGS_ANNOTATION}"),
         Feature.PRIORITY: unsupported("give the task's pods a priorityClassName (podSpecPatch)"),
     }
     limits = LIMITS
@@ -165,11 +186,11 @@ def requested_volume(options: Mapping[str, Any]) -> str | None:
 
 def _apply_command(document: dict) -> str:
     if document["kind"] == "Workflow":
-        return "argo submit workflow.yaml"
+        return f"argo submit {WORKFLOW_FILE}"
     if document["kind"] == "ConfigMap":
-        return "kubectl apply -f limits.yaml"
+        return f"kubectl apply -f {LIMITS_FILE}"
     if document["kind"] == "Sensor":
-        return "kubectl apply -f sensor.yaml (needs Argo Events)"
+        return f"kubectl apply -f {SENSOR_FILE} (needs Argo Events)"
     return f"kubectl apply -f {document['kind'].lower()}.yaml"
 
 
@@ -194,14 +215,14 @@ def _pieces(segments: Segments) -> list[str]:
 
 
 # Runs its arguments joined as one bash script: the pieces of a command that holds `{{`.
-BASH_JOIN = ["bash", "-c", 'IFS=; exec bash -c "$*"', "bash"]
+BASH_JOIN = shell_joiner(SHELL)
 
 
 def _bash(pieces: list[str]) -> dict:
     """The command and args that run shell text (given as `_pieces`) with bash, as every backend
     runs shell tasks: one piece as `bash -c PIECE`, more through BASH_JOIN."""
     if len(pieces) == 1:
-        return {"command": ["bash", "-c"], "args": pieces}
+        return {"command": [SHELL, "-c"], "args": pieces}
     return {"command": list(BASH_JOIN), "args": pieces}
 
 
@@ -269,17 +290,17 @@ class _WorkflowBuilder:
         documents: dict[str, dict] = {}
         schedule = self.p.schedule
         if self.kind == "template" or self._events():
-            documents["workflowtemplate.yaml"] = self._document("WorkflowTemplate", {"name": self.name}, spec)
+            documents[WORKFLOW_TEMPLATE_FILE] = self._document("WorkflowTemplate", {"name": self.name}, spec)
             if schedule is not None:
-                documents["cronworkflow.yaml"] = self._cron({"workflowTemplateRef": {"name": self.name}})
+                documents[CRON_WORKFLOW_FILE] = self._cron({"workflowTemplateRef": {"name": self.name}})
         elif schedule is not None:
-            documents["cronworkflow.yaml"] = self._cron(spec)
+            documents[CRON_WORKFLOW_FILE] = self._cron(spec)
         else:
-            documents["workflow.yaml"] = self._document("Workflow", {"generateName": f"{self.name}-"}, spec)
+            documents[WORKFLOW_FILE] = self._document("Workflow", {"generateName": f"{self.name}-"}, spec)
         if self._events():
-            documents["sensor.yaml"] = self._sensor()
+            documents[SENSOR_FILE] = self._sensor()
         if self.limits:
-            documents["limits.yaml"] = {
+            documents[LIMITS_FILE] = {
                 "apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": self._limits_configmap()},
                 "data": dict(sorted(self.limits.items())),
@@ -289,15 +310,15 @@ class _WorkflowBuilder:
     def _document(self, kind: str, metadata: dict, spec: dict) -> dict:
         annotations = {}
         if self.p.description:
-            annotations["workflows.argoproj.io/description"] = self.p.description
+            annotations[DESCRIPTION_ANNOTATION] = self.p.description
         if self.p.owner:
-            annotations["dagshift.dev/owner"] = self.p.owner
+            annotations[OWNER_ANNOTATION] = self.p.owner
         if self.p.tags:
-            annotations["dagshift.dev/tags"] = ", ".join(self.p.tags)
+            annotations[TAGS_ANNOTATION] = TAGS_SEPARATOR.join(self.p.tags)
         renamed = self._renamed_ids() if kind != "Sensor" else []
         if renamed:
             annotations[TASK_IDS_ANNOTATION] = ", ".join(renamed)
-        metadata = {**metadata, "labels": {"app.kubernetes.io/managed-by": "dagshift"}}
+        metadata = {**metadata, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}
         if annotations:
             metadata["annotations"] = annotations
         return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
@@ -317,7 +338,7 @@ class _WorkflowBuilder:
                 if trigger.artifact is not None:
                     events.append((dns_name(trigger.artifact), self.p.artifacts[trigger.artifact].path))
                 else:
-                    events.append((f"trigger-{index + 1}", str(trigger.uri)))
+                    events.append((f"{URI_EVENT_PREFIX}{index + 1}", str(trigger.uri)))
         return events
 
     def _sensor(self) -> dict:
@@ -336,7 +357,7 @@ class _WorkflowBuilder:
         }
         document = self._document("Sensor", {"name": self.name}, spec)
         document["metadata"].setdefault("annotations", {}).update(
-            {f"dagshift.dev/event-{name}": what for name, what in events})
+            {f"{EVENT_ANNOTATION_PREFIX}{name}": what for name, what in events})
         return document
 
     def _cron(self, workflow_spec: dict) -> dict:
@@ -516,7 +537,7 @@ class _WorkflowBuilder:
     def _output_file(self, task: Task, name: str, *, relative: bool = False) -> str:
         path = task.outputs[name].path
         if path is None:
-            return f"/tmp/dagshift-output-{name}"
+            return OUTPUT_FILE + name
         return path if relative else self._absolute(path)
 
     def _absolute(self, path: str) -> str:
@@ -874,7 +895,7 @@ class _WorkflowBuilder:
             [(name, self._output_file(task, name)) for name in task.outputs],
             lambda spec: self._script_ref(spec, task_id, inputs), taken | {"PYTHONPATH"})
         script["env"] = self._python_path(taken) + env + script.get("env", [])
-        script["command"] = ["python3"]
+        script["command"] = list(PYTHON_COMMAND)
         script["source"] = BlockText(source)
         return _ordered_container(script)
 
@@ -912,7 +933,7 @@ class _WorkflowBuilder:
                 self._literal_braces(task_id, ("command",), "container command")
             # The command is shell text; the task's args follow it as "$@", exactly as given. `sh`,
             # not bash: the user's image may have no bash.
-            container["command"] = ["sh", "-c", _joined(segments) + ' "$@"', "sh"]
+            container["command"] = [IMAGE_SHELL, "-c", _joined(segments) + PASS_ARGS, IMAGE_SHELL]
         elif task.command:
             command = []
             for index, part in enumerate(task.command):
@@ -933,7 +954,7 @@ class _WorkflowBuilder:
                          **self._volume_mounts()}
             return self._template("alert", {"container": container})
         source, _ = python_script(str(alert.python), alert.literal_args, [], lambda spec: spec)  # args are literal
-        script = {"image": self.image, "command": ["python3"], "source": BlockText(source),
+        script = {"image": self.image, "command": list(PYTHON_COMMAND), "source": BlockText(source),
                   "workingDir": self.workdir, "env": self._python_path(set()), **self._volume_mounts()}
         return self._template("alert", {"script": script})
 

@@ -6,7 +6,7 @@ converted to the declared type by the same rules as every backend (READERS). Eve
 when compiling is a Python literal in printable ASCII, and no `{{` appears anywhere in the source
 (a `{` after a `{` is written `\\x7b` inside strings), so Argo's templating never reads user text.
 Only the helpers a script uses are written in it. The importer (compiler/importers/argo/python.py)
-reads these scripts back with READERS.
+reads these scripts back with READERS (conventions.py, which both read).
 """
 
 from __future__ import annotations
@@ -18,18 +18,10 @@ from typing import Any
 
 from compiler.backends.specs import python_value
 
-# A run-time value (an env var's text, `{}`) as the declared type.
-READERS = {
-    "str": "{}",
-    "int": "int({})",
-    "float": "float({})",
-    "bool": '{}.strip().lower() == "true"',
-    "json": "json.loads({})",
-}
-# Argo aggregates a fanned-out task's outputs as a JSON list whose items may arrive as text.
-LIST_READER = "[{item} if isinstance(v, str) else v for v in json.loads({})]"
+from .conventions import LIST_READER, READERS, TEXT_FUNCTION
+
 TEXT_HELPER = (
-    "def _text(value):  # a value in text: strings as they are, anything else as compact JSON\n"
+    f"def {TEXT_FUNCTION}(value):  # a value in text: strings as they are, anything else as compact JSON\n"
     '    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)\n'
 )
 # A fan-out item has no declared type: JSON when it parses as JSON, else the text.
@@ -41,7 +33,7 @@ ITEM_READER = (
 )
 # Names the script binds or reads besides the user's function, which is imported under another
 # name when it would shadow one of them.
-_SCRIPT_NAMES = {"json", "os", "_text", "result", "out", "name", "path", "v", "int", "float", "isinstance", "open"}
+_SCRIPT_NAMES = {"json", "os", TEXT_FUNCTION, "result", "out", "name", "path", "v", "int", "float", "isinstance", "open"}
 
 
 def string_literal(text: str) -> str:
@@ -107,8 +99,8 @@ class _Writer:
                     continue
                 code, kind = self.ref(part)
                 if kind != "str":
-                    self.uses.add("_text")
-                    code = f"_text({code})"
+                    self.uses.add(TEXT_FUNCTION)
+                    code = f"{TEXT_FUNCTION}({code})"
                 parts.append(code)
             return " + ".join(parts)
         if isinstance(spec, tuple):
@@ -143,22 +135,22 @@ def python_script(target: str, kwargs: Any, outputs: list[tuple[str, str]], reso
     call = writer.call(f"{alias}.{attributes}" if attributes else alias, kwargs)
     body = [call]
     if outputs:
-        writer.uses.add("_text")
+        writer.uses.add(TEXT_FUNCTION)
         body = [f"result = {call}"]
         if len(outputs) == 1:
             body += [f'with open({string_literal(outputs[0][1])}, "w", encoding="utf-8") as out:',
-                     "    out.write(_text(result))"]
+                     f"    out.write({TEXT_FUNCTION}(result))"]
         else:
             pairs = ", ".join(f"({string_literal(name)}, {string_literal(path)})" for name, path in outputs)
             body += [f"for name, path in [{pairs}]:",
                      '    with open(path, "w", encoding="utf-8") as out:',
-                     "        out.write(_text(result[name]))"]
-    if "_text" in writer.uses:
+                     f"        out.write({TEXT_FUNCTION}(result[name]))"]
+    if TEXT_FUNCTION in writer.uses:
         writer.uses.add("json")
     lines = [f"import {name}" for name in ("json", "os") if name in writer.uses]
     lines.append(f"from {module} import {imported}" + (f" as {alias}" if alias != imported else ""))
     lines.append("")
-    if "_text" in writer.uses:
+    if TEXT_FUNCTION in writer.uses:
         lines += [*TEXT_HELPER.splitlines(), ""]
     for env in writer.env.values():
         if env in writer.items:

@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Protocol
+from typing import Any
 
 from compiler.importers.base import line_of
 from compiler.language import conditions
 from compiler.language.placeholders import Ref
 
-from .shared import ImportStop
-
-
-class _ReadState(Protocol):
-    """What a condition reads of the document reader's state (explicit, so this module does not import it)."""
-
-    argo_ids: dict[str, str]  # Argo node path ("main/train") -> task id
-    outputs_used: dict[tuple[str, str], set[str]]  # (task id, output) -> how it is used
-
+from .state import ReadState
+from .stop import ImportStop
+from .values import pipeline_text
 
 # Statuses of Argo's `depends` that dagshift's trigger rules are made of.
 _FAILED = {"Failed", "Errored", "Omitted"}
@@ -113,8 +107,8 @@ class _ExprReader:
                         r"|workflow\.parameters\['(?:[^'\\]|\\.)*'\]|'(?:[^'\\]|\\.)*'|&&|\|\||==|!=|<=|>=|<|>|!|\(|\)"
                         r"|true|false|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 
-    def __init__(self, reader: _ReadState, text: str):
-        self.reader = reader
+    def __init__(self, state: ReadState, text: str):
+        self.state = state
         self.tokens = []
         position = 0
         text = text.strip()
@@ -184,13 +178,13 @@ class _ExprReader:
         if token == "asFloat(":
             inner = self.parse_operand()
             if isinstance(inner, conditions.RefOperand) and inner.ref.kind == "task_output":
-                self.reader.outputs_used.setdefault((inner.ref.task, inner.ref.name), set()).add("float")
+                self.state.outputs_used.setdefault((inner.ref.task, inner.ref.name), set()).add("float")
             if self.take() != ")":
                 raise ValueError("unbalanced asFloat(")
             return inner
         if token.startswith("tasks["):
             task, output = re.findall(r"\['((?:[^'\\]|\\.)*)'\]", token)
-            task_id = self.reader.argo_ids.get(_unescape(task), _unescape(task))
+            task_id = self.state.argo_ids.get(_unescape(task), _unescape(task))
             return conditions.RefOperand(Ref("task_output", _unescape(output), task_id), 0)
         if token.startswith("workflow.parameters"):
             (name,) = re.findall(r"\['((?:[^'\\]|\\.)*)'\]", token)
@@ -284,101 +278,106 @@ def _rule_of(groups: list[tuple[str, set[str]]], operator: str) -> str | None:
     return None
 
 
-class ConditionsMixin:
-    """`when` and `depends` of a DAG task or step. A part of document.DocumentReader."""
+def depends(state: ReadState, node: dict, ends: dict) -> tuple[list[str], str | None]:
+    """The upstream task ids of a DAG task and the trigger rule its `depends` means; `ends` holds
+    the (first, last) task ids of each dag task read so far."""
+    line = line_of(node, "depends") or line_of(node, "dependencies")
+    if node.get("dependencies"):
+        upstream = [str(n) for n in node["dependencies"]]
+        return _upstream_ids(upstream, ends, line), _bare_rule(state, upstream, ends)
+    if not node.get("depends"):
+        return [], None
+    text = str(node["depends"])
+    try:
+        tree = BoolParser(_tokens(text), _depends_atom).parse()
+    except ValueError as exc:
+        raise ImportStop(f"cannot read depends '{text}': {exc}", line)
+    groups, operator = _depends_groups(tree)
+    upstream = list(dict.fromkeys(name for name, _ in groups))
+    ids = _upstream_ids(upstream, ends, line)
+    rule = _rule_of(groups, operator)
+    if rule is None:
+        state.report.loss(f"depends '{text}' has no trigger-rule equivalent: the task runs when every "
+                          "upstream task is done", line, approximate=True)
+        return ids, "all_done"
+    if rule == "bare":
+        bare = [name for name, statuses in groups if statuses == {""}]
+        return ids, _bare_rule(state, bare, ends)
+    return ids, (None if rule == "all_success" else rule)
 
-    def _depends(self, node: dict, names: dict, ends: dict, prefix: str) -> tuple[list[str], str | None]:
-        """The upstream task ids of a DAG task and the trigger rule its `depends` means."""
-        line = line_of(node, "depends") or line_of(node, "dependencies")
-        if node.get("dependencies"):
-            upstream = [str(n) for n in node["dependencies"]]
-            return self._upstream_ids(upstream, ends, line), self._bare_rule(upstream, ends)
-        if not node.get("depends"):
-            return [], None
-        text = str(node["depends"])
-        try:
-            tree = BoolParser(_tokens(text), _depends_atom).parse()
-        except ValueError as exc:
-            raise ImportStop(f"cannot read depends '{text}': {exc}", line)
-        groups, operator = _depends_groups(tree)
-        upstream = list(dict.fromkeys(name for name, _ in groups))
-        ids = self._upstream_ids(upstream, ends, line)
-        rule = _rule_of(groups, operator)
-        if rule is None:
-            self.report.loss(f"depends '{text}' has no trigger-rule equivalent: the task runs when every "
-                             "upstream task is done", line, approximate=True)
-            return ids, "all_done"
-        if rule == "bare":
-            bare = [name for name, statuses in groups if statuses == {""}]
-            return ids, self._bare_rule(bare, ends)
-        return ids, (None if rule == "all_success" else rule)
 
-    def _bare_rule(self, upstream: list[str], ends: dict) -> str | None:
-        """A bare name in depends also accepts a Skipped upstream (skipped by its `when`)."""
-        ids = [task for name in upstream for task in ends.get(name, ([], []))[1]]
-        if any(task in self.conditional for task in ids):
-            return "none_failed"
-        return None
+def _bare_rule(state: ReadState, upstream: list[str], ends: dict) -> str | None:
+    """A bare name in depends also accepts a Skipped upstream (skipped by its `when`)."""
+    ids = [task for name in upstream for task in ends.get(name, ([], []))[1]]
+    if any(task in state.conditional for task in ids):
+        return "none_failed"
+    return None
 
-    def _upstream_ids(self, names: list[str], ends: dict, line: int | None) -> list[str]:
-        ids = []
-        for name in names:
-            if name not in ends:
-                raise ImportStop(f"depends names '{name}', which is not a task of the dag", line)
-            ids += ends[name][1]
-        return list(dict.fromkeys(ids))
 
-    def _when(self, node: dict, scope: dict, task: dict, task_id: str) -> None:
-        if "when" not in node:
-            return
-        line = line_of(node, "when")
-        text = str(node["when"])
-        try:
-            expr = self._condition(text, scope, task_id)
-        except ValueError as exc:
-            self.report.loss(f"the condition '{text}' cannot be carried ({exc}): the task always runs", line)
-            return
-        if expr is None:
-            return
-        task["when"] = conditions.render(expr)
-        self.conditional.add(task_id)
+def _upstream_ids(names: list[str], ends: dict, line: int | None) -> list[str]:
+    ids = []
+    for name in names:
+        if name not in ends:
+            raise ImportStop(f"depends names '{name}', which is not a task of the dag", line)
+        ids += ends[name][1]
+    return list(dict.fromkeys(ids))
 
-    def _condition(self, text: str, scope: dict, task_id: str) -> conditions.Expr | None:
-        if text.startswith("{{=") and text.endswith("}}"):
-            return _ExprReader(self, text[3:-2]).parse()
-        tree = BoolParser(_tokens(text), lambda parts: self._govaluate_atom(parts, scope)).parse()
-        return _to_condition(tree)
 
-    def _govaluate_atom(self, parts: list[str], scope: dict):
-        for op in ("==", "!=", "<=", ">=", "<", ">"):
-            if op in parts:
-                index = parts.index(op)
-                return ("cmp", op, self._operand(parts[:index], scope), self._operand(parts[index + 1:], scope))
-        if len(parts) == 1:
-            operand = self._operand(parts, scope)
-            if isinstance(operand, conditions.Literal) and isinstance(operand.value, bool):
-                return ("lit", operand)
-            if isinstance(operand, conditions.RefOperand):
-                return ("lit", operand)
-        raise ValueError(f"'{' '.join(parts)}' is not a comparison")
+def when(state: ReadState, node: dict, scope: dict, task: dict, task_id: str) -> None:
+    """The node's `when` as the task's condition (a loss when it cannot be read: the task always runs)."""
+    if "when" not in node:
+        return
+    line = line_of(node, "when")
+    text = str(node["when"])
+    try:
+        expr = _condition(state, text, scope)
+    except ValueError as exc:
+        state.report.loss(f"the condition '{text}' cannot be carried ({exc}): the task always runs", line)
+        return
+    if expr is None:
+        return
+    task["when"] = conditions.render(expr)
+    state.conditional.add(task_id)
 
-    def _operand(self, parts: list[str], scope: dict) -> conditions.Expr:
-        if len(parts) != 1:
-            text = " ".join(parts)
-            converted = self._text(text, scope, None)
-            refs = re.findall(r"\$\{\{ ([^}]+) \}\}", converted)
-            if refs:
-                raise ValueError(f"'{text}' mixes a variable with text")
-            return conditions.Literal(text)
-        token = parts[0]
-        if token.startswith("{{") and token.endswith("}}"):
-            converted = self._text(token, scope, None)
-            match = re.fullmatch(r"\$\{\{ ((?:params|tasks)\.[^ }]+) \}\}", converted)
-            if match:
-                return conditions.RefOperand(_parse_ref(match.group(1)), 0)
-            if "${{" in converted or converted == token:
-                raise ValueError(f"{token} is not a param or a task output")
-            return _literal(converted)
-        if token[0] in "'\"":
-            return conditions.Literal(token[1:-1])
-        return _literal(token)
+
+def _condition(state: ReadState, text: str, scope: dict) -> conditions.Expr | None:
+    if text.startswith("{{=") and text.endswith("}}"):
+        return _ExprReader(state, text[3:-2]).parse()
+    tree = BoolParser(_tokens(text), lambda parts: _govaluate_atom(state, parts, scope)).parse()
+    return _to_condition(tree)
+
+
+def _govaluate_atom(state: ReadState, parts: list[str], scope: dict):
+    for op in ("==", "!=", "<=", ">=", "<", ">"):
+        if op in parts:
+            index = parts.index(op)
+            return ("cmp", op, _operand(state, parts[:index], scope), _operand(state, parts[index + 1:], scope))
+    if len(parts) == 1:
+        operand = _operand(state, parts, scope)
+        if isinstance(operand, conditions.Literal) and isinstance(operand.value, bool):
+            return ("lit", operand)
+        if isinstance(operand, conditions.RefOperand):
+            return ("lit", operand)
+    raise ValueError(f"'{' '.join(parts)}' is not a comparison")
+
+
+def _operand(state: ReadState, parts: list[str], scope: dict) -> conditions.Expr:
+    if len(parts) != 1:
+        text = " ".join(parts)
+        converted = pipeline_text(state, text, scope, None)
+        refs = re.findall(r"\$\{\{ ([^}]+) \}\}", converted)
+        if refs:
+            raise ValueError(f"'{text}' mixes a variable with text")
+        return conditions.Literal(text)
+    token = parts[0]
+    if token.startswith("{{") and token.endswith("}}"):
+        converted = pipeline_text(state, token, scope, None)
+        match = re.fullmatch(r"\$\{\{ ((?:params|tasks)\.[^ }]+) \}\}", converted)
+        if match:
+            return conditions.RefOperand(_parse_ref(match.group(1)), 0)
+        if "${{" in converted or converted == token:
+            raise ValueError(f"{token} is not a param or a task output")
+        return _literal(converted)
+    if token[0] in "'\"":
+        return conditions.Literal(token[1:-1])
+    return _literal(token)

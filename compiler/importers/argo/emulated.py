@@ -14,8 +14,9 @@ from typing import Any
 
 from compiler.importers.base import line_of, plain
 
-from .shared import ImportStop
-from .values import as_text, first_key, identifier
+from .state import ReadState
+from .stop import ImportStop
+from .values import as_text, first_key, identifier, pipeline_text
 
 KUBECTL_IMAGE = "bitnami/kubectl:latest"
 CURL_IMAGE = "curlimages/curl:latest"
@@ -144,99 +145,98 @@ def http_checks(condition: str) -> str | None:
     return "\n".join(lines)
 
 
-class EmulatedMixin:
-    """Resource and http templates as tasks. A part of document.DocumentReader."""
+def resource_task(state: ReadState, template: dict, scope: dict) -> dict:
+    resource = template["resource"] or {}
+    line = line_of(template, "resource")
+    if "manifestFrom" in resource:
+        raise ImportStop(f"template '{template.get('name')}' reads its manifest from an artifact "
+                         "(manifestFrom)", line_of(resource, "manifestFrom"), help="port it to a kubectl task by hand")
+    action = str(resource.get("action") or "")
+    if action not in ("get", "create", "apply", "delete", "replace", "patch"):
+        raise ImportStop(f"template '{template.get('name')}': resource action '{action}' is not one Argo knows",
+                         line_of(resource, "action"))
+    for key in resource:
+        if key not in _RESOURCE_KEYS:
+            state.report.loss(f"resource {key} is not carried", line_of(resource, key))
+    if resource.get("setOwnerReference"):
+        state.report.loss("setOwnerReference is not carried: the resource is not deleted with the run",
+                          line_of(resource, "setOwnerReference"))
+    conditions = []
+    for key in ("successCondition", "failureCondition"):
+        text = str(resource.get(key) or "")
+        lines = resource_condition(text) if text else ""
+        if lines is None:
+            state.report.loss(f"resource {key} '{text}' is not carried (dagshift reads comparisons, `in` and "
+                              "`notin` joined by commas)", line_of(resource, key))
+            lines = ""
+        conditions.append(pipeline_text(state, lines, scope, line_of(resource, key)))
+    flags = [pipeline_text(state, as_text(plain(f)), scope, line_of(resource, "flags"))
+             for f in resource.get("flags") or []]
+    task: dict[str, Any] = {"image": KUBECTL_IMAGE, "outputs": {}}
+    outputs: list[str] = []
+    for entry in (template.get("outputs") or {}).get("parameters") or []:
+        value_from = entry.get("valueFrom") or {}
+        name = identifier(str(entry.get("name")))
+        if "jsonPath" in value_from:
+            path = str(value_from["jsonPath"])
+        elif str(value_from.get("jqFilter", "")).strip() == ".":
+            path = "{@}"
+            state.report.loss(f"output parameter '{name}': the jq filter '.' is carried as kubectl's jsonpath "
+                              "'{@}' (the same object, formatted by kubectl)", line_of(value_from, "jqFilter"),
+                              approximate=True)
+        elif "jqFilter" in value_from:
+            state.report.loss(f"output parameter '{name}': the jq filter {value_from['jqFilter']!r} is not carried",
+                              line_of(value_from, "jqFilter"))
+            continue
+        else:
+            continue  # a file output: read as any template's
+        task["outputs"][name] = {"type": "str"}
+        outputs += [pipeline_text(state, path, scope, line_of(entry)), f"${{{{ outputs.{name} }}}}"]
+    manifest = pipeline_text(state, str(resource.get("manifest") or ""), scope, line_of(resource, "manifest"))
+    task["command"] = ["bash", "-c", KUBECTL_SCRIPT, "kubectl", action,
+                       str(resource.get("mergeStrategy") or "strategic"), manifest, *conditions,
+                       str(len(flags)), *flags, *outputs]
+    if not task["outputs"]:
+        del task["outputs"]
+    polled = "; its conditions are polled every 5 s" if any(conditions) else ""
+    state.report.loss(f"resource template '{template.get('name')}' runs as a task: kubectl {action} in "
+                      f"{KUBECTL_IMAGE}, with the task's own credentials{polled}", line, approximate=True,
+                      help="check that the task's service account may do this")
+    return task
 
-    def _resource(self, template: dict, scope: dict) -> dict:
-        resource = template["resource"] or {}
-        line = line_of(template, "resource")
-        if "manifestFrom" in resource:
-            raise ImportStop(f"template '{template.get('name')}' reads its manifest from an artifact "
-                             "(manifestFrom)", line_of(resource, "manifestFrom"), help="port it to a kubectl task by hand")
-        action = str(resource.get("action") or "")
-        if action not in ("get", "create", "apply", "delete", "replace", "patch"):
-            raise ImportStop(f"template '{template.get('name')}': resource action '{action}' is not one Argo knows",
-                             line_of(resource, "action"))
-        for key in resource:
-            if key not in _RESOURCE_KEYS:
-                self.report.loss(f"resource {key} is not carried", line_of(resource, key))
-        if resource.get("setOwnerReference"):
-            self.report.loss("setOwnerReference is not carried: the resource is not deleted with the run",
-                             line_of(resource, "setOwnerReference"))
-        conditions = []
-        for key in ("successCondition", "failureCondition"):
-            text = str(resource.get(key) or "")
-            lines = resource_condition(text) if text else ""
-            if lines is None:
-                self.report.loss(f"resource {key} '{text}' is not carried (dagshift reads comparisons, `in` and "
-                                 "`notin` joined by commas)", line_of(resource, key))
-                lines = ""
-            conditions.append(self._text(lines, scope, line_of(resource, key)))
-        flags = [self._text(as_text(plain(f)), scope, line_of(resource, "flags")) for f in resource.get("flags") or []]
-        task: dict[str, Any] = {"image": KUBECTL_IMAGE, "outputs": {}}
-        outputs: list[str] = []
-        for entry in (template.get("outputs") or {}).get("parameters") or []:
-            value_from = entry.get("valueFrom") or {}
-            name = identifier(str(entry.get("name")))
-            if "jsonPath" in value_from:
-                path = str(value_from["jsonPath"])
-            elif str(value_from.get("jqFilter", "")).strip() == ".":
-                path = "{@}"
-                self.report.loss(f"output parameter '{name}': the jq filter '.' is carried as kubectl's jsonpath "
-                                 "'{@}' (the same object, formatted by kubectl)", line_of(value_from, "jqFilter"),
-                                 approximate=True)
-            elif "jqFilter" in value_from:
-                self.report.loss(f"output parameter '{name}': the jq filter {value_from['jqFilter']!r} is not carried",
-                                 line_of(value_from, "jqFilter"))
-                continue
-            else:
-                continue  # a file output: read as any template's
-            task["outputs"][name] = {"type": "str"}
-            outputs += [self._text(path, scope, line_of(entry)), f"${{{{ outputs.{name} }}}}"]
-        manifest = self._text(str(resource.get("manifest") or ""), scope, line_of(resource, "manifest"))
-        task["command"] = ["bash", "-c", KUBECTL_SCRIPT, "kubectl", action,
-                           str(resource.get("mergeStrategy") or "strategic"), manifest, *conditions,
-                           str(len(flags)), *flags, *outputs]
-        if not task["outputs"]:
-            del task["outputs"]
-        polled = "; its conditions are polled every 5 s" if any(conditions) else ""
-        self.report.loss(f"resource template '{template.get('name')}' runs as a task: kubectl {action} in "
-                         f"{KUBECTL_IMAGE}, with the task's own credentials{polled}", line, approximate=True,
-                         help="check that the task's service account may do this")
-        return task
 
-    def _http(self, template: dict, scope: dict) -> dict:
-        http = template["http"] or {}
-        line = line_of(template, "http")
-        for key in http:
-            if key not in _HTTP_KEYS:
-                self.report.loss(f"http {key} is not carried", line_of(http, key))
-        options: list[str] = []
-        for header in http.get("headers") or []:
-            name = str(header.get("name"))
-            if "value" in header:
-                value = self._text(as_text(plain(header["value"])), scope, line_of(header))
-                options += ["-H", f"{name}: {value}"]
-            else:  # a secret's value cannot be passed to curl's arguments without writing it into the command
-                self.report.loss(f"header '{name}' from {first_key(header.get('valueFrom'))} is not carried",
-                                 line_of(header))
-        if http.get("insecureSkipVerify"):
-            options.append("-k")
-        checks = ""
-        condition = str(http.get("successCondition") or "")
-        if condition:
-            read = http_checks(condition)
-            if read is None:
-                self.report.loss(f"successCondition '{condition}' is not carried (dagshift reads status "
-                                 "comparisons and `response.body contains \"...\"`): a 2xx status succeeds",
-                                 line_of(http, "successCondition"))
-            checks = read or ""
-        task: dict[str, Any] = {"image": CURL_IMAGE, "command": [
-            "sh", "-c", CURL_SCRIPT, "curl",
-            self._text(str(http.get("method") or "GET"), scope, line),
-            self._text(as_text(plain(http.get("url") or "")), scope, line_of(http, "url")),
-            self._text(as_text(plain(http.get("body") or "")), scope, line_of(http, "body")),
-            as_text(plain(http.get("timeoutSeconds") or "")), self._text(checks, scope, line), *options]}
-        self.report.loss(f"http template '{template.get('name')}' runs as a task: curl in {CURL_IMAGE}, from the "
-                         "task's own network rather than Argo's agent", line, approximate=True)
-        return task
+def http_task(state: ReadState, template: dict, scope: dict) -> dict:
+    http = template["http"] or {}
+    line = line_of(template, "http")
+    for key in http:
+        if key not in _HTTP_KEYS:
+            state.report.loss(f"http {key} is not carried", line_of(http, key))
+    options: list[str] = []
+    for header in http.get("headers") or []:
+        name = str(header.get("name"))
+        if "value" in header:
+            value = pipeline_text(state, as_text(plain(header["value"])), scope, line_of(header))
+            options += ["-H", f"{name}: {value}"]
+        else:  # a secret's value cannot be passed to curl's arguments without writing it into the command
+            state.report.loss(f"header '{name}' from {first_key(header.get('valueFrom'))} is not carried",
+                              line_of(header))
+    if http.get("insecureSkipVerify"):
+        options.append("-k")
+    checks = ""
+    condition = str(http.get("successCondition") or "")
+    if condition:
+        read = http_checks(condition)
+        if read is None:
+            state.report.loss(f"successCondition '{condition}' is not carried (dagshift reads status "
+                              "comparisons and `response.body contains \"...\"`): a 2xx status succeeds",
+                              line_of(http, "successCondition"))
+        checks = read or ""
+    task: dict[str, Any] = {"image": CURL_IMAGE, "command": [
+        "sh", "-c", CURL_SCRIPT, "curl",
+        pipeline_text(state, str(http.get("method") or "GET"), scope, line),
+        pipeline_text(state, as_text(plain(http.get("url") or "")), scope, line_of(http, "url")),
+        pipeline_text(state, as_text(plain(http.get("body") or "")), scope, line_of(http, "body")),
+        as_text(plain(http.get("timeoutSeconds") or "")), pipeline_text(state, checks, scope, line), *options]}
+    state.report.loss(f"http template '{template.get('name')}' runs as a task: curl in {CURL_IMAGE}, from the "
+                      "task's own network rather than Argo's agent", line, approximate=True)
+    return task

@@ -10,18 +10,29 @@ one-task pipeline. Argo variables become placeholders: `{{workflow.parameters.X}
 settings, variables with no pipeline equivalent...) is reported as a loss at its line.
 
 Files written by dagshift (label app.kubernetes.io/managed-by: dagshift) are read with what the
-backend encodes in mind (compiler/backends/argo/backend.py): task ids spelled as DNS names (the ids they
-do not give back listed in the annotation dagshift.dev/task-ids), shell commands in `bash -c` (or
-`sh -c`, as earlier versions wrote them), python tasks as scripts calling the function
-(python), artifact paths under the working directory, alerts as hooks and the exit handler,
-the CronWorkflow and Sensor companions, the claim of `--option volume` (a compile option: one
-W602). What that output cannot carry is `not_carried` below.
+backend encodes in mind (compiler/backends/argo/conventions.py, the names both sides use): task ids
+spelled as DNS names (the ids they do not give back listed in the annotation dagshift.dev/task-ids),
+shell commands in `bash -c` (or `sh -c`, as earlier versions wrote them), python tasks as scripts
+calling the function (python), artifact paths under the working directory, alerts as hooks and the
+exit handler, the CronWorkflow and Sensor companions, the claim of `--option volume` (a compile
+option: one W602). What that output cannot carry is `not_carried` below.
 
-The modules: document (the document, its spec and companions), graph (templates and
-tasks), conditions (when and depends), containers (commands and scripts), io
-(inputs and outputs), policies (timeouts, retries, caching, synchronization, alerts),
-values (values, parameters and Argo variables), managed (dagshift's own output),
-shared (what they share); the YAML is read by yaml_read (fast, with its lines).
+The modules, each a job of its own; each reader is a function handed the document's ReadState,
+and no module imports the one that calls it (from the bottom up):
+* stop: ImportStop, which grades the document manual; shapes: the shape of a workflow document;
+* companions: the documents a workflow refers to (in the file, dagshift's files next to it,
+  the WorkflowTemplates of its folder); state: ReadState, what one document's readers share
+  (the reporter, the templates, the tasks, artifacts and params read so far, the Argo names);
+* values: values, arguments, inputs and Argo variables as pipeline text;
+* conditions (when and depends), io (inputs and outputs), policies (timeouts, retries, caching,
+  synchronization), containers (commands, scripts and python calls, with python), emulated
+  (resource and http templates as kubectl and curl tasks);
+* leaf: a container, script, suspend, resource or http template as one task;
+* alerts: hooks and the exit handler; managed: what dagshift's own output encodes;
+* graph: templates and their tasks (dag, steps, loops); settings: the pipeline's own settings;
+* document: one workflow document (its spec, metadata and params) read into a pipeline with the
+  modules above; importer (this module): a file of documents.
+The YAML is read by yaml_read (fast, with its lines).
 """
 
 from __future__ import annotations
@@ -37,11 +48,11 @@ from compiler.importers.shapes import misshapen
 from compiler.importers.yaml_read import read_yaml
 from compiler.language.ir import Pipeline
 
-from .document import Companions, DocumentReader
-from .shapes import WORKFLOW
-from .shared import ImportStop
+from .companions import Companions
+from .document import read_document
+from .shapes import API_PREFIX, WORKFLOW
+from .stop import ImportStop
 
-API_PREFIX = "argoproj.io/"
 PIPELINE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 _DETECT_API = re.compile(r"^\s*apiVersion:\s*['\"]?argoproj\.io/", re.MULTILINE)
 _DETECT_KIND = re.compile(r"^\s*kind:\s*['\"]?(Workflow|WorkflowTemplate|ClusterWorkflowTemplate|CronWorkflow)['\"]?"
@@ -118,7 +129,7 @@ def _is_pipeline(document: Any) -> bool:
 def _read_document(document: dict, companions: Companions, display: str, text: str, origin: str) -> Imported:
     report = Reporter(display, text)
     try:
-        data = DocumentReader(document, companions, report).read()
+        data = read_document(document, companions, report)
     except ImportStop as stop:
         report.error(str(stop), stop.line, help=stop.help)
         data = None

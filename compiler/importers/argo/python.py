@@ -1,7 +1,7 @@
-"""dagshift's python scripts read back (compiler/backends/argo/script.py): the function the script
-imports and calls, and its keyword arguments, with every env var it reads as the placeholder of the
-value Argo puts in that variable. Any other source is not one of them (None): it is imported as a
-plain script.
+"""dagshift's python scripts read back (compiler/backends/argo/script.py, with the value readers of
+compiler/backends/argo/conventions.py): the function the script imports and calls, and its keyword
+arguments, with every env var it reads as the placeholder of the value Argo puts in that variable.
+Any other source is not one of them (None): it is imported as a plain script.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from compiler.backends.argo.script import LIST_READER, READERS
+from compiler.backends.argo.conventions import LIST_READER, READERS, TEXT_FUNCTION
 
 _ENV = "_env_"  # stands for `os.environ[NAME]` in the reader forms
 
@@ -80,8 +80,8 @@ class _Reader:
         return self.literal_text(value) if isinstance(value, str) else value
 
     def text(self, node: ast.AST) -> str:
-        """A part of a text: a string, or `_text(value)`."""
-        if isinstance(node, ast.Call) and ast.unparse(node.func) == "_text" and len(node.args) == 1:
+        """A part of a text: a string, or `_text(value)` (TEXT_FUNCTION)."""
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == TEXT_FUNCTION and len(node.args) == 1:
             value = self.value(node.args[0])
             if not isinstance(value, str):
                 raise NotOurs(ast.unparse(node))

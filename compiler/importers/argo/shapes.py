@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from compiler.importers.shapes import ANYTHING, MAPPING, NUMBER, SCALAR, WHOLE, Either, ListOf, MapOf, NotNull, Required
 
+API_PREFIX = "argoproj.io/"  # the apiVersion of every Argo document, up to its version
+
 _NAME = Required(SCALAR)  # Argo refuses a parameter, artifact, template or task without one
 _NAMED = {"name": _NAME}
 _SCALARS = MapOf(SCALAR)
