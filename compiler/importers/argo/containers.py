@@ -69,6 +69,7 @@ def _mounts_shared_volume(container: dict) -> bool:
 
 
 def container_task(state: ReadState, container: dict, scope: dict) -> dict:
+    """A container template's task: its command (dagshift's shell and image encodings read back), env and resources."""
     line = line_of(container)
     _container_extras(state, container)
     command = [pipeline_text(state, as_text(plain(c)), scope, line) for c in container.get("command") or []]
@@ -90,6 +91,7 @@ def container_task(state: ReadState, container: dict, scope: dict) -> dict:
 
 
 def script_task(state: ReadState, script: dict, scope: dict) -> dict:
+    """A script template's task: dagshift's python call, else the source passed inline to its interpreter."""
     line = line_of(script)
     _container_extras(state, script)
     image = str(script.get("image") or "")
@@ -152,6 +154,7 @@ def _script_call(state: ReadState, script: dict, env: dict, scope: dict) -> tupl
 
 
 def suspend_task(state: ReadState, suspend: dict, line: int | None) -> dict:
+    """A suspend template: a task that runs nothing (a wait is a loss)."""
     duration = str((suspend or {}).get("duration", "")).strip()
     if duration in ("0", "0s"):
         return {}
@@ -172,6 +175,8 @@ def _container_extras(state: ReadState, container: dict) -> None:
 
 
 def template_extras(state: ReadState, template: dict, allowed: tuple[str, ...], what: str) -> None:
+    """A loss for each key of the template that no task reads, and for its pod metadata; the `allowed`
+    keys are read elsewhere."""
     for key in template:
         if key in _TEMPLATE_KEYS or key in allowed:
             if key == "metadata":

@@ -146,6 +146,7 @@ def http_checks(condition: str) -> str | None:
 
 
 def resource_task(state: ReadState, template: dict, scope: dict) -> dict:
+    """A resource template as a task running KUBECTL_SCRIPT."""
     resource = template["resource"] or {}
     line = line_of(template, "resource")
     if "manifestFrom" in resource:
@@ -206,6 +207,7 @@ def resource_task(state: ReadState, template: dict, scope: dict) -> dict:
 
 
 def http_task(state: ReadState, template: dict, scope: dict) -> dict:
+    """An http template as a task running CURL_SCRIPT."""
     http = template["http"] or {}
     line = line_of(template, "http")
     for key in http:

@@ -36,6 +36,7 @@ def _artifact_location(source: Any) -> str | None:
 
 
 def template_inputs(state: ReadState, template: dict, scope: dict, task: dict, task_id: str) -> None:
+    """The template's input artifacts: consumed from their producer, or fetched from their location."""
     inputs = template.get("inputs") or {}
     for entry in inputs.get("artifacts") or []:
         name = str(entry.get("name"))
@@ -81,6 +82,7 @@ def _external_input(state: ReadState, task: dict, entry: dict, argument: Any, li
 
 
 def template_outputs(state: ReadState, template: dict, task: dict, task_id: str) -> None:
+    """The template's output parameters and artifacts, as the task's outputs and produced artifacts."""
     outputs = template.get("outputs") or {}
     for entry in outputs.get("parameters") or []:
         name = str(entry.get("name"))
@@ -131,6 +133,7 @@ def template_outputs(state: ReadState, template: dict, task: dict, task_id: str)
 
 
 def artifact_name(state: ReadState, name: str) -> str:
+    """A new artifact name for Argo artifact `name` (an identifier, not taken yet)."""
     base = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if not base or not base[0].isalpha():
         base = "a_" + base

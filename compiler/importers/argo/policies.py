@@ -25,6 +25,7 @@ def _passed_value(value: Any, scope: dict) -> Any:
 
 
 def policies(state: ReadState, template: dict, task: dict, scope: dict) -> None:
+    """The template's timeout, retries, cache and synchronization, as the task's."""
     if template.get("activeDeadlineSeconds") is not None:
         task["timeout"] = deadline_seconds(template["activeDeadlineSeconds"])
     elif template.get("timeout") is not None:  # the node's whole time, pending included: the closest
