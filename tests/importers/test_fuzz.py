@@ -303,7 +303,8 @@ def test_mutated_pipelines_end_in_diagnostics(data) -> None:
 
 @FUZZ
 @given(text=st.text(max_size=300))
-@example(text="._")  # ruamel takes it for a float it cannot convert: a ValueError, not a YAMLError
+@example(text="._")  # ruamel takes these for numbers it cannot convert: a ValueError, an IndexError
+@example(text="-_")
 def test_arbitrary_text_ends_in_diagnostics(text: str) -> None:
     for name, source_format in (("wf.yaml", "argo"), ("dvc.yaml", "dvc"), ("spec.yaml", "kubeflow"),
                                 ("dag.py", "airflow"), ("flow.py", "prefect"), ("pipeline.py", "kubeflow")):

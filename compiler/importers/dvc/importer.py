@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.error import YAMLError
 
 from compiler.backends.dvc import shell as dvc_shell
 from compiler.backends.dvc.backend import spec_digest
@@ -61,7 +60,7 @@ from compiler.backends.dvc.conventions import (
 )
 from compiler.importers import Importer
 from compiler.importers.base import Imported, Reporter, line_of, plain, yaml_documents
-from compiler.importers.limits import YamlTooLarge, expansion_problem
+from compiler.importers.limits import expansion_problem
 from compiler.importers.normalize import artifacts_named_by_path
 from compiler.importers.yaml_read import read_yaml
 from compiler.language.ir import Pipeline
@@ -245,7 +244,9 @@ def _read_values_file(path: Path, relative: str, line: int | None) -> dict:
                            f"'{path.suffix}'", line)
     except DvcError:
         raise
-    except (OSError, ValueError, YAMLError) as error:  # a parse error of a user file is a reason, not a crash
+    # A parse error of a user file is a reason, not a crash; ruamel raises more than YAMLError on bad
+    # input (IndexError on '-_', ValueError on '._').
+    except Exception as error:  # noqa: BLE001
         raise DvcError(f"cannot read '{relative}': {type(error).__name__}: {error}", line) from None
     if data is None:
         data = {}
@@ -936,12 +937,11 @@ class _Reader:
     # ------------------------------------------------------------------ reading
 
     def document(self) -> dict:
-        from ruamel.yaml import YAMLError
-
         try:
             documents = read_yaml(self.text)
-        # ruamel raises ValueError on a plain scalar it takes for a float but cannot convert ('._')
-        except (YAMLError, YamlTooLarge, ValueError) as error:
+        # As the other YAML importers: ruamel raises more than YAMLError on bad input (ValueError on
+        # '._', IndexError on '-_': scalars it takes for numbers it cannot convert).
+        except Exception as error:  # noqa: BLE001
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
             raise DvcError(f"not valid YAML: {getattr(error, 'problem', None) or error}", line, "E601") from None

@@ -455,3 +455,11 @@ def test_a_dvc_yaml_without_its_tasks_json_keeps_the_runner_command_with_a_warni
     assert command.startswith("python3 .dagshift/run.py b "), command
     found = [(c, line) for c, line, m in losses(result) if "the spec of task 'b' is not in .dagshift/tasks.json" in m]
     assert found == [("W601", _cmd_line(out, "b"))], losses(result)
+
+
+@pytest.mark.parametrize("params", ["-_", "._"])
+def test_a_params_file_ruamel_cannot_read_is_the_files_problem(tmp_path: Path, params: str) -> None:
+    """ruamel takes these scalars for numbers and fails converting them (IndexError, ValueError):
+    the params file cannot be read (E602), it is not an importer failure (E603)."""
+    result = imported(tmp_path, "stages:\n  a:\n    cmd: echo ${x}\n", params)
+    assert [(d.code, "cannot read 'params.yaml'" in d.message) for d in result.diagnostics.errors] == [("E602", True)]
