@@ -24,7 +24,6 @@ from compiler.language.ir import Pipeline, TriggerRule, TriggerType, ValueType
 from compiler.language.naming import module_stem
 from compiler.output import emit
 
-from .code import TaskCode
 from .conventions import BRANCH, DOCSTRING_TITLE, HELPER_SEPARATOR, SUCCEEDED, WORKDIR
 from .defaults import shared_settings
 from .edges import edge_lines, reduce_edges
@@ -40,6 +39,7 @@ from .limits import (
     TAG_LIMIT,
 )
 from .operators import BASH_EXT, TRIGGER_RULES, Names, TaskWriter
+from .task_code import TaskCode
 from .values import JSON_TEXT_FILTER, Needs, asset_problem, template_text
 
 __all__ = ["TRIGGER_RULES", "AirflowBackend"]

@@ -27,11 +27,11 @@ from compiler.language.placeholders import parse as parse_placeholders
 from compiler.language.values import cpu_millicores, memory_bytes
 from compiler.output.emit import python_literal as py
 
-from .code import TaskCode
 from .conventions import ALERT, BRANCH, ENVIRONMENT, HELPER_SEPARATOR, ITEMS, OUTPUT_PATH_SUFFIX, SUCCEEDED, WORKDIR
 from .defaults import AIRFLOW_DEFAULT
 from .limits import HELPER_TASK_ID, NESTED_POD_PLACEHOLDER
 from .pods import JsonText, LiteralText, NotWritable, PodCommand, literal_text, pod_command, segments
+from .task_code import TaskCode
 from .taskflow import Function, PythonValues, Upstream, indent, python_call
 from .values import Needs, TemplateWriter, template_text, wrapped_string_code
 

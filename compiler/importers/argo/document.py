@@ -1,6 +1,6 @@
 """One workflow document read into a pipeline: the workflow spec (through its workflowTemplateRef,
 or a CronWorkflow's workflowSpec), metadata and params here; then the tasks (graph.py), the outputs
-read downstream (io.py), what dagshift's own output encodes (managed.py) and the pipeline settings
+read downstream (inputs_outputs.py), what dagshift's own output encodes (managed.py) and the pipeline settings
 (settings.py), each handed the document's ReadState (state.py)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from compiler.importers.base import Reporter, line_of, plain, portable_name
 
 from .companions import Companions
 from .graph import expand
-from .io import finish_outputs
+from .inputs_outputs import finish_outputs
 from .managed import exact_task_ids, managed_fixups
 from .settings import pipeline_settings, workdir
 from .state import ReadState

@@ -24,7 +24,7 @@ and no module imports the one that calls it (from the bottom up):
   the WorkflowTemplates of its folder); state: ReadState, what one document's readers share
   (the reporter, the templates, the tasks, artifacts and params read so far, the Argo names);
 * values: values, arguments, inputs and Argo variables as pipeline text;
-* conditions (when and depends), io (inputs and outputs), policies (timeouts, retries, caching,
+* conditions (when and depends), inputs_outputs (inputs and outputs), policies (timeouts, retries, caching,
   synchronization), containers (commands, scripts and python calls, with python), emulated
   (resource and http templates as kubectl and curl tasks);
 * leaf: a container, script, suspend, resource or http template as one task;

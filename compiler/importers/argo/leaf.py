@@ -7,7 +7,7 @@ from compiler.importers.base import line_of
 
 from .containers import container_task, script_task, suspend_task, template_extras
 from .emulated import http_task, resource_task
-from .io import template_inputs, template_outputs
+from .inputs_outputs import template_inputs, template_outputs
 from .policies import policies
 from .state import ReadState
 from .stop import ImportStop
