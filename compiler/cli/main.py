@@ -220,12 +220,14 @@ def _register_commands() -> None:
     from .compile import compile_command
     from .diff import diff_command
     from .imports import convert_command, import_command
+    from .run import run_command
 
     main.add_command(compile_command)
     main.add_command(import_command)
     main.add_command(convert_command)
     main.add_command(diff_command)
     main.add_command(compare_command)
+    main.add_command(run_command)
 
 
 _register_commands()

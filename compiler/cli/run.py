@@ -1,0 +1,95 @@
+"""`dagshift run`: compile a pipeline for one target and run it on that real engine here
+(compiler/run/), printing each task's state changes as they happen and a table at the end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.diagnostics import RENDERERS, Severity
+
+from .common import EXIT_OK, EXIT_PROBLEMS, LateChoice
+
+
+def _targets() -> list[str]:
+    from compiler.backends import registry
+
+    return registry.names()
+
+
+def parse_param_pairs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[tuple[str, str]]:
+    from compiler.run.params import split_pair
+
+    pairs = []
+    for value in values:
+        pair = split_pair(value)
+        if pair is None:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", ctx=ctx, param=param)
+        pairs.append(pair)
+    return pairs
+
+
+@click.command("run")
+@click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
+@click.option("-t", "--target", required=True, type=LateChoice(_targets),
+              help="The engine to run on: airflow (dag.test()) or dvc (dvc repro); prefect and kubeflow come next, "
+                   "argo needs a cluster.")
+@click.option("--param", "param_pairs", multiple=True, metavar="NAME=VALUE", callback=parse_param_pairs,
+              help="A value for a param of the pipeline, read as its declared type (a list or dict as JSON). "
+                   "Repeatable.")
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False), default=".", show_default=True,
+              help="Where the tasks run (the paths in the pipeline are relative to it). DVC writes dvc.yaml and "
+                   "params.yaml there and makes it a git + DVC repository when it is none.")
+@click.option("--engine-python", metavar="PATH",
+              help="The Python interpreter that has the engine installed (its virtualenv's bin/python); default: "
+                   "the one running dagshift.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a line per task state change, then a table; json: one document at the end, for tools.")
+@click.option("--logs", "logs_dir", type=click.Path(file_okay=False),
+              help="Folder for the engine's output and logs (default: WORKDIR/.dagshift/runs/TARGET-TIME).")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the compile's warnings.")
+def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], workdir: str,
+                engine_python: str | None, output_format: str, logs_dir: str | None, quiet: bool) -> None:
+    """Compile PIPELINE for TARGET and run it on that engine on this machine, the way its users test
+    locally: Airflow's dag.test() with a throwaway home and SQLite database, or `dvc repro` in the
+    working directory.
+
+    \b
+    Examples:
+      dagshift run pipeline.yaml -t airflow
+      dagshift run pipeline.yaml -t dvc --param epochs=5 --workdir project/
+      dagshift run pipeline.yaml -t airflow --engine-python ~/venvs/airflow/bin/python --format json
+
+    Exit code 0 when every task succeeded (or was skipped), 1 when a task failed or the run could
+    not start (a diagnostic says why), 2 for a usage error.
+    """
+    from compiler.run.render import event_line, json_report, text_report
+    from compiler.run.runs import run_pipeline
+
+    text = output_format == "text"
+
+    def on_event(event, finished: int, total: int) -> None:
+        if text:
+            click.echo(event_line(event, finished, total))
+
+    def on_note(note: str) -> None:
+        if text:
+            click.echo(note, err=True)
+
+    try:
+        _, result, diagnostics = run_pipeline(
+            pipeline, target, param_pairs, workdir=Path(workdir), logs=Path(logs_dir) if logs_dir else None,
+            engine_python=engine_python, on_event=on_event, on_note=on_note)
+    except KeyboardInterrupt:
+        click.echo("interrupted: the engine and its tasks were stopped", err=True)
+        sys.exit(EXIT_PROBLEMS)
+    shown = [d for d in diagnostics if not (quiet and d.severity is Severity.WARNING)]
+    if text:
+        click.echo(RENDERERS["text"](shown), nl=False, err=True)
+        if result is not None:
+            click.echo(text_report(result), nl=False)
+    else:
+        click.echo(json_report(result, shown), nl=False)
+    sys.exit(EXIT_OK if result is not None and result.succeeded else EXIT_PROBLEMS)

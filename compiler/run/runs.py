@@ -1,0 +1,69 @@
+"""One `dagshift run`: check the target and the engine, read the params, then hand the pipeline to
+the target's runner (one module per target). Problems are diagnostics; nothing raises."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from compiler.diagnostics import Diagnostic, Severity
+
+from . import airflow, dvc
+from .engine import ENGINES, interpreter, probe
+from .events import RunResult, TaskEvent
+from .params import read_params
+from .prepare import Prepared, load
+from .request import RunRequest
+
+RUNNERS: dict[str, Callable[[RunRequest], RunResult | None]] = {"airflow": airflow.run, "dvc": dvc.run}
+# Targets no engine on this machine runs, and why.
+NO_LOCAL_RUN = {
+    "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",
+             ("compile it (`dagshift compile -t argo`) and submit it with `argo submit` to a cluster; to test the "
+              "pipeline here, run it with -t airflow or -t dvc")),
+}
+NOT_YET = "running on {title} is not built yet (issue 23)"
+LOGS_FOLDER = Path(".dagshift") / "runs"  # under the working directory, unless --logs says where
+
+
+def target_problem(target: str) -> Diagnostic | None:
+    """Why TARGET cannot be run here, or None."""
+    if target in NO_LOCAL_RUN:
+        message, help_ = NO_LOCAL_RUN[target]
+        return Diagnostic("E803", Severity.ERROR, message, help=help_)
+    if target not in RUNNERS:
+        title = ENGINES[target].title if target in ENGINES else target
+        return Diagnostic("E804", Severity.ERROR, NOT_YET.format(title=title),
+                          help="run it with -t airflow or -t dvc for now")
+    return None
+
+
+def default_logs(workdir: Path, target: str) -> Path:
+    return workdir / LOGS_FOLDER / f"{target}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdir: Path, logs: Path | None,
+                 engine_python: str | None, on_event: Callable[[TaskEvent, int, int], None],
+                 on_note: Callable[[str], None]) -> tuple[Prepared | None, RunResult | None, list[Diagnostic]]:
+    """(the loaded pipeline, the run's result, the diagnostics); the result is None when the
+    run did not start: an error is among the diagnostics then."""
+    problem = target_problem(target)
+    if problem is not None:
+        return None, None, [problem]
+    prepared = load(path)
+    if prepared.pipeline is None:
+        return prepared, None, prepared.diagnostics.sorted()
+    params, problems = read_params(pairs, prepared.pipeline)
+    if problems.has_errors:
+        return prepared, None, [*prepared.diagnostics, *problems]
+    python = interpreter(engine_python)
+    missing = probe(ENGINES[target], python)
+    if missing is not None:
+        return prepared, None, [*prepared.diagnostics, missing]
+    workdir = workdir.resolve()
+    logs = (logs or default_logs(workdir, target)).resolve()
+    logs.mkdir(parents=True, exist_ok=True)
+    request = RunRequest(prepared, params, workdir, logs, python, on_event, on_note)
+    result = RUNNERS[target](request)
+    return prepared, result, list(prepared.diagnostics)
