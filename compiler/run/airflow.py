@@ -11,9 +11,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .events import RunResult, TaskState, event_from_protocol, parse_protocol_line
-from .prepare import compile_files
+from .prepare import Prepared, compile_files
 from .process import stream
 from .request import RunRequest
 from .tracker import Tracker
@@ -21,11 +22,13 @@ from .tracker import Tracker
 SCRIPT = Path(__file__).with_name("scripts") / "airflow_run.py"
 
 
-def run(request: RunRequest) -> RunResult | None:
-    """The run's result; None when the pipeline does not compile (diagnostics in request.prepared)."""
-    files = compile_files(request.prepared, "airflow")
-    if not files:
-        return None
+def compile_for_run(prepared: Prepared, params: dict[str, Any]) -> dict[str, str]:
+    """The DAG file; the params go to the run as its conf ({} after a compile error)."""
+    return compile_files(prepared, "airflow")
+
+
+def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
+    """The run's result (FILES: compile_for_run's)."""
     pipeline = request.prepared.pipeline
     assert pipeline is not None
     home = Path(tempfile.mkdtemp(prefix="dagshift-airflow-home-"))

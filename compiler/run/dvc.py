@@ -9,9 +9,10 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from .events import RunResult, TaskEvent, TaskState
-from .prepare import compile_files, write_files
+from .prepare import Prepared, compile_files, write_files
 from .process import stream
 from .request import RunRequest
 from .tracker import Tracker
@@ -62,12 +63,16 @@ class StageParser:
         self.emit(TaskEvent(task, state, 1, time.time(), instance or None))
 
 
-def run(request: RunRequest) -> RunResult | None:
-    """The run's result; None when the pipeline does not compile or cannot be written to the
+def compile_for_run(prepared: Prepared, params: dict[str, Any]) -> dict[str, str]:
+    """dvc.yaml, params.yaml and .dagshift/ ({} after a compile error): DVC reads param values from
+    params.yaml, so the --param values are its values."""
+    return compile_files(prepared, "dvc", defaults=params)
+
+
+def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
+    """The run's result (FILES: compile_for_run's); None when they cannot be written to the
     working directory (diagnostics in request.prepared)."""
-    files = compile_files(request.prepared, "dvc", defaults=request.params)
-    diagnostics = request.prepared.diagnostics
-    if not files or not write_files(files, request.workdir, diagnostics):
+    if not write_files(files, request.workdir, request.prepared.diagnostics):
         return None
     env = dvc_env(request)
     error = _ensure_repository(request, env)

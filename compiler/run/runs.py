@@ -16,7 +16,8 @@ from .params import read_params
 from .prepare import Prepared, load
 from .request import RunRequest
 
-RUNNERS: dict[str, Callable[[RunRequest], RunResult | None]] = {"airflow": airflow.run, "dvc": dvc.run}
+# Per target: its files for a run (the pipeline and the --param values), then the run of those files.
+RUNNERS = {"airflow": airflow, "dvc": dvc}
 # Targets no engine on this machine runs, and why.
 NO_LOCAL_RUN = {
     "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",
@@ -57,6 +58,10 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
     params, problems = read_params(pairs, prepared.pipeline)
     if problems.has_errors:
         return prepared, None, [*prepared.diagnostics, *problems]
+    runner = RUNNERS[target]
+    files = runner.compile_for_run(prepared, params)  # the compile's problems before the engine's
+    if not files:
+        return prepared, None, prepared.diagnostics.sorted()
     python = interpreter(engine_python)
     missing = probe(ENGINES[target], python)
     if missing is not None:
@@ -65,5 +70,5 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
     logs = (logs or default_logs(workdir, target)).resolve()
     logs.mkdir(parents=True, exist_ok=True)
     request = RunRequest(prepared, params, workdir, logs, python, on_event, on_note)
-    result = RUNNERS[target](request)
+    result = runner.run(request, files)
     return prepared, result, list(prepared.diagnostics)
