@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,3 +66,50 @@ tasks:
     after: [fails]
 """, encoding="utf-8")
     return path
+
+
+def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: Path) -> None:
+    """Ctrl-C (SIGINT) while a task runs `sleep`: dagshift exits 1 saying so, without a traceback,
+    and neither the engine nor the task's process is left running."""
+    marker = f"61.{os.getpid()}"  # `sleep 61.PID`: a process no one else runs
+    pipeline = tmp_path / "slow.yaml"
+    pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    process = subprocess.Popen([sys.executable, "-m", "compiler", "run", str(pipeline), "-t", target,
+                                "--engine-python", str(engine_python), "--workdir", str(workdir)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "[0/1] wait started (try 1)"
+        deadline = time.monotonic() + 60
+        while not running(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert running(marker), "the task never started"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1 and "interrupted" in err, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 5  # a killed process may take a moment to be reaped by its parent
+    while running(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(marker), "the task's process outlived the run"
+
+
+def running(marker: str) -> list[int]:
+    """Processes whose command line holds `sleep MARKER` (zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f"sleep {marker}" in command:
+            found.append(int(entry.name))
+    return found

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from engine_harness import EXAMPLES, AirflowEngine, compile_pipeline
-from run_harness import dagshift_run, failing_pipeline, fresh_workdir
+from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline, fresh_workdir
 from test_conformance import produced, snapshot
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -54,3 +54,8 @@ def test_a_failing_task_is_retried_then_fails_and_the_table_says_so(airflow_pyth
     assert "run failed on airflow: fails failed" in run.stdout
     assert f"logs: {tmp_path / 'logs'}" in run.stdout and (tmp_path / "logs" / "engine.log").is_file()
     assert (workdir / "ok.txt").read_text() == "ok\n" and not (workdir / "never.txt").exists()
+
+
+def test_ctrl_c_stops_airflow_and_its_tasks(airflow_python: Path, tmp_path: Path) -> None:
+    """Airflow runs a shell task in a session of its own: the engine script ends it too."""
+    assert_ctrl_c_stops_everything(tmp_path, "airflow", airflow_python)

@@ -5,17 +5,12 @@ from --param, a failing stage, and Ctrl-C leaving nothing running."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from dvc_harness import DvcEngine, compile_dvc
-from engine_harness import EXAMPLES, ROOT
-from run_harness import dagshift_run, failing_pipeline, fresh_workdir
+from engine_harness import EXAMPLES
+from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline, fresh_workdir
 from test_conformance import produced, snapshot
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -77,42 +72,7 @@ def test_a_params_file_dagshift_did_not_write_is_left_alone(dvc_python: Path, tm
 
 
 def test_ctrl_c_stops_the_engine_and_its_tasks(dvc_python: Path, tmp_path: Path) -> None:
-    marker = "61.4321"  # `sleep 61.4321`: a process no one else runs
-    pipeline = tmp_path / "slow.yaml"
-    pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    process = subprocess.Popen([sys.executable, "-m", "compiler", "run", str(pipeline), "-t", "dvc", "--engine-python",
-                                str(dvc_python), "--workdir", str(workdir)], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "[0/1] wait started (try 1)"
-        deadline = time.monotonic() + 30
-        while not _running(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _running(marker), "the stage never started"
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1 and "interrupted" in err, err
-    assert "Traceback" not in err
-    assert not _running(marker), "the stage's process outlived the run"
-
-
-def _running(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if entry.name.isdigit() and f"sleep {marker}" in command:
-            found.append(int(entry.name))
-    return found
+    assert_ctrl_c_stops_everything(tmp_path, "dvc", dvc_python)
 
 
 def _table(stdout: str) -> list[list[str]]:
