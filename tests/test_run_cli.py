@@ -196,3 +196,23 @@ def test_the_json_report() -> None:
     report = json.loads(json_report(_result(), []))
     assert report["succeeded"] is False and report["logs"] == "/logs/run" and report["diagnostics"] == []
     assert report["tasks"][1] == {"task": "train", "instance": None, "state": "failed", "tries": 3, "seconds": 75.0}
+
+
+# ----------------------------------------------------------------------------- the extras
+
+
+def test_each_engine_extra_pins_what_the_engine_tests_run() -> None:
+    """pip install 'dagshift[TARGET]' gives the versions of scripts/engines/TARGET.txt."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from compiler.run.engine import ENGINES
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    for engine in ENGINES.values():
+        pins = {line.strip() for line in (ROOT / "scripts" / "engines" / f"{engine.extra}.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")}
+        assert extras[engine.extra], engine.extra
+        for requirement in extras[engine.extra]:
+            assert "==" in requirement and requirement in pins, (engine.extra, requirement)
