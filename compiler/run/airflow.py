@@ -89,7 +89,7 @@ def _apply_summary(tracker: Tracker, summary: dict) -> None:
         result = tracker.results[key]
         result.state = event.state
         result.tries = int(data.get("tries") or 0) if event.state is not TaskState.NOT_RUN else 0
-        if data.get("seconds") is not None:
+        if data.get("seconds") is not None and event.state in (TaskState.SUCCEEDED, TaskState.FAILED):
             result.seconds = float(data["seconds"])
 
 

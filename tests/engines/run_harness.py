@@ -51,15 +51,18 @@ def fresh_workdir(parent: Path) -> Path:
 
 
 def failing_pipeline(folder: Path, *, retries: int = 0) -> Path:
-    """`ok` writes a file, `fails` exits 3 (after RETRIES retries), `after` never runs."""
+    """`ok` writes a file, `fails` exits with the param `code` (after RETRIES retries; succeeds with
+    the default 0: give --param code=3), `downstream` then never runs."""
     path = folder / "failing.yaml"
     policy = f"\n    retries: {retries}\n    retry_delay: 1s" if retries else ""
     path.write_text(f"""name: failing
+params:
+  code: 0
 tasks:
   ok:
     command: echo ok > ok.txt
   fails:
-    command: exit 3
+    command: exit ${{{{ params.code }}}}
     after: [ok]{policy}
   downstream:
     command: echo never > never.txt

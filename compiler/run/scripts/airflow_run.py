@@ -102,8 +102,7 @@ class Watcher(threading.Thread):
         if before is not None and before[0] in FINAL and state == before[0]:
             return
         # A task quicker than a poll: report its start before its end.
-        if state in ("succeeded", "failed") and (before is None or before[1] != try_number or
-                                                 before[0] != "started"):
+        if state in ("succeeded", "failed", "retried") and before != ("started", try_number):
             _send(EVENT, _event(task_id, map_index, "started", try_number))
         self.seen[key] = (state, try_number)
         _send(EVENT, _event(task_id, map_index, state, try_number))

@@ -41,8 +41,8 @@ def test_an_example_runs_and_leaves_what_the_harness_run_leaves(airflow_python: 
 def test_a_failing_task_is_retried_then_fails_and_the_table_says_so(airflow_python: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
-    run = dagshift_run(str(failing_pipeline(tmp_path, retries=1)), "-t", "airflow", "--engine-python",
-                       str(airflow_python), "--logs", str(tmp_path / "logs"), workdir=workdir)
+    run = dagshift_run(str(failing_pipeline(tmp_path, retries=1)), "-t", "airflow", "--param", "code=3",
+                       "--engine-python", str(airflow_python), "--logs", str(tmp_path / "logs"), workdir=workdir)
     assert run.code == 1, run.describe()
     lines = run.stdout.splitlines()
     changes = [line.split("] ", 1)[1] for line in lines if line.startswith("[")]

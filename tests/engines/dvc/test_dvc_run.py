@@ -51,8 +51,8 @@ def test_an_example_runs_leaves_what_the_harness_run_leaves_and_reruns_what_a_pa
 def test_a_failing_stage_fails_the_run_and_the_rest_is_not_run(dvc_python: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
-    run = dagshift_run(str(failing_pipeline(tmp_path)), "-t", "dvc", "--engine-python", str(dvc_python),
-                       "--format", "json", workdir=workdir)
+    run = dagshift_run(str(failing_pipeline(tmp_path)), "-t", "dvc", "--param", "code=3", "--engine-python",
+                       str(dvc_python), "--format", "json", workdir=workdir)
     assert run.code == 1, run.describe()
     report = run.report
     assert report["succeeded"] is False and report["error"] is None
