@@ -195,6 +195,7 @@ def test_the_text_report() -> None:
 def test_the_json_report() -> None:
     report = json.loads(json_report(_result(), []))
     assert report["succeeded"] is False and report["logs"] == "/logs/run" and report["diagnostics"] == []
+    assert report["notes"] == []
     assert report["tasks"][1] == {"task": "train", "instance": None, "state": "failed", "tries": 3, "seconds": 75.0}
 
 

@@ -78,18 +78,30 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
         if text:
             click.echo(note, err=True)
 
+    shown_at_start: list = []
+
+    def on_start(warnings: list) -> None:
+        """The compile's warnings before the run's lines, not after them."""
+        if text:
+            shown_at_start.extend(warnings)
+            click.echo(RENDERERS["text"](_shown(warnings, quiet)), nl=False, err=True)
+
     try:
         _, result, diagnostics = run_pipeline(
             pipeline, target, param_pairs, workdir=Path(workdir), logs=Path(logs_dir) if logs_dir else None,
-            engine_python=engine_python, on_event=on_event, on_note=on_note)
+            engine_python=engine_python, on_event=on_event, on_note=on_note, on_start=on_start)
     except KeyboardInterrupt:
         click.echo("interrupted: the engine and its tasks were stopped", err=True)
         sys.exit(EXIT_PROBLEMS)
-    shown = [d for d in diagnostics if not (quiet and d.severity is Severity.WARNING)]
+    shown = _shown(diagnostics, quiet)
     if text:
-        click.echo(RENDERERS["text"](shown), nl=False, err=True)
+        click.echo(RENDERERS["text"]([d for d in shown if d not in shown_at_start]), nl=False, err=True)
         if result is not None:
             click.echo(text_report(result), nl=False)
     else:
         click.echo(json_report(result, shown), nl=False)
     sys.exit(EXIT_OK if result is not None and result.succeeded else EXIT_PROBLEMS)
+
+
+def _shown(diagnostics: list, quiet: bool) -> list:
+    return [d for d in diagnostics if not (quiet and d.severity is Severity.WARNING)]

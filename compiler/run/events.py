@@ -75,12 +75,13 @@ class RunResult:
     logs: Path | None = None
     workdir: Path | None = None
     error: str | None = None  # why the engine could not run the pipeline at all
+    notes: list[str] = field(default_factory=list)  # what the run did besides the tasks (git init...)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "succeeded": self.succeeded, "error": self.error,
                 "tasks": [task.to_dict() for task in self.tasks],
                 "logs": None if self.logs is None else str(self.logs),
-                "workdir": None if self.workdir is None else str(self.workdir)}
+                "workdir": None if self.workdir is None else str(self.workdir), "notes": list(self.notes)}
 
 
 def parse_protocol_line(line: str) -> tuple[str, dict[str, Any]] | None:

@@ -46,9 +46,13 @@ def default_logs(workdir: Path, target: str) -> Path:
 
 def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdir: Path, logs: Path | None,
                  engine_python: str | None, on_event: Callable[[TaskEvent, int, int], None],
-                 on_note: Callable[[str], None]) -> tuple[Prepared | None, RunResult | None, list[Diagnostic]]:
+                 on_note: Callable[[str], None],
+                 on_start: Callable[[list[Diagnostic]], None] = lambda warnings: None,
+                 ) -> tuple[Prepared | None, RunResult | None, list[Diagnostic]]:
     """(the loaded pipeline, the run's result, the diagnostics); the result is None when the
-    run did not start: an error is among the diagnostics then."""
+    run did not start: an error is among the diagnostics then. ON_START gets the compile's
+    warnings just before the engine starts; ON_NOTE what the run does besides the tasks (also in
+    the result's notes)."""
     problem = target_problem(target)
     if problem is not None:
         return None, None, [problem]
@@ -69,6 +73,15 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
     workdir = workdir.resolve()
     logs = (logs or default_logs(workdir, target)).resolve()
     logs.mkdir(parents=True, exist_ok=True)
-    request = RunRequest(prepared, params, workdir, logs, python, on_event, on_note)
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        on_note(text)
+
+    on_start(list(prepared.diagnostics))
+    request = RunRequest(prepared, params, workdir, logs, python, on_event, note)
     result = runner.run(request, files)
+    if result is not None:
+        result.notes = notes
     return prepared, result, list(prepared.diagnostics)

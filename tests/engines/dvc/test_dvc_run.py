@@ -38,9 +38,11 @@ def test_an_example_runs_leaves_what_the_harness_run_leaves_and_reruns_what_a_pa
     mine = {path: data for path, data in produced(before, workdir).items() if path not in GENERATED}
     assert mine == produced(repo_before, repo.path)
 
-    again = dagshift_run(str(SEQUENTIAL), "-t", "dvc", "--engine-python", str(dvc_python), "-q", "--param",
-                         "epochs=5", workdir=workdir)
+    again = dagshift_run(str(SEQUENTIAL), "-t", "dvc", "--engine-python", str(dvc_python), "--param", "epochs=5",
+                         workdir=workdir)
     assert again.code == 0, again.describe()
+    assert "warning[W301]: DVC cannot express owner" in again.stderr  # what DVC leaves out, without -q
+    assert "git init" not in again.stderr  # a repository now
     assert '"epochs": 5' in (workdir / "params.yaml").read_text()
     assert _table(again.stdout) == [["ingest", "skipped", "0"], ["transform", "skipped", "0"],
                                     ["validate", "skipped", "0"], ["train", "succeeded", "1"],
@@ -56,6 +58,7 @@ def test_a_failing_stage_fails_the_run_and_the_rest_is_not_run(dvc_python: Path,
     assert run.code == 1, run.describe()
     report = run.report
     assert report["succeeded"] is False and report["error"] is None
+    assert report["notes"] == [f"{workdir} is not a git repository: running git init and dvc init there"]
     assert [(t["task"], t["state"]) for t in report["tasks"]] == [("ok", "succeeded"), ("fails", "failed"),
                                                                    ("downstream", "not_run")]
     assert "failed to reproduce 'fails'" in (Path(report["logs"]) / "engine.log").read_text()
