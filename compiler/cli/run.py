@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -87,9 +90,10 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
             click.echo(RENDERERS["text"](_shown(warnings, quiet)), nl=False, err=True)
 
     try:
-        _, result, diagnostics = run_pipeline(
-            pipeline, target, param_pairs, workdir=Path(workdir), logs=Path(logs_dir) if logs_dir else None,
-            engine_python=engine_python, on_event=on_event, on_note=on_note, on_start=on_start)
+        with _termination_as_interrupt():
+            _, result, diagnostics = run_pipeline(
+                pipeline, target, param_pairs, workdir=Path(workdir), logs=Path(logs_dir) if logs_dir else None,
+                engine_python=engine_python, on_event=on_event, on_note=on_note, on_start=on_start)
     except KeyboardInterrupt:
         click.echo("interrupted: the engine and its tasks were stopped", err=True)
         sys.exit(EXIT_PROBLEMS)
@@ -105,3 +109,22 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
 
 def _shown(diagnostics: list, quiet: bool) -> list:
     return [d for d in diagnostics if not (quiet and d.severity is Severity.WARNING)]
+
+
+@contextmanager
+def _termination_as_interrupt():
+    """SIGTERM and SIGHUP (a closed terminal) stop a run as Ctrl-C does, so the engine's process
+    group is stopped too instead of left running (Python would end at once, cleaning up nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .events import TaskEvent
+from .events import RunResult, TaskEvent
 from .prepare import Prepared
 
 
@@ -30,3 +30,16 @@ class RunRequest:
     def task_ids(self) -> list[str]:
         pipeline = self.prepared.pipeline
         return list(pipeline.tasks) if pipeline is not None else []
+
+
+class TargetRunner(Protocol):
+    """What a target's module (airflow.py, dvc.py) offers runs.py: the pipeline's files for a run
+    (the --param values may shape them), then the run of those files on the engine."""
+
+    def compile_for_run(self, prepared: Prepared, params: dict[str, Any]) -> dict[str, str]:
+        """The target's files, relative path -> text; {} after a compile error (in prepared's diagnostics)."""
+        ...
+
+    def run(self, request: RunRequest, files: dict[str, str]) -> RunResult | None:
+        """The run's result; None when it did not start (a diagnostic in prepared's diagnostics says why)."""
+        ...

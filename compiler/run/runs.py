@@ -14,10 +14,10 @@ from .engine import ENGINES, interpreter, probe
 from .events import RunResult, TaskEvent
 from .params import read_params
 from .prepare import Prepared, load
-from .request import RunRequest
+from .request import RunRequest, TargetRunner
 
 # Per target: its files for a run (the pipeline and the --param values), then the run of those files.
-RUNNERS = {"airflow": airflow, "dvc": dvc}
+RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc}
 # Targets no engine on this machine runs, and why.
 NO_LOCAL_RUN = {
     "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",

@@ -71,9 +71,10 @@ tasks:
     return path
 
 
-def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: Path) -> None:
-    """Ctrl-C (SIGINT) while a task runs `sleep`: dagshift exits 1 saying so, without a traceback,
-    and neither the engine nor the task's process is left running."""
+def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: Path,
+                                   sig: signal.Signals = signal.SIGINT) -> None:
+    """Ctrl-C (SIGINT, or SIG) while a task runs `sleep`: dagshift exits 1 saying so, without a
+    traceback, and neither the engine nor the task's process is left running."""
     marker = f"61.{os.getpid()}"  # `sleep 61.PID`: a process no one else runs
     pipeline = tmp_path / "slow.yaml"
     pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
@@ -90,7 +91,7 @@ def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: P
         while not running(marker) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert running(marker), "the task never started"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:

@@ -5,6 +5,7 @@ from --param, a failing stage, and Ctrl-C leaving nothing running."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,9 @@ def test_a_params_file_dagshift_did_not_write_is_left_alone(dvc_python: Path, tm
     assert (workdir / "params.yaml").read_text() == "mine: 1\n" and not (workdir / "dvc.yaml").exists()
 
 
-def test_ctrl_c_stops_the_engine_and_its_tasks(dvc_python: Path, tmp_path: Path) -> None:
-    assert_ctrl_c_stops_everything(tmp_path, "dvc", dvc_python)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_engine_and_its_tasks(dvc_python: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    assert_ctrl_c_stops_everything(tmp_path, "dvc", dvc_python, sig)
 
 
 def _table(stdout: str) -> list[list[str]]:
