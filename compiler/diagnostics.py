@@ -1,7 +1,7 @@
 """Diagnostics as values: collected while loading, validating and emitting, rendered at the end.
 
 Code ranges: E0xx/W0xx load and schema, E1xx/W1xx graph and references, E2xx types and values,
-E3xx/W3xx backend capabilities, E4xx emit and verify.
+E3xx/W3xx backend capabilities, E4xx emit and verify, E8xx running on an engine (`dagshift run`).
 """
 
 from __future__ import annotations
