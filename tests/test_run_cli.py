@@ -217,3 +217,18 @@ def test_each_engine_extra_pins_what_the_engine_tests_run() -> None:
         assert extras[engine.extra], engine.extra
         for requirement in extras[engine.extra]:
             assert "==" in requirement and requirement in pins, (engine.extra, requirement)
+
+
+def test_the_engine_interpreter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--engine-python as given (absolute, symlinks kept: a venv's python links out of the venv),
+    a bare name looked up on PATH, and this interpreter without it."""
+    from compiler.run.engine import interpreter
+
+    link = tmp_path / "venv" / "bin" / "python"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(sys.executable)
+    monkeypatch.chdir(tmp_path)
+    assert interpreter("venv/bin/python") == link
+    monkeypatch.setenv("PATH", str(link.parent))
+    assert interpreter("python") == link
+    assert interpreter(None) == Path(sys.executable)

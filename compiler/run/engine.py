@@ -9,6 +9,7 @@ to install it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -36,8 +37,14 @@ ENGINES = {
 
 
 def interpreter(engine_python: str | None) -> Path:
-    """The interpreter to run the engine with: --engine-python, else this one."""
-    return Path(engine_python) if engine_python else Path(sys.executable)
+    """The interpreter to run the engine with: --engine-python (a path, or a name on PATH), else
+    this one. Absolute, as the engine runs in the working directory, but not resolved: a virtual
+    environment's python is a symlink out of the environment, which it must stay in."""
+    if not engine_python:
+        return Path(sys.executable)
+    if os.sep not in engine_python:
+        engine_python = shutil.which(engine_python) or engine_python
+    return Path(engine_python).expanduser().absolute()
 
 
 def probe(engine: Engine, python: Path) -> Diagnostic | None:
