@@ -91,3 +91,19 @@ def _table(stdout: str) -> list[list[str]]:
         cells = line.split()
         rows.append([cells[0], " ".join(cells[1:-2]).replace("not run", "not_run"), cells[-2]])
     return rows
+
+
+def test_a_fan_out_over_a_list_param_reports_each_run(dvc_python: Path, tmp_path: Path) -> None:
+    """A foreach stage runs as `make@x`: task `make`, instance `x`; the list comes from --param."""
+    pipeline = tmp_path / "fan.yaml"
+    pipeline.write_text("name: fan\nparams:\n  sizes: {type: list, default: [a]}\ntasks:\n  make:\n"
+                        "    foreach: ${{ params.sizes }}\n    command: echo ${{ item }} > out-${{ item }}.txt\n",
+                        encoding="utf-8")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run = dagshift_run(str(pipeline), "-t", "dvc", "--param", 'sizes=["x", "y"]', "--engine-python", str(dvc_python),
+                       workdir=workdir)
+    assert run.code == 0, run.describe()
+    assert _table(run.stdout) == [["make[x]", "succeeded", "1"], ["make[y]", "succeeded", "1"]]
+    assert "[2/2] make[y] succeeded" in run.stdout.splitlines()
+    assert sorted(p.name for p in workdir.glob("out-*.txt")) == ["out-x.txt", "out-y.txt"]
