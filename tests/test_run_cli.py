@@ -232,3 +232,13 @@ def test_the_engine_interpreter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PATH", str(link.parent))
     assert interpreter("python") == link
     assert interpreter(None) == Path(sys.executable)
+
+
+def test_each_run_gets_its_own_logs_folder(tmp_path: Path) -> None:
+    from compiler.run.runs import default_logs
+
+    first = default_logs(tmp_path, "dvc")
+    first.mkdir(parents=True)
+    second = default_logs(tmp_path, "dvc")
+    assert first.parent == second.parent == tmp_path / ".dagshift" / "runs"
+    assert first.name.startswith("dvc-") and second != first

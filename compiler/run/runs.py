@@ -41,7 +41,13 @@ def target_problem(target: str) -> Diagnostic | None:
 
 
 def default_logs(workdir: Path, target: str) -> Path:
-    return workdir / LOGS_FOLDER / f"{target}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """WORKDIR/.dagshift/runs/TARGET-TIME, a new folder even for two runs in one second."""
+    base = workdir / LOGS_FOLDER / f"{target}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, number = base, 1
+    while path.exists():
+        number += 1
+        path = base.with_name(f"{base.name}-{number}")
+    return path
 
 
 def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdir: Path, logs: Path | None,
