@@ -47,9 +47,8 @@ def test_argo_has_no_local_run() -> None:
     assert result.exit_code == 1 and "error[E803]" in result.output and "Kubernetes" in result.output
 
 
-@pytest.mark.parametrize("target", ["prefect", "kubeflow"])
-def test_targets_not_built_yet_say_so(target: str) -> None:
-    result = invoke(str(SEQUENTIAL), "-t", target)
+def test_targets_not_built_yet_say_so() -> None:
+    result = invoke(str(SEQUENTIAL), "-t", "kubeflow")
     assert result.exit_code == 1 and "error[E804]" in result.output and "not built yet" in result.output
 
 
@@ -94,7 +93,7 @@ def test_an_interpreter_that_is_not_there(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "error[E801]" in result.output and "no Python interpreter there" in result.output
 
 
-@pytest.mark.parametrize(("target", "extra"), [("airflow", "airflow"), ("dvc", "dvc")])
+@pytest.mark.parametrize(("target", "extra"), [("airflow", "airflow"), ("dvc", "dvc"), ("prefect", "prefect")])
 def test_a_missing_engine_says_how_to_install_it(tmp_path: Path, target: str, extra: str) -> None:
     result = invoke(str(SEQUENTIAL), "-t", target, "--engine-python", NO_ENGINE, "--workdir", str(tmp_path))
     assert result.exit_code == 1

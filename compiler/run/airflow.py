@@ -13,11 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .events import RunResult, TaskState, event_from_protocol, parse_protocol_line
+from .events import RunResult
 from .prepare import Prepared, compile_files
-from .process import stream
 from .request import RunRequest
-from .tracker import Tracker
+from .scripted import run_script
 
 SCRIPT = Path(__file__).with_name("scripts") / "airflow_run.py"
 
@@ -49,48 +48,9 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
 
 
 def _run_dag(request: RunRequest, script: Path, dag_file: Path, dag_id: str, home: Path) -> RunResult:
-    tracker = Tracker(request.task_ids)
-    summary: dict = {}
-    log = request.engine_log
-
-    def on_line(line: str) -> None:
-        parsed = parse_protocol_line(line)
-        if parsed is None:
-            with open(log, "a", encoding="utf-8") as stream_:
-                stream_.write(line + "\n")
-        elif parsed[0] == "summary":
-            summary.update(parsed[1])
-        else:
-            event = event_from_protocol(parsed[1])
-            if event is not None and tracker.add(event):
-                request.on_event(event, tracker.finished, tracker.total)
-
-    argv = [str(request.python), str(script), str(dag_file), dag_id, json.dumps(request.params), str(log)]
-    code = stream(argv, cwd=request.workdir, env=airflow_env(home, dag_file.parent, request), on_line=on_line,
-                  merge_stderr=False, stderr_log=log)
-    _apply_summary(tracker, summary)
-    error = summary.get("error") or (None if summary else f"the Airflow process ended (exit {code}) without a result")
-    state = summary.get("state")
-    results = tracker.final_results()
-    succeeded = code == 0 and state == "success" and not error
-    return RunResult("airflow", succeeded, results, request.logs, request.workdir,
-                     error if error or state not in ("success", "failed") else None)
-
-
-def _apply_summary(tracker: Tracker, summary: dict) -> None:
-    """Airflow's own tries and durations win over what the polls saw."""
-    for data in summary.get("tasks", []):
-        event = event_from_protocol({**data, "try": data.get("tries") or 1})
-        if event is None or event.task not in tracker.task_ids:
-            continue
-        key = (event.task, event.instance)
-        if key not in tracker.results:
-            tracker.add(event)
-        result = tracker.results[key]
-        result.state = event.state
-        result.tries = int(data.get("tries") or 0) if event.state is not TaskState.NOT_RUN else 0
-        if data.get("seconds") is not None and event.state in (TaskState.SUCCEEDED, TaskState.FAILED):
-            result.seconds = float(data["seconds"])
+    argv = [str(request.python), str(script), str(dag_file), dag_id, json.dumps(request.params),
+            str(request.engine_log)]
+    return run_script(request, "airflow", "Airflow", argv, airflow_env(home, dag_file.parent, request))
 
 
 def airflow_env(home: Path, dags_folder: Path, request: RunRequest) -> dict[str, str]:

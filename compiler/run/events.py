@@ -100,8 +100,10 @@ def event_from_protocol(data: dict[str, Any]) -> TaskEvent | None:
     """A TaskEvent from an engine script's event line; None when the line is not one."""
     try:
         state = TaskState(data["state"])
-        map_index = int(data.get("map_index", -1))
+        instance = data.get("instance")
+        if instance is None and int(data.get("map_index", -1)) >= 0:  # Airflow's map index
+            instance = data["map_index"]
         return TaskEvent(str(data["task"]), state, int(data.get("try", 1)), float(data.get("time", 0.0)),
-                         None if map_index < 0 else str(map_index))
+                         None if instance is None else str(instance))
     except (KeyError, ValueError, TypeError):
         return None

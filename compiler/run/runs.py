@@ -9,7 +9,7 @@ from pathlib import Path
 
 from compiler.diagnostics import Diagnostic, Severity
 
-from . import airflow, dvc
+from . import airflow, dvc, prefect
 from .engine import ENGINES, interpreter, probe
 from .events import RunResult, TaskEvent
 from .params import read_params
@@ -17,7 +17,7 @@ from .prepare import Prepared, load
 from .request import RunRequest, TargetRunner
 
 # Per target: its files for a run (the pipeline and the --param values), then the run of those files.
-RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc}
+RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc, "prefect": prefect}
 # Targets no engine on this machine runs, and why.
 NO_LOCAL_RUN = {
     "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",

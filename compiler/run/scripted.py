@@ -1,0 +1,53 @@
+"""Running an engine-side script (scripts/) that speaks events.py's protocol: its task events
+passed on as they come, its summary read at the end, anything else it prints kept in engine.log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .events import RunResult, TaskState, event_from_protocol, parse_protocol_line
+from .process import stream
+from .request import RunRequest
+from .tracker import Tracker
+
+
+def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str], env: Mapping[str, str]) -> RunResult:
+    tracker = Tracker(request.task_ids)
+    summary: dict = {}
+    log = request.engine_log
+
+    def on_line(line: str) -> None:
+        parsed = parse_protocol_line(line)
+        if parsed is None:
+            with open(log, "a", encoding="utf-8") as stream_:
+                stream_.write(line + "\n")
+        elif parsed[0] == "summary":
+            summary.update(parsed[1])
+        else:
+            event = event_from_protocol(parsed[1])
+            if event is not None and tracker.add(event):
+                request.on_event(event, tracker.finished, tracker.total)
+
+    code = stream(argv, cwd=request.workdir, env=env, on_line=on_line, merge_stderr=False, stderr_log=log)
+    _apply_summary(tracker, summary)
+    error = summary.get("error") or (None if summary else f"the {title} process ended (exit {code}) without a result")
+    state = summary.get("state")
+    succeeded = code == 0 and state == "success" and not error
+    return RunResult(target, succeeded, tracker.final_results(), request.logs, request.workdir,
+                     error if error or state not in ("success", "failed") else None)
+
+
+def _apply_summary(tracker: Tracker, summary: dict) -> None:
+    """The engine's own final states, tries and durations win over what the polls saw."""
+    for data in summary.get("tasks", []):
+        event = event_from_protocol({**data, "try": data.get("tries") or 1})
+        if event is None or event.task not in tracker.task_ids:
+            continue
+        key = (event.task, event.instance)
+        if key not in tracker.results:
+            tracker.add(event)
+        result = tracker.results[key]
+        result.state = event.state
+        result.tries = int(data.get("tries") or 0) if event.state is not TaskState.NOT_RUN else 0
+        if data.get("seconds") is not None and event.state in (TaskState.SUCCEEDED, TaskState.FAILED):
+            result.seconds = float(data["seconds"])

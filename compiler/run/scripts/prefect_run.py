@@ -1,0 +1,213 @@
+"""Runs inside the Prefect interpreter (never imported by dagshift): one flow run of a compiled
+Prefect module against a temporary local API, reporting every task run's state changes.
+
+    python prefect_run.py MODULE FLOW PARAMS_JSON LOG_FILE
+
+PREFECT_HOME (an empty throwaway folder), DAGSHIFT_WORKDIR and the working directory are set by the
+caller. Standard output carries only the protocol (compiler/run/events.py): one
+`DAGSHIFT-EVENT {json}` line per state change and a last `DAGSHIFT-SUMMARY {json}` line;
+everything else goes to LOG_FILE. Standard library and Prefect only: this file is copied and run
+by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+EVENT, SUMMARY = "DAGSHIFT-EVENT ", "DAGSHIFT-SUMMARY "
+POLL_SECONDS = 0.3
+PAGE = 200
+RETRYING = {"AwaitingRetry", "Retrying"}
+FINAL_TYPES = {"COMPLETED": "succeeded", "FAILED": "failed", "CRASHED": "failed", "CANCELLED": "failed"}
+
+_protocol = None
+
+
+def _send(mark: str, data: dict) -> None:
+    _protocol.write(mark + json.dumps(data, ensure_ascii=True) + "\n")
+    _protocol.flush()
+
+
+def _redirect_output(log_file: str) -> None:
+    global _protocol
+    _protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+def _stop_on_sigterm() -> None:
+    """End every descendant (the local API server, the tasks' commands) before exiting."""
+
+    def stop(signum, frame):
+        try:
+            import psutil
+
+            for child in psutil.Process().children(recursive=True):
+                child.kill()
+        except Exception:  # noqa: BLE001 - best effort; the caller kills the group afterwards
+            pass
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _claim_server_port() -> None:
+    """The local API on a port of this process's own (Prefect draws one at random and checks it
+    only seconds before binding it: two runs at once may draw the same)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    port = 10000 + os.getpid() % 22000
+    if SubprocessASGIServer.is_port_available(port):
+        SubprocessASGIServer._instances[None] = SubprocessASGIServer(port=port)
+
+
+def _import(path: str):
+    spec = importlib.util.spec_from_file_location("dagshift_generated_flow", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Watcher(threading.Thread):
+    """Polls the local API's task runs (the only flow run of a fresh database) and reports changes."""
+
+    def __init__(self, names: dict[str, tuple[str, bool]]):
+        super().__init__(daemon=True)
+        self.names = names  # task_key -> (task id, mapped)
+        self.seen: dict[str, tuple[str, int]] = {}
+        self.indexes: dict[str, tuple[str, str]] = {}  # task run id -> (task id, index among its runs)
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            while not self.done.wait(POLL_SECONDS):
+                self.poll(client)
+
+    def read(self, client) -> list:
+        try:
+            runs, page = [], None
+            while page is None or len(page) == PAGE:  # the API returns at most PAGE at a time
+                page = client.read_task_runs(limit=PAGE, offset=len(runs))
+                runs += page
+            return runs
+        except Exception:  # noqa: BLE001 - the API may be busy for a moment: next poll (the log says why)
+            traceback.print_exc()
+            return []
+
+    def poll(self, client) -> list:
+        """Report what changed since the last poll, in the order it happened: task run states
+        reach the API as events, late and in batches."""
+        runs = sorted(self.read(client), key=lambda run: (run.created is None, run.created or 0))
+        changes = []
+        for run in runs:
+            changes += self.changes(run, _state(run))
+        for _, event in sorted(changes, key=lambda change: change[0]):
+            _send(EVENT, event)
+        return runs
+
+    def identity(self, run) -> tuple[str, str | None]:
+        """The task id and, for a mapped task, its run's index (as Airflow's map index): the
+        order the runs were created in, which is the order of the items `.map()` was given."""
+        task, mapped = self.names.get(run.task_key, (run.task_key, False))
+        if not mapped:
+            return task, None
+        key = str(run.id)
+        if key not in self.indexes:
+            self.indexes[key] = (task, str(sum(1 for other, _ in self.indexes.values() if other == task)))
+        return task, self.indexes[key][1]
+
+    def changes(self, run, state: str | None) -> list[tuple[float, dict]]:
+        key = str(run.id)
+        tries = max(run.run_count or 0, 1)
+        before = self.seen.get(key)
+        if state is None or before == (state, tries):
+            return []
+        task, instance = self.identity(run)
+        when = run.state.timestamp.timestamp() if run.state and run.state.timestamp else time.time()
+        found = []
+        if state in ("succeeded", "failed", "retried") and before != ("started", tries):
+            started = run.start_time.timestamp() if run.start_time and state != "retried" else when
+            found.append((min(started, when), _event(task, instance, "started", tries, min(started, when))))
+        self.seen[key] = (state, tries)
+        found.append((when, _event(task, instance, state, tries, when)))
+        return found
+
+
+def _state(run) -> str | None:
+    if run.state_name in RETRYING:
+        return "retried"
+    kind = run.state_type.value if run.state_type else None
+    if kind == "RUNNING":
+        return "started"
+    return FINAL_TYPES.get(kind)
+
+
+def _event(task: str, instance, state: str, tries: int, when: float) -> dict:
+    return {"task": task, "instance": instance, "state": state, "try": tries, "time": when}
+
+
+def main(argv: list[str]) -> int:
+    module_path, flow_name, params, log_file = argv[0], argv[1], json.loads(argv[2]), argv[3]
+    _redirect_output(log_file)
+    _stop_on_sigterm()
+    try:
+        from prefect import Task
+        from prefect.client.orchestration import get_client
+
+        _claim_server_port()
+        module = _import(module_path)
+        flow = getattr(module, flow_name)
+        names = {value.task_key: (value.name, value.task_run_name is not None)
+                 for value in vars(module).values() if isinstance(value, Task)}
+        with get_client(sync_client=True) as client:  # starts the local API before the watcher polls it
+            client.hello()
+    except Exception as error:  # noqa: BLE001 - reported as the run's error
+        traceback.print_exc()
+        _send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
+        return 1
+    watcher = Watcher(names)
+    watcher.start()
+    error, state = None, "failed"
+    try:
+        result = flow(**params, return_state=True)
+        state = "success" if result.is_completed() else "failed"
+    except Exception as raised:  # noqa: BLE001 - a call Prefect refuses before any flow run exists
+        traceback.print_exc()
+        error = f"{type(raised).__name__}: {raised}"
+    watcher.done.set()
+    watcher.join()
+    tasks = []
+    with get_client(sync_client=True) as client:
+        deadline, runs = time.monotonic() + 30, []
+        while time.monotonic() < deadline:  # task run states reach the API a moment after the flow ends
+            runs = watcher.poll(client)
+            if all(_state(run) in ("succeeded", "failed") or run.state_name == "NotReady" for run in runs):
+                break
+            time.sleep(POLL_SECONDS)
+        for run in runs:
+            task, instance = watcher.identity(run)
+            final = _state(run)
+            seconds = run.total_run_time.total_seconds() if run.total_run_time else None
+            tasks.append({"task": task, "instance": instance, "state": final if final != "started" else "failed",
+                          "tries": run.run_count or 0, "seconds": seconds} if final else
+                         {"task": task, "instance": instance, "state": "not_run", "tries": 0, "seconds": None})
+    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks})
+    return 0 if state == "success" and not error else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
