@@ -22,7 +22,7 @@ RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc, "prefect": p
 NO_LOCAL_RUN = {
     "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",
              ("compile it (`dagshift compile -t argo`) and submit it with `argo submit` to a cluster; to test the "
-              "pipeline here, run it with -t airflow or -t dvc")),
+              "pipeline here, run it with -t airflow, -t prefect or -t dvc")),
 }
 NOT_YET = "running on {title} is not built yet (issue 23)"
 LOGS_FOLDER = Path(".dagshift") / "runs"  # under the working directory, unless --logs says where
@@ -36,7 +36,7 @@ def target_problem(target: str) -> Diagnostic | None:
     if target not in RUNNERS:
         title = ENGINES[target].title if target in ENGINES else target
         return Diagnostic("E804", Severity.ERROR, NOT_YET.format(title=title),
-                          help="run it with -t airflow or -t dvc for now")
+                          help="run it with -t airflow, -t prefect or -t dvc for now")
     return None
 
 
