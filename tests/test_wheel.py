@@ -35,7 +35,8 @@ def test_wheel_contains_package_and_templates(wheel: Path) -> None:
         assert f"compiler/{template}" in names
     assert "compiler/cli/main.py" in names
     # Scripts run by path inside an engine's interpreter (not modules of a package)
-    assert {"compiler/importers/airflow/loader.py", "compiler/run/scripts/airflow_run.py"} <= set(names)
+    assert {"compiler/importers/airflow/loader.py", "compiler/run/scripts/airflow_run.py",
+            "compiler/run/scripts/prefect_run.py"} <= set(names)
     assert not any(name.startswith(("tests/", "examples/", "golden/")) for name in names)
 
 
