@@ -241,3 +241,11 @@ def test_each_run_gets_its_own_logs_folder(tmp_path: Path) -> None:
     second = default_logs(tmp_path, "dvc")
     assert first.parent == second.parent == tmp_path / ".dagshift" / "runs"
     assert first.name.startswith("dvc-") and second != first
+
+
+def test_tasks_that_never_reported_end_skipped_or_not_run() -> None:
+    for succeeded, state in ((True, TaskState.SKIPPED), (False, TaskState.NOT_RUN)):
+        tracker = Tracker(["a", "b"])
+        tracker.add(TaskEvent("a", TaskState.SUCCEEDED))
+        assert [(e.task, e.state) for e in tracker.close(succeeded)] == [("b", state)]
+        assert tracker.close(succeeded) == [] and tracker.finished == 2

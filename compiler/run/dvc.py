@@ -95,6 +95,8 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
         code = stream([str(request.python), "-c", _DVC_MAIN, "repro"], cwd=request.workdir, env=env,
                       on_line=on_line, merge_stderr=True)
     parser.finish(code)
+    for event in tracker.close(code == 0):  # stages a failure stopped DVC before
+        request.on_event(event, tracker.finished, tracker.total)
     return RunResult("dvc", code == 0, tracker.final_results(), request.logs, request.workdir,
                      None if code == 0 or tracker.results else f"dvc repro failed (exit {code}) before any stage ran")
 

@@ -3,10 +3,9 @@ passed on as they come, its summary read at the end, anything else it prints kep
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
-from .events import RunResult, TaskEvent, TaskState, event_from_protocol, parse_protocol_line
+from .events import RunResult, TaskState, event_from_protocol, parse_protocol_line
 from .process import stream
 from .request import RunRequest
 from .tracker import Tracker
@@ -34,12 +33,9 @@ def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str]
     error = summary.get("error") or (None if summary else f"the {title} process ended (exit {code}) without a result")
     state = summary.get("state")
     succeeded = code == 0 and state == "success" and not error
-    if succeeded:  # a task that never ran in a run that succeeded was left out by its condition (Prefect)
-        for task in tracker.task_ids:
-            if not any(key[0] == task for key in tracker.results):
-                event = TaskEvent(task, TaskState.SKIPPED, 1, time.time())
-                tracker.add(event)
-                request.on_event(event, tracker.finished, tracker.total)
+    # Prefect makes no task run for a task its condition leaves out, or whose upstream failed
+    for event in tracker.close(succeeded):
+        request.on_event(event, tracker.finished, tracker.total)
     results = tracker.final_results()
     return RunResult(target, succeeded, results, request.logs, request.workdir,
                      error if error or state not in ("success", "failed") else None)

@@ -3,6 +3,8 @@ duration, with the pipeline's tasks that never reported as not run."""
 
 from __future__ import annotations
 
+import time
+
 from .events import TaskEvent, TaskResult, TaskState
 
 
@@ -37,6 +39,16 @@ class Tracker:
         instances = len(self.results) + len({task for task in self.task_ids
                                              if not any(key[0] == task for key in self.results)})
         return max(len(self.task_ids), instances)
+
+    def close(self, succeeded: bool) -> list[TaskEvent]:
+        """The last events of the pipeline's tasks that never reported: in a run that succeeded
+        their condition left them out (skipped), else an upstream failure did (not run)."""
+        state = TaskState.SKIPPED if succeeded else TaskState.NOT_RUN
+        events = [TaskEvent(task, state, 1, time.time()) for task in self.task_ids
+                  if not any(key[0] == task for key in self.results)]
+        for event in events:
+            self.add(event)
+        return events
 
     def final_results(self) -> list[TaskResult]:
         """In the pipeline's task order; a task never seen is not run, one left running failed."""

@@ -24,7 +24,7 @@ import traceback
 EVENT, SUMMARY = "DAGSHIFT-EVENT ", "DAGSHIFT-SUMMARY "
 POLL_SECONDS = 0.3
 PAGE = 200
-RETRYING = {"AwaitingRetry", "Retrying"}
+RETRYING = {"AwaitingRetry"}  # waiting to try again ("Retrying" is the next try running)
 FINAL_TYPES = {"COMPLETED": "succeeded", "FAILED": "failed", "CRASHED": "failed", "CANCELLED": "failed"}
 
 _protocol = None
@@ -139,6 +139,8 @@ class Watcher(threading.Thread):
         task, instance = self.identity(run)
         when = run.state.timestamp.timestamp() if run.state and run.state.timestamp else time.time()
         found = []
+        if before is not None and before[1] < tries and before[0] != "retried":  # its wait went unseen
+            found.append((when, _event(task, instance, "retried", before[1], when)))
         if state in ("succeeded", "failed", "retried") and before != ("started", tries):
             started = run.start_time.timestamp() if run.start_time and state != "retried" else when
             found.append((min(started, when), _event(task, instance, "started", tries, min(started, when))))
@@ -171,6 +173,7 @@ def main(argv: list[str]) -> int:
         _claim_server_port()
         module = _import(module_path)
         flow = getattr(module, flow_name)
+        # dagshift names the runs of a mapped task (task_run_name="NAME-{item}"), and only those
         names = {value.task_key: (value.name, value.task_run_name is not None)
                  for value in vars(module).values() if isinstance(value, Task)}
         with get_client(sync_client=True) as client:  # starts the local API before the watcher polls it
