@@ -126,7 +126,8 @@ def test_bad_param_values_and_missing_required_ones() -> None:
     pairs = [split_pair(p) for p in ["n=0", "rate=fast", "on=maybe", "mode=c", "tags={}"]]
     _, problems = read_params(pairs, _pipeline())
     assert [d.message for d in problems] == [
-        "--param n=0: below the minimum 1", "--param rate=fast: not a number", "--param on=maybe: not a bool (true or false)",
+        "--param n=0: below the minimum 1", "--param rate=fast: not a number",
+        "--param on=maybe: not a bool (true or false)",
         '--param mode=c: not one of "a", "b"', "--param tags={}: not a list written as JSON",
         "param 'who' has no default and no --param gives it"]
     assert {d.code for d in problems} == {"E802"}

@@ -90,7 +90,8 @@ class Watcher(threading.Thread):
         except Exception:  # noqa: BLE001 - the database may be busy for a moment: next poll
             return []
         # Ends before starts: a task that started in this poll came after those that ended in it.
-        for task_id, map_index, state, try_number, _, _ in sorted(instances, key=lambda i: STATES.get(i[2]) == "started"):
+        for task_id, map_index, state, try_number, _, _ in sorted(instances,
+                                                                 key=lambda i: STATES.get(i[2]) == "started"):
             self.report(task_id, map_index, STATES.get(state), try_number)
         return instances
 
