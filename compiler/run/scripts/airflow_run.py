@@ -102,11 +102,20 @@ class Watcher(threading.Thread):
             return
         if before is not None and before[0] in FINAL and state == before[0]:
             return
-        # A task quicker than a poll: report its start before its end.
-        if state in ("succeeded", "failed", "retried") and before != ("started", try_number):
+        # What the polls missed (a try may be quicker than a poll): the earlier tries' start and
+        # retry, this try's start.
+        last_state, last_try = before or (None, 0)
+        while last_try < try_number:
+            if last_try >= 1 and last_state != "retried":
+                if last_state != "started":
+                    _send(EVENT, _event(task_id, map_index, "started", last_try))
+                _send(EVENT, _event(task_id, map_index, "retried", last_try))
+            last_state, last_try = None, last_try + 1
+        if state in ("succeeded", "failed", "retried") and last_state != "started":
             _send(EVENT, _event(task_id, map_index, "started", try_number))
         self.seen[key] = (state, try_number)
-        _send(EVENT, _event(task_id, map_index, state, try_number))
+        if state != last_state:
+            _send(EVENT, _event(task_id, map_index, state, try_number))
 
 
 def _event(task_id: str, map_index: int, state: str, try_number: int) -> dict:

@@ -138,14 +138,22 @@ class Watcher(threading.Thread):
             return []
         task, instance = self.identity(run)
         when = run.state.timestamp.timestamp() if run.state and run.state.timestamp else time.time()
+        # What the polls missed (the API is late, a try may be quicker than a poll): the earlier
+        # tries' start and retry, this try's start.
+        last_state, last_try = before or (None, 0)
         found = []
-        if before is not None and before[1] < tries and before[0] != "retried":  # its wait went unseen
-            found.append((when, _event(task, instance, "retried", before[1], when)))
-        if state in ("succeeded", "failed", "retried") and before != ("started", tries):
-            started = run.start_time.timestamp() if run.start_time and state != "retried" else when
+        while last_try < tries:
+            if last_try >= 1 and last_state != "retried":
+                if last_state != "started":
+                    found.append((when, _event(task, instance, "started", last_try, when)))
+                found.append((when, _event(task, instance, "retried", last_try, when)))
+            last_state, last_try = None, last_try + 1
+        if state in ("succeeded", "failed", "retried") and last_state != "started":
+            started = run.start_time.timestamp() if run.start_time and state != "retried" and tries == 1 else when
             found.append((min(started, when), _event(task, instance, "started", tries, min(started, when))))
+        if state != last_state:
+            found.append((when, _event(task, instance, state, tries, when)))
         self.seen[key] = (state, tries)
-        found.append((when, _event(task, instance, state, tries, when)))
         return found
 
 
