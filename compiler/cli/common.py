@@ -1,9 +1,12 @@
 """What the `dagshift` commands share: exit codes, the diagnostics --format option, the choice of
-an import format."""
+an import format, writing a report."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import click
 
@@ -54,3 +57,26 @@ class LateChoice(click.Choice):
     @property  # type: ignore[override]
     def choices(self) -> tuple[str, ...]:
         return tuple(self._read())
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """A temporary file beside `path`, renamed over it: readers see the old report or the new one."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is an ordinary file
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

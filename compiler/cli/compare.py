@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -12,7 +10,7 @@ from click.core import ParameterSource
 
 from compiler.diagnostics import RENDERERS
 
-from .common import EXIT_OK, EXIT_PROBLEMS
+from .common import EXIT_OK, EXIT_PROBLEMS, write_atomically
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -74,29 +72,6 @@ def compare_command(file: str, report_format: str, output: str | None, html_path
     if output is None:
         click.echo(text, nl=False)
     else:
-        _write_atomically(Path(output), text)
+        write_atomically(Path(output), text)
         click.echo(f"wrote {output}", err=True)
     sys.exit(EXIT_OK)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside `path`, renamed over it: readers see the old report or the new one."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; a report is an ordinary file
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

@@ -221,6 +221,7 @@ def _register_commands() -> None:
     from .diff import diff_command
     from .imports import convert_command, import_command
     from .run import run_command
+    from .verify import verify_command
 
     main.add_command(compile_command)
     main.add_command(import_command)
@@ -228,6 +229,7 @@ def _register_commands() -> None:
     main.add_command(diff_command)
     main.add_command(compare_command)
     main.add_command(run_command)
+    main.add_command(verify_command)
 
 
 _register_commands()

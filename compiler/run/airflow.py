@@ -42,7 +42,7 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
         # must find Airflow, not a module of the user's or dagshift's named like it.
         script = home / "dagshift_airflow_run.py"
         shutil.copy2(SCRIPT, script)
-        return _run_dag(request, script, dag_file, pipeline.name, home)
+        return _run_dag(request, script, dag_file, "" if request.native else pipeline.name, home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

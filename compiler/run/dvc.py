@@ -16,6 +16,7 @@ from .prepare import Prepared, compile_files, write_files
 from .process import stream
 from .request import RunRequest
 from .tracker import Tracker
+from .values import from_dvc_files
 
 _RUNNING = re.compile(r"^Running stage '(?P<stage>.+)':$")
 _SKIPPED = re.compile(r"^Stage '(?P<stage>.+)' (?:didn't change, skipping|is cached - skipping run.*)$")
@@ -97,8 +98,11 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
     parser.finish(code)
     for event in tracker.close(code == 0):  # stages a failure stopped DVC before
         request.on_event(event, tracker.finished, tracker.total)
+    pipeline = request.prepared.pipeline
+    values = from_dvc_files(pipeline, request.workdir) if pipeline is not None else {}
     return RunResult("dvc", code == 0, tracker.final_results(), request.logs, request.workdir,
-                     None if code == 0 or tracker.results else f"dvc repro failed (exit {code}) before any stage ran")
+                     None if code == 0 or tracker.results else f"dvc repro failed (exit {code}) before any stage ran",
+                     values=values)
 
 
 def _ensure_repository(request: RunRequest, env: dict[str, str]) -> str | None:

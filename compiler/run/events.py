@@ -76,12 +76,14 @@ class RunResult:
     workdir: Path | None = None
     error: str | None = None  # why the engine could not run the pipeline at all
     notes: list[str] = field(default_factory=list)  # what the run did besides the tasks (git init...)
+    values: dict[str, str] = field(default_factory=dict)  # the value outputs (values.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "succeeded": self.succeeded, "error": self.error,
                 "tasks": [task.to_dict() for task in self.tasks],
                 "logs": None if self.logs is None else str(self.logs),
-                "workdir": None if self.workdir is None else str(self.workdir), "notes": list(self.notes)}
+                "workdir": None if self.workdir is None else str(self.workdir), "notes": list(self.notes),
+                "values": dict(self.values)}
 
 
 def parse_protocol_line(line: str) -> tuple[str, dict[str, Any]] | None:

@@ -40,7 +40,8 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
         module = next(flows / relative for relative in files if relative.endswith(".py"))
         script = home / "dagshift_prefect_run.py"  # alone in its folder: `import prefect` finds Prefect
         shutil.copy2(SCRIPT, script)
-        argv = [str(request.python), str(script), str(module), python_name(pipeline.name),
+        flow = "" if request.native else python_name(pipeline.name)
+        argv = [str(request.python), str(script), str(module), flow,
                 json.dumps(request.params), str(request.engine_log)]
         return run_script(request, "prefect", "Prefect", argv, prefect_env(home, request))
     finally:

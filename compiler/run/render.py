@@ -37,15 +37,17 @@ def table(result: RunResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def outcome(result: RunResult) -> str:
+def verdict(result: RunResult) -> str:
     failed = [task.label for task in result.tasks if task.state is TaskState.FAILED]
     if result.succeeded:
-        verdict = f"run succeeded on {result.target}"
-    elif result.error:
-        verdict = f"run failed on {result.target}: {result.error}"
-    else:
-        verdict = f"run failed on {result.target}" + (f": {', '.join(failed)} failed" if failed else "")
-    return f"{verdict}\nlogs: {result.logs}\n"
+        return f"run succeeded on {result.target}"
+    if result.error:
+        return f"run failed on {result.target}: {result.error}"
+    return f"run failed on {result.target}" + (f": {', '.join(failed)} failed" if failed else "")
+
+
+def outcome(result: RunResult) -> str:
+    return f"{verdict(result)}\nlogs: {result.logs}\n"
 
 
 def text_report(result: RunResult) -> str:

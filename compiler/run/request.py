@@ -21,6 +21,7 @@ class RunRequest:
     python: Path  # the engine's interpreter
     on_event: Callable[[TaskEvent, int, int], None]  # the event, tasks finished, tasks expected
     on_note: Callable[[str], None]  # a line for the user about what the run did besides the tasks
+    native: bool = False  # the files are the user's (a DAG file, a flow module), not compiled: any names
 
     @property
     def engine_log(self) -> Path:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compiler.diagnostics import Diagnostic, Severity
 
@@ -68,16 +70,40 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
     params, problems = read_params(pairs, prepared.pipeline)
     if problems.has_errors:
         return prepared, None, [*prepared.diagnostics, *problems]
-    runner = RUNNERS[target]
-    files = runner.compile_for_run(prepared, params)  # the compile's problems before the engine's
+    files = RUNNERS[target].compile_for_run(prepared, params)  # the compile's problems before the engine's
     if not files:
         return prepared, None, prepared.diagnostics.sorted()
+    launch = Launch(target, prepared, files, params)
+    result, diagnostics = start_run(launch, workdir=workdir, logs=logs, engine_python=engine_python,
+                                    on_event=on_event, on_note=on_note, on_start=on_start)
+    return prepared, result, diagnostics
+
+
+@dataclass
+class Launch:
+    """What a run starts from: the pipeline (for its task ids and outputs), the files that run on
+    the engine (compiled, or the user's own when NATIVE), and the --param values."""
+
+    target: str
+    prepared: Prepared
+    files: dict[str, str]
+    params: dict[str, Any] = field(default_factory=dict)
+    native: bool = False
+
+
+def start_run(launch: Launch, *, workdir: Path, logs: Path | None, engine_python: str | None,
+              on_event: Callable[[TaskEvent, int, int], None], on_note: Callable[[str], None],
+              on_start: Callable[[list[Diagnostic]], None] = lambda warnings: None,
+              ) -> tuple[RunResult | None, list[Diagnostic]]:
+    """LAUNCH's files run on its target's engine: (the result, the diagnostics), the result None
+    when the run did not start (a missing engine, files that cannot be written)."""
+    prepared = launch.prepared
     python = interpreter(engine_python)
-    missing = probe(ENGINES[target], python)
+    missing = probe(ENGINES[launch.target], python)
     if missing is not None:
-        return prepared, None, [*prepared.diagnostics, missing]
+        return None, [*prepared.diagnostics, missing]
     workdir = workdir.resolve()
-    logs = (logs or default_logs(workdir, target)).resolve()
+    logs = (logs or default_logs(workdir, launch.target)).resolve()
     logs.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
 
@@ -86,8 +112,8 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
         on_note(text)
 
     on_start(list(prepared.diagnostics))
-    request = RunRequest(prepared, params, workdir, logs, python, on_event, note)
-    result = runner.run(request, files)
+    request = RunRequest(prepared, launch.params, workdir, logs, python, on_event, note, native=launch.native)
+    result = RUNNERS[launch.target].run(request, launch.files)
     if result is not None:
         result.notes = notes
-    return prepared, result, list(prepared.diagnostics)
+    return result, list(prepared.diagnostics)

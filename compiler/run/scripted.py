@@ -9,6 +9,7 @@ from .events import RunResult, TaskState, event_from_protocol, parse_protocol_li
 from .process import stream
 from .request import RunRequest
 from .tracker import Tracker
+from .values import from_returns
 
 
 def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str], env: Mapping[str, str]) -> RunResult:
@@ -37,8 +38,10 @@ def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str]
     for event in tracker.close(succeeded):
         request.on_event(event, tracker.finished, tracker.total)
     results = tracker.final_results()
+    pipeline = request.prepared.pipeline
+    values = from_returns(pipeline, summary.get("returned") or []) if pipeline is not None else {}
     return RunResult(target, succeeded, results, request.logs, request.workdir,
-                     error if error or state not in ("success", "failed") else None)
+                     error if error or state not in ("success", "failed") else None, values=values)
 
 
 def _apply_summary(tracker: Tracker, summary: dict) -> None:

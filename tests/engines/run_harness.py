@@ -37,9 +37,14 @@ class DagshiftRun:
 
 def dagshift_run(*args: str, workdir: Path) -> DagshiftRun:
     """`dagshift run ARGS --workdir WORKDIR` as a user runs it (python -m compiler, this checkout)."""
+    return dagshift("run", *args, "--workdir", str(workdir))
+
+
+def dagshift(*args: str, cwd: Path = ROOT) -> DagshiftRun:
+    """The `dagshift` program with ARGS, as a user runs it (python -m compiler, this checkout)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "DAGSHIFT_WORKDIR"))}
-    process = subprocess.run([sys.executable, "-m", "compiler", "run", *args, "--workdir", str(workdir)], cwd=ROOT,
-                             env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    process = subprocess.run([sys.executable, "-m", "compiler", *args], cwd=cwd, env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT, check=False)
     return DagshiftRun(process.returncode, process.stdout, process.stderr)
 
 

@@ -3,10 +3,12 @@ DAG file, reporting every task instance's state change as it happens.
 
     python airflow_run.py DAG_FILE DAG_ID RUN_CONF_JSON LOG_FILE
 
+DAG_ID "" runs the file's only DAG (a DAG file a user wrote, whose id dagshift did not choose).
+
 AIRFLOW_HOME (an empty throwaway folder) and AIRFLOW__CORE__DAGS_FOLDER are set by the caller.
 Standard output carries only the protocol (compiler/run/events.py): one `DAGSHIFT-EVENT {json}`
-line per state change and a last `DAGSHIFT-SUMMARY {json}` line; everything else Airflow and the
-tasks print goes to LOG_FILE. Standard library and Airflow only: this file is copied and run by path.
+line per state change and a last `DAGSHIFT-SUMMARY {json}` line (with each task instance's return
+value, its `return_value` XCom); everything else Airflow and the tasks print goes to LOG_FILE. Standard library and Airflow only: this file is copied and run by path.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _protocol = None  # the original standard output; fd 1 and 2 go to the log file
 
 
 def _send(mark: str, data: dict) -> None:
-    _protocol.write(mark + json.dumps(data, ensure_ascii=True) + "\n")
+    _protocol.write(mark + json.dumps(data, ensure_ascii=True, default=repr) + "\n")
     _protocol.flush()
 
 
@@ -139,10 +141,25 @@ def _load_dag(dag_file: str, dag_id: str):
     bag = BundleDagBag(dag_folder=str(path), bundle_path=path.parent)
     if bag.import_errors:
         raise RuntimeError("Airflow cannot import the DAG file: " + "; ".join(map(str, bag.import_errors.values())))
-    dag = bag.get_dag(dag_id)
+    if not dag_id and len(bag.dag_ids) == 1:
+        dag_id = bag.dag_ids[0]
+    dag = bag.get_dag(dag_id) if dag_id else None
     if dag is None:
-        raise RuntimeError(f"no DAG {dag_id!r} in the file: {sorted(bag.dag_ids)}")
+        found = ", ".join(sorted(bag.dag_ids)) or "none"
+        wanted = f"no DAG {dag_id!r}" if dag_id else "not exactly one DAG"
+        raise RuntimeError(f"{wanted} in the file (its DAGs: {found})")
     return dag
+
+
+def _returned(dag_id: str) -> list[dict]:
+    """Each task instance's return value (its `return_value` XCom), as the engine kept it."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.key == "return_value").all()
+        return [{"task": row.task_id, "map_index": row.map_index, "value": XComModel.deserialize_value(row)}
+                for row in rows]
 
 
 def main(argv: list[str]) -> int:
@@ -156,6 +173,7 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         _send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
         return 1
+    dag_id = dag.dag_id
     watcher = Watcher(dag_id)
     watcher.start()
     error = None
@@ -174,7 +192,12 @@ def main(argv: list[str]) -> int:
         tasks.append({"task": task_id, "map_index": map_index, "state": STATES.get(ti_state, "not_run"),
                       "tries": try_number if ti_state not in (None, "upstream_failed", "removed") else 0,
                       "seconds": seconds})
-    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks})
+    try:
+        returned = _returned(dag_id)
+    except Exception:  # noqa: BLE001 - the values are extra: the run's outcome stands without them
+        traceback.print_exc()
+        returned = []
+    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": returned})
     return 0 if state == "success" and not error else 1
 
 

@@ -3,10 +3,12 @@ Prefect module against a temporary local API, reporting every task run's state c
 
     python prefect_run.py MODULE FLOW PARAMS_JSON LOG_FILE
 
+FLOW "" runs the module's only flow (a flow module a user wrote, whose names dagshift did not choose).
+
 PREFECT_HOME (an empty throwaway folder), DAGSHIFT_WORKDIR and the working directory are set by the
 caller. Standard output carries only the protocol (compiler/run/events.py): one
-`DAGSHIFT-EVENT {json}` line per state change and a last `DAGSHIFT-SUMMARY {json}` line;
-everything else goes to LOG_FILE. Standard library and Prefect only: this file is copied and run
+`DAGSHIFT-EVENT {json}` line per state change and a last `DAGSHIFT-SUMMARY {json}` line (with each
+task run's return value); everything else goes to LOG_FILE. Standard library and Prefect only: this file is copied and run
 by path.
 """
 
@@ -31,7 +33,7 @@ _protocol = None
 
 
 def _send(mark: str, data: dict) -> None:
-    _protocol.write(mark + json.dumps(data, ensure_ascii=True) + "\n")
+    _protocol.write(mark + json.dumps(data, ensure_ascii=True, default=repr) + "\n")
     _protocol.flush()
 
 
@@ -70,6 +72,30 @@ def _claim_server_port() -> None:
     port = 10000 + os.getpid() % 22000
     if SubprocessASGIServer.is_port_available(port):
         SubprocessASGIServer._instances[None] = SubprocessASGIServer(port=port)
+
+
+def _flow_of(module, name: str):
+    """The flow called NAME, or (NAME "") the module's only flow."""
+    from prefect import Flow
+
+    if name:
+        return getattr(module, name)
+    flows = [value for value in vars(module).values() if isinstance(value, Flow)]
+    if len(flows) != 1:
+        found = ", ".join(sorted(flow.name for flow in flows)) or "none"
+        raise RuntimeError(f"not exactly one flow in the module (its flows: {found})")
+    return flows[0]
+
+
+def _keep_returns(tasks: list, returned: dict) -> None:
+    """Each task run's return value into RETURNED (by task run id), from a completion hook: the
+    flow runs in this process, so the value is at hand without persisting results."""
+
+    def keep(task, task_run, state) -> None:
+        returned[str(task_run.id)] = state.result(raise_on_failure=False)
+
+    for task in tasks:
+        task.on_completion_hooks = [*task.on_completion_hooks, keep]
 
 
 def _import(path: str):
@@ -180,10 +206,12 @@ def main(argv: list[str]) -> int:
 
         _claim_server_port()
         module = _import(module_path)
-        flow = getattr(module, flow_name)
+        flow = _flow_of(module, flow_name)
+        tasks = [value for value in vars(module).values() if isinstance(value, Task)]
         # dagshift names the runs of a mapped task (task_run_name="NAME-{item}"), and only those
-        names = {value.task_key: (value.name, value.task_run_name is not None)
-                 for value in vars(module).values() if isinstance(value, Task)}
+        names = {task.task_key: (task.name, task.task_run_name is not None) for task in tasks}
+        returned: dict = {}
+        _keep_returns(tasks, returned)
         with get_client(sync_client=True) as client:  # starts the local API before the watcher polls it
             client.hello()
     except Exception as error:  # noqa: BLE001 - reported as the run's error
@@ -201,7 +229,7 @@ def main(argv: list[str]) -> int:
         error = f"{type(raised).__name__}: {raised}"
     watcher.done.set()
     watcher.join()
-    tasks = []
+    tasks, values = [], []
     with get_client(sync_client=True) as client:
         deadline, runs = time.monotonic() + 30, []
         while time.monotonic() < deadline:  # task run states reach the API a moment after the flow ends
@@ -216,7 +244,9 @@ def main(argv: list[str]) -> int:
             tasks.append({"task": task, "instance": instance, "state": final if final != "started" else "failed",
                           "tries": run.run_count or 0, "seconds": seconds} if final else
                          {"task": task, "instance": instance, "state": "not_run", "tries": 0, "seconds": None})
-    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks})
+            if str(run.id) in returned:
+                values.append({"task": task, "instance": instance, "value": returned[str(run.id)]})
+    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": values})
     return 0 if state == "success" and not error else 1
 
 

@@ -34,6 +34,9 @@ def test_an_example_runs_and_leaves_what_the_harness_run_leaves(airflow_python: 
     assert all(t["seconds"] is not None and t["seconds"] >= 0 for t in report["tasks"])
     mapped = {t["task"] for t in report["tasks"] if t["instance"] is not None}
     assert mapped == {task_id for task_id, task in pipeline.tasks.items() if task.foreach is not None}
+    # every declared value output of every run (a mapped task's per instance), for `dagshift verify`
+    assert set(report["values"]) == {t["task"] + (f"[{t['instance']}]" if t["instance"] is not None else "") + f".{name}"
+                                     for t in report["tasks"] for name in pipeline.tasks[t["task"]].outputs}
     logs = Path(report["logs"])
     assert logs.parent == workdir / ".dagshift" / "runs" and (logs / "engine.log").stat().st_size > 0
     expected = harness_run.result()

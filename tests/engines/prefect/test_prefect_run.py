@@ -42,6 +42,9 @@ def test_an_example_runs_and_leaves_what_the_harness_run_leaves(prefect_python: 
             mapped[t["task"]].append(t["instance"])
     assert set(mapped) == {task_id for task_id, task in pipeline.tasks.items() if task.foreach is not None}
     assert all(instances == [str(i) for i in range(len(instances))] for instances in mapped.values()), mapped
+    # every declared value output of every run (a mapped task's per instance), for `dagshift verify`
+    assert set(report["values"]) == {t["task"] + (f"[{t['instance']}]" if t["instance"] is not None else "") + f".{name}"
+                                     for t in report["tasks"] for name in pipeline.tasks[t["task"]].outputs}
     flow_run = harness_run.result().flow_run("run")
     assert flow_run.state == "COMPLETED", flow_run.summary()
     mine, theirs = produced(before, workdir), produced(before, theirs_workdir)
