@@ -1,9 +1,12 @@
-"""Running an engine-side script (scripts/) that speaks events.py's protocol: its task events
-passed on as they come, its summary read at the end, anything else it prints kept in engine.log."""
+"""Running an engine-side script (scripts/) that speaks events.py's protocol: installed into a
+scratch folder with the protocol helper it imports, its task events passed on as they come, its
+summary read at the end, anything else it prints kept in engine.log."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from .events import RunResult, TaskState, event_from_protocol, parse_protocol_line
 from .process import stream
@@ -11,8 +14,26 @@ from .request import RunRequest
 from .tracker import Tracker
 from .values import from_returns
 
+SCRIPTS = Path(__file__).with_name("scripts")
+PROTOCOL = SCRIPTS / "_protocol.py"  # what every engine script imports: `import _protocol`
 
-def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str], env: Mapping[str, str]) -> RunResult:
+
+def install_script(script: Path, folder: Path, name: str) -> Path:
+    """SCRIPT copied into FOLDER as NAME, with the protocol helper beside it; the copy's path. Run
+    by path, its folder leads sys.path: `import _protocol` finds the helper, and an import of the
+    engine (`import kfp`) finds the engine, not a module of the user's or dagshift's named like it,
+    so FOLDER should hold nothing else the script could import."""
+    folder.mkdir(parents=True, exist_ok=True)
+    installed = folder / name
+    shutil.copy2(script, installed)
+    shutil.copy2(PROTOCOL, folder / PROTOCOL.name)
+    return installed
+
+
+def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str], env: Mapping[str, str],
+               on_summary: Callable[[dict], None] = lambda summary: None) -> RunResult:
+    """The run of ARGV (an installed script and its arguments) as a result; ON_SUMMARY gets the
+    script's whole summary first, for what a target reads from it beyond the tasks' outcomes."""
     tracker = Tracker(request.task_ids)
     summary: dict = {}
     log = request.engine_log
@@ -30,6 +51,7 @@ def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str]
                 request.on_event(event, tracker.finished, tracker.total)
 
     code = stream(argv, cwd=request.workdir, env=env, on_line=on_line, merge_stderr=False, stderr_log=log)
+    on_summary(summary)
     _apply_summary(tracker, summary)
     error = summary.get("error") or (None if summary else f"the {title} process ended (exit {code}) without a result")
     state = summary.get("state")
