@@ -49,6 +49,7 @@ from compiler.output import emit
 from .conventions import (
     ALERTS_SUFFIX,
     ARGS_PIECE,
+    ARTIFACT_PREFIX,
     CD_WORKDIR,
     FINAL_STATUS,
     RECURRING_RUN_FILE,
@@ -858,7 +859,7 @@ class _ModuleBuilder:
         for name in dict.fromkeys(str(r.name) for r in refs if r.kind == "param"):
             wanted[("param", name)] = (name, f"p_{name}")
         for artifact in self._kfp_artifacts(task):
-            wanted[("artifact", artifact)] = (artifact, f"a_{artifact}")
+            wanted[("artifact", artifact)] = (artifact, f"{ARTIFACT_PREFIX}{artifact}")
         for upstream, output in dict.fromkeys((str(r.task), str(r.name)) for r in refs if r.kind == "task_output"):
             wanted[("value", upstream, output)] = (output, f"v_{python_name(upstream)}__{output}")
         for output in task.outputs:
