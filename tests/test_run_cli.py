@@ -1,6 +1,6 @@
 """`dagshift run` without an engine: its arguments, the problems it reports before any engine
 starts (each a diagnostic, exit 1; a usage error exit 2), and how it shows a run. The runs on the
-real engines are in tests/engines/airflow/test_airflow_run.py and tests/engines/dvc/test_dvc_run.py."""
+real engines are in tests/engines/<target>/test_<target>_run.py (airflow, prefect, dvc, kubeflow)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from compiler.run.tracker import Tracker
 
 ROOT = Path(__file__).resolve().parent.parent
 SEQUENTIAL = ROOT / "examples" / "sequential.yaml"
+PYTHON_TASKS = ROOT / "examples" / "python_tasks.yaml"
 # An interpreter with neither Airflow nor DVC: the one running the tests (dagshift's own venv).
 NO_ENGINE = sys.executable
 
@@ -47,9 +48,26 @@ def test_argo_has_no_local_run() -> None:
     assert result.exit_code == 1 and "error[E803]" in result.output and "Kubernetes" in result.output
 
 
-def test_targets_not_built_yet_say_so() -> None:
-    result = invoke(str(SEQUENTIAL), "-t", "kubeflow")
-    assert result.exit_code == 1 and "error[E804]" in result.output and "not built yet" in result.output
+def test_a_plug_in_target_has_no_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compiler.backends import registry
+
+    monkeypatch.setattr(registry, "_plugins", lambda: {"luigi": "luigi_dagshift:LuigiBackend"})
+    result = invoke(str(SEQUENTIAL), "-t", "luigi")
+    assert result.exit_code == 1 and "error[E804]" in result.output and "no runner for target 'luigi'" in result.output
+
+
+def test_kubeflow_refuses_a_pipeline_with_a_shell_task_before_running(tmp_path: Path) -> None:
+    """kfp.local runs shell, container and no-op tasks only with Docker: E805 for each, no engine
+    asked (this interpreter has no kfp), nothing written."""
+    result = invoke(str(SEQUENTIAL), "-t", "kubeflow", "--engine-python", NO_ENGINE, "--workdir", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "error[E805]: kfp.local cannot run task 'ingest' without Docker: it is a shell task" in result.output
+    refused = [line.split("'")[1] for line in result.output.splitlines() if line.startswith("error[E805]")]
+    assert refused == ["ingest", "validate", "train", "deploy"]  # transform and evaluate are python tasks
+    assert f"{SEQUENTIAL}:37:3  (tasks.ingest)" in result.output
+    assert "run it with -t airflow, -t prefect or -t dvc" in result.output
+    assert "E801" not in result.output and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_undeclared_param_is_a_diagnostic(tmp_path: Path) -> None:
@@ -93,9 +111,11 @@ def test_an_interpreter_that_is_not_there(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "error[E801]" in result.output and "no Python interpreter there" in result.output
 
 
-@pytest.mark.parametrize(("target", "extra"), [("airflow", "airflow"), ("dvc", "dvc"), ("prefect", "prefect")])
+@pytest.mark.parametrize(("target", "extra"), [("airflow", "airflow"), ("dvc", "dvc"), ("prefect", "prefect"),
+                                             ("kubeflow", "kubeflow")])
 def test_a_missing_engine_says_how_to_install_it(tmp_path: Path, target: str, extra: str) -> None:
-    result = invoke(str(SEQUENTIAL), "-t", target, "--engine-python", NO_ENGINE, "--workdir", str(tmp_path))
+    pipeline = PYTHON_TASKS if target == "kubeflow" else SEQUENTIAL  # kfp.local runs python tasks only
+    result = invoke(str(pipeline), "-t", target, "--engine-python", NO_ENGINE, "--workdir", str(tmp_path))
     assert result.exit_code == 1
     assert "error[E801]" in result.output and "is not installed in" in result.output
     assert f"pip install 'dagshift[{extra}]'" in result.output
@@ -250,3 +270,30 @@ def test_tasks_that_never_reported_end_skipped_or_not_run() -> None:
         tracker.add(TaskEvent("a", TaskState.SUCCEEDED))
         assert [(e.task, e.state) for e in tracker.close(succeeded)] == [("b", state)]
         assert tracker.close(succeeded) == [] and tracker.finished == 2
+
+
+# ----------------------------------------------------------------------------- kubeflow's artifacts
+
+
+def test_kfp_local_artifacts_go_back_to_their_pipeline_paths(tmp_path: Path) -> None:
+    """The output `NAME` (or `a_NAME`, the backend's prefix) of the task that produces artifact NAME
+    is copied to NAME's path, a folder as a folder; anything else kfp.local stored stays there."""
+    from compiler.run.kubeflow import copy_artifacts
+
+    pipeline = Pipeline.model_validate({
+        "name": "p", "artifacts": {"table": "data/table.csv", "a_b": "ab.txt", "pages": {"path": "site",
+                                                                                          "kind": "directory"}},
+        "tasks": {"make": {"python": "m:f", "produces": ["table", "a_b", "pages"]}, "use": {"python": "m:g"}},
+    })
+    store = tmp_path / "store"
+    (store / "pages").mkdir(parents=True)
+    for name, text in (("a_table", "t"), ("a_a_b", "ab"), ("pages/index.html", "<p>"), ("other", "o")):
+        (store / name).write_text(text, encoding="utf-8")
+    stored = {name: store / name for name in ("a_table", "a_a_b", "pages", "other")}
+    tasks = [{"task": "make", "artifacts": {key: str(path) for key, path in stored.items()}},
+             {"task": "use", "artifacts": {"table": str(store / "other")}}, {"task": "dagshift-alerts"}]
+    workdir = tmp_path / "work"
+    assert sorted(copy_artifacts(pipeline, tasks, workdir)) == ["ab.txt", "data/table.csv", "site"]
+    assert sorted(str(path.relative_to(workdir)) for path in workdir.rglob("*") if path.is_file()) == [
+        "ab.txt", "data/table.csv", "site/index.html"]
+    assert (workdir / "data" / "table.csv").read_text() == "t" and (workdir / "ab.txt").read_text() == "ab"

@@ -11,7 +11,7 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic, Severity
 
-from . import airflow, dvc, prefect
+from . import airflow, dvc, kubeflow, prefect
 from .engine import ENGINES, interpreter, probe
 from .events import RunResult, TaskEvent
 from .params import read_params
@@ -19,14 +19,15 @@ from .prepare import Prepared, load
 from .request import RunRequest, TargetRunner
 
 # Per target: its files for a run (the pipeline and the --param values), then the run of those files.
-RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc, "prefect": prefect}
+RUNNERS: dict[str, TargetRunner] = {"airflow": airflow, "dvc": dvc, "kubeflow": kubeflow, "prefect": prefect}
 # Targets no engine on this machine runs, and why.
 NO_LOCAL_RUN = {
     "argo": ("Argo Workflows runs every task as a pod on a Kubernetes cluster: there is no local run",
              ("compile it (`dagshift compile -t argo`) and submit it with `argo submit` to a cluster; to test the "
               "pipeline here, run it with -t airflow, -t prefect or -t dvc")),
 }
-NOT_YET = "running on {title} is not built yet (issue 23)"
+# A plug-in backend's target (the `dagshift.backends` entry point) brings no runner.
+NO_RUNNER = "`dagshift run` has no runner for target '{target}' (a plug-in backend)"
 LOGS_FOLDER = Path(".dagshift") / "runs"  # under the working directory, unless --logs says where
 
 
@@ -36,9 +37,9 @@ def target_problem(target: str) -> Diagnostic | None:
         message, help_ = NO_LOCAL_RUN[target]
         return Diagnostic("E803", Severity.ERROR, message, help=help_)
     if target not in RUNNERS:
-        title = ENGINES[target].title if target in ENGINES else target
-        return Diagnostic("E804", Severity.ERROR, NOT_YET.format(title=title),
-                          help="run it with -t airflow, -t prefect or -t dvc for now")
+        return Diagnostic("E804", Severity.ERROR, NO_RUNNER.format(target=target),
+                          help=(f"compile it (`dagshift compile -t {target}`) and run the files with its engine; to "
+                                "test the pipeline here, run it with -t airflow, -t prefect or -t dvc"))
     return None
 
 
