@@ -37,8 +37,8 @@ def parse_param_pairs(ctx: click.Context, param: click.Parameter, values: tuple[
 @click.command("run")
 @click.argument("pipeline", type=click.Path(exists=True, dir_okay=False))
 @click.option("-t", "--target", required=True, type=LateChoice(_targets),
-              help="The engine to run on: airflow (dag.test()), prefect (a local API) or dvc (dvc repro); kubeflow "
-                   "comes next, argo needs a cluster.")
+              help="The engine to run on: airflow (dag.test()), prefect (a local API), dvc (dvc repro) or kubeflow "
+                   "(kfp.local, python tasks only); argo needs a cluster.")
 @click.option("--param", "param_pairs", multiple=True, metavar="NAME=VALUE", callback=parse_param_pairs,
               help="A value for a param of the pipeline, read as its declared type (a list or dict as JSON). "
                    "Repeatable.")
@@ -57,12 +57,14 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
                 engine_python: str | None, output_format: str, logs_dir: str | None, quiet: bool) -> None:
     """Compile PIPELINE for TARGET and run it on that engine on this machine, the way its users test
     locally: Airflow's dag.test() with a throwaway home and SQLite database, a Prefect flow against a
-    temporary local API, or `dvc repro` in the working directory.
+    temporary local API, `dvc repro` in the working directory, or a Kubeflow pipeline on kfp.local
+    (its SubprocessRunner: python tasks only; the artifacts copied to their paths afterwards).
 
     \b
     Examples:
       dagshift run pipeline.yaml -t airflow
       dagshift run pipeline.yaml -t dvc --param epochs=5 --workdir project/
+      dagshift run python_tasks.yaml -t kubeflow --engine-python ~/venvs/kfp/bin/python
       dagshift run pipeline.yaml -t airflow --engine-python ~/venvs/airflow/bin/python --format json
 
     Exit code 0 when every task succeeded (or was skipped), 1 when a task failed or the run could
