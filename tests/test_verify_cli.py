@@ -221,3 +221,12 @@ def test_the_report_says_what_differs_in_text_json_and_html(tmp_path: Path) -> N
     same = _verification(tmp_path, "1")
     assert same.same and "no difference: both runs succeeded" in text_report(same)
     assert json.loads(json_report(same, []))["same"] is True
+
+
+def test_numbers_kept_as_doubles_are_read_back_as_their_declared_type() -> None:
+    """kfp.local returns every number as a double: an int output 3 comes back as 3.0."""
+    returned = [{"task": "one", "value": 3.0}, {"task": "two", "value": {"label": "x", "scores": [1.0, 2.5]}},
+                {"task": "many", "instance": "0", "value": 2.0}]
+    assert from_returns(pipeline(), returned, doubles=True) == {"many[0].total": "2.0", "one.n": "3",
+                                                                "two.label": '"x"', "two.scores": "[1,2.5]"}
+    assert from_returns(pipeline(), returned)["one.n"] == "3.0"

@@ -16,9 +16,9 @@ from typing import Any
 from .events import RunResult
 from .prepare import Prepared, compile_files
 from .request import RunRequest
-from .scripted import run_script
+from .scripted import SCRIPTS, install_script, run_script
 
-SCRIPT = Path(__file__).with_name("scripts") / "airflow_run.py"
+SCRIPT = SCRIPTS / "airflow_run.py"
 
 
 def compile_for_run(prepared: Prepared, params: dict[str, Any]) -> dict[str, str]:
@@ -38,10 +38,8 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
             (dags / relative).parent.mkdir(parents=True, exist_ok=True)
             (dags / relative).write_text(text, encoding="utf-8")
         dag_file = next(dags / relative for relative in files if relative.endswith(".py"))
-        # A copy alone in its folder: run by path, its folder leads sys.path, and `import airflow`
-        # must find Airflow, not a module of the user's or dagshift's named like it.
-        script = home / "dagshift_airflow_run.py"
-        shutil.copy2(SCRIPT, script)
+        # Alone in its folder: `import airflow` must find Airflow, not a module named like it.
+        script = install_script(SCRIPT, home / "script", "dagshift_airflow_run.py")
         return _run_dag(request, script, dag_file, "" if request.native else pipeline.name, home)
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.backends.kubeflow.backend import pipeline_function
-from compiler.backends.kubeflow.conventions import ARTIFACT_PREFIX
+from compiler.backends.kubeflow.conventions import ARTIFACT_PREFIX, OUTPUT_PREFIX
 from compiler.diagnostics import Severity
 from compiler.language.ir import Pipeline
 
@@ -62,8 +62,16 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
         argv = [str(request.python), str(script), str(module), pipeline_function(pipeline),
                 json.dumps(request.params), str(request.engine_log), str(root)]
         stored: list[dict] = []
-        result = run_script(request, "kubeflow", "kfp.local", argv, kubeflow_env(request),
-                            on_summary=lambda summary: stored.extend(summary.get("tasks", [])))
+
+        def read_summary(summary: dict) -> None:
+            stored.extend(summary.get("tasks", []))
+            for entry in summary.get("returned", []):
+                task = pipeline.tasks.get(str(entry.get("task")))
+                if task is not None and len(task.outputs) > 1:  # one output is kfp's `Output`, its value as is
+                    entry["value"] = declared_outputs(entry.get("value"))
+
+        result = run_script(request, "kubeflow", "kfp.local", argv, kubeflow_env(request), on_summary=read_summary,
+                            doubles=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     copied = copy_artifacts(pipeline, stored, request.workdir)
@@ -96,6 +104,15 @@ def copy_artifacts(pipeline: Pipeline, tasks: list[dict], workdir: Path) -> list
                 shutil.copyfile(stored, destination)
             copied.append(str(path))
     return copied
+
+
+def declared_outputs(value: Any) -> Any:
+    """A component's return value with the pipeline's output names: a NamedTuple field is an
+    output's name, or (where it would clash or looks prefixed) that name with
+    conventions.OUTPUT_PREFIX, once."""
+    if not isinstance(value, dict):
+        return value
+    return {name.removeprefix(OUTPUT_PREFIX): item for name, item in value.items()}
 
 
 def kubeflow_env(request: RunRequest) -> dict[str, str]:

@@ -17,9 +17,9 @@ from compiler.language.naming import python_name
 from .events import RunResult
 from .prepare import Prepared, compile_files
 from .request import RunRequest
-from .scripted import run_script
+from .scripted import SCRIPTS, install_script, run_script
 
-SCRIPT = Path(__file__).with_name("scripts") / "prefect_run.py"
+SCRIPT = SCRIPTS / "prefect_run.py"
 
 
 def compile_for_run(prepared: Prepared, params: dict[str, Any]) -> dict[str, str]:
@@ -38,8 +38,8 @@ def run(request: RunRequest, files: dict[str, str]) -> RunResult | None:
             (flows / relative).parent.mkdir(parents=True, exist_ok=True)
             (flows / relative).write_text(text, encoding="utf-8")
         module = next(flows / relative for relative in files if relative.endswith(".py"))
-        script = home / "dagshift_prefect_run.py"  # alone in its folder: `import prefect` finds Prefect
-        shutil.copy2(SCRIPT, script)
+        # Alone in its folder: `import prefect` must find Prefect, not a module named like it.
+        script = install_script(SCRIPT, home / "script", "dagshift_prefect_run.py")
         flow = "" if request.native else python_name(pipeline.name)
         argv = [str(request.python), str(script), str(module), flow,
                 json.dumps(request.params), str(request.engine_log)]

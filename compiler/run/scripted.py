@@ -31,9 +31,10 @@ def install_script(script: Path, folder: Path, name: str) -> Path:
 
 
 def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str], env: Mapping[str, str],
-               on_summary: Callable[[dict], None] = lambda summary: None) -> RunResult:
+               on_summary: Callable[[dict], None] = lambda summary: None, doubles: bool = False) -> RunResult:
     """The run of ARGV (an installed script and its arguments) as a result; ON_SUMMARY gets the
-    script's whole summary first, for what a target reads from it beyond the tasks' outcomes."""
+    script's whole summary first, for what a target reads from it beyond the tasks' outcomes.
+    DOUBLES: the engine keeps every number of a returned value as a double (values.from_returns)."""
     tracker = Tracker(request.task_ids)
     summary: dict = {}
     log = request.engine_log
@@ -61,7 +62,7 @@ def run_script(request: RunRequest, target: str, title: str, argv: Sequence[str]
         request.on_event(event, tracker.finished, tracker.total)
     results = tracker.final_results()
     pipeline = request.prepared.pipeline
-    values = from_returns(pipeline, summary.get("returned") or []) if pipeline is not None else {}
+    values = from_returns(pipeline, summary.get("returned") or [], doubles) if pipeline is not None else {}
     return RunResult(target, succeeded, results, request.logs, request.workdir,
                      error if error or state not in ("success", "failed") else None, values=values)
 

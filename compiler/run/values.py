@@ -26,10 +26,12 @@ def key(task: str, instance: str | None, output: str) -> str:
     return f"{task}.{output}" if instance is None else f"{task}[{instance}].{output}"
 
 
-def from_returns(pipeline: Pipeline, returned: list[dict[str, Any]]) -> dict[str, str]:
+def from_returns(pipeline: Pipeline, returned: list[dict[str, Any]], doubles: bool = False) -> dict[str, str]:
     """The values of RETURNED, an engine script's `{"task", "instance" or "map_index", "value"}`
     per task run; tasks the pipeline declares no outputs for are left out (an engine may keep a
-    return value no task declared, such as Airflow's of a python task)."""
+    return value no task declared, such as Airflow's of a python task). DOUBLES: the engine kept
+    every number as a double (kfp.local: protobuf values), so an int comes back as 3.0: each
+    value is read back as its declared type, and inside a list or dict a whole number is an int."""
     values: dict[str, str] = {}
     for entry in returned:
         task = pipeline.tasks.get(str(entry.get("task")))
@@ -41,6 +43,8 @@ def from_returns(pipeline: Pipeline, returned: list[dict[str, Any]]) -> dict[str
         instance = None if instance is None else str(instance)
         value = entry.get("value")
         for name, output in _split(task, value).items():
+            if doubles:
+                output = _from_doubles(output, task.outputs[name].type)
             values[key(str(entry["task"]), instance, name)] = canonical(output)
     return dict(sorted(values.items()))
 
@@ -51,6 +55,18 @@ def _split(task: Task, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {}
     return {name: value[name] for name in task.outputs if name in value}
+
+
+def _from_doubles(value: Any, kind: ValueType | None) -> Any:
+    if isinstance(value, float) and kind is ValueType.FLOAT:
+        return value
+    if isinstance(value, float) and value.is_integer() and kind is not ValueType.STR:
+        return int(value)
+    if isinstance(value, list):
+        return [_from_doubles(item, None) for item in value]
+    if isinstance(value, dict):
+        return {name: _from_doubles(item, None) for name, item in value.items()}
+    return value
 
 
 def from_dvc_files(pipeline: Pipeline, workdir: Path) -> dict[str, str]:

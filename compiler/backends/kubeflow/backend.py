@@ -52,6 +52,7 @@ from .conventions import (
     ARTIFACT_PREFIX,
     CD_WORKDIR,
     FINAL_STATUS,
+    OUTPUT_PREFIX,
     RECURRING_RUN_FILE,
     TEXT_HELPER,
     TIME_ZONE_COMMENT,
@@ -863,7 +864,7 @@ class _ModuleBuilder:
         for upstream, output in dict.fromkeys((str(r.task), str(r.name)) for r in refs if r.kind == "task_output"):
             wanted[("value", upstream, output)] = (output, f"v_{python_name(upstream)}__{output}")
         for output in task.outputs:
-            wanted[("output", output)] = (output, f"o_{output}")
+            wanted[("output", output)] = (output, f"{OUTPUT_PREFIX}{output}")
         items = {"item" if task.kind == "python" or not r.name else f"item_{r.name}" for r in refs if r.kind == "item"}
         # a python task's one output is the variable it returns, bound after the call: it may share an input's name
         returned = [("output", *task.outputs)] if self._returns_one_value(task) else []

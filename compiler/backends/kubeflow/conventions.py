@@ -24,6 +24,8 @@ CD_WORKDIR = "cd -- {dir} || exit\n"
 # The prefix of a component's output artifact where the artifact's own name would clash or looks
 # prefixed (once: a name that starts with it always gets it, so one prefix off is the artifact's name).
 ARTIFACT_PREFIX = "a_"
+# The same for a component's value output (a NamedTuple field).
+OUTPUT_PREFIX = "o_"
 
 # The helper a python component defines to print a value into a text (the run-time text rule).
 TEXT_HELPER = "_text"

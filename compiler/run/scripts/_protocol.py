@@ -21,8 +21,9 @@ _lock = threading.Lock()  # an engine may run tasks in threads: one line at a ti
 
 
 def send(mark: str, data: dict) -> None:
-    """One protocol line (MARK is EVENT or SUMMARY), flushed at once: dagshift reads them as they come."""
-    line = mark + json.dumps(data, ensure_ascii=True) + "\n"
+    """One protocol line (MARK is EVENT or SUMMARY), flushed at once: dagshift reads them as they come.
+    A value JSON cannot hold (a task's return value) is sent as its repr."""
+    line = mark + json.dumps(data, ensure_ascii=True, default=repr) + "\n"
     with _lock:
         _protocol.write(line)
         _protocol.flush()

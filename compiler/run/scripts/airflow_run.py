@@ -8,63 +8,27 @@ DAG_ID "" runs the file's only DAG (a DAG file a user wrote, whose id dagshift d
 AIRFLOW_HOME (an empty throwaway folder) and AIRFLOW__CORE__DAGS_FOLDER are set by the caller.
 Standard output carries only the protocol (compiler/run/events.py): one `DAGSHIFT-EVENT {json}`
 line per state change and a last `DAGSHIFT-SUMMARY {json}` line (with each task instance's return
-value, its `return_value` XCom); everything else Airflow and the tasks print goes to LOG_FILE. Standard library and Airflow only: this file is copied and run by path.
+value, its `return_value` XCom); everything else Airflow and the tasks print goes to LOG_FILE.
+Standard library, Airflow and _protocol.py only: both are copied together and this one is run by
+path.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-EVENT, SUMMARY = "DAGSHIFT-EVENT ", "DAGSHIFT-SUMMARY "
+from _protocol import EVENT, SUMMARY, redirect_output, send, stop_on_sigterm
+
 POLL_SECONDS = 0.2
 # Airflow's states as the protocol's (a state missing here is not reported until it settles).
 STATES = {"running": "started", "up_for_retry": "retried", "success": "succeeded", "failed": "failed",
           "skipped": "skipped", "upstream_failed": "not_run", "removed": "not_run"}
 FINAL = {"succeeded", "failed", "skipped", "not_run"}
-
-_protocol = None  # the original standard output; fd 1 and 2 go to the log file
-
-
-def _send(mark: str, data: dict) -> None:
-    _protocol.write(mark + json.dumps(data, ensure_ascii=True, default=repr) + "\n")
-    _protocol.flush()
-
-
-def _redirect_output(log_file: str) -> None:
-    """Keep stdout for the protocol; Airflow's logging and the tasks' output (inherited fds) go to the log."""
-    global _protocol
-    _protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-
-
-def _stop_on_sigterm() -> None:
-    """The caller stops a run with SIGTERM to the process group; shell tasks run in sessions of
-    their own (Airflow's SubprocessHook), so end every descendant too."""
-
-    def stop(signum, frame):
-        try:
-            import psutil
-
-            children = psutil.Process().children(recursive=True)
-            for child in children:
-                child.kill()
-        except Exception:  # noqa: BLE001 - best effort; the caller kills the group afterwards
-            pass
-        os._exit(143)
-
-    signal.signal(signal.SIGTERM, stop)
 
 
 class Watcher(threading.Thread):
@@ -110,14 +74,14 @@ class Watcher(threading.Thread):
         while last_try < try_number:
             if last_try >= 1 and last_state != "retried":
                 if last_state != "started":
-                    _send(EVENT, _event(task_id, map_index, "started", last_try))
-                _send(EVENT, _event(task_id, map_index, "retried", last_try))
+                    send(EVENT, _event(task_id, map_index, "started", last_try))
+                send(EVENT, _event(task_id, map_index, "retried", last_try))
             last_state, last_try = None, last_try + 1
         if state in ("succeeded", "failed", "retried") and last_state != "started":
-            _send(EVENT, _event(task_id, map_index, "started", try_number))
+            send(EVENT, _event(task_id, map_index, "started", try_number))
         self.seen[key] = (state, try_number)
         if state != last_state:
-            _send(EVENT, _event(task_id, map_index, state, try_number))
+            send(EVENT, _event(task_id, map_index, state, try_number))
 
 
 def _event(task_id: str, map_index: int, state: str, try_number: int) -> dict:
@@ -164,14 +128,14 @@ def _returned(dag_id: str) -> list[dict]:
 
 def main(argv: list[str]) -> int:
     dag_file, dag_id, conf, log_file = argv[0], argv[1], json.loads(argv[2]), argv[3]
-    _redirect_output(log_file)
-    _stop_on_sigterm()
+    redirect_output(log_file)
+    stop_on_sigterm()
     try:
         _init_database()
         dag = _load_dag(dag_file, dag_id)
     except Exception as error:  # noqa: BLE001 - reported as the run's error
         traceback.print_exc()
-        _send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
+        send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
         return 1
     dag_id = dag.dag_id
     watcher = Watcher(dag_id)
@@ -197,7 +161,7 @@ def main(argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 - the values are extra: the run's outcome stands without them
         traceback.print_exc()
         returned = []
-    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": returned})
+    send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": returned})
     return 0 if state == "success" and not error else 1
 
 

@@ -46,6 +46,7 @@ class Task:
         self.state = "started"
         self.started = self.ended = None
         self.artifacts: dict[str, str] = {}  # output name -> the file (or folder) kfp.local stored
+        self.returned = None  # the component's return value: its one output, or a dict of them
 
     def event(self, state: str) -> None:
         send(EVENT, {"task": self.name, "instance": self.instance, "state": state, "try": max(self.tries, 1),
@@ -94,6 +95,8 @@ class Hooks:
             if succeeded:
                 task.artifacts = {key: str(value.uri) for key, value in outputs.items()
                                   if isinstance(getattr(value, "uri", None), str)}
+                values = {key: value for key, value in outputs.items() if key not in task.artifacts}
+                task.returned = values["Output"] if list(values) == ["Output"] else values  # kfp's single return
             self._end(task, "succeeded" if succeeded else "failed")
             return outputs, status
 
@@ -169,7 +172,10 @@ def main(argv: list[str]) -> int:
         else:
             traceback.print_exc()
             state, error = "error", f"{type(raised).__name__}: {message}"
-    send(SUMMARY, {"state": state, "error": error, "tasks": [task.summary() for task in hooks.tasks]})
+    returned = [{"task": task.name, "instance": task.instance, "value": task.returned} for task in hooks.tasks
+                if task.state == "succeeded" and task.returned is not None]
+    send(SUMMARY, {"state": state, "error": error, "tasks": [task.summary() for task in hooks.tasks],
+                   "returned": returned})
     return 0 if state == "success" else 1
 
 

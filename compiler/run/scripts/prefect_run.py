@@ -8,8 +8,8 @@ FLOW "" runs the module's only flow (a flow module a user wrote, whose names dag
 PREFECT_HOME (an empty throwaway folder), DAGSHIFT_WORKDIR and the working directory are set by the
 caller. Standard output carries only the protocol (compiler/run/events.py): one
 `DAGSHIFT-EVENT {json}` line per state change and a last `DAGSHIFT-SUMMARY {json}` line (with each
-task run's return value); everything else goes to LOG_FILE. Standard library and Prefect only: this file is copied and run
-by path.
+task run's return value); everything else goes to LOG_FILE. Standard library, Prefect and
+_protocol.py only: both are copied together and this one is run by path.
 """
 
 from __future__ import annotations
@@ -17,51 +17,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
 
-EVENT, SUMMARY = "DAGSHIFT-EVENT ", "DAGSHIFT-SUMMARY "
+from _protocol import EVENT, SUMMARY, redirect_output, send, stop_on_sigterm
+
 POLL_SECONDS = 0.3
 PAGE = 200
 RETRYING = {"AwaitingRetry"}  # waiting to try again ("Retrying" is the next try running)
 FINAL_TYPES = {"COMPLETED": "succeeded", "FAILED": "failed", "CRASHED": "failed", "CANCELLED": "failed"}
-
-_protocol = None
-
-
-def _send(mark: str, data: dict) -> None:
-    _protocol.write(mark + json.dumps(data, ensure_ascii=True, default=repr) + "\n")
-    _protocol.flush()
-
-
-def _redirect_output(log_file: str) -> None:
-    global _protocol
-    _protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-
-
-def _stop_on_sigterm() -> None:
-    """End every descendant (the local API server, the tasks' commands) before exiting."""
-
-    def stop(signum, frame):
-        try:
-            import psutil
-
-            for child in psutil.Process().children(recursive=True):
-                child.kill()
-        except Exception:  # noqa: BLE001 - best effort; the caller kills the group afterwards
-            pass
-        os._exit(143)
-
-    signal.signal(signal.SIGTERM, stop)
 
 
 def _claim_server_port() -> None:
@@ -142,7 +108,7 @@ class Watcher(threading.Thread):
         for run in runs:
             changes += self.changes(run, _state(run))
         for _, event in sorted(changes, key=lambda change: change[0]):
-            _send(EVENT, event)
+            send(EVENT, event)
         return runs
 
     def identity(self, run) -> tuple[str, str | None]:
@@ -198,8 +164,8 @@ def _event(task: str, instance, state: str, tries: int, when: float) -> dict:
 
 def main(argv: list[str]) -> int:
     module_path, flow_name, params, log_file = argv[0], argv[1], json.loads(argv[2]), argv[3]
-    _redirect_output(log_file)
-    _stop_on_sigterm()
+    redirect_output(log_file)
+    stop_on_sigterm()
     try:
         from prefect import Task
         from prefect.client.orchestration import get_client
@@ -216,7 +182,7 @@ def main(argv: list[str]) -> int:
             client.hello()
     except Exception as error:  # noqa: BLE001 - reported as the run's error
         traceback.print_exc()
-        _send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
+        send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
         return 1
     watcher = Watcher(names)
     watcher.start()
@@ -246,7 +212,7 @@ def main(argv: list[str]) -> int:
                          {"task": task, "instance": instance, "state": "not_run", "tries": 0, "seconds": None})
             if str(run.id) in returned:
                 values.append({"task": task, "instance": instance, "value": returned[str(run.id)]})
-    _send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": values})
+    send(SUMMARY, {"state": "error" if error else state, "error": error, "tasks": tasks, "returned": values})
     return 0 if state == "success" and not error else 1
 
 

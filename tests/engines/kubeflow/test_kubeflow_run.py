@@ -43,6 +43,10 @@ def test_the_python_only_example_runs_and_leaves_what_the_conformance_run_leaves
     assert report["tasks"][-1] == {"task": "keep_previous", "instance": None, "state": "skipped", "tries": 0,
                                    "seconds": None}  # the else branch of deploy's condition
     assert all(t["seconds"] is not None and t["seconds"] >= 0 for t in report["tasks"][:-1])
+    # every declared value output, as the pipeline names it (not kfp's `Output` or o_NAME), ints as ints
+    assert set(report["values"]) == {t["task"] + (f"[{t['instance']}]" if t["instance"] is not None else "") + f".{name}"
+                                     for t in report["tasks"][:-1] for name in pipeline.tasks[t["task"]].outputs}
+    assert (report["values"]["pick_best.name"], report["values"]["pick_best.accuracy"]) == ('"logreg"', "0.8333")
     logs = Path(report["logs"])
     assert logs.parent == workdir / ".dagshift" / "runs" and (logs / "engine.log").stat().st_size > 0
     note = (f"kfp.local stored the pipeline's artifacts under {logs / 'pipeline-root'}: copied "
