@@ -44,7 +44,10 @@ def resolve(role: str, path: Path, target: str | None, workdir: Path) -> Form:
     from compiler.importers import detect
 
     option = f"--{role}-target"
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return _refused(role, path, "", f"cannot read {path}: {error.strerror or error}", "check the path")
     importer = detect(path, text)
     if importer is None:
         if target is None:
