@@ -53,6 +53,18 @@ def default_logs(workdir: Path, target: str) -> Path:
     return path
 
 
+@dataclass
+class Launch:
+    """What a run starts from: the pipeline (for its task ids and outputs), the files that run on
+    the engine (compiled, or the user's own when NATIVE), and the --param values."""
+
+    target: str
+    prepared: Prepared
+    files: dict[str, str]
+    params: dict[str, Any] = field(default_factory=dict)
+    native: bool = False
+
+
 def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdir: Path, logs: Path | None,
                  engine_python: str | None, on_event: Callable[[TaskEvent, int, int], None],
                  on_note: Callable[[str], None],
@@ -78,18 +90,6 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
     result, diagnostics = start_run(launch, workdir=workdir, logs=logs, engine_python=engine_python,
                                     on_event=on_event, on_note=on_note, on_start=on_start)
     return prepared, result, diagnostics
-
-
-@dataclass
-class Launch:
-    """What a run starts from: the pipeline (for its task ids and outputs), the files that run on
-    the engine (compiled, or the user's own when NATIVE), and the --param values."""
-
-    target: str
-    prepared: Prepared
-    files: dict[str, str]
-    params: dict[str, Any] = field(default_factory=dict)
-    native: bool = False
 
 
 def start_run(launch: Launch, *, workdir: Path, logs: Path | None, engine_python: str | None,
