@@ -1,5 +1,5 @@
 """What every engine-side script shares (never imported by dagshift): the protocol lines it prints,
-its output sent to the run's log, and its stop on SIGTERM. Copied beside the script
+its output sent to the run's log, its stop on SIGTERM, and the import of the file it runs. Copied beside the script
 (scripted.install_script), whose folder leads sys.path when it runs by path: `import _protocol`.
 
 Standard output carries only the protocol (compiler/run/events.py): one `DAGSHIFT-EVENT {json}`
@@ -8,6 +8,7 @@ line per task state change and a last `DAGSHIFT-SUMMARY {json}` line. Standard l
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -57,3 +58,12 @@ def stop_on_sigterm() -> None:
         os._exit(143)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def load_module(path: str, name: str):
+    """The module at PATH (a generated or the user's own file), imported as NAME."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

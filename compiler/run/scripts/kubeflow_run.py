@@ -18,7 +18,6 @@ threads: the hooks below wrap its task executor (one call per task, retries incl
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import os
@@ -28,8 +27,7 @@ import threading
 import time
 import traceback
 
-import _protocol
-from _protocol import EVENT, SUMMARY, send
+from _protocol import EVENT, SUMMARY, load_module, redirect_output, send, stop_on_sigterm
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ITERATION = re.compile(r"-iteration-(\d+)$")
@@ -128,14 +126,6 @@ class Hooks:
         task.event(state)
 
 
-def _import(path: str):
-    spec = importlib.util.spec_from_file_location("dagshift_generated_pipeline", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _use_workdir() -> None:
     """The tasks import the user's modules from the working directory (the harness's setup); set
     here, after this script's own imports, so no file of the user's can stand in for one."""
@@ -146,14 +136,14 @@ def _use_workdir() -> None:
 
 def main(argv: list[str]) -> int:
     module_path, function, arguments, log_file, root = argv[0], argv[1], json.loads(argv[2]), argv[3], argv[4]
-    _protocol.redirect_output(log_file)
-    _protocol.stop_on_sigterm()
+    redirect_output(log_file)
+    stop_on_sigterm()
     hooks = Hooks()
     try:
         import kfp.local
 
         hooks.install()
-        pipeline = getattr(_import(module_path), function)
+        pipeline = getattr(load_module(module_path, "dagshift_generated_pipeline"), function)
         _use_workdir()
         os.makedirs(root, exist_ok=True)
         kfp.local.init(runner=kfp.local.SubprocessRunner(use_venv=False), pipeline_root=root, raise_on_error=True)

@@ -14,7 +14,6 @@ _protocol.py only: both are copied together and this one is run by path.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ import threading
 import time
 import traceback
 
-from _protocol import EVENT, SUMMARY, redirect_output, send, stop_on_sigterm
+from _protocol import EVENT, SUMMARY, load_module, redirect_output, send, stop_on_sigterm
 
 POLL_SECONDS = 0.3
 PAGE = 200
@@ -62,14 +61,6 @@ def _keep_returns(tasks: list, returned: dict) -> None:
 
     for task in tasks:
         task.on_completion_hooks = [*task.on_completion_hooks, keep]
-
-
-def _import(path: str):
-    spec = importlib.util.spec_from_file_location("dagshift_generated_flow", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Watcher(threading.Thread):
@@ -171,7 +162,7 @@ def main(argv: list[str]) -> int:
         from prefect.client.orchestration import get_client
 
         _claim_server_port()
-        module = _import(module_path)
+        module = load_module(module_path, "dagshift_generated_flow")
         flow = _flow_of(module, flow_name)
         tasks = [value for value in vars(module).values() if isinstance(value, Task)]
         # dagshift names the runs of a mapped task (task_run_name="NAME-{item}"), and only those
