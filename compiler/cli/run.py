@@ -70,7 +70,7 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
     Exit code 0 when every task succeeded (or was skipped), 1 when a task failed or the run could
     not start (a diagnostic says why), 2 for a usage error.
     """
-    from compiler.run.render import event_line, json_report, text_report
+    from compiler.run.render import INTERRUPTED, event_line, json_report, text_report
     from compiler.run.runs import run_pipeline
 
     text = output_format == "text"
@@ -97,7 +97,9 @@ def run_command(pipeline: str, target: str, param_pairs: list[tuple[str, str]], 
                 pipeline, target, param_pairs, workdir=Path(workdir), logs=Path(logs_dir) if logs_dir else None,
                 engine_python=engine_python, on_event=on_event, on_note=on_note, on_start=on_start)
     except KeyboardInterrupt:
-        click.echo("interrupted: the engine and its tasks were stopped", err=True)
+        click.echo(INTERRUPTED, err=True)
+        if not text:  # a tool reading the document gets one still
+            click.echo(json_report(None, [], error=INTERRUPTED), nl=False)
         sys.exit(EXIT_PROBLEMS)
     shown = _shown(diagnostics, quiet)
     if text:

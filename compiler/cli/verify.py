@@ -79,9 +79,9 @@ def verify_command(source: str, converted: str, source_target: str | None, conve
     Exit code 0 when both runs succeeded and left the same files and values, 1 when they differ, a
     run failed or could not start (a diagnostic says why), 2 for a usage error.
     """
-    from compiler.run.render import event_line
+    from compiler.run.render import INTERRUPTED, event_line
     from compiler.run.verify import verify
-    from compiler.run.verify_render import html_report, json_report, text_report
+    from compiler.run.verify_render import html_report, interrupted_json, json_report, text_report
 
     if output is not None and output_format == "text":
         raise click.UsageError("-o writes a json or html report: add --format json or --format html")
@@ -106,7 +106,9 @@ def verify_command(source: str, converted: str, source_target: str | None, conve
                                   workdir=Path(workdir), engine_pythons=engine_pythons, keep=keep,
                                   on_event=on_event, on_note=on_note, on_start=on_start)
     except KeyboardInterrupt:
-        click.echo("interrupted: the engine and its tasks were stopped", err=True)
+        click.echo(INTERRUPTED, err=True)
+        if output_format == "json" and output is None:  # a tool reading the document gets one still
+            click.echo(interrupted_json(INTERRUPTED), nl=False)
         sys.exit(EXIT_PROBLEMS)
     shown = [d for d in verification.diagnostics if not (quiet and d.severity is Severity.WARNING)]
     if text:

@@ -54,7 +54,12 @@ def text_report(result: RunResult) -> str:
     return "\n" + table(result) + "\n" + outcome(result)
 
 
-def json_report(result: RunResult | None, diagnostics: Sequence[Diagnostic]) -> str:
-    data = result.to_dict() if result is not None else {"succeeded": False, "tasks": []}
+INTERRUPTED = "interrupted: the engine and its tasks were stopped"
+
+
+def json_report(result: RunResult | None, diagnostics: Sequence[Diagnostic], error: str | None = None) -> str:
+    """The run as one document; without a result (it did not start, or ERROR stopped it), only
+    whether it succeeded (no), the error and the diagnostics."""
+    data = result.to_dict() if result is not None else {"succeeded": False, "error": error, "tasks": []}
     data["diagnostics"] = [diagnostic.to_dict() for diagnostic in diagnostics]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -72,6 +72,13 @@ def json_report(verification: Verification, diagnostics: Sequence[Diagnostic]) -
     return json.dumps(to_dict(verification, diagnostics), indent=2, ensure_ascii=False) + "\n"
 
 
+def interrupted_json(message: str) -> str:
+    """The document of a verification stopped before its end: nothing verified."""
+    data = {"schema": SCHEMA, "same": False, "verdict": message, "sides": [], "files_compared": 0,
+            "values_compared": 0, "differences": [], "folder": None, "diagnostics": []}
+    return json.dumps(data, indent=2) + "\n"
+
+
 @cache
 def _environment() -> jinja2.Environment:
     from compiler import templates_dir

@@ -77,9 +77,10 @@ tasks:
 
 
 def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: Path,
-                                   sig: signal.Signals = signal.SIGINT) -> None:
+                                   sig: signal.Signals = signal.SIGINT, json_output: bool = False) -> None:
     """Ctrl-C (SIGINT, or SIG) while a task runs `sleep`: dagshift exits 1 saying so, without a
-    traceback, and neither the engine nor the task's process is left running."""
+    traceback, and neither the engine nor the task's process is left running. JSON_OUTPUT: with
+    --format json, which prints no line per task but still one document at the end."""
     marker = f"61.{os.getpid()}"  # `sleep 61.PID`: a process no one else runs
     pipeline = tmp_path / "slow.yaml"
     pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
@@ -87,21 +88,26 @@ def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: P
     workdir.mkdir()
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     process = subprocess.Popen([sys.executable, "-m", "compiler", "run", str(pipeline), "-t", target,
-                                "--engine-python", str(engine_python), "--workdir", str(workdir)], cwd=ROOT, env=env,
+                                "--engine-python", str(engine_python), "--workdir", str(workdir),
+                                *(["--format", "json"] if json_output else [])], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        assert process.stdout.readline().strip() == "[0/1] wait started (try 1)"
+        if not json_output:
+            assert process.stdout.readline().strip() == "[0/1] wait started (try 1)"
         deadline = time.monotonic() + 60
         while not running(marker) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert running(marker), "the task never started"
         process.send_signal(sig)
-        _, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 1 and "interrupted" in err, err
+    if json_output:
+        assert json.loads(out) == {"succeeded": False, "error": "interrupted: the engine and its tasks were stopped",
+                                   "tasks": [], "diagnostics": []}
     assert "Traceback" not in err
     deadline = time.monotonic() + 5  # a killed process may take a moment to be reaped by its parent
     while running(marker) and time.monotonic() < deadline:
