@@ -1,14 +1,16 @@
 """Running an engine as a child process in its own process group: its output read line by line as
-it comes, and the whole group stopped when the run ends early (Ctrl-C, an error), so nothing the
-engine started keeps running."""
+it comes, and the whole group stopped when the run ends (early, by Ctrl-C or an error, or
+normally), so nothing the engine or a task started keeps running."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 GRACE_SECONDS = 10  # after SIGTERM, before SIGKILL
 
@@ -16,19 +18,50 @@ GRACE_SECONDS = 10  # after SIGTERM, before SIGKILL
 def stream(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], on_line: Callable[[str], None],
            merge_stderr: bool, stderr_log: Path | None = None) -> int:
     """Run ARGV and call ON_LINE for each line of its standard output (with standard error when
-    MERGE_STDERR, else into STDERR_LOG); its exit code. Interrupted, it stops the process group."""
+    MERGE_STDERR, else into STDERR_LOG); its exit code. When it ends, or is interrupted, what is
+    left of its process group is stopped.
+
+    The lines are read in a thread while this one waits for the process: a task's background
+    process (`cmd &`) inherits the output and would keep it open, so reading to its end would
+    wait for that process too."""
     with open(stderr_log or os.devnull, "ab") as errors:
         process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else errors,
                                    start_new_session=True)  # its own group: stopped as one
+        assert process.stdout is not None
+        reader = _LineReader(process.stdout, on_line)
+        reader.start()
         try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-            return process.wait()
+            code = process.wait()
         finally:
-            if process.poll() is None:
-                stop_group(process)
+            stop_group(process)
+            reader.finish(GRACE_SECONDS)
+        if reader.error is not None:
+            raise reader.error
+        return code
+
+
+class _LineReader(threading.Thread):
+    def __init__(self, pipe: IO[bytes], on_line: Callable[[str], None]):
+        super().__init__(daemon=True)
+        self.pipe, self.on_line = pipe, on_line
+        self.error: BaseException | None = None
+        self.closed = False
+
+    def run(self) -> None:
+        try:
+            for raw in self.pipe:
+                if self.closed:
+                    return
+                self.on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
+            self.error = error
+
+    def finish(self, timeout: float) -> None:
+        """The lines up to the end of the output; after TIMEOUT (a process out of the group, in a
+        session of its own, still holds it), none that come later."""
+        self.join(timeout)
+        self.closed = True
 
 
 def stop_group(process: subprocess.Popen) -> None:
@@ -37,13 +70,11 @@ def stop_group(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=GRACE_SECONDS)
-    except (ProcessLookupError, PermissionError):
-        pass
-    except subprocess.TimeoutExpired:
+    except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
         pass
     try:
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):  # the group is gone
         pass
     if process.poll() is None:
         process.wait()

@@ -5,13 +5,14 @@ from --param, a failing stage, and Ctrl-C leaving nothing running."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
 import pytest
 from dvc_harness import DvcEngine, compile_dvc
 from engine_harness import EXAMPLES
-from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline, fresh_workdir
+from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline, fresh_workdir, running
 from test_conformance import produced, snapshot
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -108,3 +109,18 @@ def test_a_fan_out_over_a_list_param_reports_each_run(dvc_python: Path, tmp_path
     assert _table(run.stdout) == [["make[x]", "succeeded", "1"], ["make[y]", "succeeded", "1"]]
     assert "[2/2] make[y] succeeded" in run.stdout.splitlines()
     assert sorted(p.name for p in workdir.glob("out-*.txt")) == ["out-x.txt", "out-y.txt"]
+
+
+def test_what_a_task_leaves_in_the_background_ends_with_the_run(dvc_python: Path, tmp_path: Path) -> None:
+    # `sleep 600.PID`, a process no one else runs, outlives the harness's timeout: a run that waits
+    # for it (holding the output it inherited open) fails the test, as one that leaves it running
+    marker = f"600.{os.getpid()}"
+    pipeline = tmp_path / "background.yaml"
+    pipeline.write_text(f"name: background\ntasks:\n  start:\n    command: (sleep {marker} &) ; echo started > s.txt\n",
+                        encoding="utf-8")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run = dagshift_run(str(pipeline), "-t", "dvc", "--engine-python", str(dvc_python), workdir=workdir)
+    assert run.code == 0, run.describe()
+    assert (workdir / "s.txt").read_text() == "started\n"
+    assert not running(marker), "a task's background process outlived the run"
