@@ -27,40 +27,35 @@ DVC compiles its examples as `dagshift compile` does by default: what it leaves 
 warning) is only when a run starts and the pipeline's labels, never what a run does. Every compared example runs on at least
 two engines (minimal too, though its no-op tasks leave nothing: the engines must agree on that).
 
-Kubeflow runs an example on kfp.local (tests/engines/kfp_local_runner.py: SubprocessRunner, the
-kubeflow engine venv's Python) exactly when every one of its tasks is a `python:` task
-(PYTHON_ONLY, decided from the pipeline, not from this table): the backend makes those lightweight
-python components, the only kind the SubprocessRunner runs. Shell and container tasks become
-container components, which kfp.local runs only with Docker (DockerRunner), and no-ops are not
-python tasks. kfp.local keeps each declared artifact as a KFP artifact file under the pipeline
-root (`.kfp-local/` in the working directory, bookkeeping here); the comparison puts it back at
-its pipeline path: the output `a_NAME` of the task that produced artifact NAME (the generated
-module's naming; the runner's report gives its uri) is the file, or directory, at artifacts.NAME's
-path. Files the tasks write at plain relative paths land in the working directory itself.
+Kubeflow runs an example on kfp.local (SubprocessRunner, the kubeflow engine venv's Python)
+exactly when every one of its tasks is a `python:` task (PYTHON_ONLY, decided from the pipeline,
+not from this table): the backend makes those lightweight python components, the only kind the
+SubprocessRunner runs. Shell and container tasks become container components, which kfp.local
+runs only with Docker (DockerRunner), and no-ops are not python tasks. kfp.local keeps each
+declared artifact in its store; `dagshift run -t kubeflow` copies it back to its pipeline path in
+the working directory, where the other engines' tasks write it.
 
-Each example runs once per engine, with its defaults, in a fresh copy of examples/ (Airflow:
-dag.test() through airflow_runner.py; Prefect: one prefect_runner.py process for all of them; DVC:
-`dvc repro` in a fresh git + DVC repository holding the copy and the generated files; Kubeflow:
-kfp_local_runner.py with the copy as its working directory), all in the background at once. These
-runs are this module's own: the engine test modules keep their runs in module-scoped fixtures, and
-test_dvc_engine.py changes params (and so artifacts) after its first repro, so their working
-directories cannot be reused as they stand.
+Each example runs once per engine, with its defaults, in a fresh copy of examples/, through
+`dagshift run PIPELINE -t ENGINE --engine-python VENV --format json` as a user runs it (Airflow:
+dag.test() in a throwaway home; Prefect: the flow against a temporary local API; DVC: `dvc repro`
+in a git + DVC repository made in the copy; Kubeflow: kfp.local), RUN_WORKERS at a time in the
+background. These runs are this module's own: the engine test modules keep their runs in
+module-scoped fixtures, and test_dvc_engine.py changes params (and so artifacts) after its first
+repro, so their working directories cannot be reused as they stand.
 
 The artifacts of a run are every file under its working directory that the run created, changed or
 removed, compared with the directory as it was before the run, minus engine bookkeeping
 (BOOKKEEPING_DIRS, BOOKKEEPING_FILES: DVC's .dvc/, dvc.lock and .gitignore entries, the generated
-runner and value outputs under .dagshift/, git's .git/, kfp.local's pipeline root .kfp-local/,
-__pycache__/; a Kubeflow run's artifacts are then added back at their pipeline paths). The
-generated files the DVC repository starts with (dvc.yaml, params.yaml) are part of its "before",
-so they never count. For each example the engines must agree on the set of those files and on
-every file's bytes.
+runner, value outputs and run logs under .dagshift/, git's .git/, __pycache__/) and the files
+`dagshift run -t dvc` writes before `dvc repro` starts (DVC_INSTALLS: dvc.yaml, params.yaml). For
+each example the engines must agree on the set of those files and on every file's bytes, and on
+every task's value outputs (`dagshift run`'s `values`); each run's report must list every task.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import shutil
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,24 +64,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dvc_harness import DvcEngine, compile_dvc
-from engine_harness import (
-    _NOT_COPIED,
-    EXAMPLES,
-    AirflowEngine,
-    Compiled,
-    DagRun,
-    PrefectEngine,
-    PrefectReport,
-    compile_pipeline,
-    load_pipeline,
-)
-from test_kfp_harness import LOCAL_RUNNER, pipeline_name, run_script
+from dvc_harness import compile_dvc
+from engine_harness import EXAMPLES, Compiled, compile_pipeline, load_pipeline
+from run_harness import dagshift_run, fresh_workdir
 
 from compiler.backends import registry
 from compiler.backends.base import Level
 from compiler.language.features import Feature, feature_uses
-from compiler.language.naming import python_name
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -137,6 +121,9 @@ COMPARED: dict[str, tuple[str, ...]] = {**ENGINES, **{name: (AIRFLOW, PREFECT, D
 DVC_COMPILES: dict[str, set[Feature]] = {**DVC_LEAVES_OUT, **{name: set() for name in WRITTEN_HERE}}
 # Default runs that end failed on purpose (the example's header): the run's artifacts still count.
 FAILS_BY_DESIGN = {"error_handling": "deploy_primary fails while params.primary_down is true (the default)"}
+# What `dagshift run -t dvc` writes into the working directory before `dvc repro`: not the tasks'.
+DVC_INSTALLS = {"dvc.yaml", "params.yaml"}
+RUN_WORKERS = 3  # runs at once: each mostly waits on one engine process, on two cores
 
 KFP_LOCAL_DIR = ".kfp-local"  # kfp_local_runner.py's pipeline root: WORKDIR/.kfp-local/outputs
 BOOKKEEPING_DIRS = {".dvc", ".dagshift", ".git", KFP_LOCAL_DIR, "__pycache__", ".pytest_cache"}
@@ -209,6 +196,7 @@ class EngineRun:
     ok: bool = False
     detail: str = ""  # the engine's own account, for failure messages
     artifacts: dict[str, bytes | None] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)  # `dagshift run --format json`'s document
 
 
 class Pending:
@@ -237,79 +225,24 @@ def _not_compiled(example: str, engine: str, compiled: Compiled) -> Pending:
                    f"did not compile for {engine}:\n{compiled.output}\n{compiled.exception!r}")
 
 
-def _airflow_reader(example: str, before: dict[str, bytes]) -> Callable[[DagRun], EngineRun]:
-    expected = "failed" if example in FAILS_BY_DESIGN else "success"
-
-    def read(run: DagRun) -> EngineRun:
-        assert run.workdir is not None
-        return EngineRun(example, AIRFLOW, run.state == expected, run.summary(), produced(before, run.workdir))
-    return read
-
-
-def _prefect_reader(example: str, workdir: Path, before: dict[str, bytes]) -> Callable[[PrefectReport], EngineRun]:
-    expected = "FAILED" if example in FAILS_BY_DESIGN else "COMPLETED"
-
-    def read(report: PrefectReport) -> EngineRun:
-        run = report.flow_run(example)
-        return EngineRun(example, PREFECT, run.state == expected, run.summary(), produced(before, workdir))
-    return read
-
-
-def _dvc_run(engine: DvcEngine, example: str, compiled: Compiled) -> EngineRun:
-    """A fresh repository with the generated files, then `dvc repro`."""
-    outdir = next(path.parent for path in compiled.files if path.name == "dvc.yaml")
-    repo = engine.repo(outdir)
-    before = snapshot(repo.path)
-    repro = repo.repro(check=False)
-    return EngineRun(example, DVC, repro.ok, f"repository {repo.path}\n{repro.describe()}",
-                     produced(before, repo.path))
-
-
-def kfp_artifacts(report: dict[str, Any], example: str) -> dict[str, bytes]:
-    """The pipeline's artifacts as a kfp.local run stored them, keyed by their pipeline paths.
-
-    The generated module names the output artifact of pipeline artifact NAME `NAME` (`a_NAME` where
-    names would clash, and before issue 19: test_kfp_harness.pipeline_name reads both); the runner's
-    report lists each task's output artifacts with their uri (a file, or a directory for a
-    `kind: directory` artifact). Every artifact has one producer, so exactly one task may list it."""
-    pipeline = load_pipeline(source_of(example))
-    stored: dict[str, bytes] = {}
-    seen: dict[str, str] = {}
-    for key, task in sorted(report["tasks"].items()):
-        assert "error" not in task, f"{key}: {task['error']}"
-        for output, entries in task["artifacts"].items():
-            name = pipeline_name(output)
-            assert name in pipeline.artifacts, (
-                f"{key} stored an output artifact {output!r} that names no artifact of {example}")
-            assert name not in seen, f"artifact {name!r} stored by both {seen[name]} and {key}"
-            assert len(entries) == 1, f"{key}: {len(entries)} artifacts for {output!r}: {entries}"
-            seen[name] = key
-            uri, path = Path(entries[0]["uri"]), Path(pipeline.artifacts[name].path).as_posix()
-            if uri.is_dir():
-                stored.update({f"{path}/{file.relative_to(uri).as_posix()}": file.read_bytes()
-                               for file in sorted(uri.rglob("*")) if file.is_file()})
-            elif uri.is_file():
-                stored[path] = uri.read_bytes()
-    return stored
-
-
-def _kubeflow_run(python: Path, example: str, compiled: Compiled, workdir: Path) -> EngineRun:
-    """kfp_local_runner.py on the generated module, in a fresh copy of examples/; the KFP artifact
-    files go back to their pipeline paths, next to what the tasks wrote in the working directory."""
-    shutil.copytree(EXAMPLES, workdir, ignore=lambda d, names: [n for n in names if n in _NOT_COPIED])
+def _dagshift_run(example: str, engine: str, python: Path, workdir: Path) -> EngineRun:
+    """`dagshift run` of the example on ENGINE in WORKDIR (a fresh copy of examples/), as a user
+    runs it: what the run reported (--format json) and what it left there."""
     before = snapshot(workdir)
-    code, report, stderr = run_script(python, LOCAL_RUNNER, str(compiled.files[0]), str(workdir), cwd=workdir)
-    expected = ("FAILURE", 1) if example in FAILS_BY_DESIGN else ("SUCCESS", 0)
-    detail = (f"working directory {workdir}\nexit {code}, status {report.get('status')!r}, "
-              f"stage {report.get('stage')!r}, error {report.get('error')!r}\n"
-              f"tasks with outputs: {sorted(report.get('tasks', {}))}\n"
-              "--- stderr tail ---\n" + "\n".join(stderr.strip().splitlines()[-60:]))
-    artifacts = produced(before, workdir)
-    stored = kfp_artifacts(report, example)
-    both = sorted(set(stored) & set(artifacts))
-    assert not both, f"{example}: {both} both written in the working directory and stored as KFP artifacts"
-    artifacts.update(stored)
-    return EngineRun(example, KUBEFLOW, (report.get("status"), code) == expected, detail, artifacts)
+    run = dagshift_run(str(source_of(example)), "-t", engine, "--engine-python", str(python), "--format", "json",
+                       "-q", workdir=workdir)
+    try:
+        report = run.report
+    except ValueError:
+        return EngineRun(example, engine, detail=f"working directory {workdir}\n{run.describe()}")
+    succeeds = example not in FAILS_BY_DESIGN
+    ok = report["succeeded"] is succeeds and run.code == (0 if succeeds else 1) and report["error"] is None
+    log = Path(report["logs"] or workdir) / "engine.log"
+    tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-60:] if log.is_file() else []
+    detail = (f"working directory {workdir}\n{run.describe()}\n--- {log} (tail) ---\n" + "\n".join(tail))
+    artifacts = {path: data for path, data in produced(before, workdir).items()
+                 if not (engine == DVC and path in DVC_INSTALLS)}
+    return EngineRun(example, engine, ok, detail, artifacts, report)
 
 
 @dataclass
@@ -319,7 +252,6 @@ class Generated:
     prefect: dict[str, Compiled] = field(default_factory=dict)
     dvc: dict[str, Compiled] = field(default_factory=dict)
     kubeflow: dict[str, Compiled] = field(default_factory=dict)
-    pipeline_names: dict[str, str] = field(default_factory=dict)  # example -> its pipeline name
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +262,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     root = generated.root
     for example, engines in COMPARED.items():
         source = source_of(example)
-        generated.pipeline_names[example] = load_pipeline(source).name
         generated.airflow[example] = compile_pipeline(source, root / "airflow" / example)
         generated.prefect[example] = compile_pipeline(source, root / "prefect" / example, target="prefect")
         if DVC in engines:
@@ -341,47 +272,22 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
 
 
 @pytest.fixture(scope="module")
-def runs(generated: Generated, airflow_engine: AirflowEngine, prefect_engine: PrefectEngine,
-         dvc_engine: DvcEngine, kubeflow_python: Path):
-    """example -> engine -> its run; every run started at once, in the background."""
+def runs(generated: Generated, airflow_python: Path, prefect_python: Path, dvc_python: Path, kubeflow_python: Path):
+    """example -> engine -> its `dagshift run`; every run started at once, in the background."""
+    pythons = {AIRFLOW: airflow_python, PREFECT: prefect_python, DVC: dvc_python, KUBEFLOW: kubeflow_python}
     pending: dict[str, dict[str, Pending]] = {example: {} for example in COMPARED}
-    # Prefect first: one engine process runs the examples one after the other, so it takes longest.
-    plan, readers = [], {}
-    for example in COMPARED:
-        compiled = generated.prefect[example]
-        if compiled.ok:
-            workdir = prefect_engine.workdir()
-            plan.append({"key": example, "module": str(compiled.files[0]), "params": {}, "workdir": str(workdir),
-                         "flow": python_name(generated.pipeline_names[example])})
-            readers[example] = _prefect_reader(example, workdir, snapshot(workdir))
-    report = prefect_engine.submit(prefect_engine.runner, {"inspect": [], "runs": plan})
-    airflow_before = snapshot(airflow_engine.workdir())  # what dag_test's own fresh copy holds
-    with ThreadPoolExecutor(max_workers=2) as dvc_pool, ThreadPoolExecutor(max_workers=2) as kfp_pool:
-        for example, engines in COMPARED.items():
-            compiled = generated.prefect[example]
-            pending[example][PREFECT] = (Pending(example, PREFECT, report, readers[example]) if compiled.ok
-                                         else _not_compiled(example, PREFECT, compiled))
-            compiled = generated.airflow[example]
-            if compiled.ok:
-                future = airflow_engine.submit(compiled.files[0], generated.pipeline_names[example])
-                pending[example][AIRFLOW] = Pending(example, AIRFLOW, future, _airflow_reader(example, airflow_before))
-            else:
-                pending[example][AIRFLOW] = _not_compiled(example, AIRFLOW, compiled)
-            if DVC in engines:
-                compiled = generated.dvc[example]
-                if compiled.ok:
-                    future = dvc_pool.submit(_dvc_run, dvc_engine, example, compiled)
-                    pending[example][DVC] = Pending(example, DVC, future, lambda run: run)
-                else:
-                    pending[example][DVC] = _not_compiled(example, DVC, compiled)
-            if KUBEFLOW in engines:
-                compiled = generated.kubeflow[example]
-                if compiled.ok:
-                    workdir = generated.root / "kfp-local" / example / "examples"
-                    future = kfp_pool.submit(_kubeflow_run, kubeflow_python, example, compiled, workdir)
-                    pending[example][KUBEFLOW] = Pending(example, KUBEFLOW, future, lambda run: run)
-                else:
-                    pending[example][KUBEFLOW] = _not_compiled(example, KUBEFLOW, compiled)
+    with ThreadPoolExecutor(max_workers=RUN_WORKERS) as pool:
+        for engine in (PREFECT, AIRFLOW, KUBEFLOW, DVC):  # the slowest first: Prefect starts a local API each time
+            for example, engines in COMPARED.items():
+                if engine not in engines:
+                    continue
+                compiled = getattr(generated, engine)[example]
+                if not compiled.ok:
+                    pending[example][engine] = _not_compiled(example, engine, compiled)
+                    continue
+                workdir = fresh_workdir(generated.root / "runs" / engine / example)
+                future = pool.submit(_dagshift_run, example, engine, pythons[engine], workdir)
+                pending[example][engine] = Pending(example, engine, future, lambda run: run)
         yield pending
 
 
@@ -448,12 +354,7 @@ def test_the_example_compiles_for_each_engine_that_runs_it(generated: Generated,
 
 @pytest.mark.parametrize("example", sorted(COMPARED))
 def test_artifacts_are_byte_identical_across_engines(runs, example: str) -> None:
-    results = {engine: pending.result() for engine, pending in runs[example].items()}
-    broken = [run for run in results.values() if not run.ok]
-    if broken:
-        pytest.fail("\n\n".join(f"{example} did not end as it should on {run.engine} "
-                                 f"({FAILS_BY_DESIGN.get(example, 'expected: success')}):\n{run.detail}"
-                                 for run in broken), pytrace=False)
+    results = _results(runs, example)
     assert len(results) >= 2, f"{example} ran on {sorted(results)} only: nothing to compare"
     paths = sorted(set().union(*(run.artifacts for run in results.values())))
     pipeline = load_pipeline(source_of(example))
@@ -468,3 +369,52 @@ def test_artifacts_are_byte_identical_across_engines(runs, example: str) -> None
     if differences:
         pytest.fail(f"{example}: the engines ({', '.join(results)}) left different artifacts "
                     f"({len(differences)} of {len(paths)} files differ)\n" + "\n".join(differences), pytrace=False)
+
+
+def _results(runs, example: str) -> dict[str, EngineRun]:
+    """The example's runs, every one ended as it should (else the test fails, saying how)."""
+    results = {engine: pending.result() for engine, pending in runs[example].items()}
+    broken = [run for run in results.values() if not run.ok]
+    if broken:
+        pytest.fail("\n\n".join(f"{example} did not end as it should on {run.engine} "
+                                 f"({FAILS_BY_DESIGN.get(example, 'expected: success')}):\n{run.detail}"
+                                 for run in broken), pytrace=False)
+    return results
+
+
+@pytest.mark.parametrize("example", sorted(COMPARED))
+def test_value_outputs_are_identical_across_engines(runs, example: str) -> None:
+    """Every task's value outputs (`dagshift run`'s `values`: Airflow's XComs, Prefect's results,
+    kfp.local's output parameters, the files DVC's runner writes), as canonical JSON."""
+    results = _results(runs, example)
+    values = {engine: run.report["values"] for engine, run in results.items()}
+    pipeline = load_pipeline(source_of(example))
+    if any(task.outputs for task in pipeline.tasks.values()):
+        assert all(values.values()), f"{example}: an engine reported no value output: {values}"
+    names = sorted(set().union(*values.values()))
+    differences = [f"{name}: " + ", ".join(f"{engine} {found.get(name, '(none)')}" for engine, found in values.items())
+                   for name in names if len({found.get(name) for found in values.values()}) > 1]
+    assert not differences, f"{example}: the engines' value outputs differ\n" + "\n".join(differences)
+
+
+@pytest.mark.parametrize("example", sorted(COMPARED))
+def test_each_run_reports_every_task_and_keeps_its_logs(runs, example: str) -> None:
+    """`dagshift run`'s report: every task of the pipeline, in its order, in a final state (each
+    run of a fanned-out task numbered in order where the engine numbers them), and the engine's
+    log in the working directory's .dagshift/runs/."""
+    pipeline = load_pipeline(source_of(example))
+    for engine, run in _results(runs, example).items():
+        tasks = run.report["tasks"]
+        assert list(dict.fromkeys(task["task"] for task in tasks)) == list(pipeline.tasks), (engine, tasks)
+        final = {"succeeded", "skipped"} | ({"failed", "not_run"} if example in FAILS_BY_DESIGN else set())
+        assert {task["state"] for task in tasks} <= final, (engine, tasks)
+        ended = [task for task in tasks if task["state"] in ("succeeded", "failed")]
+        assert all(task["tries"] >= 1 and task["seconds"] is not None and task["seconds"] >= 0 for task in ended), (
+            engine, tasks)
+        if engine != DVC:  # DVC names a foreach stage's runs by their keys
+            for task_id in {task["task"] for task in tasks if task["instance"] is not None}:
+                instances = [task["instance"] for task in tasks if task["task"] == task_id]
+                assert instances == [str(index) for index in range(len(instances))], (engine, task_id, instances)
+        logs = Path(run.report["logs"])
+        assert logs.parent == Path(run.report["workdir"]) / ".dagshift" / "runs", (engine, logs)
+        assert (logs / "engine.log").stat().st_size > 0, (engine, logs)

@@ -63,14 +63,39 @@ def _keep_returns(tasks: list, returned: dict) -> None:
         task.on_completion_hooks = [*task.on_completion_hooks, keep]
 
 
+class MapOrder:
+    """Each mapped task run's index (as Airflow's map index): its item's position in the list
+    `.map()` was given, read from the futures `.map()` returns, which keep the items' order. The
+    runs' creation times do not: `.map()` submits them to threads."""
+
+    def __init__(self):
+        self.indexes: dict[str, str] = {}  # task run id -> its index
+        self.mapping: set[str] = set()  # the task keys whose `.map()` has not returned yet
+
+    def watch(self, task) -> None:
+        original = task.map
+
+        def map_(*args, **kwargs):
+            self.mapping.add(task.task_key)
+            try:
+                futures = original(*args, **kwargs)
+                for index, future in enumerate(futures):
+                    self.indexes[str(future.task_run_id)] = str(index)
+            finally:
+                self.mapping.discard(task.task_key)
+            return futures
+
+        task.map = map_
+
+
 class Watcher(threading.Thread):
     """Polls the local API's task runs (the only flow run of a fresh database) and reports changes."""
 
-    def __init__(self, names: dict[str, tuple[str, bool]]):
+    def __init__(self, names: dict[str, str], order: MapOrder):
         super().__init__(daemon=True)
-        self.names = names  # task_key -> (task id, mapped)
+        self.names = names  # task_key -> task id
+        self.order = order
         self.seen: dict[str, tuple[str, int]] = {}
-        self.indexes: dict[str, tuple[str, str]] = {}  # task run id -> (task id, index among its runs)
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -102,24 +127,24 @@ class Watcher(threading.Thread):
             send(EVENT, event)
         return runs
 
-    def identity(self, run) -> tuple[str, str | None]:
-        """The task id and, for a mapped task, its run's index (as Airflow's map index): the
-        order the runs were created in, which is the order of the items `.map()` was given."""
-        task, mapped = self.names.get(run.task_key, (run.task_key, False))
-        if not mapped:
-            return task, None
-        key = str(run.id)
-        if key not in self.indexes:
-            self.indexes[key] = (task, str(sum(1 for other, _ in self.indexes.values() if other == task)))
-        return task, self.indexes[key][1]
+    def identity(self, run) -> tuple[str, str | None] | None:
+        """The task id and, for a run of `.map()`, its index; None while that `.map()` has not
+        returned (its index comes then: the run is reported at a later poll)."""
+        task, key = self.names.get(run.task_key, run.task_key), str(run.id)
+        if key in self.order.indexes:
+            return task, self.order.indexes[key]
+        if run.task_key in self.order.mapping:
+            return None
+        return task, None
 
     def changes(self, run, state: str | None) -> list[tuple[float, dict]]:
         key = str(run.id)
         tries = max(run.run_count or 0, 1)
         before = self.seen.get(key)
-        if state is None or before == (state, tries):
+        identity = self.identity(run)
+        if state is None or before == (state, tries) or identity is None:
             return []
-        task, instance = self.identity(run)
+        task, instance = identity
         when = run.state.timestamp.timestamp() if run.state and run.state.timestamp else time.time()
         # What the polls missed (the API is late, a try may be quicker than a poll): the earlier
         # tries' start and retry, this try's start.
@@ -165,17 +190,19 @@ def main(argv: list[str]) -> int:
         module = load_module(module_path, "dagshift_generated_flow")
         flow = _flow_of(module, flow_name)
         tasks = [value for value in vars(module).values() if isinstance(value, Task)]
-        # dagshift names the runs of a mapped task (task_run_name="NAME-{item}"), and only those
-        names = {task.task_key: (task.name, task.task_run_name is not None) for task in tasks}
+        names = {task.task_key: task.name for task in tasks}
         returned: dict = {}
         _keep_returns(tasks, returned)
+        order = MapOrder()
+        for task in tasks:
+            order.watch(task)
         with get_client(sync_client=True) as client:  # starts the local API before the watcher polls it
             client.hello()
     except Exception as error:  # noqa: BLE001 - reported as the run's error
         traceback.print_exc()
         send(SUMMARY, {"state": "error", "error": f"{type(error).__name__}: {error}", "tasks": []})
         return 1
-    watcher = Watcher(names)
+    watcher = Watcher(names, order)
     watcher.start()
     error, state = None, "failed"
     try:
@@ -195,7 +222,7 @@ def main(argv: list[str]) -> int:
                 break
             time.sleep(POLL_SECONDS)
         for run in runs:
-            task, instance = watcher.identity(run)
+            task, instance = watcher.identity(run) or (names.get(run.task_key, run.task_key), None)
             final = _state(run)
             seconds = run.total_run_time.total_seconds() if run.total_run_time else None
             tasks.append({"task": task, "instance": instance, "state": final if final != "started" else "failed",

@@ -1,54 +1,17 @@
 """`dagshift run -t prefect` on the real Prefect 3 (scripts/engines/prefect.txt), given with
 --engine-python: the flow called once against a temporary local API, each task run's state changes
-as they happen, a table at the end, the files the harness's own flow run leaves
-(test_conformance.py)."""
+as they happen, a table at the end; a failing task, a condition's skip, and Ctrl-C. Every
+example's run, its files, values and report, is in test_conformance.py, which runs them all
+through `dagshift run`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from engine_harness import EXAMPLES, PrefectEngine, compile_pipeline, load_pipeline
-from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline, fresh_workdir
-from test_conformance import produced, snapshot
-
-from compiler.language.naming import python_name
+from run_harness import assert_ctrl_c_stops_everything, dagshift_run, failing_pipeline
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
-
-
-def test_an_example_runs_and_leaves_what_the_harness_run_leaves(prefect_python: Path, prefect_engine: PrefectEngine,
-                                                                tmp_path: Path) -> None:
-    source = EXAMPLES / "fan_out.yaml"  # shell and python tasks, mapped ones
-    compiled = compile_pipeline(source, tmp_path / "flows", target="prefect")
-    assert compiled.ok, compiled.output
-    pipeline = load_pipeline(source)
-    theirs_workdir = fresh_workdir(tmp_path / "theirs")
-    before = snapshot(theirs_workdir)
-    plan = {"inspect": [], "runs": [{"key": "run", "module": str(compiled.files[0]), "params": {},
-                                     "workdir": str(theirs_workdir), "flow": python_name(pipeline.name)}]}
-    harness_run = prefect_engine.submit(prefect_engine.runner, plan)  # in the background meanwhile
-    workdir = fresh_workdir(tmp_path / "mine")
-    run = dagshift_run(str(source), "-t", "prefect", "--engine-python", str(prefect_python), "--format", "json",
-                       workdir=workdir)
-    assert run.code == 0, run.describe()
-    report = run.report
-    assert report["succeeded"] is True and report["target"] == "prefect"
-    assert list(dict.fromkeys(t["task"] for t in report["tasks"])) == list(pipeline.tasks)
-    assert all(t["state"] == "succeeded" and t["tries"] == 1 for t in report["tasks"]), report["tasks"]
-    mapped = {t["task"]: [] for t in report["tasks"] if t["instance"] is not None}
-    for t in report["tasks"]:
-        if t["instance"] is not None:
-            mapped[t["task"]].append(t["instance"])
-    assert set(mapped) == {task_id for task_id, task in pipeline.tasks.items() if task.foreach is not None}
-    assert all(instances == [str(i) for i in range(len(instances))] for instances in mapped.values()), mapped
-    # every declared value output of every run (a mapped task's per instance), for `dagshift verify`
-    assert set(report["values"]) == {t["task"] + (f"[{t['instance']}]" if t["instance"] is not None else "") + f".{name}"
-                                     for t in report["tasks"] for name in pipeline.tasks[t["task"]].outputs}
-    flow_run = harness_run.result().flow_run("run")
-    assert flow_run.state == "COMPLETED", flow_run.summary()
-    mine, theirs = produced(before, workdir), produced(before, theirs_workdir)
-    assert sorted(mine) == sorted(theirs) and mine == theirs
 
 
 def test_a_failing_task_fails_the_run_and_the_table_says_so(prefect_python: Path, tmp_path: Path) -> None:
