@@ -122,6 +122,44 @@ def test_a_dvc_yaml_away_from_the_working_directory_brings_what_its_stages_read(
     assert at_top.launch is not None and at_top.launch.files == {}  # the copy of the working directory has them
 
 
+def test_param_values_go_to_both_sides_as_each_pipeline_types_them(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    assert CliRunner().invoke(main, ["compile", str(SEQUENTIAL), "-t", "airflow", "-o", str(dags), "-q"]).exit_code == 0
+    pairs = [("epochs", "5"), ("learning_rate", "0.5")]
+    native = resolve("source", dags / "sequential.py", None, tmp_path, pairs)
+    compiled = resolve("converted", SEQUENTIAL, "prefect", tmp_path, pairs)
+    for form in (native, compiled):
+        assert form.launch is not None, form.diagnostics.sorted()
+        assert form.launch.params == {"epochs": 5, "learning_rate": 0.5}
+
+
+def test_a_bad_param_or_one_a_dvc_yaml_cannot_take_stops_before_anything_runs(tmp_path: Path) -> None:
+    result = invoke(str(SEQUENTIAL), str(SEQUENTIAL), "--source-target", "airflow", "--converted-target", "prefect",
+                    "--param", "epoch=5", "--workdir", str(tmp_path), "-q")
+    assert result.exit_code == 1 and "error[E802]" in result.output and "did you mean 'epochs'?" in result.output
+    project = tmp_path / "project"
+    assert CliRunner().invoke(main, ["compile", str(SEQUENTIAL), "-t", "dvc", "-o", str(project), "-q"]).exit_code == 0
+    form = resolve("source", project / "dvc.yaml", None, project, [("epochs", "5")])
+    assert form.launch is None and [d.code for d in form.diagnostics] == ["E806"]
+    assert "params.yaml" in form.diagnostics.sorted()[0].message
+
+
+def test_a_file_of_several_pipelines_is_refused(tmp_path: Path) -> None:
+    dags = tmp_path / "two.py"
+    dags.write_text("""from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("one", schedule=None):
+    BashOperator(task_id="a", bash_command="true")
+
+with DAG("two", schedule=None):
+    BashOperator(task_id="b", bash_command="true")
+""", encoding="utf-8")
+    form = resolve("source", dags, None, tmp_path)
+    assert form.launch is None and [d.code for d in form.diagnostics.sorted()] == ["E806"]
+    assert "holds 2 pipelines: verify runs one" in form.diagnostics.sorted()[0].message
+
+
 # ----------------------------------------------------------------------------- what a run changed
 
 

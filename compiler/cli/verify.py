@@ -11,7 +11,7 @@ import click
 from compiler.diagnostics import RENDERERS, Severity
 
 from .common import EXIT_OK, EXIT_PROBLEMS, LateChoice, write_atomically
-from .run import _termination_as_interrupt
+from .run import _termination_as_interrupt, parse_param_pairs
 
 
 def _runnable() -> list[str]:
@@ -43,6 +43,9 @@ def parse_engine_pythons(ctx: click.Context, param: click.Parameter, values: tup
                    "DAG file, a flow module or a dvc.yaml runs on its own engine.")
 @click.option("--converted-target", type=LateChoice(_runnable), metavar="TARGET",
               help="The engine that runs CONVERTED when it is a dagshift pipeline.")
+@click.option("--param", "param_pairs", multiple=True, metavar="NAME=VALUE", callback=parse_param_pairs,
+              help="A value for a param, given to both runs (read as the type each side's pipeline declares). "
+                   "Repeatable. A dvc.yaml's params come from its params.yaml instead.")
 @click.option("--workdir", type=click.Path(exists=True, file_okay=False), default=".", show_default=True,
               help="The working directory the pipeline runs in (its data and modules); each run gets its own copy.")
 @click.option("--engine-python", "engine_pythons", multiple=True, metavar="[TARGET=]PATH",
@@ -58,15 +61,15 @@ def parse_engine_pythons(ctx: click.Context, param: click.Parameter, values: tup
                                            "runs agree (they are kept anyway when they do not).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print warnings.")
 def verify_command(source: str, converted: str, source_target: str | None, converted_target: str | None,
-                   workdir: str, engine_pythons: dict[str, str], output_format: str, output: str | None, keep: bool,
-                   quiet: bool) -> None:
+                   param_pairs: list[tuple[str, str]], workdir: str, engine_pythons: dict[str, str],
+                   output_format: str, output: str | None, keep: bool, quiet: bool) -> None:
     """Run SOURCE and CONVERTED, two forms of one pipeline, each on its real engine in its own copy
     of the working directory, then compare the files each run left and the tasks' value outputs
     byte for byte. A migration is then proven, not assumed.
 
     Each is a target's own file, run as it stands (an Airflow DAG file, a Prefect flow module, a
-    dvc.yaml), or a dagshift pipeline, compiled for --source-target / --converted-target. Each run
-    uses the pipeline's param defaults.
+    dvc.yaml), or a dagshift pipeline, compiled for --source-target / --converted-target. Both
+    runs get the --param values; other params keep their defaults.
 
     \b
     Examples:
@@ -104,6 +107,7 @@ def verify_command(source: str, converted: str, source_target: str | None, conve
             verification = verify(Path(source), Path(converted),
                                   targets={"source": source_target, "converted": converted_target},
                                   workdir=Path(workdir), engine_pythons=engine_pythons, keep=keep,
+                                  pairs=param_pairs,
                                   on_event=on_event, on_note=on_note, on_start=on_start)
     except KeyboardInterrupt:
         click.echo(INTERRUPTED, err=True)

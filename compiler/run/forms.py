@@ -14,6 +14,7 @@ from pathlib import Path
 from compiler.api import check_text
 from compiler.diagnostics import Diagnostic, Diagnostics, Severity
 
+from .params import read_params
 from .prepare import Prepared, load
 from .runs import RUNNERS, Launch, target_problem
 
@@ -38,9 +39,10 @@ class Form:
         return f"{self.path} ({kind})"
 
 
-def resolve(role: str, path: Path, target: str | None, workdir: Path) -> Form:
+def resolve(role: str, path: Path, target: str | None, workdir: Path, pairs: list[tuple[str, str]] = ()) -> Form:
     """PATH as ROLE's side: a target's own file runs on that target (TARGET, when given, must be
-    it); a dagshift pipeline runs on TARGET, which it needs."""
+    it); a dagshift pipeline runs on TARGET, which it needs. PAIRS: the --param values, read as
+    the types of the params the side's pipeline declares."""
     from compiler.importers import detect
 
     option = f"--{role}-target"
@@ -53,7 +55,7 @@ def resolve(role: str, path: Path, target: str | None, workdir: Path) -> Form:
         if target is None:
             return _refused(role, path, "", f"{path} is a dagshift pipeline: which engine should run it?",
                             f"name one with {option} airflow|prefect|dvc|kubeflow")
-        return _compiled(role, path, target)
+        return _compiled(role, path, target, pairs)
     if importer.name not in NATIVE:
         return _refused(role, path, importer.name, f"{path} is {importer.title}: verify runs only "
                         f"{', '.join(NATIVE.values())} as they stand",
@@ -61,7 +63,7 @@ def resolve(role: str, path: Path, target: str | None, workdir: Path) -> Form:
     if target not in (None, importer.name):
         return _refused(role, path, importer.name, f"{path} is {NATIVE[importer.name]}: it runs on "
                         f"{importer.name}, not {target}", f"drop {option}, or give a dagshift pipeline file")
-    return _native(role, path, importer.name, workdir)
+    return _native(role, path, importer.name, workdir, pairs)
 
 
 def _refused(role: str, path: Path, target: str, message: str, help_: str) -> Form:
@@ -69,17 +71,22 @@ def _refused(role: str, path: Path, target: str, message: str, help_: str) -> Fo
                                                                        help=help_)]))
 
 
-def _compiled(role: str, path: Path, target: str) -> Form:
+def _compiled(role: str, path: Path, target: str, pairs: list[tuple[str, str]]) -> Form:
     problem = target_problem(target)
     if problem is not None:
         return Form(role, path, target, False, None, Diagnostics([problem]))
     prepared = load(str(path))
-    files = RUNNERS[target].compile_for_run(prepared, {}) if prepared.pipeline is not None else {}
-    launch = Launch(target, prepared, files) if files else None
+    if prepared.pipeline is None:
+        return Form(role, path, target, False, None, prepared.diagnostics)
+    params, problems = read_params(pairs, prepared.pipeline)
+    if problems.has_errors:
+        return Form(role, path, target, False, None, Diagnostics([*prepared.diagnostics, *problems]))
+    files = RUNNERS[target].compile_for_run(prepared, params)
+    launch = Launch(target, prepared, files, params) if files else None
     return Form(role, path, target, False, launch, prepared.diagnostics)
 
 
-def _native(role: str, path: Path, target: str, workdir: Path) -> Form:
+def _native(role: str, path: Path, target: str, workdir: Path, pairs: list[tuple[str, str]]) -> Form:
     from compiler.importers import import_file, pipeline_yaml
 
     imported = import_file(path, target)
@@ -87,14 +94,23 @@ def _native(role: str, path: Path, target: str, workdir: Path) -> Form:
     if diagnostics.has_errors:
         return Form(role, path, target, True, None, diagnostics)
     if len(imported) != 1:
-        diagnostics.append(Diagnostic("E806", Severity.ERROR, f"{path} holds {len(imported)} pipelines: verify "
+        diagnostics.add(Diagnostic("E806", Severity.ERROR, f"{path} holds {len(imported)} pipelines: verify "
                                       "runs one", help="put the pipeline to verify in a file of its own"))
         return Form(role, path, target, True, None, diagnostics)
     loaded = check_text(pipeline_yaml(imported[0]), f"{path} (imported)")
     prepared = Prepared(loaded, Diagnostics(loaded.diagnostics.sorted()))
     if prepared.pipeline is None:
         return Form(role, path, target, True, None, Diagnostics([*diagnostics, *prepared.diagnostics]))
-    launch = Launch(target, prepared, native_files(path, target, workdir), native=True)
+    if pairs and target == "dvc":  # its stages read params.yaml, which is the user's
+        diagnostics.add(Diagnostic("E806", Severity.ERROR, f"{path} is a dvc.yaml: its params come from "
+                                      "params.yaml, which verify does not change",
+                                      help="set the values in params.yaml (or give the dagshift pipeline with "
+                                           "--source-target dvc), and verify without --param"))
+        return Form(role, path, target, True, None, diagnostics)
+    params, problems = read_params(pairs, prepared.pipeline)
+    if problems.has_errors:
+        return Form(role, path, target, True, None, Diagnostics([*diagnostics, *problems]))
+    launch = Launch(target, prepared, native_files(path, target, workdir), params, native=True)
     return Form(role, path, target, True, launch, diagnostics)
 
 

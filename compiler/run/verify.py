@@ -68,14 +68,16 @@ class Verification:
 
 
 def verify(source: Path, converted: Path, *, targets: dict[str, str | None], workdir: Path,
-           engine_pythons: dict[str, str], keep: bool,
+           engine_pythons: dict[str, str], keep: bool, pairs: list[tuple[str, str]] = (),
            on_event: Callable[[str, TaskEvent, int, int], None], on_note: Callable[[str, str], None],
            on_start: Callable[[str, Form], None]) -> Verification:
     """Run SOURCE then CONVERTED (TARGETS: each role's --ROLE-target) and compare what they left.
-    ENGINE_PYTHONS: target -> interpreter (key "" for every target). Nothing raises for bad
-    input: a side that cannot run is diagnostics in the result."""
+    ENGINE_PYTHONS: target -> interpreter (key "" for every target); PAIRS: the --param values,
+    for both runs. Nothing raises for bad input: a side that cannot run is diagnostics in the
+    result."""
     workdir = workdir.resolve()
-    forms = [resolve(role, path, targets.get(role), workdir) for role, path in zip(ROLES, (source, converted))]
+    forms = [resolve(role, path, targets.get(role), workdir, list(pairs))
+             for role, path in zip(ROLES, (source, converted))]
     diagnostics = [d for form in forms for d in form.diagnostics]
     sides = [Side(form) for form in forms]
     if any(form.launch is None for form in forms):
