@@ -22,7 +22,7 @@ a dag.test() twenty or more, and the Airflow side of the importers and the backe
 proven by airflow -> prefect and prefect -> airflow (the whole suite must stay under 20 minutes).
 
 Each conversion is `dagshift convert SOURCE --to TARGET -o DIR` through the real CLI, with no
-option: it must succeed. Its output runs as the conformance test runs an example (Airflow:
+option: it must succeed. Its output runs through the engine harness (Airflow:
 dag.test() through airflow_runner.py in a fresh copy of examples/; Prefect: prefect_runner.py),
 with its defaults, and must end as the example does (FAILS_BY_DESIGN) and leave exactly the files
 the direct Prefect run of the example leaves: created, changed and removed files, byte for byte
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from engine_harness import ROOT, AirflowEngine, PrefectEngine, load_pipeline
+from engine_harness import ROOT, AirflowEngine, DagRun, PrefectEngine, PrefectReport, load_pipeline
 from test_conformance import (
     AIRFLOW,
     DVC_LEAVES_OUT,
@@ -70,9 +71,8 @@ from test_conformance import (
     UNTOUCHED,
     EngineRun,
     Pending,
-    _airflow_reader,
-    _prefect_reader,
     describe_difference,
+    produced,
     snapshot,
 )
 
@@ -234,6 +234,24 @@ def generated(tmp_path_factory: pytest.TempPathFactory, kubeflow_python: Path) -
 
 
 # ----------------------------------------------------------------------------- the runs
+
+
+def _airflow_reader(example: str, before: dict[str, bytes]) -> Callable[[DagRun], EngineRun]:
+    expected = "failed" if example in FAILS_BY_DESIGN else "success"
+
+    def read(run: DagRun) -> EngineRun:
+        assert run.workdir is not None
+        return EngineRun(example, AIRFLOW, run.state == expected, run.summary(), produced(before, run.workdir))
+    return read
+
+
+def _prefect_reader(example: str, workdir: Path, before: dict[str, bytes]) -> Callable[[PrefectReport], EngineRun]:
+    expected = "FAILED" if example in FAILS_BY_DESIGN else "COMPLETED"
+
+    def read(report: PrefectReport) -> EngineRun:
+        run = report.flow_run(example)
+        return EngineRun(example, PREFECT, run.state == expected, run.summary(), produced(before, workdir))
+    return read
 
 
 def relocated(run: EngineRun, moves: dict[str, str]) -> EngineRun:
