@@ -63,8 +63,8 @@ def parse_engine_pythons(ctx: click.Context, param: click.Parameter, values: tup
 def verify_command(source: str, converted: str, source_target: str | None, converted_target: str | None,
                    param_pairs: list[tuple[str, str]], workdir: str, engine_pythons: dict[str, str],
                    output_format: str, output: str | None, keep: bool, quiet: bool) -> None:
-    """Run SOURCE and CONVERTED, two forms of one pipeline, each on its real engine in its own copy
-    of the working directory, then compare the files each run left and the tasks' value outputs
+    """Run SOURCE and CONVERTED, two forms of one pipeline, at the same time, each on its real
+    engine in its own copy of the working directory, then compare the files each run left and the tasks' value outputs
     byte for byte. A migration is then proven, not assumed.
 
     Each is a target's own file, run as it stands (an Airflow DAG file, a Prefect flow module, a

@@ -8,11 +8,19 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 GRACE_SECONDS = 10  # after SIGTERM, before SIGKILL
+
+# The engines running now, for an interrupt: it reaches the main thread only, while runs (verify's
+# two sides) may wait in others.
+_running: set[subprocess.Popen] = set()
+_lock = threading.Lock()
+_stopping = threading.Event()  # no new engine starts
 
 
 def stream(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], on_line: Callable[[str], None],
@@ -24,21 +32,47 @@ def stream(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], on_line: C
     The lines are read in a thread while this one waits for the process: a task's background
     process (`cmd &`) inherits the output and would keep it open, so reading to its end would
     wait for that process too."""
-    with open(stderr_log or os.devnull, "ab") as errors:
-        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else errors,
-                                   start_new_session=True)  # its own group: stopped as one
-        assert process.stdout is not None
-        reader = _LineReader(process.stdout, on_line)
-        reader.start()
-        try:
-            code = process.wait()
-        finally:
+    with _lock:
+        if _stopping.is_set():
+            return -signal.SIGTERM
+        with open(stderr_log or os.devnull, "ab") as errors:  # the child keeps its own copy
+            process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else errors,
+                                       start_new_session=True)  # its own group: stopped as one
+        _running.add(process)
+    assert process.stdout is not None
+    reader = _LineReader(process.stdout, on_line)
+    reader.start()
+    try:
+        code = process.wait()
+    finally:
+        stop_group(process)
+        reader.finish(GRACE_SECONDS)
+        with _lock:
+            _running.discard(process)
+    if reader.error is not None:
+        raise reader.error
+    return code
+
+
+@contextmanager
+def engine_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """Threads for runs at the same time (verify's two sides). An interrupt reaches the waiting
+    thread only: it stops every engine running, lets none start, and waits for the threads."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    _stopping.clear()
+    try:
+        yield pool
+    except BaseException:
+        _stopping.set()
+        with _lock:
+            running = list(_running)
+        for process in running:
             stop_group(process)
-            reader.finish(GRACE_SECONDS)
-        if reader.error is not None:
-            raise reader.error
-        return code
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        _stopping.clear()
 
 
 class _LineReader(threading.Thread):

@@ -94,13 +94,14 @@ def run_pipeline(path: str, target: str, pairs: list[tuple[str, str]], *, workdi
 
 def start_run(launch: Launch, *, workdir: Path, logs: Path | None, engine_python: str | None,
               on_event: Callable[[TaskEvent, int, int], None], on_note: Callable[[str], None],
-              on_start: Callable[[list[Diagnostic]], None] = lambda warnings: None,
+              on_start: Callable[[list[Diagnostic]], None] = lambda warnings: None, probed: bool = False,
               ) -> tuple[RunResult | None, list[Diagnostic]]:
     """LAUNCH's files run on its target's engine: (the result, the diagnostics), the result None
-    when the run did not start (a missing engine, files that cannot be written)."""
+    when the run did not start (a missing engine, files that cannot be written). PROBED: the
+    caller has found the engine in ENGINE_PYTHON already."""
     prepared = launch.prepared
     python = interpreter(engine_python)
-    missing = probe(ENGINES[launch.target], python)
+    missing = None if probed else probe(ENGINES[launch.target], python)
     if missing is not None:
         return None, [*prepared.diagnostics, missing]
     workdir = workdir.resolve()

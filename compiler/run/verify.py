@@ -1,6 +1,6 @@
 """`dagshift verify SOURCE CONVERTED`: two forms of one pipeline (an Airflow DAG file and its
-conversion to Prefect, one pipeline on two targets...) run on their real engines, each in its
-own copy of the working directory, one after the other; then the files each run left and the
+conversion to Prefect, one pipeline on two targets...) run on their real engines at the same
+time, each in its own copy of the working directory; then the files each run left and the
 tasks' value outputs are compared byte for byte. A migration is then proven, not assumed.
 
 The copies and the runs' logs go to one folder outside the working directory (an engine must not
@@ -20,8 +20,10 @@ from typing import Any
 from compiler.diagnostics import Diagnostic
 
 from .differences import Difference, compare_files, compare_values
+from .engine import ENGINES, interpreter, probe
 from .events import RunResult, TaskEvent
 from .forms import Form, resolve
+from .process import engine_pool
 from .runs import start_run
 from .workspace import Snapshot, changed, copy_workdir, snapshot
 
@@ -82,23 +84,30 @@ def verify(source: Path, converted: Path, *, targets: dict[str, str | None], wor
     sides = [Side(form) for form in forms]
     if any(form.launch is None for form in forms):
         return Verification(sides, diagnostics)
+    pythons = [interpreter(engine_pythons.get(form.target) or engine_pythons.get("")) for form in forms]
+    missing = [problem for form, python in zip(forms, pythons) if (problem := probe(ENGINES[form.target], python))]
+    if missing:  # before either run starts
+        return Verification(sides, diagnostics + missing)
     folder = Path(tempfile.mkdtemp(prefix="dagshift-verify-"))
     befores: dict[str, Snapshot] = {}
     for side in sides:
         side.copy = folder / side.role
         copy_workdir(workdir, side.copy)
         befores[side.role] = snapshot(side.copy)
+
+    def run_side(side: Side, python: Path) -> list[Diagnostic]:
+        assert side.form.launch is not None and side.copy is not None
         on_start(side.role, side.form)
-        launch = side.form.launch
-        assert launch is not None
-        python = engine_pythons.get(launch.target) or engine_pythons.get("")
         side.result, problems = start_run(
-            launch, workdir=side.copy, logs=folder / f"{side.role}-logs", engine_python=python,
-            on_event=lambda event, done, total, role=side.role: on_event(role, event, done, total),
-            on_note=lambda text, role=side.role: on_note(role, text))
-        diagnostics += [d for d in problems if d not in diagnostics]
-        if side.result is None:
-            break
+            side.form.launch, workdir=side.copy, logs=folder / f"{side.role}-logs", engine_python=str(python),
+            on_event=lambda event, done, total: on_event(side.role, event, done, total),
+            on_note=lambda text: on_note(side.role, text), probed=True)
+        return problems
+
+    with engine_pool(len(sides)) as pool:
+        futures = [pool.submit(run_side, side, python) for side, python in zip(sides, pythons)]
+        for problems in [future.result() for future in futures]:
+            diagnostics += [d for d in problems if d not in diagnostics]
     verification = Verification(sides, diagnostics, folder=folder)
     if verification.ran:
         _compare(verification, befores)
