@@ -82,37 +82,56 @@ def assert_ctrl_c_stops_everything(tmp_path: Path, target: str, engine_python: P
     traceback, and neither the engine nor the task's process is left running. JSON_OUTPUT: with
     --format json, which prints no line per task but still one document at the end."""
     marker = f"61.{os.getpid()}"  # `sleep 61.PID`: a process no one else runs
-    pipeline = tmp_path / "slow.yaml"
-    pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
+    args = ["run", str(sleeping_pipeline(tmp_path, marker)), "-t", target, "--engine-python", str(engine_python),
+            "--workdir", str(empty_folder(tmp_path / "work")), *(["--format", "json"] if json_output else [])]
+    out, _ = interrupt_while_sleeping(args, marker, sig=sig,
+                                      first_line=None if json_output else "[0/1] wait started (try 1)")
+    if json_output:
+        assert json.loads(out) == {"succeeded": False, "error": "interrupted: the engine and its tasks were stopped",
+                                   "tasks": [], "diagnostics": []}
+
+
+def sleeping_pipeline(folder: Path, marker: str) -> Path:
+    """A pipeline of one task that runs `sleep MARKER`."""
+    path = folder / "slow.yaml"
+    path.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
+    return path
+
+
+def empty_folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def interrupt_while_sleeping(args: list[str], marker: str, *, sleepers: int = 1, sig: signal.Signals = signal.SIGINT,
+                             first_line: str | None = None) -> tuple[str, str]:
+    """`dagshift ARGS` interrupted with SIG once SLEEPERS `sleep MARKER` processes run (after it
+    printed FIRST_LINE first, when given): it exits 1 saying so, without a traceback, and no
+    `sleep MARKER` is left running. Its (stdout, stderr)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    process = subprocess.Popen([sys.executable, "-m", "compiler", "run", str(pipeline), "-t", target,
-                                "--engine-python", str(engine_python), "--workdir", str(workdir),
-                                *(["--format", "json"] if json_output else [])], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "compiler", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        if not json_output:
-            assert process.stdout.readline().strip() == "[0/1] wait started (try 1)"
-        deadline = time.monotonic() + 60
-        while not running(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert running(marker), "the task never started"
+        if first_line is not None:
+            assert process.stdout.readline().strip() == first_line
+        assert _within(120, lambda: len(running(marker)) >= sleepers), f"not {sleepers} task(s) running at once"
         process.send_signal(sig)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 1 and "interrupted" in err, err
-    if json_output:
-        assert json.loads(out) == {"succeeded": False, "error": "interrupted: the engine and its tasks were stopped",
-                                   "tasks": [], "diagnostics": []}
-    assert "Traceback" not in err
-    deadline = time.monotonic() + 5  # a killed process may take a moment to be reaped by its parent
-    while running(marker) and time.monotonic() < deadline:
+    assert process.returncode == 1 and "interrupted" in err and "Traceback" not in err, err
+    # a killed process may take a moment to be reaped by its parent
+    assert _within(5, lambda: not running(marker)), "a task's process outlived the run"
+    return out, err
+
+
+def _within(seconds: float, condition) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not running(marker), "the task's process outlived the run"
+    return bool(condition())
 
 
 def running(marker: str) -> list[int]:

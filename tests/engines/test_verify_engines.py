@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from engine_harness import EXAMPLES, ROOT
-from run_harness import dagshift, fresh_workdir, running
+from engine_harness import EXAMPLES
+from run_harness import dagshift, empty_folder, fresh_workdir, interrupt_while_sleeping, sleeping_pipeline
 from test_conformance import snapshot
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -84,27 +80,7 @@ def test_ctrl_c_stops_both_runs_and_their_tasks(tmp_path: Path, dvc_python: Path
     """The two sides run at once, each in a thread: the interrupt reaches the main thread only,
     which stops both engines; nothing is left running and no traceback shows."""
     marker = f"63.{os.getpid()}"  # `sleep 63.PID`: a process no one else runs
-    pipeline = tmp_path / "slow.yaml"
-    pipeline.write_text(f"name: slow\ntasks:\n  wait:\n    command: sleep {marker}\n", encoding="utf-8")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    process = subprocess.Popen([sys.executable, "-m", "compiler", "verify", str(pipeline), str(pipeline),
-                                "--source-target", "dvc", "--converted-target", "dvc", "--engine-python",
-                                str(dvc_python), "--workdir", str(workdir)], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while len(running(marker)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(running(marker)) == 2, "the two runs' tasks never ran at the same time"
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1 and "interrupted" in err and "Traceback" not in err, err
-    deadline = time.monotonic() + 5
-    while running(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(marker), "a task's process outlived the interrupted verify"
+    pipeline = sleeping_pipeline(tmp_path, marker)
+    interrupt_while_sleeping(["verify", str(pipeline), str(pipeline), "--source-target", "dvc", "--converted-target",
+                              "dvc", "--engine-python", str(dvc_python), "--workdir",
+                              str(empty_folder(tmp_path / "work"))], marker, sleepers=2)
