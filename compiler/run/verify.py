@@ -73,7 +73,7 @@ def verify(source: Path, converted: Path, *, targets: dict[str, str | None], wor
            engine_pythons: dict[str, str], keep: bool, pairs: list[tuple[str, str]] = (),
            on_event: Callable[[str, TaskEvent, int, int], None], on_note: Callable[[str, str], None],
            on_start: Callable[[str, Form], None]) -> Verification:
-    """Run SOURCE then CONVERTED (TARGETS: each role's --ROLE-target) and compare what they left.
+    """Run SOURCE and CONVERTED at once (TARGETS: each role's --ROLE-target), then compare what they left.
     ENGINE_PYTHONS: target -> interpreter (key "" for every target); PAIRS: the --param values,
     for both runs. Nothing raises for bad input: a side that cannot run is diagnostics in the
     result."""
@@ -104,10 +104,15 @@ def verify(source: Path, converted: Path, *, targets: dict[str, str | None], wor
             on_note=lambda text: on_note(side.role, text), probed=True)
         return problems
 
-    with engine_pool(len(sides)) as pool:
-        futures = [pool.submit(run_side, side, python) for side, python in zip(sides, pythons)]
-        for problems in [future.result() for future in futures]:
-            diagnostics += [d for d in problems if d not in diagnostics]
+    try:
+        with engine_pool(len(sides)) as pool:
+            futures = [pool.submit(run_side, side, python) for side, python in zip(sides, pythons)]
+            for problems in [future.result() for future in futures]:
+                diagnostics += [d for d in problems if d not in diagnostics]
+    except BaseException:  # interrupted: the engines are stopped, their copies go too
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     verification = Verification(sides, diagnostics, folder=folder)
     if verification.ran:
         _compare(verification, befores)

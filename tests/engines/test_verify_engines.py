@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,8 @@ def test_ctrl_c_stops_both_runs_and_their_tasks(tmp_path: Path, dvc_python: Path
     which stops both engines; nothing is left running and no traceback shows."""
     marker = f"63.{os.getpid()}"  # `sleep 63.PID`: a process no one else runs
     pipeline = sleeping_pipeline(tmp_path, marker)
+    copies = set(Path(tempfile.gettempdir()).glob("dagshift-verify-*"))
     interrupt_while_sleeping(["verify", str(pipeline), str(pipeline), "--source-target", "dvc", "--converted-target",
                               "dvc", "--engine-python", str(dvc_python), "--workdir",
                               str(empty_folder(tmp_path / "work"))], marker, sleepers=2)
+    assert set(Path(tempfile.gettempdir()).glob("dagshift-verify-*")) == copies  # removed, as nothing was verified
