@@ -1,8 +1,9 @@
 """`dagshift run -t prefect` on the real Prefect 3 (scripts/engines/prefect.txt), given with
 --engine-python: the flow called once against a temporary local API, each task run's state changes
-as they happen, a table at the end; a failing task, a condition's skip, and Ctrl-C. Every
-example's run, its files, values and report, is in test_conformance.py, which runs them all
-through `dagshift run`."""
+as they happen, a table at the end; a failing task, and Ctrl-C. Every example's run, its files,
+values and report, is in test_conformance.py, which runs them all through `dagshift run` (the
+conditional example's branch not taken is reported skipped there: Prefect makes no task run for
+it)."""
 
 from __future__ import annotations
 
@@ -33,18 +34,3 @@ def test_a_failing_task_fails_the_run_and_the_table_says_so(prefect_python: Path
 
 def test_ctrl_c_stops_prefect_and_its_tasks(prefect_python: Path, tmp_path: Path) -> None:
     assert_ctrl_c_stops_everything(tmp_path, "prefect", prefect_python)
-
-
-def test_a_task_its_condition_leaves_out_is_skipped(prefect_python: Path, tmp_path: Path) -> None:
-    """Prefect makes no task run for it: in a run that succeeded, that is a skip (as Airflow says)."""
-    pipeline = tmp_path / "branch.yaml"
-    pipeline.write_text("name: branch\nparams:\n  go: false\ntasks:\n  a:\n    command: echo a > a.txt\n  b:\n"
-                        "    command: echo b > b.txt\n    after: [a]\n    when: params.go\n", encoding="utf-8")
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    run = dagshift_run(str(pipeline), "-t", "prefect", "--engine-python", str(prefect_python), "--format", "json",
-                       workdir=workdir)
-    assert run.code == 0, run.describe()
-    assert [(t["task"], t["state"], t["tries"]) for t in run.report["tasks"]] == [("a", "succeeded", 1),
-                                                                                  ("b", "skipped", 0)]
-    assert (workdir / "a.txt").is_file() and not (workdir / "b.txt").exists()
